@@ -1,0 +1,30 @@
+# Sluice's build, test and benchmark entry points. `make test` is what CI runs (.ci/run).
+GO      ?= go
+PKGS    ?= ./...
+BIN     := bin/sluice
+
+.PHONY: build test test-unit bench lint fmt clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/sluice
+
+lint:
+	@out="$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null)"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+# test-unit runs everything against the in-process kfake cluster only (no broker, no emulators).
+test-unit:
+	$(GO) test -race -count=1 $(PKGS)
+
+# test: the whole suite, real broker included (see scripts/test.sh).
+test: lint
+	bash scripts/test.sh
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+clean:
+	rm -rf bin
