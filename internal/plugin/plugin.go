@@ -174,3 +174,16 @@ func Kind(s string) string {
 	}
 	return strings.ToLower(u.Scheme)
 }
+
+// InputsTarget is implemented by targets whose dynamic parameters (JSON paths in HttpParameters, a Kafka key)
+// read the event as it was before the target InputTemplate. The runtime calls DeliverInputs instead of Deliver,
+// with inputs[i] the untransformed event behind events[i]; same length, same order.
+type InputsTarget interface {
+	DeliverInputs(ctx context.Context, events, inputs []json.RawMessage) error
+}
+
+// InputsEnricher is the enrichment counterpart of InputsTarget: inputs[i] is the source record behind events[i]
+// before the enrichment InputTemplate.
+type InputsEnricher interface {
+	EnrichInputs(ctx context.Context, events, inputs []json.RawMessage) ([]json.RawMessage, error)
+}

@@ -1,0 +1,185 @@
+package pipe
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestDecodeEdgeCases(t *testing.T) {
+	cases := []struct {
+		name, in string
+		want     string // "" = ok; otherwise a substring of the error
+	}{
+		{"empty", "  \n", "empty pipe definition"},
+		{"array", `[1]`, "must be a JSON object"},
+		{"trailing data", `{"Name":"a"} {"Name":"b"}`, "unexpected data"},
+		{"null members are absent", `{"Name":"a","SourceParameters":null,"Tags":null,"Description":null}`, ""},
+		{"null raw member", `{"SourceParameters":{"SqsQueueParameters":null}}`, ""},
+		{"float batch size", `{"SourceParameters":{"SelfManagedKafkaParameters":{"BatchSize":1.5}}}`, "BatchSize: must be an integer, not 1.5"},
+		{"huge integer", `{"SourceParameters":{"SelfManagedKafkaParameters":{"BatchSize":99999999999999999999}}}`, "must be an integer"},
+		{"wrong object type", `{"SourceParameters":"x"}`, "SourceParameters: must be an object, not a string"},
+		{"wrong array type", `{"SourceParameters":{"FilterCriteria":{"Filters":{}}}}`, "Filters: must be an array, not an object"},
+		{"case-insensitive match refused", `{"target":"file:///x"}`, "did you mean Target?"},
+		{"yaml unknown field", "Name: a\nSorce: smk://a:1\n", "Sorce: unknown field"},
+		{"yaml wrong type", "Name: a\nTags: [1]\n", "Tags: must be an object, not an array"},
+		{"yaml is not an object", "- a\n", "must be a JSON object"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Decode([]byte(tc.in))
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("Decode(%s) = %v, want no error", tc.in, err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("Decode(%s) = %v, want an error containing %q", tc.in, err, tc.want)
+			}
+		})
+	}
+	if _, err := Decode(nil); !errors.Is(err, ErrEmpty) {
+		t.Errorf("Decode(nil) = %v, want ErrEmpty", err)
+	}
+}
+
+func TestParseEndpoint(t *testing.T) {
+	cases := []struct {
+		in, kind, want string // want: "" ok, else error substring
+	}{
+		{"file:///dev/stdout", "file", ""},
+		{"file://localhost/tmp/x.jsonl", "file", ""},
+		{"file://out.jsonl", "", "three slashes"},
+		{"file:///tmp/dir/", "", "must name a file"},
+		{"file:///tmp/x?fsync=never", "file", ""},
+		{"file:///tmp/x?fsync=batch", "file", ""},
+		{"file:///tmp/x?fsync=always", "", "fsync must be batch or never"},
+		{"file:///tmp/x?mode=0600", "", "unknown option"},
+		{"https://api.example.com/a/*/b?x=1", "https", ""},
+		{"http://127.0.0.1:8080", "http", ""},
+		{"HTTP://127.0.0.1:8080/x", "http", ""},
+		{"https:///nohost", "", "no host"},
+		{"https://u:p@h/x", "", "credentials"},
+		{"https://h/x#frag", "", "fragment"},
+		{"kafka://localhost:9092/out", "kafka", ""},
+		{"kafka://10.0.0.1:9092/a.b-c_d", "kafka", ""},
+		{"kafka://localhost/out", "", "host:port"},
+		{"kafka://localhost:70000/out", "", "out of range"},
+		{"kafka://localhost:9092", "", "kafka://host:port"},
+		{"kafka://a:9092,b.example.com:9093/out", "kafka", ""},
+		{"kafka://[::1]:9092/out", "kafka", ""},
+		{"kafka://a:9092,/out", "", "not host:port"},
+		{"kafka://bad_host:9092/out", "", "not a DNS name"},
+		{"kafka://localhost:9092/bad topic", "", "must be 1..249"},
+		{"arn:aws:sqs:us-east-1:123456789012:queue", "sqs", ""},
+		{"arn:aws:sqs", "", "not a valid ARN"},
+		{"ftp://x/y", "", "unknown scheme"},
+		{"just-a-name", "", "must be file:///path"},
+	}
+	for _, tc := range cases {
+		e, err := ParseEndpoint(tc.in)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("ParseEndpoint(%s) = %v, want ok", tc.in, err)
+		case tc.want == "" && e.Kind != tc.kind:
+			t.Errorf("ParseEndpoint(%s).Kind = %q, want %q", tc.in, e.Kind, tc.kind)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("ParseEndpoint(%s) = %v, want error containing %q", tc.in, err, tc.want)
+		}
+	}
+}
+
+func TestParseSource(t *testing.T) {
+	cases := []struct{ in, broker, want string }{
+		{"smk://localhost:9092", "localhost:9092", ""},
+		{"smk://b-1.kafka.example.com:9096", "b-1.kafka.example.com:9096", ""},
+		{"smk://127.0.0.1:9092", "127.0.0.1:9092", ""},
+		{"smk://localhost", "", "smk://host:port"},
+		{"smk://[::1]:9092", "", "smk://host:port"},
+		{"smk://-bad:9092", "", "smk://host:port"},
+		{"smk://localhost:99999", "", "out of range"},
+		{"kafka://localhost:9092", "", "must be smk://host:port"},
+		{"arn:aws:kafka:us-east-1:123456789012:cluster/c/u", "", "self-managed Kafka only"},
+	}
+	for _, tc := range cases {
+		b, err := ParseSource(tc.in)
+		switch {
+		case tc.want == "" && (err != nil || b != tc.broker):
+			t.Errorf("ParseSource(%s) = %q, %v, want %q", tc.in, b, err, tc.broker)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("ParseSource(%s) = %v, want error containing %q", tc.in, err, tc.want)
+		}
+	}
+}
+
+func TestSecretRef(t *testing.T) {
+	for ref, ok := range map[string]bool{
+		"arn:aws:secretsmanager:us-east-1:123456789012:secret:name-AbCd": true,
+		"arn:aws:secretsmanager:us-east-1:12345:secret:name":             false,
+		"file:///etc/secret.json":                                        true,
+		"file://relative.json":                                           false,
+		"env:SLUICE_SECRET":                                              true,
+		"env:1BAD":                                                       false,
+		"password":                                                       false,
+	} {
+		if err := validSecretRef(ref); (err == nil) != ok {
+			t.Errorf("validSecretRef(%s) = %v, want ok=%v", ref, err, ok)
+		}
+	}
+}
+
+func TestCredentialsMechanism(t *testing.T) {
+	cases := []struct {
+		c          *KafkaCredentials
+		mech, want string
+	}{
+		{nil, "", ""},
+		{&KafkaCredentials{BasicAuth: "env:A"}, "PLAIN", "env:A"},
+		{&KafkaCredentials{SaslScram256Auth: "env:B"}, "SCRAM-SHA-256", "env:B"},
+		{&KafkaCredentials{SaslScram512Auth: "env:C"}, "SCRAM-SHA-512", "env:C"},
+		{&KafkaCredentials{ClientCertificateTlsAuth: "env:D"}, "MTLS", "env:D"},
+	}
+	for _, tc := range cases {
+		if m, r := tc.c.Mechanism(); m != tc.mech || r != tc.want {
+			t.Errorf("Mechanism(%+v) = %s, %s, want %s, %s", tc.c, m, r, tc.mech, tc.want)
+		}
+	}
+}
+
+func TestSetDefaultsIdempotent(t *testing.T) {
+	d := mustLoad(t, "testdata/good/http-target.json")
+	before := d.Clone()
+	d.SetDefaults()
+	if fe := d.Validate(); len(fe) > 0 {
+		t.Fatal(fe)
+	}
+	if before.SourceParameters.SelfManagedKafkaParameters.ConsumerGroupID != d.SourceParameters.SelfManagedKafkaParameters.ConsumerGroupID {
+		t.Errorf("second SetDefaults changed the consumer group")
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{`{"Name":"a"}`, "Name: a\n", `{"SourceParameters":{"SelfManagedKafkaParameters":{"BatchSize":1}}}`, `{"Tags":{"a":"b"}}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d, err := Decode(data)
+		if err != nil {
+			return
+		}
+		d.SetDefaults()
+		_ = d.Validate()
+		_ = d.Clone()
+	})
+}
+
+func TestParseEndpointParts(t *testing.T) {
+	e, err := ParseEndpoint("kafka://a:9092,b:9093/out")
+	if err != nil || !cmp.Equal(e.Brokers, []string{"a:9092", "b:9093"}) || e.Topic != "out" {
+		t.Errorf("ParseEndpoint(kafka list) = %+v, %v", e, err)
+	}
+	e, err = ParseEndpoint("file:///var/log/x.jsonl?fsync=never")
+	if err != nil || e.Path != "/var/log/x.jsonl" || e.Fsync != "never" {
+		t.Errorf("ParseEndpoint(file fsync) = %+v, %v", e, err)
+	}
+}
