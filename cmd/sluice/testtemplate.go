@@ -2,11 +2,102 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/sluicehq/sluice/transform"
 )
 
-// TODO(owner of this command): replace with the real implementation.
+// cmdTestInputTemplate renders an InputTemplate against one event, the way the pipe would before calling its
+// enrichment or target, so that a template can be tried without running a pipe.
 func cmdTestInputTemplate(ctx context.Context, args []string, std stdio) int {
-	fmt.Fprintln(std.err, "sluice: not implemented yet")
-	return 1
+	fs := flag.NewFlagSet("test-input-template", flag.ContinueOnError)
+	fs.SetOutput(std.err)
+	tmplArg := fs.String("input-template", "", "the `template` (InputTemplate), or file://path to read it from")
+	eventArg := fs.String("event", "", "the `event` (one record, as the enrichment or target would receive it), file://path, or - for standard input")
+	name := fs.String("pipe-name", "test-pipe", "pipe `name` for <aws.pipes.pipe-name> and the pipe ARN")
+	region := fs.String("region", transform.DefaultRegion, "`region` of the pipe ARN")
+	account := fs.String("account", transform.DefaultAccount, "`account` id of the pipe ARN")
+	sourceArn := fs.String("source-arn", "", "value of <aws.pipes.source-arn>")
+	enrichmentArn := fs.String("enrichment-arn", "", "value of <aws.pipes.enrichment-arn>")
+	targetArn := fs.String("target-arn", "", "value of <aws.pipes.target-arn>")
+	ingestion := fs.String("ingestion-time", "", "RFC 3339 `time` for <aws.pipes.event.ingestion-time> (default: now)")
+	fs.Usage = func() {
+		fmt.Fprint(std.err, "Usage: sluice test-input-template --input-template TEMPLATE --event EVENT [flags]\n\n"+
+			"Renders a Pipes InputTemplate against one event and prints the result. For a Kafka record\n"+
+			"(eventSource SelfManagedKafka), <$.value...> and <$.key...> read the base64-decoded payload when it is JSON.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if fs.NArg() > 0 || !set["input-template"] || !set["event"] {
+		fmt.Fprintln(std.err, "sluice test-input-template: --input-template and --event are required (and nothing else may follow the flags)")
+		fs.Usage()
+		return 2
+	}
+	fail := func(err error) int {
+		fmt.Fprintf(std.err, "sluice test-input-template: %v\n", err)
+		return 1
+	}
+	tmplText, err := readArg(*tmplArg, std.in)
+	if err != nil {
+		return fail(fmt.Errorf("reading --input-template: %w", err))
+	}
+	event, err := readArg(*eventArg, std.in)
+	if err != nil {
+		return fail(fmt.Errorf("reading --event: %w", err))
+	}
+	vars := &transform.Vars{
+		PipeArn:       transform.PipeArn(*region, *account, *name),
+		PipeName:      *name,
+		SourceArn:     *sourceArn,
+		EnrichmentArn: *enrichmentArn,
+		TargetArn:     *targetArn,
+	}
+	if *ingestion != "" {
+		if vars.IngestionTime, err = time.Parse(time.RFC3339Nano, *ingestion); err != nil {
+			return fail(fmt.Errorf("parsing --ingestion-time: %w", err))
+		}
+	}
+	tmpl, err := transform.Parse(string(tmplText))
+	if err != nil {
+		return fail(err)
+	}
+	out, err := tmpl.Render(nil, event, vars)
+	if err != nil {
+		return fail(err)
+	}
+	if len(out) == 0 || out[len(out)-1] != '\n' {
+		out = append(out, '\n')
+	}
+	if _, err := std.out.Write(out); err != nil {
+		return fail(fmt.Errorf("writing the output: %w", err))
+	}
+	return 0
+}
+
+// readArg returns a flag's value: the contents of the file for file://path, standard input for "-", otherwise the
+// text itself. Files are read verbatim, as the AWS CLI reads file:// parameters.
+func readArg(v string, stdin io.Reader) ([]byte, error) {
+	switch {
+	case strings.HasPrefix(v, "file://"):
+		return os.ReadFile(strings.TrimPrefix(v, "file://"))
+	case v == "-":
+		if stdin == nil {
+			return nil, errors.New("no standard input")
+		}
+		return io.ReadAll(stdin)
+	}
+	return []byte(v), nil
 }
