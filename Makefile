@@ -21,7 +21,7 @@ test-unit:
 
 # test: the whole suite, real broker included (see scripts/test.sh).
 test: lint
-	bash scripts/test.sh
+	SLUICE_TEST_PKGS="$(PKGS)" bash scripts/test.sh
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)

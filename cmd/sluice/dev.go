@@ -2,11 +2,299 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/internal/pipe"
+	"github.com/sluicehq/sluice/internal/plugin"
+	"github.com/sluicehq/sluice/internal/runtime"
+	"github.com/sluicehq/sluice/internal/target/file"
 )
 
-// TODO(owner of this command): replace with the real implementation.
+const devUsage = `Usage: sluice dev [flags]
+
+The one-command local experience: starts an embedded Kafka broker (kfake, in this process), creates the
+topic "orders" with 3 partitions, produces a steady stream of sample orders, and runs a demo pipe that
+keeps the PAID orders above 50, reshapes them with an input template and prints each one as a JSON line
+on standard output. Logs go to standard error. Ctrl-C stops it.
+
+Flags:
+`
+
+// devTopic is the topic sluice dev creates and feeds.
+const devTopic = "orders"
+
+// devPipeTemplate is the demo pipe, a CreatePipe definition; %s is the broker address. It is printed
+// (without the Source) in the banner so that a newcomer sees what a definition looks like.
+const devPipeTemplate = `{
+  "Name": "dev-orders",
+  "Source": "smk://%s",
+  "SourceParameters": {
+    "FilterCriteria": {
+      "Filters": [{"Pattern": "{\"value\": {\"status\": [\"PAID\"], \"amount\": [{\"numeric\": [\">\", 50]}]}}"}]
+    },
+    "SelfManagedKafkaParameters": {
+      "TopicName": "orders",
+      "StartingPosition": "TRIM_HORIZON",
+      "BatchSize": 100,
+      "MaximumBatchingWindowInSeconds": 1
+    }
+  },
+  "Target": "file:///dev/stdout",
+  "TargetParameters": {
+    "InputTemplate": "{\"orderId\": <$.value.orderId>, \"city\": <$.value.city>, \"amount\": <$.value.amount>, \"status\": <$.value.status>, \"partition\": <$.partition>, \"offset\": <$.offset>, \"pipe\": <aws.pipes.pipe-name>, \"ingestedAt\": <aws.pipes.event.ingestion-time>}"
+  }
+}`
+
+// devFlags are the flags of sluice dev.
+type devFlags struct {
+	listen    string
+	kafkaPort int
+	rate      float64
+	logLevel  string
+}
+
 func cmdDev(ctx context.Context, args []string, std stdio) int {
-	fmt.Fprintln(std.err, "sluice: not implemented yet")
-	return 1
+	var f devFlags
+	fs := flag.NewFlagSet("sluice dev", flag.ContinueOnError)
+	fs.SetOutput(std.err)
+	fs.Usage = func() { fmt.Fprint(std.err, devUsage); fs.PrintDefaults() }
+	fs.StringVar(&f.listen, "listen", "127.0.0.1:9400", "`host:port` reserved for the management API (port 0 picks one)")
+	fs.IntVar(&f.kafkaPort, "kafka-port", 9092, "`port` of the embedded broker on 127.0.0.1; when taken, any free port (0: any)")
+	fs.Float64Var(&f.rate, "rate", 5, "sample orders produced per `second`")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(std.err, "sluice dev: unexpected arguments: %s\n", strings.Join(fs.Args(), " "))
+		return 2
+	}
+	if f.rate <= 0 || f.rate > 100000 {
+		fmt.Fprintln(std.err, "sluice dev: --rate must be in (0, 100000]")
+		return 2
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		fmt.Fprintf(std.err, "sluice dev: --log-level %q: want debug, info, warn or error\n", f.logLevel)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(std.err, &slog.HandlerOptions{Level: level}))
+	if err := runDev(ctx, f, std, log); err != nil {
+		fmt.Fprintf(std.err, "sluice dev: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// devEnv is what sluice dev has running, handed to the management API seam.
+type devEnv struct {
+	// Bootstrap is the embedded broker's address.
+	Bootstrap string
+	// Registry is the plugin registry pipes of this process use (file:///dev/stdout prints to the
+	// command's standard output).
+	Registry *plugin.Registry
+	// Logger is the process logger (standard error).
+	Logger *slog.Logger
+}
+
+// devManagementAPI returns the handler sluice dev serves on --listen.
+//
+// LEAD: wire the management API here (the API helper's internal/api handler over an in-memory store,
+// running its pipes with env.Registry against env.Bootstrap), so that `aws pipes --endpoint-url
+// http://127.0.0.1:9400` manages pipes next to the demo. Until then the address is held and every request
+// gets 503 with a JSON message saying the API is not served by sluice dev yet.
+func devManagementAPI(env devEnv) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintln(w, `{"message":"the management API is not served by sluice dev yet; use sluice serve"}`)
+	})
+}
+
+// runDev starts the broker, the producer, the management API listener and the demo pipe, and stops
+// them in reverse order when ctx ends.
+func runDev(ctx context.Context, f devFlags, std stdio, log *slog.Logger) error {
+	apiLn, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return fmt.Errorf("reserving the management API address (--listen): %w", err)
+	}
+	defer apiLn.Close()
+
+	cluster, err := startDevBroker(f.kafkaPort)
+	if err != nil {
+		return err
+	}
+	defer cluster.Close()
+	broker := cluster.ListenAddrs()[0]
+
+	reg := plugin.NewRegistry()
+	reg.RegisterTarget(file.Kind, file.NewFactory(std.out, std.err))
+	env := devEnv{Bootstrap: broker, Registry: reg, Logger: log}
+
+	srv := &http.Server{Handler: devManagementAPI(env), ReadHeaderTimeout: 10 * time.Second}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() { _ = srv.Serve(apiLn) }) // returns on Shutdown
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+
+	def, err := pipe.Decode(fmt.Appendf(nil, devPipeTemplate, broker))
+	if err != nil {
+		return fmt.Errorf("decoding the demo pipe: %w", err)
+	}
+	def.SetDefaults()
+	if errs := def.Validate(); len(errs) > 0 {
+		return fmt.Errorf("validating the demo pipe: %w", errs)
+	}
+	p, err := runtime.New(ctx, def, runtime.Deps{Registry: reg, Logger: log, DrainTimeout: 5 * time.Second, ExecutionLog: std.err})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := p.Close(cctx); err != nil {
+			log.Error("closing the demo pipe", "error", err)
+		}
+	}()
+
+	producer, err := kgo.NewClient(kgo.SeedBrokers(broker), kgo.DefaultProduceTopic(devTopic), kgo.ClientID("sluice-dev-producer"))
+	if err != nil {
+		return fmt.Errorf("creating the sample producer: %w", err)
+	}
+	defer producer.Close()
+	prodCtx, stopProducing := context.WithCancel(ctx)
+	defer stopProducing()
+	wg.Go(func() { produceOrders(prodCtx, producer, f.rate, log) })
+
+	printDevBanner(std.err, broker, apiLn.Addr().String(), f.rate)
+	err = p.Run(ctx)
+	stopProducing()
+	return err
+}
+
+// startDevBroker starts kfake with the orders topic on 127.0.0.1:port, or on any port when that one is
+// taken (a real Kafka may be running on 9092).
+func startDevBroker(port int) (*kfake.Cluster, error) {
+	opts := []kfake.Opt{kfake.NumBrokers(1), kfake.SeedTopics(3, devTopic)}
+	if port > 0 {
+		c, err := kfake.NewCluster(append(opts, kfake.Ports(port))...)
+		if err == nil {
+			return c, nil
+		}
+	}
+	c, err := kfake.NewCluster(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("starting the embedded Kafka broker: %w", err)
+	}
+	return c, nil
+}
+
+// printDevBanner tells the user what runs and how to talk to the broker.
+func printDevBanner(w io.Writer, broker, api string, rate float64) {
+	_, port, _ := net.SplitHostPort(broker)
+	fmt.Fprintf(w, `
+sluice dev: an embedded Kafka broker (kfake) is listening on %[1]s
+  topic %[2]q (3 partitions) gets about %[3]s sample orders per second, JSON values keyed by orderId
+  demo pipe "dev-orders": keeps value.status = PAID and value.amount > 50, reshapes each order with an
+  input template and prints it as one JSON line on standard output (logs, like this text, go to stderr)
+
+Send your own records (key:value), or read the topic:
+  kafka-console-producer.sh --bootstrap-server %[1]s --topic %[2]s --property parse.key=true --property key.separator=:
+      o-1:{"orderId":"o-1","city":"Lisbon","amount":99.9,"status":"PAID","createdAt":"2026-01-01T12:00:00Z"}
+  kcat -b %[1]s -t %[2]s -P -K:        (producer; kcat -b %[1]s -t %[2]s -C to consume)
+  Go, franz-go: kgo.NewClient(kgo.SeedBrokers("%[1]s"), kgo.DefaultProduceTopic("%[2]s"))
+  A pipe of your own: "Source": "smk://127.0.0.1:%[4]s" in a definition for sluice run --file
+
+Management API address (reserved): http://%[5]s
+Ctrl-C stops everything.
+
+`, broker, devTopic, strconv.FormatFloat(rate, 'f', -1, 64), port, api)
+}
+
+// devOrder is one sample order.
+type devOrder struct {
+	OrderID   string  `json:"orderId"`
+	Customer  string  `json:"customerId"`
+	City      string  `json:"city"`
+	Amount    float64 `json:"amount"`
+	Currency  string  `json:"currency"`
+	Status    string  `json:"status"`
+	Items     int     `json:"items"`
+	CreatedAt string  `json:"createdAt"`
+}
+
+var (
+	devCities   = []string{"Lisbon", "Seattle", "Berlin", "São Paulo", "Tokyo", "Nairobi", "Toronto", "Sydney", "Mumbai", "Paris"}
+	devStatuses = []struct {
+		status string
+		weight int
+	}{{"PAID", 70}, {"PENDING", 15}, {"CANCELLED", 8}, {"REFUNDED", 7}}
+)
+
+// sampleOrder returns the n-th sample order: about half are PAID with an amount above 50.
+func sampleOrder(r *rand.Rand, n int, now time.Time) devOrder {
+	w := r.IntN(100)
+	status := devStatuses[len(devStatuses)-1].status
+	for _, s := range devStatuses {
+		if w < s.weight {
+			status = s.status
+			break
+		}
+		w -= s.weight
+	}
+	items := 1 + r.IntN(5)
+	amount := float64(int((20+r.Float64()*40*float64(items))*100)) / 100
+	return devOrder{
+		OrderID:   fmt.Sprintf("ord-%06d", n),
+		Customer:  fmt.Sprintf("cus-%04d", r.IntN(5000)),
+		City:      devCities[r.IntN(len(devCities))],
+		Amount:    amount,
+		Currency:  "EUR",
+		Status:    status,
+		Items:     items,
+		CreatedAt: now.UTC().Format(time.RFC3339Nano),
+	}
+}
+
+// produceOrders produces sample orders at rate per second until ctx ends.
+func produceOrders(ctx context.Context, cl *kgo.Client, rate float64, log *slog.Logger) {
+	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 42))
+	tick := time.NewTicker(time.Duration(float64(time.Second) / rate))
+	defer tick.Stop()
+	for n := 1; ; n++ {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			o := sampleOrder(r, n, now)
+			v, _ := json.Marshal(o) // plain struct of strings and numbers: cannot fail
+			cl.Produce(ctx, &kgo.Record{Key: []byte(o.OrderID), Value: v}, func(_ *kgo.Record, err error) {
+				if err != nil && ctx.Err() == nil {
+					log.Warn("producing a sample order", "error", err)
+				}
+			})
+		}
+	}
 }

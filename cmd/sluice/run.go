@@ -2,11 +2,189 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/sluicehq/sluice/internal/metrics"
+	"github.com/sluicehq/sluice/internal/pipe"
+	"github.com/sluicehq/sluice/internal/runtime"
+	"github.com/sluicehq/sluice/internal/secret"
+
+	// Target and enrichment kinds register themselves into plugin.Default.
+	_ "github.com/sluicehq/sluice/internal/enrich/http"
+	_ "github.com/sluicehq/sluice/internal/target/file"
+	_ "github.com/sluicehq/sluice/internal/target/http"
+	_ "github.com/sluicehq/sluice/internal/target/kafka"
 )
 
-// TODO(owner of this command): replace with the real implementation.
+const runUsage = `Usage: sluice run --file pipe.json|pipe.yaml [flags]
+
+Runs one pipe in the foreground from a definition in the CreatePipe request shape (JSON, or YAML with the
+same member names). The definition is validated before anything connects: every problem is listed by
+field and the exit status is 2. A definition with DesiredState STOPPED is validated and not run. SIGTERM or Ctrl-C drains the pipe (stops fetching, lets in-flight batches
+finish, commits what was delivered) and exits 0; a second signal exits at once.
+
+Flags:
+`
+
+// runFlags are the flags of sluice run.
+type runFlags struct {
+	file, name, metricsListen    string
+	awsEndpoint, region, account string
+	logLevel                     string
+	drainTimeout                 time.Duration
+}
+
 func cmdRun(ctx context.Context, args []string, std stdio) int {
-	fmt.Fprintln(std.err, "sluice: not implemented yet")
-	return 1
+	var f runFlags
+	fs := flag.NewFlagSet("sluice run", flag.ContinueOnError)
+	fs.SetOutput(std.err)
+	fs.Usage = func() { fmt.Fprint(std.err, runUsage); fs.PrintDefaults() }
+	fs.StringVar(&f.file, "file", "", "the pipe definition `path` (.json, .yaml or .yml)")
+	fs.StringVar(&f.name, "name", "", "the pipe `name` (default: the definition's Name, else the file's base name)")
+	fs.StringVar(&f.metricsListen, "metrics-listen", "", "serve Prometheus /metrics on `host:port`")
+	fs.StringVar(&f.awsEndpoint, "aws-endpoint", os.Getenv("SLUICE_AWS_ENDPOINT"), "Secrets Manager endpoint `URL` for secret ARNs")
+	fs.StringVar(&f.region, "region", envOr("AWS_REGION", "us-east-1"), "AWS `region` for the pipe ARN and Secrets Manager")
+	fs.StringVar(&f.account, "account", "000000000000", "AWS `account` ID used in the pipe ARN")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
+	fs.DurationVar(&f.drainTimeout, "drain-timeout", runtime.DefaultDrainTimeout, "how long in-flight batches may take to finish after SIGTERM")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(std.err, "sluice run: unexpected arguments: %s\n", strings.Join(fs.Args(), " "))
+		return 2
+	}
+	if f.file == "" {
+		fmt.Fprintln(std.err, "sluice run: --file is required")
+		fs.Usage()
+		return 2
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		fmt.Fprintf(std.err, "sluice run: --log-level %q: want debug, info, warn or error\n", f.logLevel)
+		return 2
+	}
+	def, code := loadDefinition(f.file, f.name, std.err)
+	if def == nil {
+		return code
+	}
+	if def.DesiredState == "STOPPED" {
+		// As in Pipes, a STOPPED pipe does not consume; the definition was still checked in full.
+		fmt.Fprintf(std.err, "sluice run: pipe %s has DesiredState STOPPED: nothing to run\n", def.Name)
+		return 0
+	}
+	log := slog.New(slog.NewJSONHandler(std.err, &slog.HandlerOptions{Level: level}))
+	return runPipe(ctx, def, f, log, std.err)
+}
+
+// loadDefinition reads, decodes, defaults and validates a definition file. On failure it prints every
+// problem and returns a nil definition with the exit status (2: the definition is wrong, 1: unreadable).
+func loadDefinition(path, name string, w io.Writer) (*pipe.Definition, int) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		fmt.Fprintf(w, "sluice run: reading definition: %v\n", err)
+		return nil, 1
+	}
+	def, err := pipe.Decode(data)
+	if err != nil {
+		fmt.Fprintf(w, "sluice run: %s: %v\n", path, err)
+		return nil, 2
+	}
+	switch {
+	case name != "":
+		def.Name = name
+	case def.Name == "":
+		// A CreatePipe body carries no Name (the API takes it from the URI): use the file's base name.
+		def.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	}
+	def.SetDefaults()
+	if errs := def.Validate(); len(errs) > 0 {
+		fmt.Fprintf(w, "sluice run: %s: invalid pipe definition (%d problems):\n", path, len(errs))
+		for _, fe := range errs {
+			fmt.Fprintf(w, "  %s: %s\n", fe.Field, fe.Message)
+		}
+		return nil, 2
+	}
+	return def, 0
+}
+
+// runPipe runs a validated definition until ctx ends, serving metrics when asked.
+func runPipe(ctx context.Context, def *pipe.Definition, f runFlags, log *slog.Logger, errw io.Writer) int {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	deps := runtime.Deps{
+		Secrets:      &secret.Resolver{AWSEndpoint: f.awsEndpoint, Region: f.region},
+		Logger:       log,
+		Metrics:      reg,
+		Region:       f.region,
+		Account:      f.account,
+		DrainTimeout: f.drainTimeout,
+		ExecutionLog: errw, // the pipe's LogConfiguration records, JSON lines next to the process logs
+	}
+	p, err := runtime.New(ctx, def, deps)
+	if err != nil {
+		fmt.Fprintf(errw, "sluice run: %v\n", err)
+		return 1
+	}
+	// Close commits what was delivered; it must run even though ctx is done by then.
+	defer func() {
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := p.Close(closeCtx); err != nil {
+			log.Error("closing pipe", "error", err)
+		}
+	}()
+	if f.metricsListen != "" {
+		// Metrics keep being served during the drain and stop after it.
+		metricsCtx, stopMetrics := context.WithCancel(context.WithoutCancel(ctx))
+		metricsErr := make(chan error, 1)
+		ready := make(chan struct{})
+		go func() {
+			metricsErr <- metrics.Serve(metricsCtx, f.metricsListen, reg, func(a net.Addr) {
+				log.Info("serving metrics", "address", "http://"+a.String()+"/metrics")
+				close(ready)
+			})
+		}()
+		select {
+		case <-ready:
+		case err := <-metricsErr:
+			stopMetrics()
+			fmt.Fprintf(errw, "sluice run: %v\n", err)
+			return 1
+		}
+		defer func() {
+			stopMetrics()
+			if err := <-metricsErr; err != nil {
+				log.Error("serving metrics", "error", err)
+			}
+		}()
+	}
+	runErr := p.Run(ctx)
+	if runErr != nil {
+		fmt.Fprintf(errw, "sluice run: %v\n", runErr)
+		return 1
+	}
+	return 0
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
 }

@@ -2,11 +2,208 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/sluicehq/sluice/internal/api"
+	"github.com/sluicehq/sluice/internal/plugin"
+	"github.com/sluicehq/sluice/internal/runtime"
+	"github.com/sluicehq/sluice/internal/secret"
+	"github.com/sluicehq/sluice/internal/store"
 )
 
-// TODO(owner of this command): replace with the real implementation.
+const serveUsage = `Usage: sluice serve --data-dir DIR [flags]
+
+Serves the Amazon EventBridge Pipes API, so that the AWS CLI, the SDKs and infrastructure-as-code tools
+manage Sluice's pipes unchanged (point their endpoint at this server), and runs the pipes it manages.
+Pipes are kept in DIR/sluice.db; on start every pipe whose desired state is RUNNING is started again.
+
+Requests must be signed (AWS Signature Version 4, service "pipes") with an access key given by
+--access-key-id/--secret-access-key, SLUICE_ACCESS_KEY_ID/SLUICE_SECRET_ACCESS_KEY or --credentials-file
+(AWS shared-credentials format; every section adds a key). Without keys the API is unauthenticated and
+may only listen on loopback. /healthz and /metrics (Prometheus) are served on the same listener without
+authentication. SIGTERM or Ctrl-C stops accepting requests and drains every pipe; a second signal exits.
+
+Flags:
+`
+
+// serveFlags are the flags of sluice serve.
+type serveFlags struct {
+	listen, dataDir              string
+	keyID, secretKey, credsFile  string
+	region, account, awsEndpoint string
+	tlsCert, tlsKey              string
+	logLevel                     string
+	maxPipes                     int
+	drainTimeout                 time.Duration
+}
+
 func cmdServe(ctx context.Context, args []string, std stdio) int {
-	fmt.Fprintln(std.err, "sluice: not implemented yet")
-	return 1
+	var f serveFlags
+	fs := flag.NewFlagSet("sluice serve", flag.ContinueOnError)
+	fs.SetOutput(std.err)
+	fs.Usage = func() { fmt.Fprint(std.err, serveUsage); fs.PrintDefaults() }
+	fs.StringVar(&f.listen, "listen", "127.0.0.1:9400", "API listen `host:port`")
+	fs.StringVar(&f.dataDir, "data-dir", "", "`directory` of the pipe store (created when missing)")
+	fs.StringVar(&f.keyID, "access-key-id", os.Getenv("SLUICE_ACCESS_KEY_ID"), "access key `ID` clients sign with (env SLUICE_ACCESS_KEY_ID)")
+	fs.StringVar(&f.secretKey, "secret-access-key", "", "secret access `key` for --access-key-id (env SLUICE_SECRET_ACCESS_KEY; prefer the env or a file: flags show in ps)")
+	fs.StringVar(&f.credsFile, "credentials-file", "", "`file` of access keys in the AWS shared-credentials format")
+	fs.StringVar(&f.region, "region", envOr("AWS_REGION", api.DefaultRegion), "`region` in pipe ARNs and for Secrets Manager")
+	fs.StringVar(&f.account, "account", api.DefaultAccount, "`account` ID in pipe ARNs")
+	fs.StringVar(&f.awsEndpoint, "aws-endpoint", os.Getenv("SLUICE_AWS_ENDPOINT"), "Secrets Manager endpoint `URL` for secret ARNs (default: AWS)")
+	fs.StringVar(&f.tlsCert, "tls-cert", "", "TLS certificate `file` (PEM) for the listener; needs --tls-key")
+	fs.StringVar(&f.tlsKey, "tls-key", "", "TLS private key `file` (PEM) for --tls-cert")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
+	fs.IntVar(&f.maxPipes, "max-pipes", 1000, "pipe quota (ServiceQuotaExceededException beyond it)")
+	fs.DurationVar(&f.drainTimeout, "drain-timeout", runtime.DefaultDrainTimeout, "how long a stopping pipe's in-flight batches may take")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if f.secretKey == "" {
+		f.secretKey = os.Getenv("SLUICE_SECRET_ACCESS_KEY")
+	}
+	usageErr := func(format string, a ...any) int {
+		fmt.Fprintf(std.err, "sluice serve: "+format+"\n", a...)
+		return 2
+	}
+	if fs.NArg() > 0 {
+		return usageErr("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if f.dataDir == "" {
+		return usageErr("--data-dir is required")
+	}
+	if (f.tlsCert == "") != (f.tlsKey == "") {
+		return usageErr("--tls-cert and --tls-key go together")
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return usageErr("--log-level %q: want debug, info, warn or error", f.logLevel)
+	}
+	keys, err := serveKeys(f)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	if err := api.CheckListen(f.listen, len(keys) > 0); err != nil {
+		return usageErr("%v", err)
+	}
+	log := slog.New(slog.NewJSONHandler(std.err, &slog.HandlerOptions{Level: level}))
+	return serve(ctx, f, keys, log, std.err)
+}
+
+// serveKeys gathers the access keys from the flags, the environment and the credentials file.
+func serveKeys(f serveFlags) (map[string]string, error) {
+	keys := map[string]string{}
+	if f.credsFile != "" {
+		k, err := api.LoadCredentialsFile(f.credsFile)
+		if err != nil {
+			return nil, err
+		}
+		keys = k
+	}
+	switch {
+	case f.keyID != "" && f.secretKey != "":
+		keys[f.keyID] = f.secretKey
+	case f.keyID != "" || f.secretKey != "":
+		return nil, errors.New("--access-key-id and --secret-access-key (or SLUICE_ACCESS_KEY_ID and SLUICE_SECRET_ACCESS_KEY) go together")
+	}
+	return keys, nil
+}
+
+func serve(ctx context.Context, f serveFlags, keys map[string]string, log *slog.Logger, errw io.Writer) int {
+	st, err := store.Open(f.dataDir, 2*time.Second)
+	if err != nil {
+		fmt.Fprintf(errw, "sluice serve: %v\n", err)
+		return 1
+	}
+	defer st.Close()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	factory := api.RuntimeFactory(api.RuntimeOptions{Deps: runtime.Deps{
+		Registry:     plugin.Default,
+		Secrets:      &secret.Resolver{AWSEndpoint: f.awsEndpoint, Region: f.region},
+		Logger:       log,
+		Metrics:      reg,
+		Region:       f.region,
+		Account:      f.account,
+		DrainTimeout: f.drainTimeout,
+	}})
+	srv, err := api.NewServer(api.Config{
+		Store: st, Factory: factory, Region: f.region, Account: f.account, Keys: keys, MaxPipes: f.maxPipes,
+		StopTimeout: f.drainTimeout + 10*time.Second, Registerer: reg, Gatherer: reg, Logger: log,
+	})
+	if err != nil {
+		fmt.Fprintf(errw, "sluice serve: %v\n", err)
+		return 1
+	}
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		fmt.Fprintf(errw, "sluice serve: %v\n", err)
+		return 1
+	}
+	scheme := "http"
+	if f.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(f.tlsCert, f.tlsKey)
+		if err != nil {
+			ln.Close()
+			fmt.Fprintf(errw, "sluice serve: loading TLS certificate: %v\n", err)
+			return 1
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		scheme = "https"
+	}
+	url := scheme + "://" + ln.Addr().String()
+	if len(keys) == 0 {
+		fmt.Fprintf(errw, "sluice serve: no access keys configured: the API is UNAUTHENTICATED and listens on loopback only (%s)\n", ln.Addr())
+	}
+	if n, err := st.Count(); err == nil {
+		log.Info("serving the Pipes API", "endpoint", url, "dataDir", f.dataDir, "pipes", n, "accessKeys", len(keys), "tls", f.tlsCert != "")
+	}
+	fmt.Fprintf(errw, "sluice serve: Pipes API on %s (aws pipes ... --endpoint-url %s)\n", url, url)
+
+	if err := srv.Resume(ctx); err != nil {
+		ln.Close()
+		fmt.Fprintf(errw, "sluice serve: resuming pipes: %v\n", err)
+		return 1
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- hs.Serve(ln) }()
+
+	code := 0
+	select {
+	case <-ctx.Done():
+		log.Info("stopping: no new requests, draining pipes")
+	case err := <-serveErr:
+		fmt.Fprintf(errw, "sluice serve: %v\n", err)
+		code = 1
+	}
+	// Stop taking requests first, then drain the pipes (their desired states stay, for the next start).
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	hs.Shutdown(shutCtx)
+	cancel()
+	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.drainTimeout+15*time.Second)
+	defer cancel()
+	if err := srv.Close(closeCtx); err != nil {
+		log.Error("stopping pipes", "error", err)
+		code = 1
+	}
+	log.Info("stopped")
+	return code
 }

@@ -1,0 +1,269 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/internal/kafkatest"
+	"github.com/sluicehq/sluice/internal/pipe"
+	"github.com/sluicehq/sluice/internal/plugin"
+	"github.com/sluicehq/sluice/internal/runtime"
+	kafkatarget "github.com/sluicehq/sluice/internal/target/kafka"
+)
+
+const (
+	partitions = 4
+	valueSize  = 1024
+	// minRecords keeps the calibration run (b.N = 1) meaningful.
+	minRecords = 2000
+	filter     = `{"value": {"status": ["PAID"], "amount": [{"numeric": [">", 50]}]}}`
+	template   = `{"order": <$.value>, "pipe": <aws.pipes.pipe-name>, "partition": <$.partition>, "offset": <$.offset>}`
+)
+
+// BenchmarkPipeVsBareLoop measures Kafka → filter → template → Kafka through a Sluice pipe and through a
+// bare franz-go loop, on kfake and on the real broker.
+func BenchmarkPipeVsBareLoop(b *testing.B) {
+	b.Run("kfake", func(b *testing.B) { compare(b, kafkatest.Kfake(b), 0) })
+	b.Run("kafka", func(b *testing.B) { compare(b, kafkatest.Real(b), 0) })
+	// Larger source batches (a pipe setting, BatchSize 1000) amortise the per-execution cost.
+	b.Run("kfake-batch1000", func(b *testing.B) { compare(b, kafkatest.Kfake(b), 1000) })
+	b.Run("kafka-batch1000", func(b *testing.B) { compare(b, kafkatest.Real(b), 1000) })
+}
+
+// rounds is how many times each side runs over the same records; the best rate of each side is reported,
+// as the least disturbed by other work on the machine. The sides alternate so that both see the same
+// conditions.
+const rounds = 3
+
+func compare(b *testing.B, c *kafkatest.Cluster, batchSize int) {
+	n := max(b.N, minRecords)
+	src := c.CreateTopic(b, partitions)
+	matched := fill(b, c, src, n)
+	b.ResetTimer()
+	var sluice, bare float64
+	for r := 1; r <= rounds; r++ {
+		s := runPipe(b, c, src, n, matched, batchSize)
+		l := runBare(b, c, src, n, matched)
+		b.Logf("%s round %d: sluice %.0f rec/s, bare loop %.0f rec/s", c.Name, r, s, l)
+		sluice, bare = max(sluice, s), max(bare, l)
+	}
+	b.StopTimer()
+	b.ReportMetric(sluice, "sluice-rec/s")
+	b.ReportMetric(bare, "bare-rec/s")
+	b.ReportMetric(sluice/bare, "ratio")
+	b.Logf("%s, %d records of %d B (%d match), batch size %d, best of %d: sluice %.0f rec/s, bare loop %.0f rec/s, ratio %.2f",
+		c.Name, n, valueSize, matched, max(batchSize, pipe.DefaultBatchSize), rounds, sluice, bare, sluice/bare)
+}
+
+// matches reports whether the i-th order passes the filter: every other order of each partition (records
+// go round-robin over the partitions), so that every partition has work for the target.
+func matches(i int) bool { return (i/partitions)%2 == 0 }
+
+// value returns the i-th order as JSON padded to valueSize bytes.
+func value(i int) []byte {
+	status, amount := "PAID", 75.5
+	if !matches(i) {
+		status, amount = "PENDING", 20
+	}
+	v := fmt.Appendf(nil, `{"orderId":"o-%08d","customerId":"c-%05d","city":"Lisbon","amount":%g,"status":%q,`+
+		`"createdAt":"2026-11-25T12:00:00Z","items":[{"sku":"A-1","qty":2,"price":10.5},{"sku":"B-2","qty":1,"price":54.5}],"note":"`,
+		i, i%50000, amount, status)
+	pad := valueSize - len(v) - 2
+	v = append(v, strings.Repeat("x", max(pad, 0))...)
+	return append(v, `"}`...)
+}
+
+// fill produces n records round-robin over the partitions and returns how many match.
+func fill(b *testing.B, c *kafkatest.Cluster, topic string, n int) int {
+	b.Helper()
+	cl := c.Client(b, kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerBatchMaxBytes(1<<20))
+	ctx := context.Background()
+	matched := 0
+	const chunk = 5000
+	for lo := 0; lo < n; lo += chunk {
+		var recs []*kgo.Record
+		for i := lo; i < min(lo+chunk, n); i++ {
+			recs = append(recs, &kgo.Record{Topic: topic, Partition: int32(i % partitions), Key: fmt.Appendf(nil, "o-%08d", i), Value: value(i)})
+			if matches(i) {
+				matched++
+			}
+		}
+		if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+			b.Fatalf("filling %s: %v", topic, err)
+		}
+	}
+	return matched
+}
+
+// outTopic creates an output topic with the source's partition count.
+func outTopic(b *testing.B, c *kafkatest.Cluster, suffix string) string {
+	b.Helper()
+	name := kafkatest.TopicName(b) + "-" + suffix
+	adm := c.Admin(b)
+	resp, err := adm.CreateTopic(context.Background(), partitions, 1, nil, name)
+	if err == nil {
+		err = resp.Err
+	}
+	if err != nil {
+		b.Fatalf("creating %s: %v", name, err)
+	}
+	if c.Real {
+		b.Cleanup(func() { _, _ = adm.DeleteTopics(context.Background(), name) })
+	}
+	return name
+}
+
+// countingTarget wraps the real Kafka target, timing the first delivery and the last acknowledgement.
+type countingTarget struct {
+	*kafkatarget.Target
+	want      int64
+	delivered atomic.Int64
+	firstOnce sync.Once
+	first     time.Time
+	last      time.Time
+	done      chan struct{}
+}
+
+func (t *countingTarget) DeliverInputs(ctx context.Context, events, inputs []json.RawMessage) error {
+	t.firstOnce.Do(func() { t.first = time.Now() })
+	if err := t.Target.DeliverInputs(ctx, events, inputs); err != nil {
+		return err
+	}
+	if t.delivered.Add(int64(len(events))) == t.want {
+		t.last = time.Now()
+		close(t.done)
+	}
+	return nil
+}
+
+func (t *countingTarget) Deliver(ctx context.Context, events []json.RawMessage) error {
+	return t.DeliverInputs(ctx, events, events)
+}
+
+// runPipe runs the pipe over the n records and returns source records per second.
+func runPipe(b *testing.B, c *kafkatest.Cluster, src string, n, matched, batchSize int) float64 {
+	b.Helper()
+	out := outTopic(b, c, "sluice")
+	ct := &countingTarget{want: int64(matched), done: make(chan struct{})}
+	reg := plugin.NewRegistry()
+	reg.RegisterTarget(kafkatarget.Kind, func(ctx context.Context, env plugin.Env, target string, params json.RawMessage) (plugin.Target, error) {
+		t, err := kafkatarget.New(ctx, env, target, params)
+		if err != nil {
+			return nil, err
+		}
+		ct.Target = t.(*kafkatarget.Target)
+		return ct, nil
+	})
+	smk := map[string]any{"TopicName": src, "StartingPosition": "TRIM_HORIZON"}
+	if batchSize > 0 {
+		smk["BatchSize"] = batchSize
+	}
+	raw, _ := json.Marshal(map[string]any{
+		"Name":   fmt.Sprintf("bench-%d", time.Now().UnixNano()),
+		"Source": "smk://" + c.Bootstrap[0],
+		"SourceParameters": map[string]any{
+			"FilterCriteria":             map[string]any{"Filters": []map[string]string{{"Pattern": filter}}},
+			"SelfManagedKafkaParameters": smk,
+		},
+		"Target": "kafka://" + c.Bootstrap[0] + "/" + out,
+		"TargetParameters": map[string]any{
+			"InputTemplate":   template,
+			"KafkaParameters": map[string]any{"Key": "$.value.orderId"},
+		},
+	})
+	def, err := pipe.Decode(raw)
+	if err != nil {
+		b.Fatal(err)
+	}
+	def.SetDefaults()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p, err := runtime.New(ctx, def, runtime.Deps{
+		Registry: reg,
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Metrics:  prometheus.NewRegistry(),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- p.Run(ctx) }()
+	select {
+	case <-ct.done:
+	case err := <-errc:
+		b.Fatalf("pipe stopped: %v", err)
+	case <-time.After(10 * time.Minute):
+		b.Fatalf("pipe delivered %d of %d in 10 minutes", ct.delivered.Load(), matched)
+	}
+	cancel()
+	if err := <-errc; err != nil {
+		b.Fatal(err)
+	}
+	if err := p.Close(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	return float64(n) / ct.last.Sub(ct.first).Seconds()
+}
+
+// runBare is the bare franz-go loop: group consumer, filter, synchronous produce of each poll's matches,
+// offsets marked after delivery and auto-committed.
+func runBare(b *testing.B, c *kafkatest.Cluster, src string, n, matched int) float64 {
+	b.Helper()
+	out := outTopic(b, c, "bare")
+	cl := c.Client(b,
+		kgo.ConsumerGroup(fmt.Sprintf("bench-bare-%d", time.Now().UnixNano())),
+		kgo.ConsumeTopics(src),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.AutoCommitMarks(),
+		kgo.DefaultProduceTopic(out),
+	)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	paid := []byte(`"status":"PAID"`)
+	var first time.Time
+	consumed, produced := 0, 0
+	var batch []*kgo.Record
+	for consumed < n {
+		fs := cl.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			b.Fatalf("bare loop consumed %d of %d: %v", consumed, n, err)
+		}
+		fs.EachError(func(t string, p int32, err error) { b.Fatalf("fetching %s[%d]: %v", t, p, err) })
+		recs := fs.Records()
+		if len(recs) == 0 {
+			continue
+		}
+		if first.IsZero() {
+			first = time.Now()
+		}
+		batch = batch[:0]
+		for _, r := range recs {
+			if bytes.Contains(r.Value, paid) {
+				batch = append(batch, &kgo.Record{Key: r.Key, Value: r.Value})
+			}
+		}
+		if err := cl.ProduceSync(ctx, batch...).FirstErr(); err != nil {
+			b.Fatalf("bare loop producing: %v", err)
+		}
+		cl.MarkCommitRecords(recs...)
+		consumed += len(recs)
+		produced += len(batch)
+	}
+	elapsed := time.Since(first)
+	if produced != matched {
+		b.Fatalf("bare loop produced %d, want %d", produced, matched)
+	}
+	return float64(n) / elapsed.Seconds()
+}

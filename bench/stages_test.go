@@ -1,0 +1,71 @@
+package bench
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/internal/event"
+	"github.com/sluicehq/sluice/pattern"
+	"github.com/sluicehq/sluice/transform"
+)
+
+// BenchmarkStages measures the per-record CPU cost of each stage a pipe adds to a bare consume-and-produce
+// loop, on the same 1 KB records as BenchmarkPipeVsBareLoop: turning the record into the Pipes event,
+// matching the filter, and rendering the target template. Their sum bounds a pipe's records/s per core.
+func BenchmarkStages(b *testing.B) {
+	recs := make([]*kgo.Record, 100)
+	for i := range recs {
+		recs[i] = &kgo.Record{Topic: "orders", Partition: int32(i % partitions), Offset: int64(i),
+			Key: fmt.Appendf(nil, "o-%08d", i), Value: value(i), Timestamp: time.Unix(1764072000, 0)}
+	}
+	enc := event.NewEncoder([]string{"127.0.0.1:9092"})
+	events := make([][]byte, len(recs))
+	for i, r := range recs {
+		events[i] = enc.Append(nil, r)
+	}
+	set, err := pattern.CompileSet([][]byte{[]byte(filter)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	tmpl, err := transform.Parse(template)
+	if err != nil {
+		b.Fatal(err)
+	}
+	vars := &transform.Vars{PipeName: "bench", IngestionTime: time.Now()}
+	perRecord := func(b *testing.B, f func(i int)) {
+		b.ReportAllocs()
+		b.SetBytes(valueSize)
+		i := 0
+		for b.Loop() {
+			f(i % len(recs))
+			i++
+		}
+	}
+	b.Run("event", func(b *testing.B) {
+		var buf []byte
+		perRecord(b, func(i int) { buf = enc.Append(buf[:0], recs[i]) })
+	})
+	b.Run("filter", func(b *testing.B) {
+		perRecord(b, func(i int) {
+			if _, err := set.MatchKafka(events[i], recs[i].Key, recs[i].Value); err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
+	b.Run("template", func(b *testing.B) {
+		var buf []byte
+		perRecord(b, func(i int) {
+			if buf, err = tmpl.Render(buf[:0], events[i], vars); err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
+	b.Run("bare-filter", func(b *testing.B) {
+		paid := []byte(`"status":"PAID"`)
+		perRecord(b, func(i int) { _ = bytes.Contains(recs[i].Value, paid) })
+	})
+}

@@ -1,0 +1,38 @@
+// Package api serves the Amazon EventBridge Pipes management API (restJson1, as the AWS CLI and SDKs
+// speak it) over net/http and runs the pipes it manages through a Manager.
+//
+// Operations: CreatePipe, DescribePipe, UpdatePipe, DeletePipe, ListPipes, StartPipe, StopPipe,
+// TagResource, UntagResource, ListTagsForResource — same methods, paths and member names as AWS
+// (PascalCase, tags lowercase), timestamps as epoch seconds, ARNs arn:aws:pipes:REGION:ACCOUNT:pipe/NAME.
+// Errors carry X-Amzn-ErrorType and a JSON body (errors.go). /healthz and /metrics are served on the
+// same handler without authentication, so that probes and Prometheus need no AWS keys.
+//
+// Lifecycle (spec §1.6): a mutating call records a transitional state (CREATING, UPDATING, STARTING,
+// STOPPING, DELETING) and returns; a worker goroutine then builds or stops the pipe's runner and records
+// RUNNING/STOPPED, or the matching *_FAILED state with a StateReason (an unreachable broker, a secret
+// that does not resolve). Decisions where Pipes is silent or UNCONFIRMED:
+//   - Any mutating call (UpdatePipe, StartPipe, StopPipe, DeletePipe) on a pipe in a transitional state
+//     gets ConflictException; CreatePipe of an existing name gets ConflictException. Tag operations are
+//     allowed in every state.
+//   - StartPipe on a RUNNING pipe and StopPipe on a STOPPED pipe are no-ops that return the pipe's state.
+//   - Failed pipes (*_FAILED) accept UpdatePipe (to fix them), StartPipe, StopPipe and DeletePipe.
+//   - A pipe whose runtime reports a fatal condition (Hooks.OnFatal: a target or enrichment that keeps
+//     answering 4xx) ends with DesiredState and CurrentState STOPPED and the reason in StateReason, so a
+//     server restart does not restart it; StartPipe does.
+//   - A runner that exits with an error on its own leaves CurrentState STOPPED with the error as
+//     StateReason and DesiredState RUNNING: StartPipe, or the next start of the server, retries it.
+//   - On start (Resume) every pipe whose DesiredState is RUNNING is started, including failed ones;
+//     transitions interrupted by a crash are finished.
+//   - UpdatePipe restarts a running pipe with the merged definition; the consumer group, which
+//     UpdatePipe cannot change, keeps the committed offsets, so nothing is lost or read twice beyond
+//     at-least-once redelivery of in-flight batches.
+//   - ListPipes lists in name order; the default page size is 100. NextToken is opaque and does not
+//     expire; an unknown token is a ValidationException.
+//   - Request bodies are limited to 256 KiB by default; larger ones, malformed JSON, unknown members,
+//     wrong types and invalid names are ValidationException, and nothing is stored.
+//   - The API is rate limited (50 requests/s, burst 100 by default) with ThrottlingException.
+//   - Unsigned requests get MissingAuthenticationTokenException (403), unknown access keys
+//     UnrecognizedClientException (403), bad signatures InvalidSignatureException (403) (sigv4.go).
+//   - DescribePipe returns the definition as stored: secret references (Secrets Manager ARNs, file://,
+//     env:) only; resolved secrets are never stored.
+package api

@@ -1,0 +1,216 @@
+package api
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/sluicehq/sluice/internal/pipe"
+	"github.com/sluicehq/sluice/internal/store"
+)
+
+// The operations. Each checks its input completely before changing anything, so a rejected request
+// leaves the store as it was.
+
+func (s *Server) createPipe(ctx context.Context, op *operation, r *http.Request, body []byte) (any, error) {
+	def, e := decodeCreate(op.pipe, body)
+	if e != nil {
+		return nil, e
+	}
+	rec, err := s.mgr.Create(ctx, def)
+	if err != nil {
+		return nil, err
+	}
+	return s.arns.stateOutput(rec), nil
+}
+
+func (s *Server) describePipe(ctx context.Context, op *operation, r *http.Request, body []byte) (any, error) {
+	if e := checkName(op.pipe); e != nil {
+		return nil, e
+	}
+	if e := requireNoBody(body); e != nil {
+		return nil, e
+	}
+	rec, err := s.cfg.Store.Get(op.pipe)
+	if err != nil {
+		return nil, err
+	}
+	return s.arns.describeOutput(rec)
+}
+
+func (s *Server) updatePipe(ctx context.Context, op *operation, r *http.Request, body []byte) (any, error) {
+	u, e := decodeUpdate(op.pipe, body)
+	if e != nil {
+		return nil, e
+	}
+	rec, err := s.mgr.Update(ctx, op.pipe, func(old *pipe.Definition) (*pipe.Definition, error) {
+		return mergeUpdate(old, u)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.arns.stateOutput(rec), nil
+}
+
+func (s *Server) deletePipe(ctx context.Context, op *operation, r *http.Request, body []byte) (any, error) {
+	return s.lifecycle(ctx, op, body, s.mgr.Delete)
+}
+
+func (s *Server) startPipe(ctx context.Context, op *operation, r *http.Request, body []byte) (any, error) {
+	return s.lifecycle(ctx, op, body, s.mgr.Start)
+}
+
+func (s *Server) stopPipe(ctx context.Context, op *operation, r *http.Request, body []byte) (any, error) {
+	return s.lifecycle(ctx, op, body, s.mgr.Stop)
+}
+
+func (s *Server) lifecycle(ctx context.Context, op *operation, body []byte,
+	fn func(context.Context, string) (*store.Record, error)) (any, error) {
+	if e := checkName(op.pipe); e != nil {
+		return nil, e
+	}
+	if e := requireNoBody(body); e != nil {
+		return nil, e
+	}
+	rec, err := fn(ctx, op.pipe)
+	if err != nil {
+		return nil, err
+	}
+	return s.arns.stateOutput(rec), nil
+}
+
+func (s *Server) listPipes(ctx context.Context, op *operation, r *http.Request, body []byte) (any, error) {
+	if e := requireNoBody(body); e != nil {
+		return nil, e
+	}
+	q, e := parseListQuery(r.URL.Query())
+	if e != nil {
+		return nil, e
+	}
+	recs, err := s.cfg.Store.List()
+	if err != nil {
+		return nil, err
+	}
+	out := listOutput{Pipes: []listItem{}}
+	for _, rec := range recs {
+		if rec.Name <= q.after && q.after != "" {
+			continue
+		}
+		if !strings.HasPrefix(rec.Name, q.namePrefix) ||
+			q.desiredState != "" && rec.DesiredState != q.desiredState ||
+			q.currentState != "" && rec.CurrentState != q.currentState {
+			continue
+		}
+		item := s.arns.listItem(rec)
+		if !strings.HasPrefix(item.Source, q.sourcePrefix) || !strings.HasPrefix(item.Target, q.targetPrefix) {
+			continue
+		}
+		if len(out.Pipes) == q.limit {
+			out.NextToken = makeNextToken(out.Pipes[len(out.Pipes)-1].Name)
+			break
+		}
+		out.Pipes = append(out.Pipes, item)
+	}
+	return out, nil
+}
+
+func (s *Server) tagResource(ctx context.Context, op *operation, r *http.Request, body []byte) (any, error) {
+	name, e := s.arns.parsePipeArn(op.arn)
+	if e != nil {
+		return nil, e
+	}
+	tags, e := decodeTagResource(body)
+	if e != nil {
+		return nil, e
+	}
+	_, err := s.cfg.Store.Update(name, func(rec *store.Record) error {
+		if rec.DesiredState == StateDeleted {
+			return store.ErrNotFound
+		}
+		merged := make(map[string]string, len(rec.Tags)+len(tags))
+		for k, v := range rec.Tags {
+			merged[k] = v
+		}
+		for k, v := range tags {
+			merged[k] = v
+		}
+		if len(merged) > maxTags {
+			return validationError("A pipe can have at most 50 tags; this request would give it "+strconv.Itoa(len(merged))+".",
+				FieldError{Name: "tags", Message: "a pipe can have at most 50 tags"})
+		}
+		rec.Tags = merged
+		return nil
+	})
+	if err != nil {
+		return nil, s.resourceErr(err, op.arn)
+	}
+	return struct{}{}, nil
+}
+
+func (s *Server) untagResource(ctx context.Context, op *operation, r *http.Request, body []byte) (any, error) {
+	name, e := s.arns.parsePipeArn(op.arn)
+	if e != nil {
+		return nil, e
+	}
+	if e := requireNoBody(body); e != nil {
+		return nil, e
+	}
+	keys, e := parseUntagKeys(r.URL.Query())
+	if e != nil {
+		return nil, e
+	}
+	_, err := s.cfg.Store.Update(name, func(rec *store.Record) error {
+		if rec.DesiredState == StateDeleted {
+			return store.ErrNotFound
+		}
+		for _, k := range keys {
+			delete(rec.Tags, k)
+		}
+		if len(rec.Tags) == 0 {
+			rec.Tags = nil
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, s.resourceErr(err, op.arn)
+	}
+	return struct{}{}, nil
+}
+
+func (s *Server) listTags(ctx context.Context, op *operation, r *http.Request, body []byte) (any, error) {
+	name, e := s.arns.parsePipeArn(op.arn)
+	if e != nil {
+		return nil, e
+	}
+	if e := requireNoBody(body); e != nil {
+		return nil, e
+	}
+	rec, err := s.cfg.Store.Get(name)
+	if err != nil {
+		return nil, s.resourceErr(err, op.arn)
+	}
+	tags := rec.Tags
+	if tags == nil {
+		tags = map[string]string{}
+	}
+	return tagsOutput{Tags: tags}, nil
+}
+
+// resourceErr words a missing pipe by its ARN, as the tag operations name resources.
+func (s *Server) resourceErr(err error, arn string) error {
+	if toAPIError(err, "").Type == TypeNotFound {
+		return &Error{Type: TypeNotFound, Status: http.StatusNotFound, Message: "Resource " + arn + " does not exist."}
+	}
+	return err
+}
+
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if r.Body == nil {
+		return nil, nil
+	}
+	return io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

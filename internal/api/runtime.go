@@ -1,0 +1,93 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/internal/kafkaauth"
+	"github.com/sluicehq/sluice/internal/pipe"
+	"github.com/sluicehq/sluice/internal/plugin"
+	"github.com/sluicehq/sluice/internal/runtime"
+)
+
+// DefaultPreflightTimeout bounds the broker check RuntimeFactory makes before starting a pipe.
+const DefaultPreflightTimeout = 15 * time.Second
+
+// RuntimeOptions configure RuntimeFactory.
+type RuntimeOptions struct {
+	// Deps are passed to runtime.New for every pipe (secrets, registry, metrics, logger, region...).
+	Deps runtime.Deps
+	// PreflightTimeout bounds the check that the source's brokers answer with the pipe's credentials
+	// before the pipe starts; zero means DefaultPreflightTimeout, negative skips the check.
+	PreflightTimeout time.Duration
+	// AutoStop stops pipes whose target or enrichment keeps failing with client errors (autostop.go).
+	AutoStop AutoStop
+}
+
+// RuntimeFactory returns a Factory that runs pipes with internal/runtime, their target and enrichment
+// watched for auto-stop (autostop.go). Before building a pipe it
+// resolves the source's secrets and asks its brokers for metadata with them, so that a pipe which
+// cannot work fails its transition (CREATE_FAILED, START_FAILED, UPDATE_FAILED) with a StateReason
+// naming the broker or secret, as Pipes does, instead of showing RUNNING while it retries forever.
+func RuntimeFactory(o RuntimeOptions) Factory {
+	if o.PreflightTimeout == 0 {
+		o.PreflightTimeout = DefaultPreflightTimeout
+	}
+	return func(ctx context.Context, def *pipe.Definition, hooks Hooks) (Runner, error) {
+		if o.PreflightTimeout > 0 {
+			if err := preflight(ctx, def, o); err != nil {
+				return nil, err
+			}
+		}
+		deps := o.Deps
+		if o.AutoStop.After >= 0 && hooks.OnFatal != nil {
+			base := deps.Registry
+			if base == nil {
+				base = plugin.Default
+			}
+			deps.Registry = watchedRegistry(base, def, hooks, o.AutoStop.withDefaults())
+		}
+		p, err := runtime.New(ctx, def, deps)
+		if err != nil {
+			return nil, err
+		}
+		return p, nil
+	}
+}
+
+// preflight checks that the source's brokers can be reached and authenticated to.
+func preflight(ctx context.Context, def *pipe.Definition, o RuntimeOptions) error {
+	log := o.Deps.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cfg, err := runtime.SourceConfig(def, o.Deps.Secrets, log)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.PreflightTimeout)
+	defer cancel()
+	opts, err := kafkaauth.Options(ctx, cfg.Auth, o.Deps.Secrets)
+	if err != nil {
+		return fmt.Errorf("source credentials: %w", err)
+	}
+	opts = append(opts, kgo.SeedBrokers(cfg.Brokers...), kgo.RetryTimeout(o.PreflightTimeout))
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return fmt.Errorf("source %s: %w", def.Source, err)
+	}
+	defer cl.Close()
+	if err := cl.Ping(ctx); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = fmt.Errorf("no answer within %s", o.PreflightTimeout)
+		}
+		return fmt.Errorf("connecting to broker %s: %w", strings.Join(cfg.Brokers, ","), err)
+	}
+	return nil
+}

@@ -1,0 +1,317 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sluicehq/sluice/internal/pipe"
+	"github.com/sluicehq/sluice/internal/store"
+)
+
+// Defaults of Config.
+const (
+	DefaultRegion       = "us-east-1"
+	DefaultAccount      = "000000000000"
+	DefaultMaxBodyBytes = 256 << 10
+	DefaultRate         = 50 // API requests per second, sustained
+	DefaultBurst        = 100
+)
+
+// Config configures a Server.
+type Config struct {
+	// Store holds the pipes (required).
+	Store *store.Store
+	// Factory builds a pipe's runner (required); RuntimeFactory builds the real one.
+	Factory Factory
+	// Region and Account appear in pipe ARNs; defaults us-east-1 and 000000000000.
+	Region, Account string
+	// Keys maps access key IDs to secret access keys; requests must carry a valid SigV4 signature by
+	// one of them. Empty means no authentication (the caller must then listen on loopback only).
+	Keys map[string]string
+	// MaxPipes is the pipe quota; default 1000.
+	MaxPipes int
+	// MaxBodyBytes bounds request bodies; default 256 KiB.
+	MaxBodyBytes int64
+	// Rate and Burst bound API requests across all clients (ThrottlingException beyond); defaults 50/s
+	// and 100. A negative Rate disables throttling.
+	Rate  float64
+	Burst int
+	// StopTimeout bounds a pipe's drain when it is stopped, updated or deleted; default 60s.
+	StopTimeout time.Duration
+	// Registerer receives the API's metrics and Gatherer serves /metrics; either may be nil.
+	Registerer prometheus.Registerer
+	Gatherer   prometheus.Gatherer
+	// Logger receives request and lifecycle logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// Server is the Pipes API: an http.Handler for the REST operations, /metrics and /healthz, over a
+// Manager that runs the pipes.
+type Server struct {
+	cfg     Config
+	arns    ARNs
+	mgr     *Manager
+	verify  *Verifier
+	limiter *limiter
+	log     *slog.Logger
+	metrics *apiMetrics
+	handler http.Handler
+}
+
+// NewServer builds a Server. Call Resume to start the stored pipes, serve Handler, and Close to stop.
+func NewServer(cfg Config) (*Server, error) {
+	if cfg.Store == nil || cfg.Factory == nil {
+		return nil, errors.New("api server: Store and Factory are required")
+	}
+	if cfg.Region == "" {
+		cfg.Region = DefaultRegion
+	}
+	if cfg.Account == "" {
+		cfg.Account = DefaultAccount
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.Rate == 0 {
+		cfg.Rate = DefaultRate
+	}
+	if cfg.Burst <= 0 {
+		cfg.Burst = DefaultBurst
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{
+		cfg:  cfg,
+		arns: ARNs{Region: cfg.Region, Account: cfg.Account},
+		mgr: NewManager(cfg.Store, cfg.Factory, ManagerOptions{MaxPipes: cfg.MaxPipes, StopTimeout: cfg.StopTimeout,
+			Logger: cfg.Logger}),
+		log: cfg.Logger,
+	}
+	if len(cfg.Keys) > 0 {
+		s.verify = NewVerifier(cfg.Keys)
+	}
+	if cfg.Rate > 0 {
+		s.limiter = newLimiter(cfg.Rate, cfg.Burst)
+	}
+	m, err := newAPIMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	s.metrics = m
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.healthz)
+	if cfg.Gatherer != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{}))
+	}
+	mux.HandleFunc("/", s.serveAPI)
+	s.handler = mux
+	return s, nil
+}
+
+// Handler returns the HTTP handler of the API, /metrics and /healthz.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Manager returns the pipe manager.
+func (s *Server) Manager() *Manager { return s.mgr }
+
+// ARNs returns the ARN scheme of this server.
+func (s *Server) ARNs() ARNs { return s.arns }
+
+// Resume starts every stored pipe whose desired state is RUNNING (see Manager.Resume).
+func (s *Server) Resume(ctx context.Context) error { return s.mgr.Resume(ctx) }
+
+// Close stops every pipe (their desired states are kept for the next start).
+func (s *Server) Close(ctx context.Context) error { return s.mgr.Close(ctx) }
+
+// CreatePipe creates a pipe as the CreatePipe operation does (defaults, validation, then CREATING),
+// for callers inside the process such as `sluice dev`. def.Name must be set.
+func (s *Server) CreatePipe(ctx context.Context, def *pipe.Definition) error {
+	d := def.Clone()
+	d.SetDefaults()
+	if fe := d.Validate(); len(fe) > 0 {
+		return fe
+	}
+	_, err := s.mgr.Create(ctx, d)
+	return err
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.cfg.Store.Count(); err != nil {
+		http.Error(w, "store unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte("ok\n"))
+}
+
+// operation is a routed API call.
+type operation struct {
+	name    string // the AWS operation name, for metrics and logs
+	pipe    string // the pipe name from the path, unescaped ("" for ListPipes and tag operations)
+	arn     string // the resource ARN of tag operations
+	handler func(ctx context.Context, op *operation, r *http.Request, body []byte) (any, error)
+}
+
+// route maps method and path to an operation; nil means no such operation.
+func (s *Server) route(r *http.Request) *operation {
+	path := r.URL.EscapedPath()
+	seg := func(p string) (string, bool) {
+		v, err := url.PathUnescape(p)
+		return v, err == nil && v != "" && !strings.Contains(p, "/")
+	}
+	if path == "/v1/pipes" {
+		if r.Method == http.MethodGet {
+			return &operation{name: "ListPipes", handler: s.listPipes}
+		}
+		return nil
+	}
+	if rest, ok := strings.CutPrefix(path, "/v1/pipes/"); ok {
+		name, action, _ := strings.Cut(rest, "/")
+		n, ok := seg(name)
+		if !ok {
+			return nil
+		}
+		switch {
+		case action == "" && !strings.HasSuffix(rest, "/"):
+			switch r.Method {
+			case http.MethodPost:
+				return &operation{name: "CreatePipe", pipe: n, handler: s.createPipe}
+			case http.MethodGet:
+				return &operation{name: "DescribePipe", pipe: n, handler: s.describePipe}
+			case http.MethodPut:
+				return &operation{name: "UpdatePipe", pipe: n, handler: s.updatePipe}
+			case http.MethodDelete:
+				return &operation{name: "DeletePipe", pipe: n, handler: s.deletePipe}
+			}
+		case action == "start" && r.Method == http.MethodPost:
+			return &operation{name: "StartPipe", pipe: n, handler: s.startPipe}
+		case action == "stop" && r.Method == http.MethodPost:
+			return &operation{name: "StopPipe", pipe: n, handler: s.stopPipe}
+		}
+		return nil
+	}
+	if rest, ok := strings.CutPrefix(path, "/tags/"); ok && rest != "" {
+		// The ARN is one encoded segment from the SDKs (pipe%2FNAME); a hand-made request may leave
+		// its slash unencoded, so the whole remainder is the ARN.
+		arn, err := url.PathUnescape(rest)
+		if err != nil {
+			return nil
+		}
+		switch r.Method {
+		case http.MethodPost:
+			return &operation{name: "TagResource", arn: arn, handler: s.tagResource}
+		case http.MethodDelete:
+			return &operation{name: "UntagResource", arn: arn, handler: s.untagResource}
+		case http.MethodGet:
+			return &operation{name: "ListTagsForResource", arn: arn, handler: s.listTags}
+		}
+	}
+	return nil
+}
+
+func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	op := s.route(r)
+	opName := "Unknown"
+	if op != nil {
+		opName = op.name
+	}
+	code := s.serveOp(w, r, op)
+	s.metrics.observe(opName, code, time.Since(start))
+}
+
+// serveOp runs one API request and returns the error type sent ("" on success) for metrics.
+func (s *Server) serveOp(w http.ResponseWriter, r *http.Request, op *operation) (code string) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("panic serving API request", "method", r.Method, "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
+			e := internalError("An internal error occurred; see the server log.")
+			writeError(w, e)
+			code = e.Type
+		}
+	}()
+	fail := func(e *Error) string {
+		writeError(w, e)
+		lvl := slog.LevelDebug
+		if e.Status >= 500 {
+			lvl = slog.LevelError
+		}
+		s.log.Log(r.Context(), lvl, "API request failed", "method", r.Method, "path", r.URL.Path, "type", e.Type, "message", e.Message)
+		return e.Type
+	}
+	// Unauthenticated requests are refused before their body is read.
+	if s.verify != nil && r.Header.Get("Authorization") == "" {
+		if e := s.verify.Verify(r, nil); e != nil {
+			return fail(e)
+		}
+	}
+	if r.ContentLength > s.cfg.MaxBodyBytes {
+		return fail(tooLarge(s.cfg.MaxBodyBytes))
+	}
+	body, err := readBody(w, r, s.cfg.MaxBodyBytes)
+	if err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			return fail(tooLarge(s.cfg.MaxBodyBytes))
+		}
+		return fail(validationError("Reading the request body failed."))
+	}
+	if s.verify != nil {
+		if e := s.verify.Verify(r, body); e != nil {
+			return fail(e)
+		}
+	}
+	if s.limiter != nil && !s.limiter.allow() {
+		return fail(&Error{Type: TypeThrottling, Status: http.StatusTooManyRequests, Message: "Rate exceeded",
+			ServiceCode: serviceCode, QuotaCode: quotaCodeAPIRequest, RetryAfter: time.Second})
+	}
+	if op == nil {
+		return fail(&Error{Type: TypeUnknownOperation, Status: http.StatusNotFound,
+			Message: "No Pipes operation is " + r.Method + " " + r.URL.EscapedPath() + "."})
+	}
+	out, err := op.handler(r.Context(), op, r, body)
+	if err != nil {
+		name := op.pipe
+		if name == "" {
+			name = op.arn
+		}
+		return fail(toAPIError(err, name))
+	}
+	// Templates hold '<' and '>': send them as they were given, not as \u003c escapes.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	err = enc.Encode(out)
+	data := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	if err != nil {
+		s.log.Error("encoding API response", "operation", op.name, "err", err)
+		return fail(internalError("Encoding the response failed."))
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	w.Write(data)
+	return ""
+}
+
+func tooLarge(limit int64) *Error {
+	return validationError("Request body is larger than the limit of " + humanBytes(limit) + ".")
+}
+
+func humanBytes(n int64) string {
+	if n%(1<<10) == 0 {
+		return itoa(n>>10) + " KiB"
+	}
+	return itoa(n) + " bytes"
+}

@@ -1,0 +1,177 @@
+// Package event turns a Kafka record into the JSON object EventBridge Pipes hands to filters, enrichments
+// and targets for a self-managed Kafka source:
+//
+//	{"eventSource":"SelfManagedKafka","bootstrapServers":"b1:9092,b2:9092","eventSourceKey":"topic-0",
+//	 "topic":"topic","partition":"0","offset":15,"timestamp":1545084650987,"timestampType":"CREATE_TIME",
+//	 "key":"a2V5","value":"dmFsdWU=","headers":[{"headerKey":[104,101,97]}]}
+//
+// Members appear in that order, as in the seed document. Decisions where the Pipes documentation is silent:
+//
+//   - partition is a JSON string ("0"), as the seed document shows it.
+//   - A null key (the record was produced without one) omits "key"; a null value (a tombstone) omits
+//     "value". This is what Lambda's Go event type produces (omitempty) and lets a filter tell null
+//     ("exists": false) from empty. An empty, non-null key or value is "".
+//   - headers is always present, [] when the record has none; each header is a one-member object whose
+//     value is the array of the header value's bytes as unsigned numbers 0..255 (a null header value is []).
+//     Header order and duplicate keys are kept as on the wire.
+//   - timestampType is LOG_APPEND_TIME when the topic stamps records on append, CREATE_TIME otherwise
+//     (including pre-0.10 records that carry no timestamp type).
+//
+// The encoder appends to a caller-owned buffer and, once the buffer has grown, does not allocate.
+package event
+
+import (
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// EventSource is the value of the "eventSource" member of every self-managed Kafka event.
+const EventSource = "SelfManagedKafka"
+
+// Encoder renders records of one cluster. It holds only immutable state, so one Encoder may be shared by
+// many goroutines.
+type Encoder struct {
+	// head is `{"eventSource":"SelfManagedKafka","bootstrapServers":"...","eventSourceKey":"`, the part
+	// that is the same for every record of the cluster.
+	head []byte
+}
+
+// NewEncoder returns an Encoder for records read from the cluster reached through bootstrapServers
+// (host:port each); they appear comma-joined in "bootstrapServers".
+func NewEncoder(bootstrapServers []string) *Encoder {
+	h := make([]byte, 0, 96)
+	h = append(h, `{"eventSource":"`+EventSource+`","bootstrapServers":`...)
+	h = AppendString(h, strings.Join(bootstrapServers, ","))
+	h = append(h, `,"eventSourceKey":"`...)
+	return &Encoder{head: h}
+}
+
+// Append appends the event JSON for r to dst and returns the extended buffer.
+func (e *Encoder) Append(dst []byte, r *kgo.Record) []byte {
+	return e.appendRecord(dst, r, TimestampType(r.Attrs))
+}
+
+// appendRecord is Append with the timestamp type given, because kgo.RecordAttrs cannot be built outside
+// kgo and tests need the LOG_APPEND_TIME shape.
+func (e *Encoder) appendRecord(dst []byte, r *kgo.Record, tsType string) []byte {
+	part := r.Partition
+	dst = append(dst, e.head...)
+	dst = appendStringBody(dst, r.Topic)
+	dst = append(dst, '-')
+	dst = strconv.AppendInt(dst, int64(part), 10)
+	dst = append(dst, `","topic":`...)
+	dst = AppendString(dst, r.Topic)
+	dst = append(dst, `,"partition":"`...)
+	dst = strconv.AppendInt(dst, int64(part), 10)
+	dst = append(dst, `","offset":`...)
+	dst = strconv.AppendInt(dst, r.Offset, 10)
+	dst = append(dst, `,"timestamp":`...)
+	dst = strconv.AppendInt(dst, r.Timestamp.UnixMilli(), 10)
+	dst = append(dst, `,"timestampType":"`...)
+	dst = append(dst, tsType...)
+	dst = append(dst, '"')
+	if r.Key != nil {
+		dst = append(dst, `,"key":"`...)
+		dst = appendBase64(dst, r.Key)
+		dst = append(dst, '"')
+	}
+	if r.Value != nil {
+		dst = append(dst, `,"value":"`...)
+		dst = appendBase64(dst, r.Value)
+		dst = append(dst, '"')
+	}
+	dst = append(dst, `,"headers":[`...)
+	for i, h := range r.Headers {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, '{')
+		dst = AppendString(dst, h.Key)
+		dst = append(dst, ":["...)
+		for j, b := range h.Value {
+			if j > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, byteText[b]...)
+		}
+		dst = append(dst, "]}"...)
+	}
+	dst = append(dst, "]}"...)
+	return dst
+}
+
+// TimestampType names the record's timestamp type as Pipes does.
+func TimestampType(a kgo.RecordAttrs) string {
+	if a.TimestampType() == 1 {
+		return "LOG_APPEND_TIME"
+	}
+	return "CREATE_TIME"
+}
+
+// byteText holds the decimal text of every byte value, so header bytes are appended without formatting.
+var byteText = func() (t [256]string) {
+	for i := range t {
+		t[i] = strconv.Itoa(i)
+	}
+	return t
+}()
+
+// AppendString appends s as a JSON string, escaping as encoding/json does minus the HTML escapes
+// (invalid UTF-8 becomes U+FFFD).
+func AppendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	dst = appendStringBody(dst, s)
+	return append(dst, '"')
+}
+
+const hexDigits = "0123456789abcdef"
+
+func appendStringBody(dst []byte, s string) []byte {
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		// U+2028 and U+2029 are valid JSON but break JavaScript consumers; encoding/json escapes them too.
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	return append(dst, s[start:]...)
+}

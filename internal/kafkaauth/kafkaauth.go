@@ -1,0 +1,133 @@
+// Package kafkaauth turns a pipe's Kafka credentials into franz-go client options. It is shared by the
+// Kafka source and the Kafka target so that both connect the same way.
+//
+// Modes, as EventBridge Pipes offers them for self-managed Kafka:
+//
+//   - no mechanism and no root CA: PLAINTEXT;
+//   - no mechanism with a root CA: TLS without client authentication;
+//   - PLAIN, SCRAM-SHA-256, SCRAM-SHA-512: SASL, always over TLS (username/password secret);
+//   - MTLS: TLS with a client certificate (certificate/privateKey/privateKeyPassword secret).
+//
+// TLS always verifies the broker's certificate and host name against the system roots plus, when given,
+// the ServerRootCaCertificate secret's certificates; there is no way to turn verification off.
+package kafkaauth
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
+
+	"github.com/sluicehq/sluice/internal/plugin"
+	"github.com/sluicehq/sluice/internal/secret"
+)
+
+// Mechanisms.
+const (
+	None        = ""
+	Plain       = "PLAIN"
+	ScramSHA256 = "SCRAM-SHA-256"
+	ScramSHA512 = "SCRAM-SHA-512"
+	MTLS        = "MTLS"
+)
+
+// Auth is how to authenticate to a cluster.
+type Auth struct {
+	// Mechanism is one of None, Plain, ScramSHA256, ScramSHA512, MTLS.
+	Mechanism string
+	// SecretRef references the credentials secret (required unless Mechanism is None).
+	SecretRef string
+	// RootCARef references the ServerRootCaCertificate secret (optional).
+	RootCARef string
+}
+
+// ErrUnsupportedMechanism is returned for a Mechanism outside the supported set.
+var ErrUnsupportedMechanism = errors.New("unsupported authentication mechanism")
+
+// ErrNoSecret is returned when a mechanism needs a secret and none is referenced, or no resolver is given.
+var ErrNoSecret = errors.New("no secret")
+
+// TLS reports whether connections with a use TLS.
+func (a Auth) TLS() bool { return a.Mechanism != None || a.RootCARef != "" }
+
+// Options resolves a's secrets and returns the client options that authenticate with them. Errors name
+// the secret reference and the cause and never contain secret material.
+func Options(ctx context.Context, a Auth, secrets plugin.SecretResolver) ([]kgo.Opt, error) {
+	switch a.Mechanism {
+	case None, Plain, ScramSHA256, ScramSHA512, MTLS:
+	default:
+		return nil, fmt.Errorf("%w %q (want PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or MTLS)", ErrUnsupportedMechanism, a.Mechanism)
+	}
+	if !a.TLS() {
+		return nil, nil
+	}
+	if a.Mechanism != None && a.SecretRef == "" {
+		return nil, fmt.Errorf("authentication %s: %w referenced", a.Mechanism, ErrNoSecret)
+	}
+	if secrets == nil {
+		return nil, fmt.Errorf("authentication %s: %w resolver", a.Mechanism, ErrNoSecret)
+	}
+	tc, err := tlsConfig(ctx, a.RootCARef, secrets)
+	if err != nil {
+		return nil, err
+	}
+	opts := []kgo.Opt{kgo.DialTLSConfig(tc)}
+	switch a.Mechanism {
+	case Plain, ScramSHA256, ScramSHA512:
+		data, err := secrets.Resolve(ctx, a.SecretRef)
+		if err != nil {
+			return nil, err
+		}
+		ba, err := secret.ParseBasicAuth(data)
+		if err != nil {
+			return nil, fmt.Errorf("parsing %s secret %s: %w", a.Mechanism, a.SecretRef, err)
+		}
+		switch a.Mechanism {
+		case Plain:
+			opts = append(opts, kgo.SASL(plain.Auth{User: ba.Username, Pass: ba.Password}.AsMechanism()))
+		case ScramSHA256:
+			opts = append(opts, kgo.SASL(scram.Auth{User: ba.Username, Pass: ba.Password}.AsSha256Mechanism()))
+		case ScramSHA512:
+			opts = append(opts, kgo.SASL(scram.Auth{User: ba.Username, Pass: ba.Password}.AsSha512Mechanism()))
+		}
+	case MTLS:
+		data, err := secrets.Resolve(ctx, a.SecretRef)
+		if err != nil {
+			return nil, err
+		}
+		cert, err := secret.ParseClientCertificate(data)
+		if err != nil {
+			return nil, fmt.Errorf("parsing client certificate secret %s: %w", a.SecretRef, err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	return opts, nil
+}
+
+// tlsConfig trusts the system roots plus the certificates of the root CA secret, if any.
+func tlsConfig(ctx context.Context, rootCARef string, secrets plugin.SecretResolver) (*tls.Config, error) {
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if rootCARef != "" {
+		data, err := secrets.Resolve(ctx, rootCARef)
+		if err != nil {
+			return nil, err
+		}
+		cas, err := secret.ParseRootCA(data)
+		if err != nil {
+			return nil, fmt.Errorf("parsing server root CA secret %s: %w", rootCARef, err)
+		}
+		for _, c := range cas {
+			pool.AddCert(c)
+		}
+	}
+	// kgo fills ServerName from each broker's host, so host names are verified too.
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
+}

@@ -1,0 +1,212 @@
+package runtime
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sluicehq/sluice/internal/execlog"
+	"github.com/sluicehq/sluice/internal/plugin"
+	"github.com/sluicehq/sluice/internal/retry"
+)
+
+// ExecutionTimeoutError is an execution that hit the execution limit. It matches
+// context.DeadlineExceeded, so the retry policy treats it as a timeout.
+type ExecutionTimeoutError struct {
+	Limit time.Duration
+	Err   error
+}
+
+func (e *ExecutionTimeoutError) Error() string {
+	return fmt.Sprintf("execution exceeded the %v limit: %v", e.Limit, e.Err)
+}
+
+// Unwrap returns the stage's error and context.DeadlineExceeded.
+func (e *ExecutionTimeoutError) Unwrap() []error { return []error{e.Err, context.DeadlineExceeded} }
+
+// runExecution is one attempt of one execution (a batch, or a range of it while bisecting): the
+// enrichment and target stages under the execution limit, with their execution-log steps and metrics.
+// The stages are those of execute (execute.go), split so that each step can be logged and timed.
+func (p *Pipe) runExecution(ctx context.Context, events []json.RawMessage) error {
+	g, m, xl := p.g, p.g.metrics, p.g.xlog
+	id := execlog.NewExecutionID()
+	start := time.Now()
+	if m != nil {
+		m.Invocations.Inc()
+		m.Events.Add(float64(len(events)))
+		m.EventSize.Observe(float64(arraySize(events)))
+		m.Concurrency.Inc()
+		defer m.Concurrency.Dec()
+	}
+	xl.Log(id, execlog.Entry{Type: execlog.ExecutionStarted, Payload: dataFor(xl, execlog.ExecutionStarted, events)})
+
+	ectx, cancel := context.WithTimeout(ctx, g.timeout)
+	defer cancel()
+	err := p.stages(ectx, id, events)
+	if m != nil {
+		m.Duration.Observe(time.Since(start).Seconds())
+	}
+	if err == nil {
+		xl.Log(id, execlog.Entry{Type: execlog.ExecutionSucceeded})
+		return nil
+	}
+	if ctx.Err() == nil && errors.Is(ectx.Err(), context.DeadlineExceeded) {
+		err = &ExecutionTimeoutError{Limit: g.timeout, Err: err}
+		xl.Log(id, execlog.Entry{Type: execlog.ExecutionTimeout, Err: err})
+		if m != nil {
+			m.Timeout.Inc()
+		}
+		return err
+	}
+	if class, _ := retry.Classify(err); class == retry.Throttled {
+		xl.Log(id, execlog.Entry{Type: execlog.ExecutionThrottled, Err: err})
+		if m != nil {
+			m.Throttled.Inc()
+		}
+		return err
+	}
+	xl.Log(id, execlog.Entry{Type: execlog.ExecutionFailed, Err: err})
+	if m != nil {
+		m.Failed.Inc()
+	}
+	return err
+}
+
+// stages runs the enrichment stage (when the pipe has one) and the target stage.
+func (p *Pipe) stages(ctx context.Context, id string, events []json.RawMessage) error {
+	xl, m := p.g.xlog, p.g.metrics
+	inputs := events
+	if p.enricher != nil {
+		xl.Log(id, execlog.Entry{Type: execlog.EnrichmentStageEntered})
+		start := time.Now()
+		out, err := p.enrichStage(ctx, id, events)
+		if m != nil {
+			m.EnrichmentStageDuration.Observe(time.Since(start).Seconds())
+		}
+		if err != nil {
+			xl.Log(id, execlog.Entry{Type: execlog.EnrichmentStageFailed, Err: err})
+			if m != nil {
+				m.EnrichmentStageFailed.Inc()
+			}
+			return err
+		}
+		xl.Log(id, execlog.Entry{Type: execlog.EnrichmentStageSucceeded, Payload: dataFor(xl, execlog.EnrichmentStageSucceeded, out)})
+		if len(out) == 0 {
+			// The enrichment filtered everything out: the execution succeeds without the target.
+			xl.Log(id, execlog.Entry{Type: execlog.TargetStageSkipped})
+			if m != nil {
+				m.TargetStageSkipped.Inc()
+			}
+			return nil
+		}
+		inputs = out
+	}
+
+	xl.Log(id, execlog.Entry{Type: execlog.TargetStageEntered})
+	start := time.Now()
+	err := p.targetStage(ctx, id, inputs)
+	if m != nil {
+		m.TargetStageDuration.Observe(time.Since(start).Seconds())
+	}
+	if err != nil {
+		xl.Log(id, execlog.Entry{Type: execlog.TargetStageFailed, Err: err})
+		if m != nil {
+			m.TargetStageFailed.Inc()
+		}
+		return err
+	}
+	return nil
+}
+
+// enrichStage applies the enrichment template and invokes the enrichment in chunks of its MaxBatch.
+func (p *Pipe) enrichStage(ctx context.Context, id string, events []json.RawMessage) ([]json.RawMessage, error) {
+	xl := p.g.xlog
+	payloads := events
+	if p.enrichTemplate != nil {
+		xl.Log(id, execlog.Entry{Type: execlog.EnrichmentTransformationStarted})
+		var err error
+		if payloads, err = p.render(p.enrichTemplate, events, "EnrichmentParameters.InputTemplate"); err != nil {
+			// A template that fails on an event fails on it every time: not worth retrying.
+			err = plugin.Permanent(err)
+			xl.Log(id, execlog.Entry{Type: execlog.EnrichmentTransformationFailed, Err: err})
+			return nil, err
+		}
+		xl.Log(id, execlog.Entry{Type: execlog.EnrichmentTransformationSucceeded, Payload: dataFor(xl, execlog.EnrichmentTransformationSucceeded, payloads)})
+	}
+	xl.Log(id, execlog.Entry{Type: execlog.EnrichmentInvocationStarted})
+	ie, withInputs := p.enricher.(plugin.InputsEnricher)
+	var out []json.RawMessage
+	for lo := 0; lo < len(payloads); {
+		hi := chunkEnd(lo, len(payloads), p.enrichMax)
+		var res []json.RawMessage
+		var err error
+		if withInputs {
+			res, err = ie.EnrichInputs(ctx, payloads[lo:hi], events[lo:hi])
+		} else {
+			res, err = p.enricher.Enrich(ctx, payloads[lo:hi])
+		}
+		if err != nil {
+			err = fmt.Errorf("invoking enrichment %s: %w", p.vars.EnrichmentArn, err)
+			xl.Log(id, execlog.Entry{Type: execlog.EnrichmentInvocationFailed, Err: err,
+				Request: dataFor(xl, execlog.EnrichmentInvocationFailed, payloads[lo:hi]), Service: p.vars.EnrichmentArn})
+			return nil, err
+		}
+		out = append(out, res...)
+		lo = hi
+	}
+	xl.Log(id, execlog.Entry{Type: execlog.EnrichmentInvocationSucceeded,
+		Request: dataFor(xl, execlog.EnrichmentInvocationSucceeded, payloads), Response: dataFor(xl, execlog.EnrichmentInvocationSucceeded, out)})
+	return out, nil
+}
+
+// targetStage applies the target template and invokes the target in chunks of its MaxBatch.
+func (p *Pipe) targetStage(ctx context.Context, id string, inputs []json.RawMessage) error {
+	xl := p.g.xlog
+	payloads := inputs
+	if p.targetTemplate != nil {
+		xl.Log(id, execlog.Entry{Type: execlog.TargetTransformationStarted})
+		var err error
+		if payloads, err = p.render(p.targetTemplate, inputs, "TargetParameters.InputTemplate"); err != nil {
+			err = plugin.Permanent(err)
+			xl.Log(id, execlog.Entry{Type: execlog.TargetTransformationFailed, Err: err})
+			return err
+		}
+		xl.Log(id, execlog.Entry{Type: execlog.TargetTransformationSucceeded, Payload: dataFor(xl, execlog.TargetTransformationSucceeded, payloads)})
+	}
+	xl.Log(id, execlog.Entry{Type: execlog.TargetInvocationStarted})
+	if _, err := p.invokeTarget(ctx, payloads, inputs); err != nil {
+		xl.Log(id, execlog.Entry{Type: execlog.TargetInvocationFailed, Err: err,
+			Request: dataFor(xl, execlog.TargetInvocationFailed, payloads), Service: p.vars.TargetArn})
+		return err
+	}
+	xl.Log(id, execlog.Entry{Type: execlog.TargetInvocationSucceeded, Request: dataFor(xl, execlog.TargetInvocationSucceeded, payloads)})
+	xl.Log(id, execlog.Entry{Type: execlog.TargetStageSucceeded, Payload: dataFor(xl, execlog.TargetStageSucceeded, payloads)})
+	return nil
+}
+
+// dataFor renders events as the JSON array a step carries, only when the log will write it.
+func dataFor(xl *execlog.Logger, m execlog.MessageType, events []json.RawMessage) []byte {
+	if !xl.WantsData(m) {
+		return nil
+	}
+	buf := make([]byte, 0, arraySize(events))
+	buf = append(buf, '[')
+	for i, e := range events {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, e...)
+	}
+	return append(buf, ']')
+}
+
+// arraySize is the size of events as one JSON array, the payload size Pipes' EventSize measures.
+func arraySize(events []json.RawMessage) int {
+	n := 2 + max(len(events)-1, 0)
+	for _, e := range events {
+		n += len(e)
+	}
+	return n
+}

@@ -1,0 +1,379 @@
+// Package runtime runs one pipe: it reads batches from the Kafka source, filters each record with the
+// pipe's FilterCriteria, optionally enriches the survivors (EnrichmentParameters.InputTemplate per event,
+// then the enrichment call), applies the target InputTemplate per event, delivers to the target in chunks
+// no larger than the target accepts, and only then lets the source commit the batch's offsets.
+//
+// Pipes semantics kept here:
+//   - filtering is per record; filtered-out records are committed with their batch, and a batch whose
+//     records are all filtered out is committed without invoking the enrichment or the target;
+//   - templates apply per event; `<aws.pipes.event.ingestion-time>` is the time the stage's transformer
+//     received the batch, so the enrichment and target stages see different times;
+//   - an enrichment may return fewer or more events than it was given; zero events (an HTTP body of "",
+//     {} or []) skips the target ("target stage skipped") and the batch is committed;
+//   - a batch is delivered in chunks of at most the target's MaxBatch (plugin.BatchLimiter), in order, and
+//     likewise handed to an enrichment in chunks of its MaxBatch when it has one;
+//   - per-partition order: the source hands out a partition's next batch only after the handler returned
+//     for the previous one, and a failing batch is retried (deliver.go) before anything after it.
+//
+// Dynamic parameters (JSON paths in a target's parameters) read the event as it was before the target
+// InputTemplate, as in Pipes: a target implementing plugin.InputsTarget receives both forms (and an
+// enrichment implementing plugin.InputsEnricher the records before the enrichment template).
+//
+// Lifecycle: New validates the definition, compiles filters and templates, builds the enrichment and
+// target (which dial nothing) and then the source, which checks with one metadata request that the
+// cluster answers, accepts the credentials and has the topic. Run consumes until ctx ends and then
+// drains: it stops taking new batches, lets in-flight executions finish for up to Deps.DrainTimeout and
+// abandons the rest uncommitted, and the source commits what was delivered. Close releases the source,
+// enrichment and target. Targets and enrichments must not keep the events they are given after their
+// call returns.
+package runtime
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sluicehq/sluice/internal/kafkaauth"
+	"github.com/sluicehq/sluice/internal/metrics"
+	"github.com/sluicehq/sluice/internal/pipe"
+	"github.com/sluicehq/sluice/internal/plugin"
+	"github.com/sluicehq/sluice/internal/source/kafka"
+	"github.com/sluicehq/sluice/pattern"
+	"github.com/sluicehq/sluice/transform"
+)
+
+// DefaultDrainTimeout is how long Run waits, after its context ends, for in-flight executions to finish
+// before abandoning them (their batches stay uncommitted and are read again by the next consumer).
+const DefaultDrainTimeout = 20 * time.Second
+
+// maxBatchBytes is the Pipes payload limit a source batch is cut at.
+const maxBatchBytes = 6 << 20
+
+// Deps are the services a pipe uses besides its definition.
+type Deps struct {
+	// Registry maps Target and Enrichment strings to factories; nil means plugin.Default.
+	Registry *plugin.Registry
+	// Secrets resolves secret references for the source's credentials and for plugins.
+	Secrets plugin.SecretResolver
+	// Logger receives the runtime's logs; every record carries the pipe name. Nil discards them.
+	Logger *slog.Logger
+	// Metrics is where the pipe's series are registered (internal/metrics); nil registers nothing.
+	Metrics prometheus.Registerer
+	// Region and Account make the pipe's ARN for `<aws.pipes.pipe-arn>` (defaults us-east-1,
+	// 000000000000).
+	Region, Account string
+	// DrainTimeout bounds the drain after Run's context ends; zero means DefaultDrainTimeout.
+	DrainTimeout time.Duration
+	// Retry is the backoff between attempts of a failing execution; zero fields take the defaults.
+	Retry Backoff
+	// ExecutionLog receives the pipe's execution log (LogConfiguration) as JSON lines; nil means
+	// standard error. (GUARANTEES, guarantees.go)
+	ExecutionLog io.Writer
+	// ExecutionTimeout is the execution limit; zero means DefaultExecutionTimeout (5 minutes, as Pipes).
+	ExecutionTimeout time.Duration
+}
+
+// Pipe is one running pipe. Its methods are safe for concurrent use; Run is called once.
+type Pipe struct {
+	name    string
+	log     *slog.Logger
+	vars    transform.Vars // identity part of the template variables; IngestionTime set per stage
+	drain   time.Duration
+	backoff Backoff
+
+	filters *pattern.Set // nil: every record passes
+
+	enricher       plugin.Enricher
+	enrichMax      int // 0: no limit
+	enrichTemplate *transform.Template
+
+	target         plugin.Target
+	targetMax      int // 0: no limit
+	targetTemplate *transform.Template
+
+	src *kafka.Source
+
+	g *guarantees // delivery policy, execution log and metrics (guarantees.go)
+
+	mu       sync.Mutex
+	draining bool
+	inflight sync.WaitGroup
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New validates def (already defaulted by the caller with SetDefaults; an invalid one gives an error
+// wrapping pipe.FieldErrors before anything is dialled), compiles its filters and templates, and builds
+// its enrichment, target and source (see the package comment for what New checks on the cluster).
+func New(ctx context.Context, def *pipe.Definition, deps Deps) (*Pipe, error) {
+	if def == nil {
+		return nil, errors.New("creating pipe: nil definition")
+	}
+	if errs := def.Validate(); len(errs) > 0 {
+		return nil, fmt.Errorf("pipe %s: invalid definition: %w", def.Name, errs)
+	}
+	reg := deps.Registry
+	if reg == nil {
+		reg = plugin.Default
+	}
+	log := deps.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	p := &Pipe{
+		name: def.Name,
+		log:  log.With("pipe", def.Name),
+		vars: transform.Vars{
+			PipeArn:       transform.PipeArn(deps.Region, deps.Account, def.Name),
+			PipeName:      def.Name,
+			SourceArn:     def.Source,
+			EnrichmentArn: def.Enrichment,
+			TargetArn:     def.Target,
+		},
+		drain:   deps.DrainTimeout,
+		backoff: deps.Retry.withDefaults(),
+	}
+	if p.drain <= 0 {
+		p.drain = DefaultDrainTimeout
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			p.Close(context.WithoutCancel(ctx))
+		}
+	}()
+	if err := p.compile(def); err != nil {
+		return nil, err
+	}
+	env := plugin.Env{PipeName: def.Name, PipeArn: p.vars.PipeArn, Secrets: deps.Secrets}
+	var err error
+	if p.g, err = newGuarantees(ctx, def, deps, reg, &env); err != nil { // may wrap env.Secrets
+		return nil, err
+	}
+	if err := p.buildEnrichment(ctx, reg, env, def); err != nil {
+		return nil, err
+	}
+	if err := p.buildTarget(ctx, reg, env, def); err != nil {
+		return nil, err
+	}
+	cfg, err := SourceConfig(def, env.Secrets, p.log)
+	if err != nil {
+		return nil, err
+	}
+	cfg.ClientOpts = append(cfg.ClientOpts, p.g.kafkaOpts(metrics.ClientSource)...) // franz-go client metrics
+	if p.src, err = kafka.New(ctx, cfg); err != nil {
+		return nil, fmt.Errorf("creating source of pipe %s: %w", def.Name, err)
+	}
+	p.g.watchLag(p.src.Lag)
+	ok = true
+	return p, nil
+}
+
+// compile builds the filter set and the input templates.
+func (p *Pipe) compile(def *pipe.Definition) error {
+	if sp := def.SourceParameters; sp != nil && sp.FilterCriteria != nil && len(sp.FilterCriteria.Filters) > 0 {
+		ps := make([][]byte, len(sp.FilterCriteria.Filters))
+		for i, f := range sp.FilterCriteria.Filters {
+			ps[i] = []byte(f.Pattern)
+		}
+		set, err := pattern.CompileSet(ps)
+		if err != nil {
+			return fmt.Errorf("pipe %s: compiling SourceParameters.FilterCriteria: %w", p.name, err)
+		}
+		p.filters = set
+	}
+	var err error
+	if ep := def.EnrichmentParameters; ep != nil && ep.InputTemplate != nil && *ep.InputTemplate != "" {
+		if p.enrichTemplate, err = transform.Parse(*ep.InputTemplate); err != nil {
+			return fmt.Errorf("pipe %s: parsing EnrichmentParameters.InputTemplate: %w", p.name, err)
+		}
+	}
+	if tp := def.TargetParameters; tp != nil && tp.InputTemplate != nil && *tp.InputTemplate != "" {
+		if p.targetTemplate, err = transform.Parse(*tp.InputTemplate); err != nil {
+			return fmt.Errorf("pipe %s: parsing TargetParameters.InputTemplate: %w", p.name, err)
+		}
+	}
+	return nil
+}
+
+func (p *Pipe) buildEnrichment(ctx context.Context, reg *plugin.Registry, env plugin.Env, def *pipe.Definition) error {
+	if def.Enrichment == "" {
+		return nil
+	}
+	f, ok := reg.Enricher(def.Enrichment)
+	if !ok {
+		return fmt.Errorf("pipe %s: Enrichment %q: unknown kind %q", p.name, def.Enrichment, plugin.Kind(def.Enrichment))
+	}
+	params, err := marshalParams(def.EnrichmentParameters)
+	if err != nil {
+		return fmt.Errorf("pipe %s: encoding EnrichmentParameters: %w", p.name, err)
+	}
+	if p.enricher, err = f(ctx, env, def.Enrichment, params); err != nil {
+		return fmt.Errorf("pipe %s: creating enrichment: %w", p.name, err)
+	}
+	if l, ok := p.enricher.(plugin.BatchLimiter); ok {
+		p.enrichMax = l.MaxBatch()
+	}
+	return nil
+}
+
+func (p *Pipe) buildTarget(ctx context.Context, reg *plugin.Registry, env plugin.Env, def *pipe.Definition) error {
+	f, ok := reg.Target(def.Target)
+	if !ok {
+		kinds := reg.TargetKinds()
+		sort.Strings(kinds)
+		return fmt.Errorf("pipe %s: Target %q: unknown kind %q (known: %s)", p.name, def.Target,
+			plugin.Kind(def.Target), strings.Join(kinds, ", "))
+	}
+	params, err := marshalParams(def.TargetParameters)
+	if err != nil {
+		return fmt.Errorf("pipe %s: encoding TargetParameters: %w", p.name, err)
+	}
+	if p.target, err = f(ctx, env, def.Target, params); err != nil {
+		return fmt.Errorf("pipe %s: creating target: %w", p.name, err)
+	}
+	if l, ok := p.target.(plugin.BatchLimiter); ok {
+		p.targetMax = l.MaxBatch()
+	}
+	return nil
+}
+
+// marshalParams hands a plugin its parameters as the raw JSON of the definition's member (null when absent).
+func marshalParams(v any) (json.RawMessage, error) {
+	b, err := json.Marshal(v)
+	return b, err
+}
+
+// SourceConfig maps a definition's Source and SelfManagedKafkaParameters to the Kafka source's Config.
+func SourceConfig(def *pipe.Definition, secrets plugin.SecretResolver, log *slog.Logger) (kafka.Config, error) {
+	var smk *pipe.SelfManagedKafkaParameters
+	if def.SourceParameters != nil {
+		smk = def.SourceParameters.SelfManagedKafkaParameters
+	}
+	if smk == nil {
+		return kafka.Config{}, fmt.Errorf("pipe %s: SourceParameters.SelfManagedKafkaParameters is required", def.Name)
+	}
+	broker, ok := strings.CutPrefix(def.Source, "smk://")
+	if !ok {
+		return kafka.Config{}, fmt.Errorf("pipe %s: Source %q: want smk://host:port", def.Name, def.Source)
+	}
+	mech, ref := smk.Credentials.Mechanism()
+	cfg := kafka.Config{
+		Pipe:             def.Name,
+		Brokers:          append([]string{broker}, smk.AdditionalBootstrapServers...),
+		Topic:            smk.TopicName,
+		StartingPosition: smk.StartingPosition,
+		MaxBatchBytes:    maxBatchBytes,
+		ConsumerGroupID:  smk.ConsumerGroupID,
+		Auth:             kafkaauth.Auth{Mechanism: mech, SecretRef: ref, RootCARef: smk.ServerRootCaCertificate},
+		Secrets:          secrets,
+		Logger:           log,
+	}
+	if smk.BatchSize != nil {
+		cfg.BatchSize = *smk.BatchSize
+	}
+	if smk.MaximumBatchingWindowInSeconds != nil {
+		cfg.BatchWindow = time.Duration(*smk.MaximumBatchingWindowInSeconds) * time.Second
+	}
+	return cfg, nil
+}
+
+// Name returns the pipe's name.
+func (p *Pipe) Name() string { return p.name }
+
+// Lag returns the consumer lag per partition (records behind the partition's end).
+func (p *Pipe) Lag() map[int32]int64 { return p.src.Lag() }
+
+// Run consumes and delivers until ctx ends, then drains. It returns nil after a drain, or the error that
+// stopped the source (a failing handler never stops it: failures are retried in deliver.go).
+func (p *Pipe) Run(ctx context.Context) error {
+	// The source runs on its own context so that cancelling ctx does not cancel in-flight executions at
+	// once: they get DrainTimeout to finish and be committed.
+	srcCtx, cancelSrc := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelSrc()
+	done := make(chan struct{})
+	drained := make(chan struct{})
+	go func() {
+		defer close(drained)
+		select {
+		case <-done:
+			return
+		case <-ctx.Done():
+		}
+		p.beginDrain()
+		finished := make(chan struct{})
+		go func() { p.inflight.Wait(); close(finished) }()
+		timer := time.NewTimer(p.drain)
+		defer timer.Stop()
+		select {
+		case <-finished:
+			p.log.Info("drained: in-flight batches finished")
+		case <-timer.C:
+			p.log.Warn("drain timeout: abandoning in-flight batches, they stay uncommitted", "timeout", p.drain)
+		case <-done:
+		}
+		cancelSrc()
+	}()
+	p.log.Info("pipe running")
+	err := p.src.Run(srcCtx, p.handle)
+	close(done)
+	<-drained
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("running pipe %s: %w", p.name, err)
+	}
+	p.log.Info("pipe stopped")
+	return nil
+}
+
+// beginDrain makes handle refuse new batches.
+func (p *Pipe) beginDrain() {
+	p.mu.Lock()
+	p.draining = true
+	p.mu.Unlock()
+}
+
+// enter registers an in-flight execution, or reports false when the pipe is draining.
+func (p *Pipe) enter() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.draining {
+		return false
+	}
+	p.inflight.Add(1)
+	return true
+}
+
+// Close commits what was delivered, leaves the consumer group and releases the enrichment and target. It
+// is idempotent.
+func (p *Pipe) Close(ctx context.Context) error {
+	p.closeOnce.Do(func() {
+		var errs []error
+		if p.src != nil {
+			if err := p.src.Close(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("closing source of pipe %s: %w", p.name, err))
+			}
+		}
+		for _, part := range []any{p.enricher, p.target} {
+			if c, ok := part.(plugin.Closer); ok {
+				if err := c.Close(ctx); err != nil {
+					errs = append(errs, fmt.Errorf("closing pipe %s: %w", p.name, err))
+				}
+			}
+		}
+		if err := p.g.close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("closing pipe %s: %w", p.name, err))
+		}
+		p.closeErr = errors.Join(errs...)
+	})
+	return p.closeErr
+}

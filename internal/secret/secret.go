@@ -1,0 +1,175 @@
+// Package secret resolves the secret references of a pipe definition and parses the Secrets Manager
+// JSON formats EventBridge Pipes uses for self-managed Kafka:
+//
+//   - SASL (BasicAuth, SaslScram256Auth, SaslScram512Auth): {"username": "...", "password": "..."}
+//   - mTLS (ClientCertificateTlsAuth): {"certificate": "<PEM chain>", "privateKey": "<PKCS#8 PEM>",
+//     "privateKeyPassword": "..."}; the key may be plain or encrypted (PBES1, the PKCS#12 schemes,
+//     and PBES2, which Pipes itself does not accept)
+//   - ServerRootCaCertificate: {"certificate": "<PEM>"}
+//
+// A reference is one of:
+//
+//   - a Secrets Manager ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME), read with GetSecretValue
+//     in the ARN's region, from Resolver.AWSEndpoint when set (a local Secrets Manager such as moto,
+//     with static test credentials unless others are given) or from AWS with the default credential chain;
+//   - file:///absolute/path.json (file://relative/path.json is read relative to the working directory);
+//   - env:VARIABLE, the variable's value.
+//
+// Secrets never appear in errors: errors name the reference, the member and the cause only.
+package secret
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+
+	"github.com/sluicehq/sluice/internal/plugin"
+)
+
+// MaxSize is the largest secret accepted, Secrets Manager's own limit.
+const MaxSize = 65536
+
+// Resolver resolves secret references. The zero value resolves file:// and env: references and ARNs
+// against AWS with the default credential chain. A Resolver is safe for concurrent use.
+type Resolver struct {
+	// AWSEndpoint is the base endpoint of the Secrets Manager API (for example http://127.0.0.1:5000 for
+	// a local moto server); empty means AWS itself.
+	AWSEndpoint string
+	// Region is used when an ARN does not name one; default us-east-1.
+	Region string
+	// Credentials overrides the credentials; when nil and AWSEndpoint is set, static test credentials
+	// are used, and when both are empty the SDK's default chain is.
+	Credentials aws.CredentialsProvider
+
+	once   sync.Once
+	client *secretsmanager.Client
+	err    error
+}
+
+var _ plugin.SecretResolver = (*Resolver)(nil)
+
+// Resolve returns the secret's text (for Secrets Manager, SecretString, or SecretBinary when the secret
+// has no string).
+func (r *Resolver) Resolve(ctx context.Context, ref string) ([]byte, error) {
+	switch {
+	case strings.HasPrefix(ref, "arn:"):
+		return r.resolveARN(ctx, ref)
+	case strings.HasPrefix(ref, "file://"):
+		return resolveFile(ref)
+	case strings.HasPrefix(ref, "env:"):
+		name := strings.TrimPrefix(ref, "env:")
+		v, ok := os.LookupEnv(name)
+		if !ok || name == "" {
+			return nil, fmt.Errorf("resolving secret %s: %w: environment variable %q is not set", ref, ErrNotFound, name)
+		}
+		return checkSize(ref, []byte(v))
+	}
+	return nil, fmt.Errorf("resolving secret %q: %w: want a Secrets Manager ARN, file:///path or env:VARIABLE", ref, ErrBadReference)
+}
+
+func checkSize(ref string, b []byte) ([]byte, error) {
+	if len(b) > MaxSize {
+		return nil, fmt.Errorf("resolving secret %s: %w: %d bytes, more than %d", ref, ErrMalformed, len(b), MaxSize)
+	}
+	return b, nil
+}
+
+func resolveFile(ref string) ([]byte, error) {
+	path := strings.TrimPrefix(ref, "file://")
+	if strings.HasPrefix(path, "localhost/") {
+		path = strings.TrimPrefix(path, "localhost") // file://localhost/etc/x is /etc/x
+	}
+	if path == "" {
+		return nil, fmt.Errorf("resolving secret %s: %w: no path", ref, ErrBadReference)
+	}
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("resolving secret %s: %w: no file %s", ref, ErrNotFound, path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("resolving secret %s: %w", ref, err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("resolving secret %s: reading %s: %w", ref, path, err)
+	}
+	return checkSize(ref, b)
+}
+
+// arnRegion returns the region field of an ARN (arn:PARTITION:SERVICE:REGION:...), checking the service.
+func arnRegion(ref string) (string, error) {
+	parts := strings.SplitN(ref, ":", 7)
+	if len(parts) < 7 || parts[2] != "secretsmanager" || parts[5] != "secret" || parts[6] == "" {
+		return "", fmt.Errorf("resolving secret %s: %w: not a Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)",
+			ref, ErrBadReference)
+	}
+	return parts[3], nil
+}
+
+func (r *Resolver) resolveARN(ctx context.Context, ref string) ([]byte, error) {
+	region, err := arnRegion(ref)
+	if err != nil {
+		return nil, err
+	}
+	c, err := r.smClient(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("resolving secret %s: %w", ref, err)
+	}
+	out, err := c.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(ref)}, func(o *secretsmanager.Options) {
+		if region != "" {
+			o.Region = region
+		}
+	})
+	if err != nil {
+		var nf *smtypes.ResourceNotFoundException
+		if errors.As(err, &nf) {
+			return nil, fmt.Errorf("resolving secret %s: %w", ref, ErrNotFound)
+		}
+		return nil, fmt.Errorf("resolving secret %s: %w", ref, err)
+	}
+	if out.SecretString != nil {
+		return checkSize(ref, []byte(*out.SecretString))
+	}
+	if out.SecretBinary != nil {
+		return checkSize(ref, out.SecretBinary)
+	}
+	return nil, fmt.Errorf("resolving secret %s: %w: the secret has no value", ref, ErrMalformed)
+}
+
+func (r *Resolver) smClient(ctx context.Context) (*secretsmanager.Client, error) {
+	r.once.Do(func() {
+		region := r.Region
+		if region == "" {
+			region = "us-east-1"
+		}
+		opts := []func(*config.LoadOptions) error{config.WithRegion(region)}
+		switch {
+		case r.Credentials != nil:
+			opts = append(opts, config.WithCredentialsProvider(r.Credentials))
+		case r.AWSEndpoint != "":
+			opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")))
+		}
+		cfg, err := config.LoadDefaultConfig(ctx, opts...)
+		if err != nil {
+			r.err = fmt.Errorf("loading AWS configuration: %w", err)
+			return
+		}
+		r.client = secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
+			if r.AWSEndpoint != "" {
+				o.BaseEndpoint = aws.String(r.AWSEndpoint)
+			}
+		})
+	})
+	return r.client, r.err
+}

@@ -1,0 +1,204 @@
+package kafka
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// worker owns one assigned partition: the poll loop pushes fetched records into its queue, its goroutine
+// cuts them into batches, calls the handler and marks acknowledged batches for commit.
+type worker struct {
+	s      *Source
+	cl     *kgo.Client
+	topic  string
+	part   int32
+	ctx    context.Context // cancelled on revocation, loss or shutdown
+	cancel context.CancelFunc
+	done   chan struct{} // closed when the goroutine returns
+	notify chan struct{} // capacity 1: records were pushed
+
+	mu          sync.Mutex
+	queue       []*kgo.Record
+	queuedBytes int
+	paused      bool
+	hwm         int64 // high watermark from the latest fetch
+	next        int64 // offset after the last acknowledged record; -1 before the first fetch
+
+	// Owned by the goroutine.
+	pending []*kgo.Record // taken from queue, not yet batched
+	pendIdx int
+	bufHint int // size of the previous batch's events, to size the next buffer in one allocation
+}
+
+func newWorker(ctx context.Context, s *Source, cl *kgo.Client, topic string, part int32) *worker {
+	ctx, cancel := context.WithCancel(ctx)
+	return &worker{s: s, cl: cl, topic: topic, part: part, ctx: ctx, cancel: cancel,
+		done: make(chan struct{}), notify: make(chan struct{}, 1), next: -1, bufHint: 4096}
+}
+
+// recordBytes approximates a record's memory for the queue bound.
+func recordBytes(r *kgo.Record) int {
+	n := len(r.Key) + len(r.Value) + 64
+	for _, h := range r.Headers {
+		n += len(h.Key) + len(h.Value)
+	}
+	return n
+}
+
+// push queues fetched records; called by the poll loop. It pauses fetching of the partition when the
+// queue is full, so memory stays bounded however slow the handler is.
+func (w *worker) push(recs []*kgo.Record, hwm int64) {
+	w.mu.Lock()
+	if len(recs) > 0 && w.next < 0 {
+		w.next = recs[0].Offset
+	}
+	if hwm > w.hwm {
+		w.hwm = hwm
+	}
+	w.queue = append(w.queue, recs...)
+	for _, r := range recs {
+		w.queuedBytes += recordBytes(r)
+	}
+	if !w.paused && (len(w.queue) >= w.s.maxQueued || w.queuedBytes >= 2*w.s.cfg.MaxBatchBytes) {
+		w.paused = true
+		w.cl.PauseFetchPartitions(map[string][]int32{w.topic: {w.part}})
+	}
+	w.mu.Unlock()
+	select {
+	case w.notify <- struct{}{}:
+	default:
+	}
+}
+
+// refill moves the queue into pending, resuming fetching if it was paused; false when nothing is queued.
+func (w *worker) refill() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.queue) == 0 {
+		return false
+	}
+	w.pending, w.queue = w.queue, w.pending[:0]
+	w.pendIdx = 0
+	w.queuedBytes = 0
+	if w.paused {
+		w.paused = false
+		w.cl.ResumeFetchPartitions(map[string][]int32{w.topic: {w.part}})
+	}
+	return true
+}
+
+func (w *worker) lag() int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.next < 0 || w.hwm < w.next {
+		return 0
+	}
+	return w.hwm - w.next
+}
+
+// run is the partition's goroutine.
+func (w *worker) run() {
+	defer close(w.done)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		b, epoch := w.collect(timer)
+		if b == nil {
+			return
+		}
+		err := w.s.handler(w.ctx, b)
+		if err != nil {
+			if w.ctx.Err() != nil {
+				// Revoked or stopping: the batch is abandoned, uncommitted, and read again later.
+				return
+			}
+			first, last := b.Records[0].Offset, b.Records[len(b.Records)-1].Offset
+			w.s.fail(fmt.Errorf("pipe %s: handling batch of %s[%d] offsets %d..%d: %w", w.s.cfg.Pipe, w.topic, w.part, first, last, err))
+			return
+		}
+		next := b.Records[len(b.Records)-1].Offset + 1
+		w.cl.MarkCommitOffsets(map[string]map[int32]kgo.EpochOffset{w.topic: {w.part: {Epoch: epoch, Offset: next}}})
+		w.mu.Lock()
+		w.next = next
+		w.mu.Unlock()
+	}
+}
+
+// collect builds the next batch, waiting for its first record and then until it is full, the window
+// has passed or the byte limit is reached. It returns nil when the worker's context ends, and the
+// leader epoch of the batch's last record (for the commit).
+func (w *worker) collect(timer *time.Timer) (*Batch, int32) {
+	cfg := &w.s.cfg
+	recs := make([]*kgo.Record, 0, min(cfg.BatchSize, 1024))
+	ends := make([]int, 0, cap(recs))
+	buf := make([]byte, 0, w.bufHint)
+	size := 2 // the JSON array's brackets
+	var deadline time.Time
+fill:
+	for len(recs) < cfg.BatchSize {
+		if w.pendIdx == len(w.pending) && !w.refill() {
+			if len(recs) == 0 {
+				select {
+				case <-w.notify:
+					continue
+				case <-w.ctx.Done():
+					return nil, 0
+				}
+			}
+			wait := time.Until(deadline)
+			if cfg.BatchWindow == 0 || wait <= 0 {
+				break
+			}
+			timer.Reset(wait)
+			select {
+			case <-w.notify:
+				timer.Stop()
+				continue
+			case <-timer.C:
+				break fill
+			case <-w.ctx.Done():
+				timer.Stop()
+				return nil, 0
+			}
+		}
+		r := w.pending[w.pendIdx]
+		start := len(buf)
+		buf = w.s.enc.Append(buf, r)
+		n := len(buf) - start
+		if len(recs) > 0 {
+			n++ // the comma
+			if size+n > cfg.MaxBatchBytes {
+				buf = buf[:start]
+				break
+			}
+		}
+		size += n
+		w.pending[w.pendIdx] = nil
+		w.pendIdx++
+		recs = append(recs, r)
+		ends = append(ends, len(buf))
+		if len(recs) == 1 {
+			deadline = time.Now().Add(cfg.BatchWindow)
+		}
+	}
+	if w.ctx.Err() != nil {
+		return nil, 0
+	}
+	if len(buf) > w.bufHint {
+		w.bufHint = len(buf)
+	}
+	b := &Batch{Topic: w.topic, Partition: w.part, Records: make([]Record, len(recs))}
+	prev := 0
+	for i, r := range recs {
+		b.Records[i] = Record{
+			Event: buf[prev:ends[i]:ends[i]], Key: r.Key, Value: r.Value,
+			Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Timestamp: r.Timestamp,
+		}
+		prev = ends[i]
+	}
+	return b, recs[len(recs)-1].LeaderEpoch
+}

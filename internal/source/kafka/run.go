@@ -1,0 +1,244 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// shutdownCommitTimeout bounds the final commit of acknowledged offsets.
+const shutdownCommitTimeout = 10 * time.Second
+
+// Run joins the consumer group and hands batches to h until ctx ends or h fails. It returns nil when
+// ctx ended, or h's error (wrapped, naming the pipe, partition and offsets) when h failed outside a
+// revocation or shutdown; that batch is not committed. Acknowledged batches are committed before Run
+// returns. Run may be called again after it returned.
+func (s *Source) Run(ctx context.Context, h Handler) error {
+	if h == nil {
+		return fmt.Errorf("running the source of pipe %s: %w: nil handler", s.cfg.Pipe, ErrConfig)
+	}
+	s.mu.Lock()
+	if s.stop != nil {
+		s.mu.Unlock()
+		return fmt.Errorf("running the source of pipe %s: already running", s.cfg.Pipe)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	s.stop, s.runDone, s.failErr = stop, make(chan struct{}), nil
+	s.handler, s.runCtx = h, runCtx
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		close(s.runDone)
+		s.stop = nil
+		s.mu.Unlock()
+		stop()
+	}()
+
+	reset := kgo.NewOffset().AtEnd()
+	if s.cfg.StartingPosition == TrimHorizon {
+		reset = kgo.NewOffset().AtStart()
+	}
+	opts := append(append([]kgo.Opt{}, s.opts...),
+		kgo.ConsumerGroup(s.group),
+		kgo.ConsumeTopics(s.cfg.Topic),
+		kgo.ConsumeResetOffset(reset),
+		kgo.AutoCommitMarks(),
+		kgo.AutoCommitInterval(s.cfg.CommitInterval),
+		kgo.AutoCommitCallback(s.commitDone),
+		kgo.BlockRebalanceOnPoll(),
+		kgo.OnPartitionsAssigned(s.assigned),
+		kgo.OnPartitionsRevoked(s.revoked),
+		kgo.OnPartitionsLost(s.lost),
+	)
+	opts = append(opts, s.cfg.ClientOpts...)
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return s.errorf("creating the consumer", fmt.Errorf("%w: %v", ErrConfig, err))
+	}
+	s.mu.Lock()
+	s.cl = cl
+	s.mu.Unlock()
+	s.log.Info("kafka source started", "brokers", strings.Join(s.cfg.Brokers, ","), "topic", s.cfg.Topic,
+		"consumer_group", s.group, "starting_position", s.cfg.StartingPosition)
+
+	errs := newErrorLog(s.log)
+	for {
+		fetches := cl.PollFetches(runCtx)
+		if fetches.IsClientClosed() {
+			cl.AllowRebalance()
+			break
+		}
+		var fatal error
+		fetches.EachError(func(topic string, part int32, err error) {
+			if runCtx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+				return
+			}
+			cerr := s.classify(err)
+			if errors.Is(cerr, ErrAuthentication) || errors.Is(cerr, ErrUntrustedBroker) || errors.Is(cerr, ErrAuthorization) {
+				fatal = s.errorf("consuming", cerr)
+				return
+			}
+			errs.log(topic, part, cerr)
+		})
+		fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+			if len(p.Records) == 0 {
+				return
+			}
+			s.mu.Lock()
+			w := s.workers[p.Partition]
+			s.mu.Unlock()
+			if w != nil {
+				w.push(p.Records, p.HighWatermark)
+			}
+		})
+		cl.AllowRebalance()
+		if fatal != nil {
+			s.fail(fatal)
+		}
+		if runCtx.Err() != nil {
+			break
+		}
+	}
+	s.shutdown(cl)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.failErr
+}
+
+// fail records the first handler or fatal error and stops Run.
+func (s *Source) fail(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failErr == nil {
+		s.failErr = err
+		s.stop()
+	}
+}
+
+// shutdown stops every worker (waiting for in-flight handlers), commits what they acknowledged and
+// leaves the group.
+func (s *Source) shutdown(cl *kgo.Client) {
+	s.mu.Lock()
+	parts := make([]int32, 0, len(s.workers))
+	for p := range s.workers {
+		parts = append(parts, p)
+	}
+	s.mu.Unlock()
+	s.stopWorkers(cl, parts)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.runCtx), shutdownCommitTimeout)
+	defer cancel()
+	if err := cl.CommitMarkedOffsets(ctx); err != nil {
+		s.log.Error("committing acknowledged offsets at shutdown; they will be read again", "error", err)
+	}
+	cl.Close()
+	s.mu.Lock()
+	s.cl = nil
+	s.mu.Unlock()
+	s.log.Info("kafka source stopped", "topic", s.cfg.Topic, "consumer_group", s.group)
+}
+
+// assigned starts a worker per newly assigned partition.
+func (s *Source) assigned(_ context.Context, cl *kgo.Client, m map[string][]int32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for topic, parts := range m {
+		for _, p := range parts {
+			if _, ok := s.workers[p]; ok || topic != s.cfg.Topic {
+				continue
+			}
+			w := newWorker(s.runCtx, s, cl, topic, p)
+			s.workers[p] = w
+			go w.run()
+		}
+	}
+	s.log.Info("partitions assigned", "topic", s.cfg.Topic, "partitions", m[s.cfg.Topic])
+}
+
+// revoked stops the revoked partitions' workers, waiting for their in-flight handlers, then commits
+// what they acknowledged, before the rebalance goes on.
+func (s *Source) revoked(ctx context.Context, cl *kgo.Client, m map[string][]int32) {
+	parts := m[s.cfg.Topic]
+	s.stopWorkers(cl, parts)
+	if err := cl.CommitMarkedOffsets(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		s.log.Warn("committing acknowledged offsets of revoked partitions; they will be read again", "error", err)
+	}
+	if len(parts) > 0 {
+		s.log.Info("partitions revoked", "topic", s.cfg.Topic, "partitions", parts)
+	}
+}
+
+// lost stops the lost partitions' workers; committing would fail, so nothing is committed.
+func (s *Source) lost(_ context.Context, cl *kgo.Client, m map[string][]int32) {
+	parts := m[s.cfg.Topic]
+	s.stopWorkers(cl, parts)
+	if len(parts) > 0 {
+		s.log.Warn("partitions lost; their acknowledged but uncommitted batches will be read again", "topic", s.cfg.Topic, "partitions", parts)
+	}
+}
+
+// stopWorkers cancels the workers of parts, waits for them and forgets them; their partitions are
+// un-paused so that a later assignment fetches them.
+func (s *Source) stopWorkers(cl *kgo.Client, parts []int32) {
+	s.mu.Lock()
+	var ws []*worker
+	for _, p := range parts {
+		if w, ok := s.workers[p]; ok {
+			ws = append(ws, w)
+			delete(s.workers, p)
+		}
+	}
+	s.mu.Unlock()
+	for _, w := range ws {
+		w.cancel()
+	}
+	for _, w := range ws {
+		<-w.done
+	}
+	if len(parts) > 0 {
+		cl.ResumeFetchPartitions(map[string][]int32{s.cfg.Topic: parts})
+	}
+}
+
+// commitDone logs failed periodic commits; the offsets stay marked and the next commit retries them.
+func (s *Source) commitDone(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+	if err == nil && resp != nil {
+		for _, t := range resp.Topics {
+			for _, p := range t.Partitions {
+				if err = kerr.ErrorForCode(p.ErrorCode); err != nil {
+					break
+				}
+			}
+		}
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
+		s.log.Warn("committing acknowledged offsets; retrying at the next commit", "error", err)
+	}
+}
+
+// errorLog logs fetch errors at most once a minute per distinct message.
+type errorLog struct {
+	l    *slog.Logger
+	mu   sync.Mutex
+	last map[string]time.Time
+}
+
+func newErrorLog(l *slog.Logger) *errorLog { return &errorLog{l: l, last: map[string]time.Time{}} }
+
+func (e *errorLog) log(topic string, part int32, err error) {
+	msg := err.Error()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if t, ok := e.last[msg]; ok && time.Since(t) < time.Minute {
+		return
+	}
+	e.last[msg] = time.Now()
+	e.l.Warn("fetch error; retrying", "topic", topic, "partition", part, "error", err)
+}

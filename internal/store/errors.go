@@ -1,0 +1,15 @@
+package store
+
+import "errors"
+
+// ErrNotFound is returned by Get, Update and Delete when no pipe of that name is stored.
+var ErrNotFound = errors.New("pipe not found")
+
+// ErrExists is returned by Create when a pipe of that name is stored already.
+var ErrExists = errors.New("pipe already exists")
+
+// ErrQuota is returned by Create when the store holds the maximum number of pipes.
+var ErrQuota = errors.New("pipe quota reached")
+
+// ErrFormat is returned when a stored record is of an unknown format version or is inconsistent.
+var ErrFormat = errors.New("unsupported stored record format")

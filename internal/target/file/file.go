@@ -1,0 +1,203 @@
+// Package file is the `file://` target: it appends every delivered event to a local file as one JSON
+// document per line, so `file:///dev/stdout` prints a pipe's output and `file:///var/log/orders.jsonl`
+// keeps it.
+//
+// Target string: `file:///absolute/path[?fsync=batch|never]`. The file is opened once, in append mode and
+// created (0644) when missing; its directory must exist.
+//
+// Line framing: an event that is valid JSON is written compacted (a pretty-printed input template still gives
+// one line); an event that is not JSON (an input template such as `Hello <$.value.name>` renders plain text)
+// is written as a JSON string, so that every line is one JSON document whatever the template produced.
+//
+// Durability (the fsync policy): with `fsync=batch`, the default, Deliver returns only after the batch's
+// lines are written and the file is fsynced, so the runtime commits Kafka offsets only for events that are on
+// disk. `fsync=never` leaves flushing to the operating system (faster; a machine crash may lose lines whose
+// offsets were committed). Files that cannot be synced — terminals, pipes, /dev/stdout, /dev/stderr — are
+// never synced. A batch is written with a single write call under a lock, so lines from concurrent
+// partitions never interleave; a failed write may leave a partial batch in the file, and the retried batch
+// is appended again (at-least-once, as everywhere in Pipes).
+package file
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"sync"
+
+	"github.com/sluicehq/sluice/internal/plugin"
+)
+
+// Kind is the URI scheme this target registers under.
+const Kind = "file"
+
+// Fsync policies accepted in the `fsync` query parameter.
+const (
+	FsyncBatch = "batch"
+	FsyncNever = "never"
+)
+
+func init() {
+	plugin.Default.RegisterTarget(Kind, NewFactory(os.Stdout, os.Stderr))
+}
+
+// Target appends events to one file. It is safe for concurrent use.
+type Target struct {
+	path  string
+	fsync bool
+
+	mu  sync.Mutex
+	w   io.Writer
+	f   *os.File // nil when w is a process stream handed in by the factory
+	buf []byte   // reused under mu
+}
+
+var (
+	_ plugin.Target = (*Target)(nil)
+	_ plugin.Closer = (*Target)(nil)
+)
+
+// Config is the parsed form of a `file://` target string.
+type Config struct {
+	// Path is the absolute file path.
+	Path string
+	// Fsync is FsyncBatch or FsyncNever.
+	Fsync string
+}
+
+// ParseTarget parses `file:///path[?fsync=batch|never]`.
+func ParseTarget(target string) (Config, error) {
+	u, err := url.Parse(target)
+	if err != nil {
+		return Config{}, fmt.Errorf("parsing file target %q: %w", target, err)
+	}
+	if u.Scheme != Kind {
+		return Config{}, fmt.Errorf("file target %q: scheme must be %q", target, Kind)
+	}
+	if u.Host != "" && u.Host != "localhost" {
+		return Config{}, fmt.Errorf("file target %q: host %q not supported, use file:///absolute/path", target, u.Host)
+	}
+	if u.Path == "" || u.Path[0] != '/' {
+		return Config{}, fmt.Errorf("file target %q: path must be absolute (file:///absolute/path)", target)
+	}
+	c := Config{Path: u.Path, Fsync: FsyncBatch}
+	q := u.Query()
+	for k := range q {
+		if k != "fsync" {
+			return Config{}, fmt.Errorf("file target %q: unknown option %q (known: fsync)", target, k)
+		}
+	}
+	if v := q.Get("fsync"); v != "" {
+		if v != FsyncBatch && v != FsyncNever {
+			return Config{}, fmt.Errorf("file target %q: fsync must be %q or %q, not %q", target, FsyncBatch, FsyncNever, v)
+		}
+		c.Fsync = v
+	}
+	return c, nil
+}
+
+// NewFactory returns the target factory. Paths /dev/stdout and /dev/stderr are bound to the given writers
+// rather than opened, so that a command running in-process (sluice dev, tests) prints to its own streams.
+func NewFactory(stdout, stderr io.Writer) plugin.TargetFactory {
+	return func(_ context.Context, _ plugin.Env, target string, _ json.RawMessage) (plugin.Target, error) {
+		c, err := ParseTarget(target)
+		if err != nil {
+			return nil, err
+		}
+		switch c.Path {
+		case "/dev/stdout":
+			return NewWriter(c.Path, stdout), nil
+		case "/dev/stderr":
+			return NewWriter(c.Path, stderr), nil
+		}
+		return Open(c)
+	}
+}
+
+// Open opens (creating when missing) the file of c for appending.
+func Open(c Config) (*Target, error) {
+	f, err := os.OpenFile(c.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("opening file target %s: %w", c.Path, err)
+	}
+	t := &Target{path: c.Path, w: f, f: f}
+	if c.Fsync == FsyncBatch {
+		// Only regular files can be synced; fsync on a pipe or a character device fails with EINVAL.
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			t.fsync = true
+		}
+	}
+	return t, nil
+}
+
+// NewWriter returns a target writing to w (never synced, never closed); name is used in errors.
+func NewWriter(name string, w io.Writer) *Target {
+	return &Target{path: name, w: w}
+}
+
+// Deliver appends one line per event and, under the batch fsync policy, syncs the file before returning.
+func (t *Target) Deliver(ctx context.Context, events []json.RawMessage) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	buf := t.buf[:0]
+	for _, ev := range events {
+		buf = AppendLine(buf, ev)
+	}
+	t.buf = buf
+	if t.w == nil {
+		return fmt.Errorf("writing to file target %s: %w", t.path, os.ErrClosed)
+	}
+	if _, err := t.w.Write(buf); err != nil {
+		return fmt.Errorf("writing %d events to file target %s: %w", len(events), t.path, err)
+	}
+	if t.fsync {
+		if err := t.f.Sync(); err != nil {
+			return fmt.Errorf("syncing file target %s: %w", t.path, err)
+		}
+	}
+	if cap(t.buf) > 4<<20 {
+		t.buf = nil // do not pin a buffer grown by one huge batch
+	}
+	return nil
+}
+
+// Close closes the file (process streams are left open). Deliver after Close fails.
+func (t *Target) Close(context.Context) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	f := t.f
+	t.w, t.f = nil, nil
+	if f == nil {
+		return nil
+	}
+	if err := f.Close(); err != nil && !errors.Is(err, os.ErrClosed) {
+		return fmt.Errorf("closing file target %s: %w", t.path, err)
+	}
+	return nil
+}
+
+// AppendLine appends ev as one newline-terminated JSON document: compacted when ev is valid JSON, encoded
+// as a JSON string otherwise.
+func AppendLine(dst []byte, ev []byte) []byte {
+	if json.Valid(ev) {
+		if !bytes.ContainsAny(ev, "\n\r\t ") {
+			dst = append(dst, ev...)
+			return append(dst, '\n')
+		}
+		b := bytes.NewBuffer(dst)
+		if err := json.Compact(b, ev); err == nil {
+			return append(b.Bytes(), '\n')
+		}
+		dst = b.Bytes()[:len(dst)]
+	}
+	s, _ := json.Marshal(string(ev)) // a string always marshals; invalid UTF-8 becomes U+FFFD
+	dst = append(dst, s...)
+	return append(dst, '\n')
+}

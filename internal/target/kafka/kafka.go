@@ -1,0 +1,268 @@
+// Package kafka is the `kafka://` target, a Sluice extension beyond Pipes: it produces every delivered
+// event as the value of one record on a Kafka topic, on the source's cluster or another one.
+//
+// Target string: `kafka://host:port[,host:port...]/topic` (the bootstrap brokers, then the topic).
+//
+// Target parameters (a Sluice extension inside TargetParameters, read only for kafka:// targets):
+//
+//	"KafkaParameters": {
+//	  "Key": "$.value.orderId",                       // optional: JSON path, or a static key
+//	  "AdditionalBootstrapServers": ["host:port"],    // optional: more brokers of the target cluster
+//	  "Credentials": {"SaslScram512Auth": "<secret>"}, // optional: the source's Credentials union
+//	  "ServerRootCaCertificate": "<secret>"            // optional: private CA of the brokers
+//	}
+//
+// Key: a JSON path is evaluated, like every dynamic parameter in Pipes, against the event as it was before the
+// target input template (the Kafka record with its value parsed when it is JSON, or the enrichment's output);
+// a string result is used as the key's bytes, any other JSON value as its JSON text, and a path that finds
+// nothing gives a null key (the record is still produced; Kafka then spreads null-keyed records over
+// partitions). A Key that is not a JSON path is a static key. Without Key every record has a null key.
+//
+// Auth: the same modes and secret formats as the source (SASL/PLAIN, SCRAM-SHA-256/512 over TLS, mTLS, a
+// private root CA), built by package kafkaauth; TLS is always verified.
+//
+// Delivery: the producer is idempotent with acks from all in-sync replicas, and Deliver produces the whole
+// batch and waits until the broker has acknowledged every record (or one failed), so the runtime commits
+// source offsets only for events stored in the target topic. Within one Deliver call records keep their order
+// per target partition; a failed Deliver may have stored part of the batch, which the retry then produces
+// again (at-least-once). A record is bounded by the broker's and the producer's maximum message size (1 MB by
+// default); a larger one fails the batch permanently.
+package kafka
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/internal/kafkaauth"
+	"github.com/sluicehq/sluice/internal/pipe"
+	"github.com/sluicehq/sluice/internal/plugin"
+	"github.com/sluicehq/sluice/transform"
+)
+
+// Kind is the URI scheme this target registers under.
+const Kind = "kafka"
+
+// deliveryTimeout bounds how long one record may wait for the broker (through leader changes and retries)
+// before Deliver fails and the runtime's retry policy takes over.
+const deliveryTimeout = 30 * time.Second
+
+func init() {
+	plugin.Default.RegisterTarget(Kind, New)
+}
+
+// Address is the parsed form of a `kafka://` target string.
+type Address struct {
+	Brokers []string
+	Topic   string
+}
+
+// Target produces events to one topic. It is safe for concurrent use.
+type Target struct {
+	addr     Address
+	cl       *kgo.Client
+	keyPath  *transform.Path
+	key      []byte // static key when keyPath is nil
+	pipeName string
+}
+
+var (
+	_ plugin.Target       = (*Target)(nil)
+	_ plugin.InputsTarget = (*Target)(nil)
+	_ plugin.Closer       = (*Target)(nil)
+)
+
+// ParseTarget parses `kafka://host:port[,host:port...]/topic`.
+func ParseTarget(target string) (Address, error) {
+	rest, ok := strings.CutPrefix(target, Kind+"://")
+	if !ok {
+		return Address{}, fmt.Errorf("kafka target %q: must start with kafka://", target)
+	}
+	hosts, topic, ok := strings.Cut(rest, "/")
+	if !ok || topic == "" {
+		return Address{}, fmt.Errorf("kafka target %q: missing topic (kafka://host:port/topic)", target)
+	}
+	if err := validTopic(topic); err != nil {
+		return Address{}, fmt.Errorf("kafka target %q: %w", target, err)
+	}
+	var a Address
+	for _, h := range strings.Split(hosts, ",") {
+		host, port, err := net.SplitHostPort(h)
+		if err != nil || host == "" {
+			return Address{}, fmt.Errorf("kafka target %q: broker %q must be host:port", target, h)
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return Address{}, fmt.Errorf("kafka target %q: broker %q: port must be 1..65535", target, h)
+		}
+		a.Brokers = append(a.Brokers, h)
+	}
+	a.Topic = topic
+	return a, nil
+}
+
+func validTopic(t string) error {
+	if len(t) > 249 {
+		return errors.New("topic longer than 249 characters")
+	}
+	if t == "." || t == ".." {
+		return fmt.Errorf("topic %q not allowed", t)
+	}
+	for _, r := range t {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return fmt.Errorf("topic %q: only letters, digits, '.', '_' and '-' are allowed", t)
+		}
+	}
+	return nil
+}
+
+// ParseParameters reads TargetParameters.KafkaParameters from the raw TargetParameters (which may be
+// empty); absent parameters give the zero value.
+func ParseParameters(targetParams json.RawMessage) (pipe.KafkaTargetParameters, error) {
+	var tp pipe.TargetParameters
+	if len(targetParams) > 0 && string(targetParams) != "null" {
+		if err := json.Unmarshal(targetParams, &tp); err != nil {
+			return pipe.KafkaTargetParameters{}, fmt.Errorf("decoding TargetParameters.KafkaParameters: %w", err)
+		}
+	}
+	if tp.KafkaParameters == nil {
+		return pipe.KafkaTargetParameters{}, nil
+	}
+	return *tp.KafkaParameters, nil
+}
+
+// New is the target factory: it parses the target string and parameters, resolves the credentials and
+// builds the producer. It does not wait for the brokers; the first Deliver reports an unreachable cluster.
+func New(ctx context.Context, env plugin.Env, target string, params json.RawMessage) (plugin.Target, error) {
+	addr, err := ParseTarget(target)
+	if err != nil {
+		return nil, err
+	}
+	p, err := ParseParameters(params)
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range p.AdditionalBootstrapServers {
+		if _, _, err := net.SplitHostPort(b); err != nil {
+			return nil, fmt.Errorf("TargetParameters.KafkaParameters.AdditionalBootstrapServers: %q must be host:port", b)
+		}
+		addr.Brokers = append(addr.Brokers, b)
+	}
+	mech, ref := p.Credentials.Mechanism()
+	auth := kafkaauth.Auth{Mechanism: mech, SecretRef: ref, RootCARef: p.ServerRootCaCertificate}
+	t := &Target{addr: addr, pipeName: env.PipeName}
+	if p.Key != "" {
+		if transform.IsPath(p.Key) {
+			if t.keyPath, err = transform.ParsePath(p.Key); err != nil {
+				return nil, fmt.Errorf("TargetParameters.KafkaParameters.Key: %w", err)
+			}
+		} else {
+			t.key = []byte(p.Key)
+		}
+	}
+	authOpts, err := kafkaauth.Options(ctx, auth, env.Secrets)
+	if err != nil {
+		return nil, fmt.Errorf("configuring auth for kafka target %s of pipe %s: %w", addr.Topic, env.PipeName, err)
+	}
+	opts := append([]kgo.Opt{
+		kgo.SeedBrokers(addr.Brokers...),
+		kgo.DefaultProduceTopic(addr.Topic),
+		kgo.RequiredAcks(kgo.AllISRAcks()), // required by the idempotent producer, which is on by default
+		kgo.RecordDeliveryTimeout(deliveryTimeout),
+		kgo.ClientID("sluice"),
+	}, authOpts...)
+	if t.cl, err = kgo.NewClient(opts...); err != nil {
+		return nil, fmt.Errorf("creating producer for kafka target %s of pipe %s: %w", addr.Topic, env.PipeName, err)
+	}
+	return t, nil
+}
+
+// Deliver produces events as record values, keyed from the events themselves when a key path is set.
+func (t *Target) Deliver(ctx context.Context, events []json.RawMessage) error {
+	return t.DeliverInputs(ctx, events, events)
+}
+
+// DeliverInputs produces events[i] keyed from inputs[i], the event before the target input template
+// (plugin.InputsTarget: the runtime calls it so that the key path reads the untransformed event).
+func (t *Target) DeliverInputs(ctx context.Context, events, inputs []json.RawMessage) error {
+	if len(events) == 0 {
+		return nil
+	}
+	if len(inputs) != len(events) {
+		return fmt.Errorf("kafka target %s: %d inputs for %d events", t.addr.Topic, len(inputs), len(events))
+	}
+	recs := make([]kgo.Record, len(events))
+	ptrs := make([]*kgo.Record, len(events))
+	for i, ev := range events {
+		r := &recs[i]
+		r.Topic = t.addr.Topic
+		r.Value = ev
+		key, err := t.keyFor(inputs[i])
+		if err != nil {
+			return plugin.Permanent(fmt.Errorf("kafka target %s: evaluating key of event %d: %w", t.addr.Topic, i, err))
+		}
+		r.Key = key
+		ptrs[i] = r
+	}
+	var firstErr error
+	failed := 0
+	for _, res := range t.cl.ProduceSync(ctx, ptrs...) {
+		if res.Err != nil {
+			if firstErr == nil {
+				firstErr = res.Err
+			}
+			failed++
+		}
+	}
+	if firstErr == nil {
+		return nil
+	}
+	err := fmt.Errorf("producing to kafka target %s (brokers %s): %d of %d records failed: %w",
+		t.addr.Topic, strings.Join(t.addr.Brokers, ","), failed, len(events), firstErr)
+	if isPermanent(firstErr) {
+		return plugin.Permanent(err)
+	}
+	return err
+}
+
+// keyFor returns the record key for the untransformed event in.
+func (t *Target) keyFor(in json.RawMessage) ([]byte, error) {
+	if t.keyPath == nil {
+		return t.key, nil
+	}
+	v, ok, err := t.keyPath.Lookup(in)
+	if err != nil || !ok {
+		return nil, err
+	}
+	if len(v) > 0 && v[0] == '"' {
+		var s string
+		if err := json.Unmarshal(v, &s); err != nil {
+			return nil, err
+		}
+		return []byte(s), nil
+	}
+	if string(v) == "null" {
+		return nil, nil
+	}
+	return []byte(v), nil
+}
+
+// isPermanent reports broker answers that no retry can change.
+func isPermanent(err error) bool {
+	return errors.Is(err, kerr.MessageTooLarge) || errors.Is(err, kerr.RecordListTooLarge) ||
+		errors.Is(err, kerr.InvalidRecord) || errors.Is(err, kerr.TopicAuthorizationFailed) ||
+		errors.Is(err, kerr.InvalidTopicException)
+}
+
+// Close flushes nothing (every Deliver waited for its records) and closes the producer.
+func (t *Target) Close(context.Context) error {
+	t.cl.Close()
+	return nil
+}

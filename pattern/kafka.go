@@ -1,0 +1,171 @@
+package pattern
+
+import (
+	"bytes"
+	"unicode/utf8"
+)
+
+// MatchKafka reports whether a Kafka record matches any pattern of the set (an empty set matches every record).
+// event is the record as the Pipes event JSON; its "key" and "value" members are ignored and the raw key and value
+// bytes are used instead (nil means a null key or value, which counts as an absent field), with the rules of
+// EventBridge Pipes for Kafka (see the package documentation):
+//   - value (or key) bytes that are not UTF-8: the pattern's value (key) clauses are dropped, so the remaining
+//     metadata clauses decide;
+//   - a JSON object or array: clauses that address fields inside it ({"value":{"city":["Seattle"]}}) apply, and
+//     clauses on the value as a whole ({"value":["hello"]}) are dropped;
+//   - anything else (plain text, or a JSON string, number, true, false or null): clauses on the value as a whole
+//     apply to the text (or to the JSON scalar), and clauses that address fields inside it are dropped.
+func (s *Set) MatchKafka(event []byte, key, value []byte) (bool, error) {
+	if len(s.rootConds) == 0 {
+		return true, nil
+	}
+	st := s.pool.Get().(*state)
+	st.kkey, st.kval = key, value
+	acc, err := st.run(event, true)
+	err = st.wrap(err)
+	matched := false
+	if err == nil {
+		for _, roots := range s.rootConds {
+			for _, r := range roots {
+				if hasBit(acc, r) {
+					matched = true
+				}
+			}
+		}
+	}
+	st.data, st.kkey, st.kval, st.kafka = nil, nil, nil, false
+	s.pool.Put(st)
+	return matched, err
+}
+
+// kafkaBody evaluates a record's key or value bytes at path node n and sets the satisfied conditions in acc.
+func (st *state) kafkaBody(n *node, body []byte, acc []uint64) {
+	if !utf8.Valid(body) {
+		setBits(acc, n.leafAll)
+		setBits(acc, n.internalAll)
+		return
+	}
+	first := byte(0)
+	for _, c := range body {
+		if !wsTable[c] {
+			first = c
+			break
+		}
+	}
+	isJSON := st.valid(body)
+	if isJSON && (first == '{' || first == '[') {
+		st.sub(n, body, acc)
+		setBits(acc, n.leafAll)
+		return
+	}
+	setBits(acc, n.internalAll)
+	if isJSON {
+		st.sub(n, body, acc)
+		return
+	}
+	if n.hasLeaf {
+		st.evalString(n, body, acc)
+	}
+}
+
+// sub evaluates a separate, valid JSON document at node n, saving and restoring the scanner's position.
+func (st *state) sub(n *node, doc []byte, acc []uint64) {
+	data, pos, depth, kafka, stopped, needMore := st.data, st.pos, st.depth, st.kafka, st.stopped, st.needMore
+	st.data, st.pos, st.depth, st.kafka, st.stopped, st.needMore = doc, 0, 0, false, false, 0
+	_ = st.value(n, acc) // doc is valid JSON: no error is possible
+	st.data, st.pos, st.depth, st.kafka, st.stopped, st.needMore = data, pos, depth, kafka, stopped, needMore
+}
+
+// validJSON reports whether b is one valid JSON value (surrounded by optional white space), like json.Valid but
+// without allocating when it is not.
+func validJSON(b []byte) bool {
+	var st state
+	return st.valid(b)
+}
+
+// valid checks a separate document, saving and restoring the scanner's position.
+func (st *state) valid(doc []byte) bool {
+	data, pos, depth := st.data, st.pos, st.depth
+	st.data, st.pos, st.depth = doc, 0, 0
+	ok := st.validValue() == nil
+	if ok {
+		st.skipWS()
+		ok = st.pos == len(doc)
+	}
+	st.data, st.pos, st.depth = data, pos, depth
+	return ok
+}
+
+// validValue checks the JSON value at the current position strictly.
+func (st *state) validValue() error {
+	st.skipWS()
+	if st.pos >= len(st.data) {
+		return st.syntaxError("unexpected end")
+	}
+	switch c := st.data[st.pos]; c {
+	case '{', '[':
+		closing := byte('}')
+		if c == '[' {
+			closing = ']'
+		}
+		st.depth++
+		if st.depth > maxEventDepth {
+			return st.syntaxError("nesting too deep")
+		}
+		st.pos++
+		st.skipWS()
+		if st.pos < len(st.data) && st.data[st.pos] == closing {
+			st.pos++
+			st.depth--
+			return nil
+		}
+		for {
+			if c == '{' {
+				st.skipWS()
+				if st.pos >= len(st.data) || st.data[st.pos] != '"' {
+					return st.syntaxError("expected a member name")
+				}
+				if _, _, err := st.str(); err != nil {
+					return err
+				}
+				st.skipWS()
+				if st.pos >= len(st.data) || st.data[st.pos] != ':' {
+					return st.syntaxError("expected :")
+				}
+				st.pos++
+			}
+			if err := st.validValue(); err != nil {
+				return err
+			}
+			st.skipWS()
+			if st.pos >= len(st.data) {
+				return st.syntaxError("unterminated value")
+			}
+			if st.data[st.pos] == ',' {
+				st.pos++
+				continue
+			}
+			if st.data[st.pos] == closing {
+				st.pos++
+				st.depth--
+				return nil
+			}
+			return st.syntaxError("expected , or a closing bracket")
+		}
+	case '"':
+		_, _, err := st.str()
+		return err
+	case 't', 'f', 'n':
+		for _, lit := range [3]string{"true", "false", "null"} {
+			if lit[0] == c {
+				if !bytes.HasPrefix(st.data[st.pos:], []byte(lit)) {
+					return st.syntaxError("invalid literal")
+				}
+				st.pos += len(lit)
+				return nil
+			}
+		}
+	}
+	_, err := st.number()
+	return err
+}

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# ctl.sh — the Secrets Manager emulator for Sluice's tests: moto's server mode in a Python venv.
+#
+#   ctl.sh install   create the venv under the cache and install moto's server (once)
+#   ctl.sh start     start the server on 127.0.0.1:$SLUICE_MOTO_PORT (idempotent) and wait until it answers
+#   ctl.sh stop      stop it
+#   ctl.sh status    exit 0 when it runs
+#   ctl.sh env       print the exports: eval "$(scripts/moto/ctl.sh env)"
+#
+# Any access key works against it; use region us-east-1. State lives in memory only: a restart
+# forgets every secret.
+set -euo pipefail
+
+MOTO_VERSION=${SLUICE_MOTO_VERSION:-5.2.5}
+# moto with just what its server mode needs (flask, flask-cors): Secrets Manager needs no extra, and
+# the full moto[server] extra (every service's dependencies) takes minutes longer to install. A
+# test needing another service's extra adds it here, e.g. "moto[server]==$MOTO_VERSION".
+MOTO_PIP=${SLUICE_MOTO_PIP:-moto==$MOTO_VERSION flask==3.1.3 flask-cors==6.0.5}
+PORT=${SLUICE_MOTO_PORT:-5055}
+CACHE=${SLUICE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sluice}
+# One venv per requirement list, so changing it installs afresh.
+VENV=$CACHE/moto-$MOTO_VERSION-$(printf '%s' "$MOTO_PIP" | cksum | cut -d' ' -f1)
+RUN=$CACHE/run/moto
+PIDFILE=$RUN/moto.pid
+LOG=$RUN/moto.log
+
+say() { printf 'moto: %s\n' "$*" >&2; }
+die() {
+	say "error: $*"
+	exit 1
+}
+
+lock() {
+	mkdir -p "$RUN"
+	exec 9>"$RUN/ctl.lock"
+	flock -w 300 9 || die "another ctl.sh has held $RUN/ctl.lock for 5 minutes"
+}
+
+install() {
+	if [ -f "$VENV/.complete" ]; then return 0; fi
+	command -v python3 >/dev/null || die "python3 is needed for the Secrets Manager emulator"
+	say "installing $MOTO_PIP into $VENV (first run only)"
+	local t0=$SECONDS
+	rm -rf "$VENV"
+	python3 -m venv "$VENV" || die "python3 -m venv failed (is the venv module installed?)"
+	# shellcheck disable=SC2086 # a list of requirements
+	if ! "$VENV/bin/pip" install -q --disable-pip-version-check $MOTO_PIP >"$CACHE/moto-install.log" 2>&1; then
+		tail -20 "$CACHE/moto-install.log" >&2
+		die "pip could not install $MOTO_PIP"
+	fi
+	touch "$VENV/.complete"
+	say "installed in $((SECONDS - t0))s"
+}
+
+running() {
+	[ -f "$PIDFILE" ] || return 1
+	local pid
+	pid=$(cat "$PIDFILE")
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && grep -q moto "/proc/$pid/cmdline" 2>/dev/null
+}
+
+answers() {
+	"$VENV/bin/python" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' \
+		"http://127.0.0.1:$PORT/moto-api/" 2>/dev/null
+}
+
+start() {
+	install
+	if running; then
+		say "already running (pid $(cat "$PIDFILE"))"
+		return 0
+	fi
+	if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+		die "port $PORT is in use by a process that is not this emulator (set SLUICE_MOTO_PORT)"
+	fi
+	setsid "$VENV/bin/moto_server" -H 127.0.0.1 -p "$PORT" >"$LOG" 2>&1 </dev/null 9>&- &
+	echo $! >"$PIDFILE"
+	local deadline=$((SECONDS + 60))
+	until answers; do
+		kill -0 "$(cat "$PIDFILE")" 2>/dev/null || { cat "$LOG" >&2; die "moto_server exited while starting"; }
+		[ $SECONDS -lt $deadline ] || die "moto_server did not answer within 60s (log: $LOG)"
+		sleep 0.2
+	done
+	say "started (pid $(cat "$PIDFILE")) on http://127.0.0.1:$PORT"
+}
+
+stop() {
+	if ! running; then
+		rm -f "$PIDFILE"
+		say "not running"
+		return 0
+	fi
+	local pid
+	pid=$(cat "$PIDFILE")
+	kill -TERM "$pid"
+	for _ in $(seq 1 50); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	rm -f "$PIDFILE"
+	say "stopped (pid $pid)"
+}
+
+case ${1:-} in
+install) install ;;
+start) lock && start ;;
+stop) lock && stop ;;
+status)
+	if running; then say "running (pid $(cat "$PIDFILE"))"; else
+		say "not running"
+		exit 1
+	fi
+	;;
+env) echo "export SLUICE_AWS_ENDPOINT=http://127.0.0.1:$PORT" ;;
+*)
+	sed -n '2,12p' "$0" >&2
+	exit 2
+	;;
+esac
