@@ -49,6 +49,9 @@ fi
 eval "$(scripts/kafka/ctl.sh env)"
 eval "$(scripts/moto/ctl.sh env)"
 export SLUICE_KAFKA_REQUIRED=1 SLUICE_AWS_REQUIRED=1
+step "installing the AWS CLI for the API conformance test (cached after the first run)"
+SLUICE_AWS_CLI="$(scripts/awscli.sh)"
+export SLUICE_AWS_CLI SLUICE_AWS_CLI_REQUIRED=1
 env | grep '^SLUICE_' | sort | sed 's/^/    /'
 
 # Two packages at a time: the machine has two cores, and each real-broker package shares the one

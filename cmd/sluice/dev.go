@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,10 +20,17 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sluicehq/sluice/internal/api"
+	httpenrich "github.com/sluicehq/sluice/internal/enrich/http"
 	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/plugin"
 	"github.com/sluicehq/sluice/internal/runtime"
+	"github.com/sluicehq/sluice/internal/store"
 	"github.com/sluicehq/sluice/internal/target/file"
+	httptarget "github.com/sluicehq/sluice/internal/target/http"
+	kafkatarget "github.com/sluicehq/sluice/internal/target/kafka"
 )
 
 const devUsage = `Usage: sluice dev [flags]
@@ -104,34 +112,27 @@ func cmdDev(ctx context.Context, args []string, std stdio) int {
 	return 0
 }
 
-// devEnv is what sluice dev has running, handed to the management API seam.
-type devEnv struct {
-	// Bootstrap is the embedded broker's address.
-	Bootstrap string
-	// Registry is the plugin registry pipes of this process use (file:///dev/stdout prints to the
-	// command's standard output).
-	Registry *plugin.Registry
-	// Logger is the process logger (standard error).
-	Logger *slog.Logger
+// devRegistry is the plugin registry of sluice dev: the ordinary kinds, with file:///dev/stdout bound to the
+// command's own standard output so that tests (and embedding) see what the demo pipe delivers.
+func devRegistry(std stdio) *plugin.Registry {
+	reg := plugin.NewRegistry()
+	reg.RegisterTarget(file.Kind, file.NewFactory(std.out, std.err))
+	reg.RegisterTarget("http", httptarget.Factory)
+	reg.RegisterTarget("https", httptarget.Factory)
+	reg.RegisterTarget(kafkatarget.Kind, kafkatarget.New)
+	reg.RegisterEnricher("http", httpenrich.Factory)
+	reg.RegisterEnricher("https", httpenrich.Factory)
+	return reg
 }
 
-// devManagementAPI returns the handler sluice dev serves on --listen.
-//
-// LEAD: wire the management API here (the API helper's internal/api handler over an in-memory store,
-// running its pipes with env.Registry against env.Bootstrap), so that `aws pipes --endpoint-url
-// http://127.0.0.1:9400` manages pipes next to the demo. Until then the address is held and every request
-// gets 503 with a JSON message saying the API is not served by sluice dev yet.
-func devManagementAPI(env devEnv) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		fmt.Fprintln(w, `{"message":"the management API is not served by sluice dev yet; use sluice serve"}`)
-	})
-}
-
-// runDev starts the broker, the producer, the management API listener and the demo pipe, and stops
-// them in reverse order when ctx ends.
+// runDev starts the broker, the producer, the management API (serving the demo pipe, so that
+// `aws pipes list-pipes --endpoint-url http://127.0.0.1:9400` shows it) and stops them in reverse order
+// when ctx ends.
 func runDev(ctx context.Context, f devFlags, std stdio, log *slog.Logger) error {
+	// The API is unauthenticated here, so it may only listen on loopback (the same rule as sluice serve).
+	if err := api.CheckListen(f.listen, false); err != nil {
+		return fmt.Errorf("--listen: %w", err)
+	}
 	apiLn, err := net.Listen("tcp", f.listen)
 	if err != nil {
 		return fmt.Errorf("reserving the management API address (--listen): %w", err)
@@ -145,39 +146,55 @@ func runDev(ctx context.Context, f devFlags, std stdio, log *slog.Logger) error 
 	defer cluster.Close()
 	broker := cluster.ListenAddrs()[0]
 
-	reg := plugin.NewRegistry()
-	reg.RegisterTarget(file.Kind, file.NewFactory(std.out, std.err))
-	env := devEnv{Bootstrap: broker, Registry: reg, Logger: log}
+	// The dev store lives in a temporary directory: sluice dev starts from a clean slate every time.
+	dataDir, err := os.MkdirTemp("", "sluice-dev-")
+	if err != nil {
+		return fmt.Errorf("creating the dev data directory: %w", err)
+	}
+	defer os.RemoveAll(dataDir)
+	st, err := store.Open(dataDir, 2*time.Second)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
 
-	srv := &http.Server{Handler: devManagementAPI(env), ReadHeaderTimeout: 10 * time.Second}
+	metricsReg := prometheus.NewRegistry()
+	srv, err := api.NewServer(api.Config{
+		Store: st,
+		Factory: api.RuntimeFactory(api.RuntimeOptions{Deps: runtime.Deps{
+			Registry: devRegistry(std), Logger: log, Metrics: metricsReg,
+			DrainTimeout: 5 * time.Second, ExecutionLog: std.err,
+		}}),
+		Registerer: metricsReg, Gatherer: metricsReg, Logger: log, StopTimeout: 15 * time.Second,
+	})
+	if err != nil {
+		return fmt.Errorf("starting the management API: %w", err)
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+		defer cancel()
+		if err := srv.Close(cctx); err != nil {
+			log.Error("stopping the demo pipe", "error", err)
+		}
+	}()
+
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	wg.Go(func() { _ = srv.Serve(apiLn) }) // returns on Shutdown
+	wg.Go(func() { _ = hs.Serve(apiLn) }) // returns on Shutdown
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		_ = srv.Shutdown(sctx)
+		_ = hs.Shutdown(sctx)
 	}()
 
 	def, err := pipe.Decode(fmt.Appendf(nil, devPipeTemplate, broker))
 	if err != nil {
 		return fmt.Errorf("decoding the demo pipe: %w", err)
 	}
-	def.SetDefaults()
-	if errs := def.Validate(); len(errs) > 0 {
-		return fmt.Errorf("validating the demo pipe: %w", errs)
+	if err := srv.CreatePipe(ctx, def); err != nil {
+		return fmt.Errorf("creating the demo pipe: %w", err)
 	}
-	p, err := runtime.New(ctx, def, runtime.Deps{Registry: reg, Logger: log, DrainTimeout: 5 * time.Second, ExecutionLog: std.err})
-	if err != nil {
-		return err
-	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		if err := p.Close(cctx); err != nil {
-			log.Error("closing the demo pipe", "error", err)
-		}
-	}()
 
 	producer, err := kgo.NewClient(kgo.SeedBrokers(broker), kgo.DefaultProduceTopic(devTopic), kgo.ClientID("sluice-dev-producer"))
 	if err != nil {
@@ -189,9 +206,9 @@ func runDev(ctx context.Context, f devFlags, std stdio, log *slog.Logger) error 
 	wg.Go(func() { produceOrders(prodCtx, producer, f.rate, log) })
 
 	printDevBanner(std.err, broker, apiLn.Addr().String(), f.rate)
-	err = p.Run(ctx)
+	<-ctx.Done()
 	stopProducing()
-	return err
+	return nil
 }
 
 // startDevBroker starts kfake with the orders topic on 127.0.0.1:port, or on any port when that one is
@@ -227,7 +244,7 @@ Send your own records (key:value), or read the topic:
   Go, franz-go: kgo.NewClient(kgo.SeedBrokers("%[1]s"), kgo.DefaultProduceTopic("%[2]s"))
   A pipe of your own: "Source": "smk://127.0.0.1:%[4]s" in a definition for sluice run --file
 
-Management API address (reserved): http://%[5]s
+Management API (the Pipes API, demo pipe included): aws pipes list-pipes --endpoint-url http://%[5]s
 Ctrl-C stops everything.
 
 `, broker, devTopic, strconv.FormatFloat(rate, 'f', -1, 64), port, api)

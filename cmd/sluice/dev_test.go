@@ -64,16 +64,23 @@ func TestDevShowsDeliveredEvents(t *testing.T) {
 	if m == nil || !strings.Contains(logs, "kafka-console-producer") {
 		t.Errorf("stderr lacks the broker address or client instructions:\n%s", logs)
 	}
-	api := regexp.MustCompile(`Management API address \(reserved\): (http://\S+)`).FindStringSubmatch(logs)
+	api := regexp.MustCompile(`Management API \(the Pipes API, demo pipe included\): aws pipes list-pipes --endpoint-url (http://\S+)`).FindStringSubmatch(logs)
 	if api == nil {
 		t.Fatalf("stderr lacks the management API address:\n%s", logs)
 	}
+	// The demo pipe is visible through the Pipes API (ListPipes), running.
 	resp, err := http.Get(api[1] + "/v1/pipes")
 	if err != nil {
 		t.Fatalf("GET %s: %v", api[1], err)
 	}
-	io.Copy(io.Discard, resp.Body)
+	var list struct {
+		Pipes []struct{ Name, CurrentState string }
+	}
+	err = json.NewDecoder(resp.Body).Decode(&list)
 	resp.Body.Close()
+	if err != nil || len(list.Pipes) != 1 || list.Pipes[0].Name != "dev-orders" || list.Pipes[0].CurrentState != "RUNNING" {
+		t.Fatalf("ListPipes = %+v (err %v), want the running dev-orders pipe", list, err)
+	}
 	cancel()
 	select {
 	case code := <-done:

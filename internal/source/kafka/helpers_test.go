@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -82,6 +84,30 @@ func start(t testing.TB, s *Source, h Handler) (stop func() error) {
 	}
 	t.Cleanup(func() { _ = stop() })
 	return stop
+}
+
+// TestMain fails the package when a partition worker or Run outlives the tests: every goroutine the
+// source starts must be waited for by its owner.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if code == 0 {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			buf := make([]byte, 4<<20)
+			stacks := string(buf[:runtime.Stack(buf, true)])
+			leaked := strings.Contains(stacks, "kafka.(*worker).run") || strings.Contains(stacks, "kafka.(*Source).Run(")
+			if !leaked {
+				break
+			}
+			if time.Now().After(deadline) {
+				fmt.Fprintf(os.Stderr, "goroutines of the source leaked past the tests:\n%s\n", stacks)
+				code = 1
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	os.Exit(code)
 }
 
 // sink collects acknowledged batches.

@@ -680,3 +680,60 @@ func TestConfigValidation(t *testing.T) {
 			cfg.BatchSize, cfg.StartingPosition, cfg.MaxBatchBytes, err)
 	}
 }
+
+// TestRevokeCancelsInFlight: when a partition moves to a new member, the old member's in-flight handler
+// sees its context cancelled, its abandoned batch is not committed, and its acknowledged batch is
+// committed by the revocation itself (the periodic commit is set far out), so the new member starts
+// exactly at the abandoned batch.
+func TestRevokeCancelsInFlight(t *testing.T) {
+	kafkatest.Each(t, func(t *testing.T, c *kafkatest.Cluster) {
+		topic := c.CreateTopic(t, 2)
+		c.Produce(t, append(records(topic, 0, 0, 30), records(topic, 1, 0, 30)...)...)
+		cfg := testConfig(t, c, topic)
+		cfg.BatchSize = 10
+		cfg.BatchWindow = time.Second
+		cfg.CommitInterval = time.Hour
+		var mu sync.Mutex
+		blocked := map[int32]bool{}
+		revoked := make(chan int32, 2)
+		stopA := start(t, newSource(t, cfg), func(ctx context.Context, b *Batch) error {
+			if b.Records[0].Offset == 0 {
+				return nil // the first batch of each partition is acknowledged
+			}
+			mu.Lock()
+			blocked[b.Partition] = true
+			mu.Unlock()
+			<-ctx.Done() // a delivery retrying until the partition is taken away
+			revoked <- b.Partition
+			return ctx.Err()
+		})
+		kafkatest.Eventually(t, 60*time.Second, func() error {
+			mu.Lock()
+			defer mu.Unlock()
+			if len(blocked) < 2 {
+				return fmt.Errorf("member a is blocked on %d of 2 partitions", len(blocked))
+			}
+			return nil
+		})
+		k := newSink()
+		srcB := newSource(t, cfg)
+		stopB := start(t, srcB, k.handler)
+		var moved int32
+		select {
+		case moved = <-revoked:
+		case <-time.After(90 * time.Second):
+			t.Fatal("no partition of member a was revoked after member b joined")
+		}
+		kafkatest.Eventually(t, 60*time.Second, func() error {
+			k.mu.Lock()
+			defer k.mu.Unlock()
+			if len(k.offsets[moved]) < 20 {
+				return fmt.Errorf("member b acknowledged %d records of partition %d", len(k.offsets[moved]), moved)
+			}
+			return nil
+		})
+		_ = stopB()
+		_ = stopA()
+		checkContiguous(t, fmt.Sprintf("member b on moved partition %d", moved), k.offsets[moved], 10, 20)
+	})
+}
