@@ -131,6 +131,20 @@ func (p *Path) Lookup(event []byte) (json.RawMessage, bool, error) {
 	return append(json.RawMessage(nil), v...), true, nil
 }
 
+// AppendLookup is Lookup appending the raw JSON of the value to dst instead of returning a fresh copy, so that a
+// caller evaluating the path for every event (a Kafka target's key) allocates only when dst must grow. When the
+// path is missing, dst is returned unchanged with false.
+func (p *Path) AppendLookup(dst, event []byte) ([]byte, bool, error) {
+	st := p.pool.Get().(*state)
+	defer p.pool.Put(st)
+	st.reset()
+	v, found, err := st.lookup(p, event)
+	if err != nil || !found {
+		return dst, false, err
+	}
+	return append(dst, v...), true, nil
+}
+
 // LookupText evaluates the path like Lookup and returns the value as text, the way a template made of only this
 // placeholder renders it: a string is unquoted and unescaped, an object or array loses the quotes around its
 // strings, numbers, booleans and null are their JSON text. This is the form a dynamic parameter such as a Kafka

@@ -22,9 +22,9 @@ import (
 
 // behaviour scripts what the test runner of one pipe does.
 type behaviour struct {
-	buildErr error         // the factory fails with this error
-	block    chan struct{} // the factory waits for this channel to close (keeps the pipe transitional)
-	fatal    string        // the runner calls OnFatal(fatal) once running
+	buildErr  error         // the factory fails with this error
+	block     chan struct{} // the factory waits for this channel to close (keeps the pipe transitional)
+	fatal     string        // the runner calls OnFatal(fatal) once running
 	exitErr   error         // the runner's Run returns this, after exitAfter
 	exitAfter time.Duration // how long the runner runs before returning exitErr
 }

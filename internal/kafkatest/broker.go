@@ -204,7 +204,12 @@ func ctl(t testing.TB, command string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	start := time.Now()
-	out, err := exec.CommandContext(ctx, script, command).CombinedOutput()
+	cmd := exec.CommandContext(ctx, script, command)
+	if os.Getenv(envDir) != "" {
+		// This process holds the broker lock exclusively; ctl.sh must not wait for it.
+		cmd.Env = append(os.Environ(), "SLUICE_KAFKA_LOCKED=1")
+	}
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("%s %s: %v\n%s", script, command, err, out)
 	}

@@ -153,7 +153,11 @@ func (c *Cluster) CreateTopic(t testing.TB, partitions int32) string {
 // (0 when unset), so tests control placement exactly.
 func (c *Cluster) Produce(t testing.TB, recs ...*kgo.Record) {
 	t.Helper()
-	cl := c.Client(t, kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(0))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.Bootstrap...), kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(0))
+	if err != nil {
+		t.Fatalf("creating a producer for %s: %v", c.Name, err)
+	}
+	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {

@@ -55,6 +55,20 @@ lock() {
 	if ! flock -w 300 9; then die "another ctl.sh has held $RUN/ctl.lock for 5 minutes"; fi
 }
 
+# quiesce waits until no Go test uses the broker (internal/kafkatest holds $RUN/use.lock shared
+# while a test uses it) and holds it for the rest of the script, so stopping the broker by hand does
+# not pull it from under another helper's running test. kafkatest itself sets
+# SLUICE_KAFKA_LOCKED=1: it already holds the lock exclusively when it calls this script.
+quiesce() {
+	if [ -n "${SLUICE_KAFKA_LOCKED:-}" ]; then return 0; fi
+	mkdir -p "$RUN"
+	exec 8>"$RUN/use.lock"
+	if ! flock -n -x 8; then
+		say "waiting (up to 10 minutes) for running tests to stop using the broker"
+		flock -w 600 -x 8 || die "tests kept using the broker for 10 minutes"
+	fi
+}
+
 install() {
 	if [ -f "$DIST/.complete" ]; then return 0; fi
 	command -v mvn >/dev/null || die "mvn is needed to fetch the Kafka $KAFKA_VERSION jars"
@@ -231,7 +245,7 @@ start() {
 	if [ -s "$DIST/broker.jsa" ]; then cds=-XX:SharedArchiveFile="$DIST/broker.jsa"; fi
 	setsid bash -c 'exec "$@"' _ java -Xmx"$HEAP" -Xms128m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 "$cds" -Xlog:cds=off -Xlog:cds+dynamic=off \
 		-Djava.awt.headless=true -Dlog4j2.configurationFile="$RUN/log4j2.properties" \
-		-cp "$DIST/libs/*" kafka.Kafka "$RUN/server.properties" >"$RUN/stdout.log" 2>&1 </dev/null 9>&- &
+		-cp "$DIST/libs/*" kafka.Kafka "$RUN/server.properties" >"$RUN/stdout.log" 2>&1 </dev/null 8>&- 9>&- &
 	echo $! >"$PIDFILE"
 	wait_ready "$(cat "$PIDFILE")"
 	say "started (pid $(cat "$PIDFILE")) in $((SECONDS - t0))s: PLAINTEXT 127.0.0.1:$PORT_PLAINTEXT, SSL localhost:$PORT_TLS, SASL_SSL localhost:$PORT_SASL"
@@ -273,10 +287,10 @@ EOF
 case ${1:-} in
 install) install ;;
 start) lock && start ;;
-stop) lock && stop ;;
-restart) lock && stop && start ;;
+stop) quiesce && lock && stop ;;
+restart) quiesce && lock && stop && start ;;
 kill)
-	lock
+	quiesce && lock
 	if running; then
 		pid=$(cat "$PIDFILE")
 		kill -KILL "$pid"
@@ -287,7 +301,7 @@ kill)
 		say "not running"
 	fi
 	;;
-reset) lock && stop && rm -rf "$RUN/data" "$RUN/pki" "$LOG" "$RUN/stdout.log" && say "reset $RUN" ;;
+reset) quiesce && lock && stop && rm -rf "$RUN/data" "$RUN/pki" "$LOG" "$RUN/stdout.log" && say "reset $RUN" ;;
 status)
 	if running; then
 		say "running (pid $(cat "$PIDFILE"))"

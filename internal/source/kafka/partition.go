@@ -24,14 +24,15 @@ type worker struct {
 	mu          sync.Mutex
 	queue       []*kgo.Record
 	queuedBytes int
-	paused      bool
+	paused      bool  // fetching paused by Source.waitForRoom
 	hwm         int64 // high watermark from the latest fetch
 	next        int64 // offset after the last acknowledged record; -1 before the first fetch
 
 	// Owned by the goroutine.
 	pending []*kgo.Record // taken from queue, not yet batched
 	pendIdx int
-	bufHint int // size of the previous batch's events, to size the next buffer in one allocation
+	reuse   []byte // the previous batch's event buffer, when Config.ReuseEventBuffers
+	bufHint int    // size of the previous batch's events, to size the next buffer in one allocation
 }
 
 func newWorker(ctx context.Context, s *Source, cl *kgo.Client, topic string, part int32) *worker {
@@ -49,8 +50,8 @@ func recordBytes(r *kgo.Record) int {
 	return n
 }
 
-// push queues fetched records; called by the poll loop. It pauses fetching of the partition when the
-// queue is full, so memory stays bounded however slow the handler is.
+// push queues fetched records; called by the poll loop, which stops polling while a queue is full (see
+// Source.waitForRoom).
 func (w *worker) push(recs []*kgo.Record, hwm int64) {
 	w.mu.Lock()
 	if len(recs) > 0 && w.next < 0 {
@@ -63,14 +64,27 @@ func (w *worker) push(recs []*kgo.Record, hwm int64) {
 	for _, r := range recs {
 		w.queuedBytes += recordBytes(r)
 	}
-	if !w.paused && (len(w.queue) >= w.s.maxQueued || w.queuedBytes >= 2*w.s.cfg.MaxBatchBytes) {
-		w.paused = true
-		w.cl.PauseFetchPartitions(map[string][]int32{w.topic: {w.part}})
-	}
 	w.mu.Unlock()
 	select {
 	case w.notify <- struct{}{}:
 	default:
+	}
+}
+
+// full reports whether the queue holds MaxBatchBytes of record data or maxQueued records.
+func (w *worker) full() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.queue) >= w.s.maxQueued || w.queuedBytes >= w.s.cfg.MaxBatchBytes
+}
+
+// pause stops fetching the partition until the worker next takes up its queue.
+func (w *worker) pause() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.paused {
+		w.paused = true
+		w.cl.PauseFetchPartitions(map[string][]int32{w.topic: {w.part}})
 	}
 }
 
@@ -87,6 +101,10 @@ func (w *worker) refill() bool {
 	if w.paused {
 		w.paused = false
 		w.cl.ResumeFetchPartitions(map[string][]int32{w.topic: {w.part}})
+	}
+	select {
+	case w.s.room <- struct{}{}:
+	default:
 	}
 	return true
 }
@@ -135,7 +153,12 @@ func (w *worker) collect(timer *time.Timer) (*Batch, int32) {
 	cfg := &w.s.cfg
 	recs := make([]*kgo.Record, 0, min(cfg.BatchSize, 1024))
 	ends := make([]int, 0, cap(recs))
-	buf := make([]byte, 0, w.bufHint)
+	var buf []byte
+	if w.s.cfg.ReuseEventBuffers && w.reuse != nil {
+		buf = w.reuse[:0]
+	} else {
+		buf = make([]byte, 0, w.bufHint)
+	}
 	size := 2 // the JSON array's brackets
 	var deadline time.Time
 fill:
@@ -187,6 +210,9 @@ fill:
 	}
 	if w.ctx.Err() != nil {
 		return nil, 0
+	}
+	if w.s.cfg.ReuseEventBuffers {
+		w.reuse = buf
 	}
 	if len(buf) > w.bufHint {
 		w.bufHint = len(buf)

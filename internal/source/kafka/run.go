@@ -71,6 +71,7 @@ func (s *Source) Run(ctx context.Context, h Handler) error {
 
 	errs := newErrorLog(s.log)
 	for {
+		s.waitForRoom(runCtx)
 		fetches := cl.PollFetches(runCtx)
 		if fetches.IsClientClosed() {
 			cl.AllowRebalance()
@@ -111,6 +112,41 @@ func (s *Source) Run(ctx context.Context, h Handler) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.failErr
+}
+
+// waitForRoom returns when no partition's queue is full, or when the queues that are still full after
+// stallLimit have had their partitions paused, or when ctx ends. Not polling is what keeps memory
+// bounded; it does not hold up rebalances, which run between polls.
+func (s *Source) waitForRoom(ctx context.Context) {
+	var timer *time.Timer
+	for {
+		s.mu.Lock()
+		var full []*worker
+		for _, w := range s.workers {
+			if w.full() {
+				full = append(full, w)
+			}
+		}
+		s.mu.Unlock()
+		if len(full) == 0 {
+			return
+		}
+		if timer == nil {
+			timer = time.NewTimer(stallLimit)
+			defer timer.Stop()
+		}
+		select {
+		case <-s.room:
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+			for _, w := range full {
+				w.pause()
+			}
+			return
+		case <-time.After(50 * time.Millisecond): // a revoked partition's worker does not signal
+		}
+	}
 }
 
 // fail records the first handler or fatal error and stops Run.

@@ -27,9 +27,12 @@
 //   - Rebalances: a revoked partition's context is cancelled, its in-flight handler waited for, its
 //     acknowledged offsets committed, and only then does the rebalance proceed; records queued for it
 //     are dropped and read again by the new owner.
-//   - Memory: fetching of a partition whose queue holds MaxBatchBytes of record data (or 2×BatchSize,
-//     at least 10000, records) pauses until its worker takes the queue up for batching, so a slow handler holds at most
-//     about two queues (plus one fetch) of records per partition in memory.
+//   - Memory: a partition's queue is full at MaxBatchBytes of record data (or 2×BatchSize, at least
+//     10000, records). While a queue is full the source stops polling, so franz-go stops fetching after
+//     its one buffered fetch; a queue still full after half a second (a handler stuck retrying) has its
+//     partition's fetching paused, so that the other partitions go on, until its worker takes the
+//     queue up. Pausing is the exception because franz-go drops the buffered data of a paused
+//     partition and fetches it again.
 //
 // Errors from New name the pipe, the brokers and the cause (unreachable broker, missing topic, rejected
 // credentials, untrusted broker certificate, wrong key password, malformed secret); New checks them with
@@ -64,8 +67,12 @@ const (
 	DefaultConnectTimeout = 10 * time.Second
 )
 
-// minQueued is the least number of records a partition's queue takes before fetching pauses.
+// minQueued is the least number of records a partition's queue takes before it counts as full.
 const minQueued = 10000
+
+// stallLimit is how long the poll loop waits for a full queue to be taken up before it pauses that
+// partition's fetching and polls for the others again.
+const stallLimit = 500 * time.Millisecond
 
 // Starting positions.
 const (
@@ -102,12 +109,16 @@ type Config struct {
 	CommitInterval time.Duration
 	// ConnectTimeout bounds New's connection check (0 means 10s).
 	ConnectTimeout time.Duration
+	// ReuseEventBuffers makes a partition's batches share one event buffer, so Record.Event is valid
+	// only until the handler returns (Key and Value stay valid). It halves the bytes allocated per
+	// record; use it when nothing keeps events past the handler.
+	ReuseEventBuffers bool
 	// ClientOpts are extra franz-go options appended last (tuning and tests: session timeouts, fetch sizes).
 	ClientOpts []kgo.Opt
 }
 
 // Record is one Kafka record with its Pipes event. Event, Key and Value stay valid after the handler
-// returns; the source does not reuse their memory.
+// returns, unless Config.ReuseEventBuffers is set, in which case Event is valid until it returns.
 type Record struct {
 	Event     json.RawMessage
 	Key       []byte // nil for a null key
@@ -137,8 +148,10 @@ type Source struct {
 	opts  []kgo.Opt // connection and auth options
 	enc   *event.Encoder
 	log   *slog.Logger
-	// maxQueued is the record count at which a partition's fetching pauses (see the package doc).
+	// maxQueued is the record count at which a partition's queue is full (see the package doc).
 	maxQueued int
+	// room is signalled by workers taking up their queue, for the poll loop waiting in waitForRoom.
+	room chan struct{}
 
 	mu      sync.Mutex
 	cl      *kgo.Client
@@ -166,6 +179,7 @@ func New(ctx context.Context, cfg Config) (*Source, error) {
 		// Bytes bound memory; the count matters only for tiny records, and must not be so low that
 		// fetching stalls on every fetch response (about 1 MB per partition).
 		maxQueued: max(2*cfg.BatchSize, minQueued),
+		room:      make(chan struct{}, 1),
 	}
 	if s.group == "" {
 		s.group = "sluice-" + cfg.Pipe
