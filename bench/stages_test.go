@@ -15,7 +15,8 @@ import (
 
 // BenchmarkStages measures the per-record CPU cost of each stage a pipe adds to a bare consume-and-produce
 // loop, on the same 1 KB records as BenchmarkPipeVsBareLoop: turning the record into the Pipes event,
-// matching the filter, and rendering the target template. Their sum bounds a pipe's records/s per core.
+// matching the filter, rendering the target template, and evaluating the Kafka target's key path (alone, and
+// together with the template as the runtime does). Their sum bounds a pipe's records/s per core.
 func BenchmarkStages(b *testing.B) {
 	recs := make([]*kgo.Record, 100)
 	for i := range recs {
@@ -60,6 +61,33 @@ func BenchmarkStages(b *testing.B) {
 		var buf []byte
 		perRecord(b, func(i int) {
 			if buf, err = tmpl.Render(buf[:0], events[i], vars); err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
+	key, err := transform.ParsePath("$.value.orderId")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("key", func(b *testing.B) {
+		var buf []byte
+		perRecord(b, func(i int) {
+			if buf, _, err = key.AppendLookup(buf[:0], events[i]); err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
+	// What the runtime does for a Kafka target keyed by a path: the template and the key on one Scope, so
+	// that the record's value is decoded once for both.
+	b.Run("template+key", func(b *testing.B) {
+		var buf, kbuf []byte
+		var s transform.Scope
+		perRecord(b, func(i int) {
+			s.Reset(events[i])
+			if buf, err = tmpl.RenderScope(buf[:0], &s, vars); err != nil {
+				b.Fatal(err)
+			}
+			if kbuf, _, err = key.AppendLookupScope(kbuf[:0], &s); err != nil {
 				b.Fatal(err)
 			}
 		})

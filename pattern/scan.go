@@ -563,13 +563,11 @@ func (st *state) str() ([]byte, bool, error) {
 	for i < len(d) {
 		c := d[i]
 		if c != '"' && c != '\\' && c >= 0x20 {
-			// Runs of ordinary bytes: find the end quickly, then check them for control characters.
-			j := nextQuoteOrBackslash(d, i)
-			for _, b := range d[i:j] {
-				if b < 0x20 {
-					st.pos = i
-					return nil, false, st.syntaxError("control character in string")
-				}
+			// Runs of ordinary bytes: find their end, a control character included, eight bytes at a time.
+			j := nextStringSpecial(d, i)
+			if j < len(d) && d[j] < 0x20 {
+				st.pos = i
+				return nil, false, st.syntaxError("control character in string")
 			}
 			i = j
 			continue

@@ -49,3 +49,25 @@ func nextQuoteOrBackslash(d []byte, i int) int {
 	}
 	return i
 }
+
+// nextStringSpecial returns the index of the first '"', '\\' or control character (below 0x20) at or after i,
+// or len(d): the bytes that end a run of ordinary string content, found eight at a time. The lowest flagged
+// byte of each test is exact (a borrow only propagates upward from a real hit), so the result is too.
+func nextStringSpecial(d []byte, i int) int {
+	for i+8 <= len(d) {
+		x := binary.LittleEndian.Uint64(d[i:])
+		// zeroBytes(x - 0x20) would also flag bytes >= 0xa0; (x - 0x20*ones) & ^x & highs flags only bytes < 0x20.
+		m := zeroBytes(x^(0x22*ones)) | zeroBytes(x^(0x5C*ones)) | (x-0x20*ones)&^x&highs
+		if m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+		i += 8
+	}
+	for i < len(d) {
+		if c := d[i]; c == '"' || c == '\\' || c < 0x20 {
+			return i
+		}
+		i++
+	}
+	return i
+}

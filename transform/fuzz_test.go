@@ -103,6 +103,11 @@ func FuzzRender(f *testing.F) {
 				t.Fatalf("appendQuoted(%q) does not round-trip: %q, %v", value, back, err)
 			}
 		}
+		// The fast path for Kafka bodies agrees with the validating walk, on raw string content too.
+		for _, ev := range [][]byte{event, kafka(event, value),
+			append(append([]byte(`{"eventSource":"SelfManagedKafka","value":"`), value...), `"}`...)} {
+			checkBody(t, ev)
+		}
 		for _, ev := range [][]byte{event, kafka(event, value), kafka(value, event)} {
 			out, err := jt.Render(nil, ev, testVars)
 			if err != nil {

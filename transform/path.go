@@ -145,6 +145,30 @@ func (p *Path) AppendLookup(dst, event []byte) ([]byte, bool, error) {
 	return append(dst, v...), true, nil
 }
 
+// AppendLookupScope is AppendLookup on the event of s, reusing what earlier evaluations of s decoded.
+func (p *Path) AppendLookupScope(dst []byte, s *Scope) ([]byte, bool, error) {
+	v, found, err := s.st.lookup(p, s.event)
+	if err != nil || !found {
+		return dst, false, err
+	}
+	return append(dst, v...), true, nil
+}
+
+// Scope is one event prepared for several evaluations: a Pipes Kafka record's key and value are decoded (and
+// checked for being JSON) at most once across a template's RenderScope and any number of AppendLookupScope
+// calls. The zero Scope is ready for Reset. A Scope is not safe for concurrent use; reuse one for event after
+// event, so that its decoding buffers are reused too.
+type Scope struct {
+	event []byte
+	st    state
+}
+
+// Reset makes s evaluate event, forgetting what it decoded for the previous one.
+func (s *Scope) Reset(event []byte) {
+	s.event = event
+	s.st.reset()
+}
+
 // LookupText evaluates the path like Lookup and returns the value as text, the way a template made of only this
 // placeholder renders it: a string is unquoted and unescaped, an object or array loses the quotes around its
 // strings, numbers, booleans and null are their JSON text. This is the form a dynamic parameter such as a Kafka

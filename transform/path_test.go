@@ -119,3 +119,44 @@ func TestLookupMalformed(t *testing.T) {
 		t.Errorf("Lookup($.b) on malformed event = %v, want ErrMalformedEvent naming the path", err)
 	}
 }
+
+// TestScope checks that evaluating a template and paths through one Scope, event after event, gives what
+// Render and AppendLookup give on their own, and that AppendLookup appends to what dst holds.
+func TestScope(t *testing.T) {
+	tmpl, err := Parse(`{"v": <$.value>, "id": <$.value.orderId>, "k": "<$.key>", "ids": <$.value.items[*].sku>, "o": <$.offset>}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths := []string{"$.value.orderId", "$.value", "$.key", "$.value.items[*].sku", "$.topic", "$.value.missing", "$"}
+	events := [][]byte{
+		kafka([]byte("k-1"), []byte(`{"orderId":"o-1","items":[{"sku":"a"},{"sku":"b"}]}`)),
+		kafka(nil, []byte(`{"orderId":"o-2"}`)),
+		kafka([]byte(`{"k":1}`), []byte(`not json`)),
+		kafka([]byte("k"), nil),
+		[]byte(`{"value":{"orderId":"plain"},"topic":"t"}`),
+		[]byte(`{"a": [1,, "value": 2}`),
+	}
+	var s Scope
+	for _, ev := range events {
+		s.Reset(ev)
+		want, wantErr := tmpl.Render(nil, ev, testVars)
+		got, gotErr := tmpl.RenderScope([]byte("prefix:"), &s, testVars)
+		if (wantErr == nil) != (gotErr == nil) || (wantErr == nil && string(got) != "prefix:"+string(want)) {
+			t.Errorf("RenderScope(%s) = %s, %v, want prefix:%s, %v", ev, got, gotErr, want, wantErr)
+		}
+		for _, src := range paths {
+			p, err := ParsePath(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, wantFound, wantErr := p.AppendLookup([]byte("x"), ev)
+			got, gotFound, gotErr := p.AppendLookupScope([]byte("x"), &s)
+			if string(got) != string(want) || gotFound != wantFound || (gotErr == nil) != (wantErr == nil) {
+				t.Errorf("AppendLookupScope(%s) on %s = %s, %v, %v, want %s, %v, %v", src, ev, got, gotFound, gotErr, want, wantFound, wantErr)
+			}
+			if lk, found, _ := p.Lookup(ev); found != wantFound || (found && "x"+string(lk) != string(want)) {
+				t.Errorf("AppendLookup(%s) on %s = %s, %v; Lookup = %s, %v", src, ev, want, wantFound, lk, found)
+			}
+		}
+	}
+}

@@ -186,12 +186,25 @@ func (t *Template) Render(dst, event []byte, vars *Vars) ([]byte, error) {
 	if len(t.parts) == 0 {
 		return append(dst, event...), nil
 	}
-	if vars == nil {
-		vars = &Vars{}
-	}
 	st := t.pool.Get().(*state)
 	defer t.pool.Put(st)
 	st.reset()
+	return t.render(dst, event, vars, st)
+}
+
+// RenderScope is Render for the event of s, sharing s's decoded Kafka key and value with the other evaluations
+// of s (Path.AppendLookupScope), so that a template and a key path on the same event decode its value once.
+func (t *Template) RenderScope(dst []byte, s *Scope, vars *Vars) ([]byte, error) {
+	if len(t.parts) == 0 {
+		return append(dst, s.event...), nil
+	}
+	return t.render(dst, s.event, vars, &s.st)
+}
+
+func (t *Template) render(dst, event []byte, vars *Vars, st *state) ([]byte, error) {
+	if vars == nil {
+		vars = &Vars{}
+	}
 	for i := range t.parts {
 		p := &t.parts[i]
 		dst = append(dst, p.text...)

@@ -20,7 +20,16 @@ func (p *Pipe) handle(ctx context.Context, b *kafka.Batch) error {
 		return ctx.Err()
 	}
 	defer p.inflight.Done()
-	events := p.filter(b)
+	sp, _ := p.eventSlices.Get().(*[]json.RawMessage)
+	if sp == nil {
+		sp = new([]json.RawMessage)
+	}
+	events := p.filter(b, (*sp)[:0])
+	defer func() {
+		clear(events) // the batch's events may be reused by the source once handle returns
+		*sp = events[:0]
+		p.eventSlices.Put(sp)
+	}()
 	p.g.observeBatch(len(b.Records), len(events))
 	if len(events) == 0 {
 		p.log.Debug("batch filtered out", "topic", b.Topic, "partition", b.Partition, "records", len(b.Records))
@@ -29,9 +38,8 @@ func (p *Pipe) handle(ctx context.Context, b *kafka.Batch) error {
 	return p.deliver(ctx, b, events)
 }
 
-// filter returns the events of the records matching the pipe's FilterCriteria, in order.
-func (p *Pipe) filter(b *kafka.Batch) []json.RawMessage {
-	out := make([]json.RawMessage, 0, len(b.Records))
+// filter appends to out the events of the records matching the pipe's FilterCriteria, in order.
+func (p *Pipe) filter(b *kafka.Batch, out []json.RawMessage) []json.RawMessage {
 	for i := range b.Records {
 		r := &b.Records[i]
 		if p.filters != nil {
@@ -89,7 +97,7 @@ func (p *Pipe) execute(ctx context.Context, events []json.RawMessage) (Outcome, 
 			return o, err
 		}
 	}
-	n, err := p.invokeTarget(ctx, payloads, inputs)
+	n, err := p.invokeTarget(ctx, payloads, inputs, nil)
 	o.Delivered = n
 	return o, err
 }
@@ -126,16 +134,29 @@ func (p *Pipe) enrich(ctx context.Context, events []json.RawMessage) ([]json.Raw
 	return out, nil
 }
 
+// keyedTarget is the seam of a target that reads a record key from each event with a JSON path (the Kafka
+// target): the runtime evaluates that path in the same pass as the target input template, on one
+// transform.Scope per event, so that a Kafka record's value is decoded once for both, and hands the results
+// over. keys[i] is the raw JSON the path found on inputs[i], nil when it found nothing.
+type keyedTarget interface {
+	KeyPath() *transform.Path
+	DeliverKeyed(ctx context.Context, events, keys []json.RawMessage) error
+}
+
 // invokeTarget delivers payloads in order, in chunks of the target's MaxBatch, and returns how many
-// events were delivered before an error.
-func (p *Pipe) invokeTarget(ctx context.Context, payloads, inputs []json.RawMessage) (int, error) {
+// events were delivered before an error. keys, when not nil, are the keyedTarget's keys of inputs.
+func (p *Pipe) invokeTarget(ctx context.Context, payloads, inputs, keys []json.RawMessage) (int, error) {
 	it, withInputs := p.target.(plugin.InputsTarget)
+	kt, _ := p.target.(keyedTarget)
 	for lo := 0; lo < len(payloads); {
 		hi := chunkEnd(lo, len(payloads), p.targetMax)
 		var err error
-		if withInputs {
+		switch {
+		case keys != nil && kt != nil:
+			err = kt.DeliverKeyed(ctx, payloads[lo:hi], keys[lo:hi])
+		case withInputs:
 			err = it.DeliverInputs(ctx, payloads[lo:hi], inputs[lo:hi])
-		} else {
+		default:
 			err = p.target.Deliver(ctx, payloads[lo:hi])
 		}
 		if err != nil {
@@ -146,27 +167,90 @@ func (p *Pipe) invokeTarget(ctx context.Context, payloads, inputs []json.RawMess
 	return len(payloads), nil
 }
 
-// render applies tmpl to every event, with the stage's ingestion time, into one shared buffer.
+// render applies tmpl to every event, with the stage's ingestion time, into one fresh buffer.
 func (p *Pipe) render(tmpl *transform.Template, events []json.RawMessage, field string) ([]json.RawMessage, error) {
+	out, _, err := p.renderInto(new(rendered), tmpl, events, field, nil)
+	return out, err
+}
+
+// rendered is the memory of one stage's rendered payloads: one buffer for all of them and the slice of
+// their spans, plus the keys of a keyedTarget and the Scope they are evaluated with. The target stage
+// takes it from Pipe.renders and returns it when the target has returned (targets keep nothing after
+// Deliver), so that a running pipe renders without allocating.
+type rendered struct {
+	buf    []byte
+	out    []json.RawMessage
+	keyBuf []byte
+	keys   []json.RawMessage
+	scope  transform.Scope
+}
+
+// getRendered takes a rendered from the pool; putRendered gives it back once nothing uses its payloads.
+func (p *Pipe) getRendered() *rendered {
+	if r, ok := p.renders.Get().(*rendered); ok {
+		return r
+	}
+	return new(rendered)
+}
+
+func (p *Pipe) putRendered(r *rendered) {
+	clear(r.out) // spans of r.buf, or of arrays it outgrew: release the latter
+	clear(r.keys)
+	r.scope.Reset(nil)
+	p.renders.Put(r)
+}
+
+// renderInto is render using r's memory; the payloads alias r until it is reused. With a key path it also
+// evaluates the path on every event through the same transform.Scope and returns the keys (nil for a
+// missing key), or nil keys when the path failed on some event: the target then evaluates the keys
+// itself, and reports that failure as it always does.
+func (p *Pipe) renderInto(r *rendered, tmpl *transform.Template, events []json.RawMessage, field string, key *transform.Path) ([]json.RawMessage, []json.RawMessage, error) {
 	vars := p.vars
 	vars.IngestionTime = time.Now().UTC()
-	out := make([]json.RawMessage, len(events))
-	size := 0
-	for _, ev := range events {
-		size += len(ev)
+	if cap(r.out) < len(events) {
+		r.out = make([]json.RawMessage, len(events))
+		r.keys = make([]json.RawMessage, len(events))
 	}
-	buf := make([]byte, 0, size/2+64*len(events))
+	out, keys := r.out[:len(events)], r.keys[:len(events)]
+	buf, keyBuf := r.buf[:0], r.keyBuf[:0]
+	if cap(buf) == 0 {
+		size := 0
+		for _, ev := range events {
+			size += len(ev)
+		}
+		buf = make([]byte, 0, size/2+64*len(events))
+	}
+	keysOK := key != nil
 	for i, ev := range events {
+		r.scope.Reset(ev)
 		start := len(buf)
 		var err error
-		buf, err = tmpl.Render(buf, ev, &vars)
+		buf, err = tmpl.RenderScope(buf, &r.scope, &vars)
 		if err != nil {
-			return nil, &TransformError{Field: field, Index: i, Err: err}
+			r.buf, r.keyBuf = buf, keyBuf
+			return nil, nil, &TransformError{Field: field, Index: i, Err: err}
 		}
-		// Capacity capped so that a plugin appending to one event cannot overwrite the next.
+		// A span taken before the buffer grows again points into the old array, which stays valid and
+		// unchanged (Render only appends). Capacities are capped so that a plugin appending to one event
+		// cannot overwrite the next.
 		out[i] = buf[start:len(buf):len(buf)]
+		if keysOK {
+			ks := len(keyBuf)
+			var found bool
+			if keyBuf, found, err = key.AppendLookupScope(keyBuf, &r.scope); err != nil {
+				keysOK = false
+			}
+			keys[i] = nil
+			if found {
+				keys[i] = keyBuf[ks:len(keyBuf):len(keyBuf)]
+			}
+		}
 	}
-	return out, nil
+	r.buf, r.keyBuf = buf, keyBuf
+	if !keysOK {
+		return out, nil, nil
+	}
+	return out, keys, nil
 }
 
 // TransformError is an input template that failed on one event of an execution. Retrying cannot fix it

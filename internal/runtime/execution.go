@@ -10,6 +10,7 @@ import (
 	"github.com/sluicehq/sluice/internal/execlog"
 	"github.com/sluicehq/sluice/internal/plugin"
 	"github.com/sluicehq/sluice/internal/retry"
+	"github.com/sluicehq/sluice/transform"
 )
 
 // ExecutionTimeoutError is an execution that hit the execution limit. It matches
@@ -165,10 +166,17 @@ func (p *Pipe) enrichStage(ctx context.Context, id string, events []json.RawMess
 func (p *Pipe) targetStage(ctx context.Context, id string, inputs []json.RawMessage) error {
 	xl := p.g.xlog
 	payloads := inputs
+	var keys []json.RawMessage // a keyedTarget's keys, evaluated while rendering (execute.go)
 	if p.targetTemplate != nil {
 		xl.Log(id, execlog.Entry{Type: execlog.TargetTransformationStarted})
+		var key *transform.Path
+		if kt, ok := p.target.(keyedTarget); ok {
+			key = kt.KeyPath()
+		}
 		var err error
-		if payloads, err = p.render(p.targetTemplate, inputs, "TargetParameters.InputTemplate"); err != nil {
+		r := p.getRendered()
+		defer p.putRendered(r)
+		if payloads, keys, err = p.renderInto(r, p.targetTemplate, inputs, "TargetParameters.InputTemplate", key); err != nil {
 			err = plugin.Permanent(err)
 			xl.Log(id, execlog.Entry{Type: execlog.TargetTransformationFailed, Err: err})
 			return err
@@ -176,7 +184,7 @@ func (p *Pipe) targetStage(ctx context.Context, id string, inputs []json.RawMess
 		xl.Log(id, execlog.Entry{Type: execlog.TargetTransformationSucceeded, Payload: dataFor(xl, execlog.TargetTransformationSucceeded, payloads)})
 	}
 	xl.Log(id, execlog.Entry{Type: execlog.TargetInvocationStarted})
-	if _, err := p.invokeTarget(ctx, payloads, inputs); err != nil {
+	if _, err := p.invokeTarget(ctx, payloads, inputs, keys); err != nil {
 		xl.Log(id, execlog.Entry{Type: execlog.TargetInvocationFailed, Err: err,
 			Request: dataFor(xl, execlog.TargetInvocationFailed, payloads), Service: p.vars.TargetArn})
 		return err

@@ -99,6 +99,8 @@ type Pipe struct {
 	target         plugin.Target
 	targetMax      int // 0: no limit
 	targetTemplate *transform.Template
+	renders        sync.Pool // *rendered: the target stage's payload memory (execute.go)
+	eventSlices    sync.Pool // *[]json.RawMessage: a batch's filtered events (execute.go)
 
 	src *kafka.Source
 
@@ -171,6 +173,9 @@ func New(ctx context.Context, def *pipe.Definition, deps Deps) (*Pipe, error) {
 		return nil, err
 	}
 	cfg.ClientOpts = append(cfg.ClientOpts, p.g.kafkaOpts(metrics.ClientSource)...) // franz-go client metrics
+	// handle keeps no event past its return (plugins may not either, and dead letters and the execution
+	// log copy what they keep), so a partition's batches can share one event buffer.
+	cfg.ReuseEventBuffers = true
 	if p.src, err = kafka.New(ctx, cfg); err != nil {
 		return nil, fmt.Errorf("creating source of pipe %s: %w", def.Name, err)
 	}

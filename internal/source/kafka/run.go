@@ -19,8 +19,10 @@ const shutdownCommitTimeout = 10 * time.Second
 
 // Run joins the consumer group and hands batches to h until ctx ends or h fails. It returns nil when
 // ctx ended, or h's error (wrapped, naming the pipe, partition and offsets) when h failed outside a
-// revocation or shutdown; that batch is not committed. Acknowledged batches are committed before Run
-// returns. Run may be called again after it returned.
+// revocation or shutdown; that batch is not committed. Credentials rejected, authorization denied or
+// the broker certificate no longer trusted while consuming also end Run with that error; other fetch
+// errors are retried and logged (once a minute per message). Acknowledged batches are committed
+// before Run returns. Run may be called again after it returned.
 func (s *Source) Run(ctx context.Context, h Handler) error {
 	if h == nil {
 		return fmt.Errorf("running the source of pipe %s: %w: nil handler", s.cfg.Pipe, ErrConfig)

@@ -737,3 +737,27 @@ func TestRevokeCancelsInFlight(t *testing.T) {
 		checkContiguous(t, fmt.Sprintf("member b on moved partition %d", moved), k.offsets[moved], 10, 20)
 	})
 }
+
+// TestStuckPartitionDoesNotBlockOthers: a handler stuck on one partition (a target retrying forever)
+// fills that partition's queue; the source pauses it and the other partitions go on.
+func TestStuckPartitionDoesNotBlockOthers(t *testing.T) {
+	kafkatest.Each(t, func(t *testing.T, c *kafkatest.Cluster) {
+		topic := c.CreateTopic(t, 2)
+		cfg := testConfig(t, c, topic)
+		cfg.BatchSize = 10
+		cfg.MaxBatchBytes = 4000 // a small queue bound, so that partition 0 fills it quickly
+		k := newSink()
+		start(t, newSource(t, cfg), func(ctx context.Context, b *Batch) error {
+			if b.Partition == 0 {
+				<-ctx.Done()
+				return ctx.Err()
+			}
+			return k.handler(ctx, b)
+		})
+		for i := 0; i < 5; i++ {
+			c.Produce(t, append(records(topic, 0, i*200, 200), records(topic, 1, i*200, 200)...)...)
+		}
+		k.waitFor(t, 1000, 60*time.Second)
+		checkContiguous(t, "partition 1 beside a stuck partition 0", k.offsets[1], 0, 1000)
+	})
+}

@@ -30,6 +30,7 @@
 package kafka
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -37,7 +38,9 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -72,6 +75,7 @@ type Target struct {
 	keyPath  *transform.Path
 	key      []byte // static key when keyPath is nil
 	pipeName string
+	scratch  sync.Pool // *scratch
 }
 
 var (
@@ -158,6 +162,7 @@ func New(ctx context.Context, env plugin.Env, target string, params json.RawMess
 	mech, ref := p.Credentials.Mechanism()
 	auth := kafkaauth.Auth{Mechanism: mech, SecretRef: ref, RootCARef: p.ServerRootCaCertificate}
 	t := &Target{addr: addr, pipeName: env.PipeName}
+	t.scratch.New = func() any { return new(scratch) }
 	if p.Key != "" {
 		if transform.IsPath(p.Key) {
 			if t.keyPath, err = transform.ParsePath(p.Key); err != nil {
@@ -198,17 +203,74 @@ func (t *Target) DeliverInputs(ctx context.Context, events, inputs []json.RawMes
 	if len(inputs) != len(events) {
 		return fmt.Errorf("kafka target %s: %d inputs for %d events", t.addr.Topic, len(inputs), len(events))
 	}
-	recs := make([]kgo.Record, len(events))
-	ptrs := make([]*kgo.Record, len(events))
-	for i, ev := range events {
-		r := &recs[i]
-		r.Topic = t.addr.Topic
-		r.Value = ev
-		key, err := t.keyFor(inputs[i])
-		if err != nil {
+	return t.produce(ctx, events, func(dst []byte, i int) ([]byte, bool, error) { return t.appendKey(dst, inputs[i]) })
+}
+
+// KeyPath returns the JSON path the record key is read from, nil when the key is static or absent. With
+// DeliverKeyed it lets the runtime evaluate the key in the same pass as the target input template, so that
+// each record's value is decoded once (transform.Scope) rather than once for the template and again here.
+func (t *Target) KeyPath() *transform.Path { return t.keyPath }
+
+// DeliverKeyed is DeliverInputs with the key path (KeyPath) already evaluated by the caller on each input
+// event: keys[i] is the raw JSON the path found on the event behind events[i], nil when it found nothing. A
+// target without a key path ignores keys.
+func (t *Target) DeliverKeyed(ctx context.Context, events, keys []json.RawMessage) error {
+	if len(events) == 0 {
+		return nil
+	}
+	if len(keys) != len(events) {
+		return fmt.Errorf("kafka target %s: %d keys for %d events", t.addr.Topic, len(keys), len(events))
+	}
+	if t.keyPath == nil {
+		return t.produce(ctx, events, func(dst []byte, _ int) ([]byte, bool, error) { return t.appendKey(dst, nil) })
+	}
+	return t.produce(ctx, events, func(dst []byte, i int) ([]byte, bool, error) {
+		if keys[i] == nil {
+			return dst, true, nil
+		}
+		start := len(dst)
+		return keyText(append(dst, keys[i]...), start)
+	})
+}
+
+// produce produces events as record values, the i-th keyed by what appendKey(dst, i) appends (or null),
+// and waits for the broker's acknowledgement of every record.
+func (t *Target) produce(ctx context.Context, events []json.RawMessage, appendKey func(dst []byte, i int) ([]byte, bool, error)) error {
+	if len(events) == 0 {
+		return nil
+	}
+	sc := t.scratch.Get().(*scratch)
+	recs, ptrs := sc.records(len(events))
+	defer func() {
+		clear(recs) // keep no caller's event alive in the pool
+		clear(ptrs)
+		t.scratch.Put(sc)
+	}()
+	// Keys are appended to one buffer and sliced once it stops growing.
+	keys := sc.keys[:0]
+	for i := range events {
+		start := len(keys)
+		var isNull bool
+		var err error
+		if keys, isNull, err = appendKey(keys, i); err != nil {
 			return plugin.Permanent(fmt.Errorf("kafka target %s: evaluating key of event %d: %w", t.addr.Topic, i, err))
 		}
-		r.Key = key
+		sc.ends[i] = len(keys)
+		if isNull {
+			sc.ends[i] = -1 - start
+		}
+	}
+	sc.keys = keys
+	start := 0
+	for i, ev := range events {
+		r := &recs[i]
+		*r = kgo.Record{Topic: t.addr.Topic, Value: ev}
+		if end := sc.ends[i]; end >= 0 {
+			r.Key = keys[start:end:end]
+			start = end
+		} else {
+			start = -1 - end
+		}
 		ptrs[i] = r
 	}
 	var firstErr error
@@ -232,26 +294,61 @@ func (t *Target) DeliverInputs(ctx context.Context, events, inputs []json.RawMes
 	return err
 }
 
-// keyFor returns the record key for the untransformed event in.
-func (t *Target) keyFor(in json.RawMessage) ([]byte, error) {
+// appendKey appends the record key for the untransformed event in to dst; isNull reports a null key (no key
+// path or static key, a path that finds nothing, or a JSON null).
+func (t *Target) appendKey(dst []byte, in json.RawMessage) (out []byte, isNull bool, err error) {
 	if t.keyPath == nil {
-		return t.key, nil
-	}
-	v, ok, err := t.keyPath.Lookup(in)
-	if err != nil || !ok {
-		return nil, err
-	}
-	if len(v) > 0 && v[0] == '"' {
-		var s string
-		if err := json.Unmarshal(v, &s); err != nil {
-			return nil, err
+		if t.key == nil {
+			return dst, true, nil
 		}
-		return []byte(s), nil
+		return append(dst, t.key...), false, nil
 	}
-	if string(v) == "null" {
-		return nil, nil
+	start := len(dst)
+	dst, ok, err := t.keyPath.AppendLookup(dst, in)
+	if err != nil || !ok {
+		return dst[:start], true, err
 	}
-	return []byte(v), nil
+	return keyText(dst, start)
+}
+
+// keyText turns the raw JSON value dst[start:] into the key's bytes in place: a string's content, any other
+// value's JSON text, and null (isNull) for JSON null.
+func keyText(dst []byte, start int) (out []byte, isNull bool, err error) {
+	v := dst[start:]
+	switch {
+	case string(v) == "null":
+		return dst[:start], true, nil
+	case v[0] != '"':
+		return dst, false, nil // a number, boolean, object or array: its JSON text
+	case bytes.IndexByte(v, '\\') < 0 && utf8.Valid(v):
+		// The common key: a string without escapes is its content as it stands.
+		return append(dst[:start], v[1:len(v)-1]...), false, nil
+	}
+	// Escapes or invalid UTF-8: decoded as encoding/json does (invalid bytes become U+FFFD).
+	var s string
+	if err := json.Unmarshal(v, &s); err != nil {
+		return dst[:start], true, err
+	}
+	return append(dst[:start], s...), false, nil
+}
+
+// scratch is the per-Deliver working memory, pooled so that a steady stream of batches allocates nothing:
+// the records handed to the producer (which holds them only until ProduceSync returns) and the keys.
+type scratch struct {
+	recs []kgo.Record
+	ptrs []*kgo.Record
+	ends []int // per event: end of its key in keys, or -1-start for a null key
+	keys []byte
+}
+
+func (sc *scratch) records(n int) ([]kgo.Record, []*kgo.Record) {
+	if cap(sc.recs) < n {
+		sc.recs = make([]kgo.Record, n)
+		sc.ptrs = make([]*kgo.Record, n)
+		sc.ends = make([]int, n)
+	}
+	sc.ends = sc.ends[:n]
+	return sc.recs[:n], sc.ptrs[:n]
 }
 
 // isPermanent reports broker answers that no retry can change.

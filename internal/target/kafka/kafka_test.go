@@ -15,6 +15,7 @@ import (
 	"github.com/sluicehq/sluice/internal/kafkatest"
 	"github.com/sluicehq/sluice/internal/plugin"
 	"github.com/sluicehq/sluice/internal/secret"
+	"github.com/sluicehq/sluice/transform"
 )
 
 func TestParseTarget(t *testing.T) {
@@ -103,6 +104,7 @@ func TestDeliver(t *testing.T) {
 			inputs   []json.RawMessage
 			events   []json.RawMessage
 			wantKeys []string // "<nil>" for a null key
+			keyed    bool     // deliver with DeliverKeyed, the key path evaluated here as the runtime does
 		}{
 			{
 				name:     "key path reads the untransformed kafka event",
@@ -110,6 +112,25 @@ func TestDeliver(t *testing.T) {
 				inputs:   []json.RawMessage{kafkaEvent(`{"orderId":"o-1"}`), kafkaEvent(`{"orderId":"o-2"}`), kafkaEvent(`{"orderId":7}`), kafkaEvent(`{"other":1}`)},
 				events:   []json.RawMessage{json.RawMessage(`{"n":1}`), json.RawMessage(`{"n":2}`), json.RawMessage(`{"n":3}`), json.RawMessage(`{"n":4}`)},
 				wantKeys: []string{"o-1", "o-2", "7", "<nil>"},
+			},
+			{
+				name:   "key path evaluated by the caller (DeliverKeyed)",
+				params: `{"KafkaParameters":{"Key":"$.value.orderId"}}`,
+				keyed:  true,
+				inputs: []json.RawMessage{kafkaEvent(`{"orderId":"o-1"}`), kafkaEvent(`{"orderId":"a\"b\u00e9"}`), kafkaEvent(`{"orderId":""}`),
+					kafkaEvent(`{"orderId":{"x":[1]}}`), kafkaEvent(`{"orderId":null}`), kafkaEvent(`{"other":1}`)},
+				events: []json.RawMessage{json.RawMessage(`{"n":1}`), json.RawMessage(`{"n":2}`), json.RawMessage(`{"n":3}`),
+					json.RawMessage(`{"n":4}`), json.RawMessage(`{"n":5}`), json.RawMessage(`{"n":6}`)},
+				wantKeys: []string{"o-1", `a"bé`, "", `{"x":[1]}`, "<nil>", "<nil>"},
+			},
+			{
+				name:   "key forms (DeliverInputs)",
+				params: `{"KafkaParameters":{"Key":"$.value.orderId"}}`,
+				inputs: []json.RawMessage{kafkaEvent(`{"orderId":"a\"b\u00e9"}`), kafkaEvent(`{"orderId":""}`),
+					kafkaEvent(`{"orderId":{"x":[1]}}`), kafkaEvent(`{"orderId":null}`)},
+				events: []json.RawMessage{json.RawMessage(`{"n":2}`), json.RawMessage(`{"n":3}`),
+					json.RawMessage(`{"n":4}`), json.RawMessage(`{"n":5}`)},
+				wantKeys: []string{`a"bé`, "", `{"x":[1]}`, "<nil>"},
 			},
 			{
 				name:     "static key",
@@ -139,9 +160,23 @@ func TestDeliver(t *testing.T) {
 					t.Fatalf("New(%s): %v", target, err)
 				}
 				defer tg.(plugin.Closer).Close(ctx)
-				if tc.inputs != nil {
+				switch {
+				case tc.keyed:
+					kt := tg.(*Target)
+					keys := make([]json.RawMessage, len(tc.inputs))
+					for i, in := range tc.inputs {
+						var s transform.Scope
+						s.Reset(in)
+						if k, found, err := kt.KeyPath().AppendLookupScope(nil, &s); err != nil {
+							t.Fatal(err)
+						} else if found {
+							keys[i] = k
+						}
+					}
+					err = kt.DeliverKeyed(ctx, tc.events, keys)
+				case tc.inputs != nil:
 					err = tg.(*Target).DeliverInputs(ctx, tc.events, tc.inputs)
-				} else {
+				default:
 					err = tg.Deliver(ctx, tc.events)
 				}
 				if err != nil {
