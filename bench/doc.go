@@ -15,5 +15,10 @@
 // Sub-benchmarks "kfake" (in-process) and "kafka" (the real broker from SLUICE_KAFKA_PLAINTEXT, skipped when
 // absent) run the same workload. Rates count source records (matching and filtered out) from the first
 // delivery to the last acknowledged produce, so consumer-group joins and topic creation are excluded for
-// both sides alike.
+// both sides alike. Each Sluice round also logs its target deliveries and their mean duration: with
+// BatchSize 100 a partition waits for one produce round trip per 100 source records, which is what bounds
+// that row (a partition's next batch starts only after the previous one is acknowledged).
+//
+// BenchmarkStages gives the per-record CPU of each stage (event encoding, filter, target template, the
+// Kafka target's key path, and template and key together as the runtime evaluates them).
 package bench

@@ -1,6 +1,7 @@
 package pattern
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math/bits"
 )
@@ -51,17 +52,33 @@ func nextQuoteOrBackslash(d []byte, i int) int {
 }
 
 // nextStringSpecial returns the index of the first '"', '\\' or control character (below 0x20) at or after i,
-// or len(d): the bytes that end a run of ordinary string content, found eight at a time. The lowest flagged
-// byte of each test is exact (a borrow only propagates upward from a real hit), so the result is too.
+// or len(d): the bytes that end a run of ordinary string content. Short runs are tested eight bytes at a time
+// (the lowest flagged byte of each test is exact: a borrow only propagates upward from a real hit); a long one
+// is searched with bytes.IndexByte for the quote and a backslash, then checked for control characters 32
+// bytes per step.
 func nextStringSpecial(d []byte, i int) int {
-	for i+8 <= len(d) {
-		x := binary.LittleEndian.Uint64(d[i:])
-		// zeroBytes(x - 0x20) would also flag bytes >= 0xa0; (x - 0x20*ones) & ^x & highs flags only bytes < 0x20.
-		m := zeroBytes(x^(0x22*ones)) | zeroBytes(x^(0x5C*ones)) | (x-0x20*ones)&^x&highs
-		if m != 0 {
+	for k := 0; k < 2 && i+8 <= len(d); k++ {
+		if m := stringSpecial(binary.LittleEndian.Uint64(d[i:])); m != 0 {
 			return i + bits.TrailingZeros64(m)>>3
 		}
 		i += 8
+	}
+	if len(d)-i >= 8 {
+		end := len(d)
+		if q := bytes.IndexByte(d[i:], '"'); q >= 0 {
+			end = i + q
+		}
+		if k := bytes.IndexByte(d[i:end], '\\'); k >= 0 {
+			end = i + k
+		}
+		if !hasControl(d[i:end]) {
+			return end
+		}
+		for ; i+8 <= end; i += 8 { // a control character before end: find the first
+			if m := stringSpecial(binary.LittleEndian.Uint64(d[i:])); m != 0 {
+				return i + bits.TrailingZeros64(m)>>3
+			}
+		}
 	}
 	for i < len(d) {
 		if c := d[i]; c == '"' || c == '\\' || c < 0x20 {
@@ -70,4 +87,38 @@ func nextStringSpecial(d []byte, i int) int {
 		i++
 	}
 	return i
+}
+
+// stringSpecial flags (high bit) the bytes of x that are '"', '\\' or below 0x20; the lowest flag is exact.
+// (zeroBytes(x - 0x20) would also flag bytes >= 0xa0; (x - 0x20*ones) &^ x & highs flags only bytes < 0x20.)
+func stringSpecial(x uint64) uint64 {
+	return zeroBytes(x^(0x22*ones)) | zeroBytes(x^(0x5C*ones)) | (x-0x20*ones)&^x&highs
+}
+
+// hasControl reports whether b holds a byte below 0x20, testing 32 bytes per step without a branch per word:
+// (x - 0x20*ones) &^ x & highs is nonzero exactly for a word holding such a byte.
+func hasControl(b []byte) bool {
+	var acc uint64
+	for len(b) >= 32 {
+		x0 := binary.LittleEndian.Uint64(b)
+		x1 := binary.LittleEndian.Uint64(b[8:])
+		x2 := binary.LittleEndian.Uint64(b[16:])
+		x3 := binary.LittleEndian.Uint64(b[24:])
+		acc |= (x0-0x20*ones)&^x0 | (x1-0x20*ones)&^x1 | (x2-0x20*ones)&^x2 | (x3-0x20*ones)&^x3
+		b = b[32:]
+	}
+	for len(b) >= 8 {
+		x := binary.LittleEndian.Uint64(b)
+		acc |= (x - 0x20*ones) &^ x
+		b = b[8:]
+	}
+	if acc&highs != 0 {
+		return true
+	}
+	for _, c := range b {
+		if c < 0x20 {
+			return true
+		}
+	}
+	return false
 }

@@ -35,7 +35,17 @@
 // string hi. Otherwise (plain text, binary, not base64) the member keeps its base64 text and deeper paths are
 // missing. <aws.pipes.event.json> applies the same decoding to the whole record; <aws.pipes.event> and <$> do not.
 // The decoding happens once per event, however many placeholders read it. ParsePath/Lookup apply the same rule,
-// so a dynamic parameter such as $.value.orderId behaves like the placeholder.
+// so a dynamic parameter such as $.value.orderId behaves like the placeholder. A Scope shares one event's decoding
+// between a template (RenderScope) and paths (AppendLookupScope): the runtime renders the target template and
+// evaluates the Kafka target's key path on one Scope, decoding each record's value once.
+//
+// # Cost
+//
+// Render and the lookups never decode the event into Go values and, with a reused dst, allocate nothing. One
+// evaluation walks the event's top-level members once (an index of the members passed is kept for the other
+// placeholders), validates what it returns, skips string bodies a word at a time (and long ones with
+// bytes.IndexByte), and decodes base64 with a table-driven loop; on a 1 KB Kafka record the target template
+// of bench/ costs about 2 µs.
 //
 // # Decisions where Pipes' behaviour is unconfirmed
 //

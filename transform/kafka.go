@@ -20,6 +20,104 @@ type state struct {
 	key, value        body
 	scratch           []byte
 	unesc             []byte // the base64 text when the JSON string held escapes (never in records Sluice builds)
+	top               index  // the event's top-level members walked so far
+}
+
+// index records the top-level members of an event as a lookup walks past them, so that the several top-level
+// lookups of one evaluation (eventSource, key, value, partition, offset, ...) walk the event's head once
+// instead of once each. The walk is lazy: it stops at the member looked for, as member does.
+type index struct {
+	started bool
+	end     bool // the walk reached the closing brace
+	bad     bool // the walk met malformed JSON at next
+	next    int  // where the next member starts (at its name's quote)
+	n       int  // members recorded: the first ones inline (a Kafka record has 11), the rest in more
+	inline  [16]indexed
+	more    []indexed
+}
+
+func (ix *index) at(k int) *indexed {
+	if k < len(ix.inline) {
+		return &ix.inline[k]
+	}
+	return &ix.more[k-len(ix.inline)]
+}
+
+func (ix *index) add(m indexed) {
+	if ix.n < len(ix.inline) {
+		ix.inline[ix.n] = m
+	} else {
+		ix.more = append(ix.more, m)
+	}
+	ix.n++
+}
+
+// indexed is one member: its raw name (between the quotes) and the span of its validated value.
+type indexed struct {
+	ks, ke int
+	esc    bool
+	vs, ve int
+}
+
+// topMember is member(event, start, key) for the top-level object starting at event[start], through the
+// index: the same results, the first occurrence of a repeated key winning, and ok false only when the object
+// is malformed before key is found.
+func (st *state) topMember(event []byte, start int, key string) (vs, ve int, found, ok bool) {
+	ix := &st.top
+	for k := 0; k < ix.n; k++ {
+		if m := ix.at(k); stringEquals(event[m.ks:m.ke], m.esc, key) {
+			return m.vs, m.ve, true, true
+		}
+	}
+	if !ix.started {
+		ix.started = true
+		i := skipWS(event, start+1)
+		if i < len(event) && event[i] == '}' {
+			ix.end = true
+		}
+		ix.next = i
+	}
+	for !ix.end && !ix.bad {
+		i := ix.next
+		if i >= len(event) || event[i] != '"' {
+			ix.bad = true
+			break
+		}
+		end, esc, sok := skipString(event, i)
+		if !sok {
+			ix.bad = true
+			break
+		}
+		m := indexed{ks: i + 1, ke: end - 1, esc: esc}
+		i = skipWS(event, end)
+		if i >= len(event) || event[i] != ':' {
+			ix.bad = true
+			break
+		}
+		m.vs = skipWS(event, i+1)
+		if m.ve, ok = skipValue(event, m.vs); !ok {
+			ix.bad = true
+			break
+		}
+		i = skipWS(event, m.ve)
+		if i >= len(event) || (event[i] != '}' && event[i] != ',') {
+			ix.bad = true // checked before returning a match too: "01" must not yield 0
+			break
+		}
+		ix.add(m)
+		if event[i] == '}' {
+			ix.end = true
+		} else {
+			ix.next = skipWS(event, i+1)
+		}
+		if stringEquals(event[m.ks:m.ke], m.esc, key) {
+			return m.vs, m.ve, true, true
+		}
+	}
+	if ix.bad {
+		return 0, 0, false, false
+	}
+	return 0, 0, false, true
 }
 
 // body is one decoded Kafka member.
@@ -38,13 +136,15 @@ func (st *state) reset() {
 	st.kafkaKnown = false
 	st.key.done = false
 	st.value.done = false
+	st.top.started, st.top.end, st.top.bad = false, false, false
+	st.top.n, st.top.more = 0, st.top.more[:0]
 }
 
 // isKafka reports whether event (a JSON object) is a Pipes Kafka record.
 func (st *state) isKafka(event []byte) bool {
 	if !st.kafkaKnown {
 		st.kafkaKnown = true
-		vs, ve, found, _ := member(event, skipWS(event, 0), "eventSource")
+		vs, ve, found, _ := st.topMember(event, skipWS(event, 0), "eventSource")
 		if found && event[vs] == '"' {
 			_, esc, _ := skipString(event, vs)
 			st.kafka = stringEquals(event[vs+1:ve-1], esc, kafkaEventSource)
@@ -65,7 +165,7 @@ func (st *state) body(event []byte, name string) *body {
 		return b
 	}
 	b.done, b.found, b.json, b.err, b.span, b.rawStart, b.rawEnd = true, false, false, false, nil, 0, 0
-	vs, found, ok := memberStart(event, skipWS(event, 0), name)
+	vs, ve, found, ok := st.topMember(event, skipWS(event, 0), name)
 	if !ok {
 		b.err = true
 		return b
@@ -73,29 +173,20 @@ func (st *state) body(event []byte, name string) *body {
 	if !found {
 		return b
 	}
-	dec, ve, fast := b.decodeFast(event, vs)
-	if !fast {
-		if ve, ok = skipValue(event, vs); !ok || !memberEnds(event, ve) {
-			b.err = true
-			return b
-		}
-	}
 	b.found = true
 	b.span = event[vs:ve]
 	b.rawStart, b.rawEnd = vs, ve
-	if !fast {
-		if event[vs] != '"' {
-			return b // null (a tombstone or a record without a key) or something Sluice never writes: used as is
-		}
-		src := event[vs+1 : ve-1]
-		if _, esc, _ := skipString(event, vs); esc {
-			st.unesc = appendUnescaped(st.unesc[:0], src)
-			src = st.unesc
-		}
-		var err error
-		if dec, err = b.decode(src); err != nil {
-			return b // not base64: the member keeps its text
-		}
+	if event[vs] != '"' {
+		return b // null (a tombstone or a record without a key) or something Sluice never writes: used as is
+	}
+	src := event[vs+1 : ve-1]
+	if bytes.IndexByte(src, '\\') >= 0 { // a validated string: a backslash is an escape
+		st.unesc = appendUnescaped(st.unesc[:0], src)
+		src = st.unesc
+	}
+	dec, err := b.decode(src)
+	if err != nil {
+		return b // not base64: the member keeps its text
 	}
 	if !utf8.Valid(dec) {
 		return b // binary: stays base64, as Pipes does
@@ -113,41 +204,6 @@ func (b *body) decode(src []byte) ([]byte, error) {
 	if cap(b.buf) < n {
 		b.buf = make([]byte, n)
 	}
-	n, err := base64.StdEncoding.Decode(b.buf[:n], src)
+	n, err := decodeBase64(b.buf[:n], src)
 	return b.buf[:n], err
-}
-
-// decodeFast handles the member value starting at event[vs] when it is what Sluice writes: a string of plain,
-// padded base64. It then finds the closing quote with bytes.IndexByte and lets the decoder validate the
-// content, instead of first scanning the string for escapes and control characters: a string that decodes
-// completely holds only base64 characters, so it is a valid JSON string without escapes and that quote is its
-// end. fast is false when the value is anything else (escapes, not base64, not a string, malformed), which the
-// caller then handles the slow, validating way.
-func (b *body) decodeFast(event []byte, vs int) (dec []byte, ve int, fast bool) {
-	if event[vs] != '"' {
-		return nil, 0, false
-	}
-	q := bytes.IndexByte(event[vs+1:], '"')
-	if q < 0 {
-		return nil, 0, false
-	}
-	src := event[vs+1 : vs+1+q]
-	ve = vs + q + 2
-	if len(src)%4 != 0 || !memberEnds(event, ve) {
-		return nil, 0, false
-	}
-	dec, err := b.decode(src)
-	if err != nil {
-		return nil, 0, false
-	}
-	// The decoder skips '\r' and '\n', which a JSON string cannot hold raw; with every character used, a
-	// padded input of 4k characters ending in p '=' decodes to exactly 3k-p bytes.
-	pad := 0
-	for k := len(src) - 1; k >= 0 && pad < 2 && src[k] == '='; k-- {
-		pad++
-	}
-	if len(dec) != len(src)/4*3-pad {
-		return nil, 0, false
-	}
-	return dec, ve, true
 }

@@ -202,6 +202,7 @@ func (st *state) lookup(p *Path, event []byte) ([]byte, bool, error) {
 		return nil, false, nil
 	}
 	doc, start, steps := event, i, p.steps
+	top := true // doc is the event itself, not a decoded Kafka body
 	if p.body && st.isKafka(event) {
 		b := st.body(event, steps[0].name)
 		if b.err {
@@ -210,12 +211,21 @@ func (st *state) lookup(p *Path, event []byte) ([]byte, bool, error) {
 		if !b.found {
 			return nil, false, nil
 		}
-		doc, start, steps = b.span, 0, steps[1:]
+		doc, start, steps, top = b.span, 0, steps[1:], false
 	}
 	if p.wild {
 		return st.lookupWild(p, doc, start, steps)
 	}
-	vs, ve, found, ok := resolve(doc, start, steps)
+	var vs, ve int
+	var found, ok bool
+	if top && steps[0].kind == stepName {
+		// A top-level member of the event, through the index of its members (kafka.go).
+		if vs, ve, found, ok = st.topMember(event, start, steps[0].name); ok && found && len(steps) > 1 {
+			vs, ve, found, ok = resolve(doc, vs, steps[1:])
+		}
+	} else {
+		vs, ve, found, ok = resolve(doc, start, steps)
+	}
 	if !ok {
 		return nil, false, fmt.Errorf("evaluating %s: %w", p.src, ErrMalformedEvent)
 	}

@@ -1,5 +1,10 @@
 package transform
 
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
 // This file is a small JSON scanner that finds the raw span of a value without decoding anything. Rendering walks
 // the event once per needed path with it, so a template never unmarshals the event into Go values. Every span it
 // returns has been validated (strings, numbers, literals and nesting), so copying a span into the output cannot
@@ -120,6 +125,18 @@ func skipLiteral(b []byte, i int, lit string) (int, bool) {
 // characters stop the scan, so the ~1.4 KB base64 "value" of a Kafka event costs a few hundred cycles.
 func skipString(b []byte, i int) (end int, escaped, ok bool) {
 	j := i + 1
+	if j+8 <= len(b) {
+		// Short strings (member names, small values) end within the first word: no call, no loop.
+		if m := special(binary.LittleEndian.Uint64(b[j:])); m != 0 {
+			k := j + bits.TrailingZeros64(m)>>3
+			if b[k] == '"' {
+				return k + 1, false, true
+			}
+			j = k
+		} else {
+			j += 8
+		}
+	}
 	for {
 		j = nextSpecial(b, j)
 		if j >= len(b) {

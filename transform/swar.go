@@ -47,13 +47,7 @@ func nextSpecial(b []byte, i int) int {
 	if k := bytes.IndexByte(b[i:end], '\\'); k >= 0 {
 		end = i + k
 	}
-	var acc uint64
-	j := i
-	for ; j+8 <= end; j += 8 {
-		x := binary.LittleEndian.Uint64(b[j:])
-		acc |= (x - 0x20*lsb) &^ x // nonzero only for a word holding a byte below 0x20
-	}
-	if acc&msb != 0 || hasControl(b[j:end]) {
+	if hasControl(b[i:end]) {
 		// A control character before end: find the first one (the run holds no quote or backslash before it).
 		for ; i+8 <= end; i += 8 {
 			if m := special(binary.LittleEndian.Uint64(b[i:])); m != 0 {
@@ -65,7 +59,26 @@ func nextSpecial(b []byte, i int) int {
 	return end
 }
 
+// hasControl reports whether b holds a byte below 0x20, testing 32 bytes per step without a branch per word:
+// (x - 0x20*lsb) &^ x & msb is nonzero exactly for a word holding such a byte.
 func hasControl(b []byte) bool {
+	var acc uint64
+	for len(b) >= 32 {
+		x0 := binary.LittleEndian.Uint64(b)
+		x1 := binary.LittleEndian.Uint64(b[8:])
+		x2 := binary.LittleEndian.Uint64(b[16:])
+		x3 := binary.LittleEndian.Uint64(b[24:])
+		acc |= (x0-0x20*lsb)&^x0 | (x1-0x20*lsb)&^x1 | (x2-0x20*lsb)&^x2 | (x3-0x20*lsb)&^x3
+		b = b[32:]
+	}
+	for len(b) >= 8 {
+		x := binary.LittleEndian.Uint64(b)
+		acc |= (x - 0x20*lsb) &^ x
+		b = b[8:]
+	}
+	if acc&msb != 0 {
+		return true
+	}
 	for _, c := range b {
 		if c < 0x20 {
 			return true

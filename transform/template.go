@@ -179,8 +179,9 @@ func (p *part) define(tmpl string, off int, name string) error {
 func (t *Template) String() string { return t.src }
 
 // Render appends to dst the template rendered for one event and returns the extended buffer. vars may be nil.
-// Rendering walks the event once per placeholder with a validating scanner and never decodes it into Go values;
-// a Kafka record's key or value is base64-decoded at most once per call. The error wraps ErrMalformedEvent when
+// Rendering finds each placeholder's value with a validating scanner (top-level members are indexed as the first
+// walk passes them) and never decodes the event into Go values; a Kafka record's key or value is base64-decoded
+// at most once per call. The error wraps ErrMalformedEvent when
 // a path walks into malformed JSON; an event that is not JSON at all renders its paths as missing.
 func (t *Template) Render(dst, event []byte, vars *Vars) ([]byte, error) {
 	if len(t.parts) == 0 {

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"flag"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -61,6 +62,12 @@ func TestAppendGolden(t *testing.T) {
 		}
 		if !json.Valid(ev) {
 			t.Fatalf("Append(%s) = %s, not valid JSON", c.name, ev)
+		}
+		if c.tsType == "" {
+			pe := enc.Partition(c.rec.Topic, c.rec.Partition)
+			if got := pe.Append([]byte("prev,"), &c.rec); string(got) != "prev,"+string(ev) {
+				t.Errorf("Partition(%q, %d).Append(%s) = %s, want %s", c.rec.Topic, c.rec.Partition, c.name, got[5:], ev)
+			}
 		}
 		out.WriteString("# " + c.name + "\n")
 		out.Write(ev)
@@ -179,15 +186,65 @@ func BenchmarkAppend1KB(b *testing.B) {
 	}
 }
 
+func BenchmarkPartitionAppend1KB(b *testing.B) {
+	rec := &kgo.Record{
+		Topic: "bench", Partition: 5, Offset: 123456, Timestamp: time.UnixMilli(1700000000123),
+		Key: []byte("key-000123"), Value: bytes.Repeat([]byte("x"), 1024),
+		Headers: []kgo.RecordHeader{{Key: "trace", Value: []byte("0123456789abcdef")}},
+	}
+	enc := NewEncoder([]string{"127.0.0.1:9092"}).Partition(rec.Topic, rec.Partition)
+	buf := make([]byte, 0, 4096)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(rec.Value)))
+	for b.Loop() {
+		buf = enc.Append(buf[:0], rec)
+	}
+}
+
+// TestBase64Lengths checks both encoders against encoding/base64 on pseudo-random bytes of every length
+// up to a few fast-path blocks and around them, so that each split between the fast path and the
+// portable tail is covered on every run, not only while fuzzing.
+func TestBase64Lengths(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	src := make([]byte, 4096)
+	for i := range src {
+		src[i] = byte(rng.Uint32())
+	}
+	for n := 0; n <= len(src); n++ {
+		if n > 300 && n%97 != 0 && n < len(src)-30 {
+			continue
+		}
+		want := base64.StdEncoding.AppendEncode([]byte("x"), src[:n])
+		if got := appendBase64([]byte("x"), src[:n]); !bytes.Equal(got, want) {
+			t.Fatalf("appendBase64(%d random bytes) = %q, want %q", n, got, want)
+		}
+		if got := appendBase64Portable([]byte("x"), src[:n]); !bytes.Equal(got, want) {
+			t.Fatalf("appendBase64Portable(%d random bytes) = %q, want %q", n, got, want)
+		}
+	}
+	// Every sextet value in every position of a block.
+	all := make([]byte, 0, 3*64*4)
+	for v := range 64 {
+		for range 4 {
+			all = append(all, byte(v<<2|v>>4), byte(v<<4|v>>2), byte(v<<6|v))
+		}
+	}
+	if got, want := appendBase64(nil, all), base64.StdEncoding.AppendEncode(nil, all); !bytes.Equal(got, want) {
+		t.Fatalf("appendBase64(every sextet) = %q, want %q", got, want)
+	}
+}
+
 func FuzzAppendBase64(f *testing.F) {
 	for _, s := range []string{"", "a", "ab", "abc", "abcdefgh", "abcdefghi", string(bytes.Repeat([]byte{0xff}, 1025))} {
 		f.Add([]byte("pre"), []byte(s))
 	}
 	f.Fuzz(func(t *testing.T, dst, src []byte) {
-		got := appendBase64(slices.Clone(dst), src)
 		want := base64.StdEncoding.AppendEncode(slices.Clone(dst), src)
-		if !bytes.Equal(got, want) {
+		if got := appendBase64(slices.Clone(dst), src); !bytes.Equal(got, want) {
 			t.Fatalf("appendBase64(%q, %x) = %q, want %q", dst, src, got, want)
+		}
+		if got := appendBase64Portable(slices.Clone(dst), src); !bytes.Equal(got, want) {
+			t.Fatalf("appendBase64Portable(%q, %x) = %q, want %q", dst, src, got, want)
 		}
 	})
 }
@@ -195,10 +252,16 @@ func FuzzAppendBase64(f *testing.F) {
 func BenchmarkBase64_1KB(b *testing.B) {
 	src := bytes.Repeat([]byte("0123456789abcdef"), 64)
 	buf := make([]byte, 0, 2048)
-	b.Run("table", func(b *testing.B) {
+	b.Run("fast", func(b *testing.B) {
 		b.SetBytes(int64(len(src)))
 		for b.Loop() {
 			buf = appendBase64(buf[:0], src)
+		}
+	})
+	b.Run("portable", func(b *testing.B) {
+		b.SetBytes(int64(len(src)))
+		for b.Loop() {
+			buf = appendBase64Portable(buf[:0], src)
 		}
 	})
 	b.Run("encoding-base64", func(b *testing.B) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/sluicehq/sluice/internal/concurrency"
 	"github.com/sluicehq/sluice/internal/metrics"
 	"github.com/sluicehq/sluice/internal/retry"
 	"github.com/sluicehq/sluice/internal/source/kafka"
@@ -52,6 +53,10 @@ func (b Backoff) withDefaults() Backoff {
 // dead-letters what it gives up.
 func (p *Pipe) deliver(ctx context.Context, b *kafka.Batch, events []json.RawMessage) error {
 	g := p.g
+	if p.src != nil {
+		// The ceiling is one execution per assigned partition ("up to one consumer per partition").
+		p.limiter.SetMax(len(p.src.Lag()))
+	}
 	recs, err := recordsOf(b, events)
 	if err != nil {
 		return fmt.Errorf("pipe %s: %w", p.name, err)
@@ -60,7 +65,12 @@ func (p *Pipe) deliver(ctx context.Context, b *kafka.Batch, events []json.RawMes
 		Len:       len(events),
 		Timestamp: func(i int) time.Time { return recs[i].Timestamp },
 		Exec: func(ctx context.Context, lo, hi int) error {
-			return p.runExecution(ctx, events[lo:hi])
+			if err := p.limiter.Acquire(ctx); err != nil {
+				return err
+			}
+			err := p.runExecution(ctx, events[lo:hi])
+			p.limiter.Release(loadOutcome(ctx, err))
+			return err
 		},
 		OnRetry: func(a retry.Attempt) {
 			if g.metrics != nil {
@@ -152,5 +162,23 @@ func retryOutcome(c retry.Class) string {
 		return metrics.OutcomeTimeout
 	default:
 		return metrics.OutcomeError
+	}
+}
+
+// loadOutcome tells the concurrency limiter what an execution's result says about the target's load:
+// throttling, timeouts and retryable failures (5xx, network errors) mean fewer executions at once; a
+// permanent failure or the pipe stopping says nothing about load.
+func loadOutcome(ctx context.Context, err error) concurrency.Outcome {
+	if err == nil {
+		return concurrency.Success
+	}
+	if ctx.Err() != nil {
+		return concurrency.Failed
+	}
+	switch c, _ := retry.Classify(err); c {
+	case retry.Throttled, retry.Timeout, retry.Retryable:
+		return concurrency.Overloaded
+	default:
+		return concurrency.Failed
 	}
 }

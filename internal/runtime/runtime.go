@@ -42,6 +42,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sluicehq/sluice/internal/concurrency"
 	"github.com/sluicehq/sluice/internal/kafkaauth"
 	"github.com/sluicehq/sluice/internal/metrics"
 	"github.com/sluicehq/sluice/internal/pipe"
@@ -104,6 +105,10 @@ type Pipe struct {
 
 	src *kafka.Source
 
+	// limiter bounds the executions running at once across partitions and halves that bound when the
+	// target is overloaded (package concurrency); its ceiling follows the partitions assigned.
+	limiter *concurrency.Limiter
+
 	g *guarantees // delivery policy, execution log and metrics (guarantees.go)
 
 	mu       sync.Mutex
@@ -144,6 +149,7 @@ func New(ctx context.Context, def *pipe.Definition, deps Deps) (*Pipe, error) {
 		},
 		drain:   deps.DrainTimeout,
 		backoff: deps.Retry.withDefaults(),
+		limiter: concurrency.New(1),
 	}
 	if p.drain <= 0 {
 		p.drain = DefaultDrainTimeout
@@ -382,3 +388,8 @@ func (p *Pipe) Close(ctx context.Context) error {
 	})
 	return p.closeErr
 }
+
+// Concurrency returns how many executions the pipe currently lets run at once across its partitions
+// (package concurrency): the number of assigned partitions while the target keeps up, fewer after it
+// throttled or failed with server errors.
+func (p *Pipe) Concurrency() int { return p.limiter.Limit() }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/internal/event"
 )
 
 // worker owns one assigned partition: the poll loop pushes fetched records into its queue, its goroutine
@@ -29,16 +31,20 @@ type worker struct {
 	next        int64 // offset after the last acknowledged record; -1 before the first fetch
 
 	// Owned by the goroutine.
+	enc     *event.PartitionEncoder
 	pending []*kgo.Record // taken from queue, not yet batched
 	pendIdx int
-	reuse   []byte // the previous batch's event buffer, when Config.ReuseEventBuffers
-	bufHint int    // size of the previous batch's events, to size the next buffer in one allocation
+	recs    []*kgo.Record // the batch being collected, reused from batch to batch
+	ends    []int         // end of each of recs' events in the batch's buffer
+	reuse   []byte        // the previous batch's event buffer, when Config.ReuseEventBuffers
+	bufHint int           // size of the previous batch's events, to size the next buffer in one allocation
 }
 
 func newWorker(ctx context.Context, s *Source, cl *kgo.Client, topic string, part int32) *worker {
 	ctx, cancel := context.WithCancel(ctx)
 	return &worker{s: s, cl: cl, topic: topic, part: part, ctx: ctx, cancel: cancel,
-		done: make(chan struct{}), notify: make(chan struct{}, 1), next: -1, bufHint: 4096}
+		done: make(chan struct{}), notify: make(chan struct{}, 1), next: -1, bufHint: 4096,
+		enc: s.enc.Partition(topic, part)}
 }
 
 // recordBytes approximates a record's memory for the queue bound.
@@ -151,8 +157,11 @@ func (w *worker) run() {
 // leader epoch of the batch's last record (for the commit).
 func (w *worker) collect(timer *time.Timer) (*Batch, int32) {
 	cfg := &w.s.cfg
-	recs := make([]*kgo.Record, 0, min(cfg.BatchSize, 1024))
-	ends := make([]int, 0, cap(recs))
+	recs, ends := w.recs[:0], w.ends[:0]
+	defer func() {
+		clear(recs) // no reference to handed-out records outlives the batch
+		w.recs, w.ends = recs[:0], ends[:0]
+	}()
 	var buf []byte
 	if w.s.cfg.ReuseEventBuffers && w.reuse != nil {
 		buf = w.reuse[:0]
@@ -190,7 +199,7 @@ fill:
 		}
 		r := w.pending[w.pendIdx]
 		start := len(buf)
-		buf = w.s.enc.Append(buf, r)
+		buf = w.enc.Append(buf, r)
 		n := len(buf) - start
 		if len(recs) > 0 {
 			n++ // the comma
