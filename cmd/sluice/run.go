@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/sluicehq/sluice/internal/execlog"
 	"github.com/sluicehq/sluice/internal/metrics"
 	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/runtime"
@@ -42,7 +43,7 @@ Flags:
 type runFlags struct {
 	file, name, metricsListen    string
 	awsEndpoint, region, account string
-	logLevel                     string
+	logLevel, executionLog       string
 	drainTimeout                 time.Duration
 }
 
@@ -58,6 +59,7 @@ func cmdRun(ctx context.Context, args []string, std stdio) int {
 	fs.StringVar(&f.region, "region", envOr("AWS_REGION", "us-east-1"), "AWS `region` for the pipe ARN and Secrets Manager")
 	fs.StringVar(&f.account, "account", "000000000000", "AWS `account` ID used in the pipe ARN")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
+	fs.StringVar(&f.executionLog, "execution-log", "stderr", "where the pipe's execution log (LogConfiguration) goes: `stderr` or a file path (appended)")
 	fs.DurationVar(&f.drainTimeout, "drain-timeout", runtime.DefaultDrainTimeout, "how long in-flight batches may take to finish after SIGTERM")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -125,6 +127,12 @@ func loadDefinition(path, name string, w io.Writer) (*pipe.Definition, int) {
 
 // runPipe runs a validated definition until ctx ends, serving metrics when asked.
 func runPipe(ctx context.Context, def *pipe.Definition, f runFlags, log *slog.Logger, errw io.Writer) int {
+	xlog, err := execlog.Open(f.executionLog, errw)
+	if err != nil {
+		fmt.Fprintf(errw, "sluice run: --execution-log: %v\n", err)
+		return 1
+	}
+	defer xlog.Close()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	deps := runtime.Deps{
@@ -134,7 +142,7 @@ func runPipe(ctx context.Context, def *pipe.Definition, f runFlags, log *slog.Lo
 		Region:       f.region,
 		Account:      f.account,
 		DrainTimeout: f.drainTimeout,
-		ExecutionLog: errw, // the pipe's LogConfiguration records, JSON lines next to the process logs
+		ExecutionLog: xlog, // the pipe's LogConfiguration records as JSON lines: stderr, or --execution-log
 	}
 	p, err := runtime.New(ctx, def, deps)
 	if err != nil {

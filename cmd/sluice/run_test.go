@@ -191,14 +191,17 @@ SourceParameters:
 Target: file://%s?fsync=never
 TargetParameters:
   InputTemplate: '{"id": <$.value.orderId>, "pipe": <aws.pipes.pipe-name>, "arn": <aws.pipes.pipe-arn>}'
+LogConfiguration:
+  Level: INFO
 `, c.Bootstrap[0], topic, out)
+		execLog := filepath.Join(t.TempDir(), "executions.jsonl")
 		path := writeFile(t, "pipe.yaml", def)
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		errb := &syncBuffer{}
 		done := make(chan int, 1)
 		go func() {
-			done <- cmdRun(ctx, []string{"--file", path, "--name", name, "--metrics-listen", "127.0.0.1:0",
+			done <- cmdRun(ctx, []string{"--file", path, "--name", name, "--metrics-listen", "127.0.0.1:0", "--execution-log", execLog,
 				"--region", "eu-west-1", "--account", "123456789012"}, stdio{out: io.Discard, err: errb})
 		}()
 		kafkatest.Eventually(t, 60*time.Second, func() error {
@@ -242,6 +245,11 @@ TargetParameters:
 			}
 		case <-time.After(60 * time.Second):
 			t.Fatal("sluice run did not drain within 60s")
+		}
+		// The pipe's execution log went to --execution-log, in the Pipes log record shape.
+		xl, _ := os.ReadFile(execLog)
+		if !bytes.Contains(xl, []byte(`"messageType":"EXECUTION_STARTED"`)) || !bytes.Contains(xl, []byte(`"messageType":"EXECUTION_SUCCEEDED"`)) {
+			t.Errorf("--execution-log %s lacks the INFO execution steps:\n%.500s", execLog, xl)
 		}
 		adm := c.Admin(t)
 		offs, err := adm.FetchOffsets(context.Background(), "sluice-"+name)
