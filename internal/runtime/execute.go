@@ -60,80 +60,6 @@ func (p *Pipe) filter(b *kafka.Batch, out []json.RawMessage) []json.RawMessage {
 	return out
 }
 
-// Outcome describes what one execution did, for logs and metrics.
-type Outcome struct {
-	// Events is the number of events entering the execution (after filtering).
-	Events int
-	// Enriched is the number of events the enrichment returned (Events when there is none).
-	Enriched int
-	// Skipped reports that the enrichment returned no events, so the target was not invoked.
-	Skipped bool
-	// Delivered is the number of events the target accepted.
-	Delivered int
-}
-
-// execute runs one attempt of an execution: enrichment, target template, target. It is all-or-nothing
-// from the caller's point of view: an error means the whole execution must be retried (chunks delivered
-// before the failure are delivered again, which at-least-once allows).
-func (p *Pipe) execute(ctx context.Context, events []json.RawMessage) (Outcome, error) {
-	o := Outcome{Events: len(events), Enriched: len(events)}
-	inputs := events
-	if p.enricher != nil {
-		out, err := p.enrich(ctx, events)
-		if err != nil {
-			return o, err
-		}
-		o.Enriched = len(out)
-		if len(out) == 0 {
-			o.Skipped = true
-			return o, nil
-		}
-		inputs = out
-	}
-	payloads := inputs
-	if p.targetTemplate != nil {
-		var err error
-		if payloads, err = p.render(p.targetTemplate, inputs, "TargetParameters.InputTemplate"); err != nil {
-			return o, err
-		}
-	}
-	n, err := p.invokeTarget(ctx, payloads, inputs, nil)
-	o.Delivered = n
-	return o, err
-}
-
-// enrich applies the enrichment template and calls the enrichment, in chunks of its MaxBatch.
-func (p *Pipe) enrich(ctx context.Context, events []json.RawMessage) ([]json.RawMessage, error) {
-	payloads := events
-	if p.enrichTemplate != nil {
-		var err error
-		if payloads, err = p.render(p.enrichTemplate, events, "EnrichmentParameters.InputTemplate"); err != nil {
-			return nil, err
-		}
-	}
-	ie, withInputs := p.enricher.(plugin.InputsEnricher)
-	var out []json.RawMessage
-	for lo := 0; lo < len(payloads); {
-		hi := chunkEnd(lo, len(payloads), p.enrichMax)
-		var res []json.RawMessage
-		var err error
-		if withInputs {
-			res, err = ie.EnrichInputs(ctx, payloads[lo:hi], events[lo:hi])
-		} else {
-			res, err = p.enricher.Enrich(ctx, payloads[lo:hi])
-		}
-		if err != nil {
-			return nil, fmt.Errorf("invoking enrichment %s: %w", p.vars.EnrichmentArn, err)
-		}
-		if out == nil && hi == len(payloads) {
-			return res, nil // one chunk: no copy
-		}
-		out = append(out, res...)
-		lo = hi
-	}
-	return out, nil
-}
-
 // keyedTarget is the seam of a target that reads a record key from each event with a JSON path (the Kafka
 // target): the runtime evaluates that path in the same pass as the target input template, on one
 // transform.Scope per event, so that a Kafka record's value is decoded once for both, and hands the results
@@ -254,7 +180,7 @@ func (p *Pipe) renderInto(r *rendered, tmpl *transform.Template, events []json.R
 }
 
 // TransformError is an input template that failed on one event of an execution. Retrying cannot fix it
-// unless the template reads something that changes (the ingestion time); GUARANTEES' policy decides.
+// unless the template reads something that changes (the ingestion time); the retry policy (deliver.go) decides.
 type TransformError struct {
 	Field string // "TargetParameters.InputTemplate" or "EnrichmentParameters.InputTemplate"
 	Index int    // the event's position in the execution

@@ -77,7 +77,7 @@ type Deps struct {
 	// Retry is the backoff between attempts of a failing execution; zero fields take the defaults.
 	Retry Backoff
 	// ExecutionLog receives the pipe's execution log (LogConfiguration) as JSON lines; nil means
-	// standard error. (GUARANTEES, guarantees.go)
+	// standard error. (guarantees.go)
 	ExecutionLog io.Writer
 	// ExecutionTimeout is the execution limit; zero means DefaultExecutionTimeout (5 minutes, as Pipes).
 	ExecutionTimeout time.Duration
