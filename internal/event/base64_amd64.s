@@ -111,3 +111,17 @@ loop:
 
 	VZEROUPPER
 	RET
+
+// func prefetch(p *byte, n int)
+//
+// Hints the CPU to load the cache lines of p[:n] (n > 0).
+TEXT ·prefetch(SB), NOSPLIT, $0-16
+	MOVQ p+0(FP), SI
+	MOVQ n+8(FP), CX
+
+pf:
+	PREFETCHT0 (SI)
+	ADDQ       $64, SI
+	SUBQ       $64, CX
+	JGT        pf
+	RET

@@ -96,6 +96,12 @@ func (p *PartitionEncoder) Append(dst []byte, r *kgo.Record) []byte {
 	return appendTail(dst, r, TimestampType(r.Attrs))
 }
 
+// Prefetch asks the CPU to start loading (the first 4 KB of) r's value into cache. Calling it for a
+// record a couple ahead of the one being appended overlaps the memory reads: a fetched record's value
+// has usually left the cache by the time it is encoded, and reading it is then most of the cost of its
+// event. It has no other effect.
+func (p *PartitionEncoder) Prefetch(r *kgo.Record) { prefetchValue(r.Value) }
+
 // appendTail appends the members from the offset's value on.
 func appendTail(dst []byte, r *kgo.Record, tsType string) []byte {
 	dst = strconv.AppendInt(dst, r.Offset, 10)

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"slices"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -71,15 +70,6 @@ func BenchmarkConsume1KB(b *testing.B) {
 			b.ReportMetric(median(modes[2].rate)/mb, "reuse-ratio")
 		})
 	}
-}
-
-// cpuTime is the CPU time this process used so far.
-func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatalf("getrusage: %v", err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func median(v []float64) float64 {

@@ -11,6 +11,11 @@ import (
 	"github.com/sluicehq/sluice/internal/event"
 )
 
+// prefetchAhead is how many records ahead of the one being encoded the worker asks the CPU to load: the
+// values of a fetch usually left the cache by the time they are encoded, and overlapping their loads
+// saves about a tenth of the CPU time per 1 KB record (1 to 4 ahead measured alike).
+const prefetchAhead = 2
+
 // worker owns one assigned partition: the poll loop pushes fetched records into its queue, its goroutine
 // cuts them into batches, calls the handler and marks acknowledged batches for commit.
 type worker struct {
@@ -198,6 +203,9 @@ fill:
 			}
 		}
 		r := w.pending[w.pendIdx]
+		if ahead := w.pendIdx + prefetchAhead; ahead < len(w.pending) {
+			w.enc.Prefetch(w.pending[ahead])
+		}
 		start := len(buf)
 		buf = w.enc.Append(buf, r)
 		n := len(buf) - start

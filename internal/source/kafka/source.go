@@ -18,7 +18,8 @@
 //     the batch's first record (0: whatever is already fetched), or before the encoded events would
 //     exceed MaxBatchBytes (default 6 MB, Pipes' payload limit), whichever comes first. A single record
 //     larger than MaxBatchBytes is delivered alone.
-//   - Concurrency: one goroutine per assigned partition, so partitions are processed concurrently;
+//   - Concurrency: one goroutine per assigned partition, so partitions are processed (and their records
+//     turned into events) concurrently, off the poll loop, which only hands each fetch's records over;
 //     within a partition the next batch is handed out only after the handler returned for the previous
 //     one.
 //   - Commits: a batch whose handler returned nil is marked and committed (every second, on revocation
@@ -111,7 +112,10 @@ type Config struct {
 	ConnectTimeout time.Duration
 	// ReuseEventBuffers makes a partition's batches share one event buffer, so Record.Event is valid
 	// only until the handler returns (Key and Value stay valid). It halves the bytes allocated per
-	// record; use it when nothing keeps events past the handler.
+	// record and saves about 30% of the CPU time per 1 KB record consumed; use it when nothing
+	// keeps events past the handler. It is not the default because keeping them is easy to do without
+	// noticing: net/http, for one, may go on reading a request body that is an event after Client.Do
+	// returned (when the server answered before reading it all, or the request was cancelled).
 	ReuseEventBuffers bool
 	// ClientOpts are extra franz-go options appended last (tuning and tests: session timeouts, fetch sizes).
 	ClientOpts []kgo.Opt

@@ -25,7 +25,7 @@ func BenchmarkRequest(b *testing.B) {
 	body := []byte(`{"x":1}`)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := c.request(context.Background(), body, source); err != nil {
+		if _, _, err := c.request(context.Background(), body, source); err != nil {
 			b.Fatal(err)
 		}
 	}

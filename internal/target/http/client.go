@@ -209,9 +209,13 @@ type authRetry struct {
 func (e *authRetry) Error() string { return e.err.Error() }
 
 func (c *Client) do(ctx context.Context, body, source []byte, readBody bool) (*Response, error) {
-	req, err := c.request(ctx, body, source)
+	req, bodies, err := c.request(ctx, body, source)
 	if err != nil {
 		return nil, err
+	}
+	if bodies != nil {
+		// body is borrowed from the caller: do not return before the transport let go of it.
+		defer bodies.wait(c.hc.Timeout + time.Second)
 	}
 	if err := c.wait(ctx); err != nil {
 		return nil, err
@@ -298,16 +302,16 @@ func (c *Client) wait(ctx context.Context) error {
 }
 
 // request builds the request for one event.
-func (c *Client) request(ctx context.Context, body, source []byte) (*http.Request, error) {
+func (c *Client) request(ctx context.Context, body, source []byte) (*http.Request, *bodyTracker, error) {
 	var path strings.Builder
 	path.WriteString(c.pathParts[0])
 	for i, p := range c.pathParams {
 		v, ok, err := p.value(source)
 		if err != nil {
-			return nil, plugin.Permanent(fmt.Errorf("%s: path parameter %d: %w", c.name, i, err))
+			return nil, nil, plugin.Permanent(fmt.Errorf("%s: path parameter %d: %w", c.name, i, err))
 		}
 		if !ok {
-			return nil, plugin.Permanent(fmt.Errorf("%s: path parameter %d (%s) is missing from the event", c.name, i, p.path))
+			return nil, nil, plugin.Permanent(fmt.Errorf("%s: path parameter %d (%s) is missing from the event", c.name, i, p.path))
 		}
 		path.WriteString(url.PathEscape(v))
 		path.WriteString(c.pathParts[i+1])
@@ -322,7 +326,7 @@ func (c *Client) request(ctx context.Context, body, source []byte) (*http.Reques
 		for _, p := range c.query {
 			v, ok, err := p.value(source)
 			if err != nil {
-				return nil, plugin.Permanent(fmt.Errorf("%s: query parameter %s: %w", c.name, p.name, err))
+				return nil, nil, plugin.Permanent(fmt.Errorf("%s: query parameter %s: %w", c.name, p.name, err))
 			}
 			if ok {
 				q.Set(p.name, v)
@@ -330,13 +334,20 @@ func (c *Client) request(ctx context.Context, body, source []byte) (*http.Reques
 		}
 		u.RawQuery = q.Encode()
 	}
-	var rd io.Reader
-	if c.method != http.MethodGet && c.method != http.MethodHead {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, c.method, u.String(), rd)
+	req, err := http.NewRequestWithContext(ctx, c.method, u.String(), nil)
 	if err != nil {
-		return nil, plugin.Permanent(fmt.Errorf("%s: building request: %w", c.name, err))
+		return nil, nil, plugin.Permanent(fmt.Errorf("%s: building request: %w", c.name, err))
+	}
+	var bodies *bodyTracker
+	if c.method != http.MethodGet && c.method != http.MethodHead {
+		bodies = &bodyTracker{data: body}
+		req.Body = bodies.body()
+		req.ContentLength = int64(len(body))
+		req.GetBody = func() (io.ReadCloser, error) { return bodies.body(), nil }
+		if len(body) == 0 {
+			req.Body, req.GetBody = http.NoBody, nil
+			bodies = nil
+		}
 	}
 	h := req.Header
 	h.Set("User-Agent", UserAgent)
@@ -346,17 +357,17 @@ func (c *Client) request(ctx context.Context, body, source []byte) (*http.Reques
 	for _, p := range c.headers {
 		v, ok, err := p.value(source)
 		if err != nil {
-			return nil, plugin.Permanent(fmt.Errorf("%s: header %s: %w", c.name, p.name, err))
+			return nil, nil, plugin.Permanent(fmt.Errorf("%s: header %s: %w", c.name, p.name, err))
 		}
 		if !ok {
 			continue
 		}
 		if !validHeaderValue(v) {
-			return nil, plugin.Permanent(fmt.Errorf("%s: header %s: value from the event holds control characters", c.name, p.name))
+			return nil, nil, plugin.Permanent(fmt.Errorf("%s: header %s: value from the event holds control characters", c.name, p.name))
 		}
 		h.Set(p.name, v)
 	}
-	return req, nil
+	return req, bodies, nil
 }
 
 func validHeaderValue(v string) bool {
