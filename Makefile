@@ -23,8 +23,11 @@ test-unit:
 test: lint
 	SLUICE_TEST_PKGS="$(PKGS)" bash scripts/test.sh
 
+# bench: the micro-benchmarks, then the end-to-end harness (pipe vs a bare franz-go loop; the real broker
+# row needs SLUICE_KAFKA_PLAINTEXT, see README). Figures are ratios against a baseline of the same run.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+	$(GO) test -run '^$$' -bench . -benchmem ./pattern/... ./transform/... ./internal/...
+	$(GO) test -run '^$$' -bench . -benchtime 100000x -timeout 30m ./bench
 
 clean:
 	rm -rf bin

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"unicode/utf16"
-	"unicode/utf8"
 	"unsafe"
+
+	"github.com/sluicehq/sluice/internal/jsontext"
 )
 
 // maxEventDepth bounds the nesting of the parts of an event that matching descends into.
@@ -200,7 +200,7 @@ func (st *state) value(n *node, dst []uint64) error {
 		}
 		s := raw
 		if esc {
-			st.sbuf = unescape(st.sbuf[:0], raw)
+			st.sbuf = jsontext.AppendUnescaped(st.sbuf[:0], raw)
 			s = st.sbuf
 		}
 		st.evalString(n, s, dst)
@@ -310,7 +310,7 @@ func (st *state) object(n *node, dst []uint64) error {
 			}
 			key := raw
 			if esc {
-				st.kbuf = unescape(st.kbuf[:0], raw)
+				st.kbuf = jsontext.AppendUnescaped(st.kbuf[:0], raw)
 				key = st.kbuf
 			}
 			st.skipWS()
@@ -564,7 +564,7 @@ func (st *state) str() ([]byte, bool, error) {
 		c := d[i]
 		if c != '"' && c != '\\' && c >= 0x20 {
 			// Runs of ordinary bytes: find their end, a control character included, eight bytes at a time.
-			j := nextStringSpecial(d, i)
+			j := jsontext.IndexSpecial(d, i)
 			if j < len(d) && d[j] < 0x20 {
 				st.pos = i
 				return nil, false, st.syntaxError("control character in string")
@@ -615,70 +615,6 @@ func isHex4(b []byte) bool {
 	return true
 }
 
-func hex4(b []byte) rune {
-	var r rune
-	for _, c := range b[:4] {
-		r <<= 4
-		switch {
-		case c >= '0' && c <= '9':
-			r |= rune(c - '0')
-		case c >= 'a' && c <= 'f':
-			r |= rune(c - 'a' + 10)
-		default:
-			r |= rune(c - 'A' + 10)
-		}
-	}
-	return r
-}
-
-// unescape appends the decoded contents of a raw JSON string (validated by str) to dst. Surrogate pairs are
-// combined; a lone surrogate becomes U+FFFD, as encoding/json does.
-func unescape(dst, raw []byte) []byte {
-	for i := 0; i < len(raw); {
-		c := raw[i]
-		if c != '\\' {
-			j := bytes.IndexByte(raw[i:], '\\')
-			if j < 0 {
-				return append(dst, raw[i:]...)
-			}
-			dst = append(dst, raw[i:i+j]...)
-			i += j
-			continue
-		}
-		switch raw[i+1] {
-		case 'b':
-			dst = append(dst, '\b')
-		case 'f':
-			dst = append(dst, '\f')
-		case 'n':
-			dst = append(dst, '\n')
-		case 'r':
-			dst = append(dst, '\r')
-		case 't':
-			dst = append(dst, '\t')
-		case 'u':
-			r := hex4(raw[i+2:])
-			i += 6
-			if utf16.IsSurrogate(r) {
-				if i+6 <= len(raw) && raw[i] == '\\' && raw[i+1] == 'u' {
-					if r2 := utf16.DecodeRune(r, hex4(raw[i+2:])); r2 != utf8.RuneError {
-						dst = utf8.AppendRune(dst, r2)
-						i += 6
-						continue
-					}
-				}
-				r = utf8.RuneError
-			}
-			dst = utf8.AppendRune(dst, r)
-			continue
-		default: // '"', '\\', '/'
-			dst = append(dst, raw[i+1])
-		}
-		i += 2
-	}
-	return dst
-}
-
 // number scans a JSON number at the current position and returns its text.
 func (st *state) number() ([]byte, error) {
 	d := st.data
@@ -726,9 +662,6 @@ func (st *state) number() ([]byte, error) {
 	return d[start:i], nil
 }
 
-// skipClass marks the bytes that end a run of uninteresting bytes while skipping a container.
-var skipClass = [256]bool{'"': true, '{': true, '}': true, '[': true, ']': true}
-
 // skip passes over a value that no pattern addresses. Strings are scanned exactly and brackets must balance;
 // the scalars in between are not validated, which keeps skipping to a tight loop.
 func (st *state) skip() error {
@@ -767,8 +700,8 @@ func (st *state) skipContainer(stack []byte) error {
 	i := st.pos
 	for i < len(d) {
 		c := d[i]
-		if !skipClass[c] {
-			if i = nextStructural(d, i); i >= len(d) {
+		if !jsontext.IsStructural(c) {
+			if i = jsontext.IndexStructural(d, i); i >= len(d) {
 				break
 			}
 			continue
@@ -777,7 +710,7 @@ func (st *state) skipContainer(stack []byte) error {
 		case '"':
 			i++
 			for {
-				i = nextQuoteOrBackslash(d, i)
+				i = jsontext.IndexQuoteOrBackslash(d, i)
 				if i >= len(d) || d[i] == '"' {
 					break
 				}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/sluicehq/sluice/internal/jsontext"
 )
 
 // FuzzParse feeds arbitrary templates to Parse. A template must either parse or fail with an *Error whose position
@@ -93,14 +95,14 @@ func FuzzRender(f *testing.F) {
 			if err := json.Unmarshal(v, &want); err != nil {
 				t.Fatal(err)
 			}
-			if got := appendUnescaped(nil, v[1:len(v)-1]); string(got) != want {
-				t.Fatalf("appendUnescaped(%q) = %q, want %q", event, got, want)
+			if got := jsontext.AppendUnescaped(nil, v[1:len(v)-1]); string(got) != want {
+				t.Fatalf("AppendUnescaped(%q) = %q, want %q", event, got, want)
 			}
 		}
 		if utf8.Valid(value) {
 			var back string
-			if err := json.Unmarshal(appendQuoted(nil, value), &back); err != nil || back != string(value) {
-				t.Fatalf("appendQuoted(%q) does not round-trip: %q, %v", value, back, err)
+			if err := json.Unmarshal(jsontext.AppendQuoted(nil, value), &back); err != nil || back != string(value) {
+				t.Fatalf("AppendQuoted(%q) does not round-trip: %q, %v", value, back, err)
 			}
 		}
 		// The fast path for Kafka bodies agrees with the validating walk, on raw string content too.

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/base64"
 	"unicode/utf8"
+
+	"github.com/sluicehq/sluice/internal/jsontext"
 )
 
 // This file implements Pipes' implicit body parsing for Kafka records: the record's "key" and "value" carry the
@@ -181,7 +183,7 @@ func (st *state) body(event []byte, name string) *body {
 	}
 	src := event[vs+1 : ve-1]
 	if bytes.IndexByte(src, '\\') >= 0 { // a validated string: a backslash is an escape
-		st.unesc = appendUnescaped(st.unesc[:0], src)
+		st.unesc = jsontext.AppendUnescaped(st.unesc[:0], src)
 		src = st.unesc
 	}
 	dec, err := b.decode(src)

@@ -3,6 +3,8 @@ package transform
 import (
 	"encoding/binary"
 	"math/bits"
+
+	"github.com/sluicehq/sluice/internal/jsontext"
 )
 
 // This file is a small JSON scanner that finds the raw span of a value without decoding anything. Rendering walks
@@ -121,13 +123,13 @@ func skipLiteral(b []byte, i int, lit string) (int, bool) {
 }
 
 // skipString validates the string starting at b[i] (a quote) and reports whether its content holds escapes.
-// Runs of ordinary bytes are skipped eight at a time (nextSpecial); only quotes, backslashes and control
+// Runs of ordinary bytes are skipped eight at a time (jsontext.IndexSpecial); only quotes, backslashes and control
 // characters stop the scan, so the ~1.4 KB base64 "value" of a Kafka event costs a few hundred cycles.
 func skipString(b []byte, i int) (end int, escaped, ok bool) {
 	j := i + 1
 	if j+8 <= len(b) {
 		// Short strings (member names, small values) end within the first word: no call, no loop.
-		if m := special(binary.LittleEndian.Uint64(b[j:])); m != 0 {
+		if m := jsontext.SpecialMask(binary.LittleEndian.Uint64(b[j:])); m != 0 {
 			k := j + bits.TrailingZeros64(m)>>3
 			if b[k] == '"' {
 				return k + 1, false, true
@@ -138,7 +140,7 @@ func skipString(b []byte, i int) (end int, escaped, ok bool) {
 		}
 	}
 	for {
-		j = nextSpecial(b, j)
+		j = jsontext.IndexSpecial(b, j)
 		if j >= len(b) {
 			return len(b), escaped, false
 		}
@@ -165,7 +167,7 @@ func skipString(b []byte, i int) (end int, escaped, ok bool) {
 		case c < 0x20:
 			return j, escaped, false
 		default:
-			j++ // nextSpecial may stop on an ordinary byte above a real hit's borrow; never past one
+			j++ // IndexSpecial may stop on an ordinary byte above a real hit's borrow; never past one
 		}
 	}
 }
@@ -328,6 +330,6 @@ func stringEquals(raw []byte, escaped bool, s string) bool {
 		return false // an escape takes at most six raw bytes per decoded byte of an ASCII key
 	}
 	var buf [64]byte
-	dec := appendUnescaped(buf[:0], raw)
+	dec := jsontext.AppendUnescaped(buf[:0], raw)
 	return string(dec) == s
 }

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/sluicehq/sluice/internal/jsontext"
 )
 
 // MaxTemplateLen is the longest InputTemplate Pipes accepts, in characters.
@@ -261,7 +263,7 @@ func appendValue(dst []byte, c ctx, v []byte, found bool) []byte {
 	default:
 		switch v[0] {
 		case '"':
-			return appendUnescaped(dst, v[1:len(v)-1])
+			return jsontext.AppendUnescaped(dst, v[1:len(v)-1])
 		case '{', '[':
 			return appendStripped(dst, v, true)
 		}
@@ -273,9 +275,9 @@ func appendValue(dst []byte, c ctx, v []byte, found bool) []byte {
 func appendString[T string | []byte](dst []byte, c ctx, s T) []byte {
 	switch c {
 	case ctxValue:
-		return appendQuoted(dst, s)
+		return jsontext.AppendQuoted(dst, s)
 	case ctxString:
-		return appendEscaped(dst, s)
+		return jsontext.AppendEscaped(dst, s)
 	}
 	return append(dst, s...)
 }

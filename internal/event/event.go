@@ -23,9 +23,10 @@ package event
 import (
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/internal/jsontext"
 )
 
 // EventSource is the value of the "eventSource" member of every self-managed Kafka event.
@@ -44,7 +45,7 @@ type Encoder struct {
 func NewEncoder(bootstrapServers []string) *Encoder {
 	h := make([]byte, 0, 96)
 	h = append(h, `{"eventSource":"`+EventSource+`","bootstrapServers":`...)
-	h = AppendString(h, strings.Join(bootstrapServers, ","))
+	h = jsontext.AppendQuotedUTF8(h, strings.Join(bootstrapServers, ","))
 	h = append(h, `,"eventSourceKey":"`...)
 	return &Encoder{head: h}
 }
@@ -65,11 +66,11 @@ func (e *Encoder) appendRecord(dst []byte, r *kgo.Record, tsType string) []byte 
 // including `"offset":`.
 func (e *Encoder) appendPrefix(dst []byte, topic string, part int32) []byte {
 	dst = append(dst, e.head...)
-	dst = appendStringBody(dst, topic)
+	dst = jsontext.AppendEscapedUTF8(dst, topic)
 	dst = append(dst, '-')
 	dst = strconv.AppendInt(dst, int64(part), 10)
 	dst = append(dst, `","topic":`...)
-	dst = AppendString(dst, topic)
+	dst = jsontext.AppendQuotedUTF8(dst, topic)
 	dst = append(dst, `,"partition":"`...)
 	dst = strconv.AppendInt(dst, int64(part), 10)
 	return append(dst, `","offset":`...)
@@ -126,7 +127,7 @@ func appendTail(dst []byte, r *kgo.Record, tsType string) []byte {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, '{')
-		dst = AppendString(dst, h.Key)
+		dst = jsontext.AppendQuotedUTF8(dst, h.Key)
 		dst = append(dst, ":["...)
 		for j, b := range h.Value {
 			if j > 0 {
@@ -154,60 +155,3 @@ var byteText = func() (t [256]string) {
 	}
 	return t
 }()
-
-// AppendString appends s as a JSON string, escaping as encoding/json does minus the HTML escapes
-// (invalid UTF-8 becomes U+FFFD).
-func AppendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	dst = appendStringBody(dst, s)
-	return append(dst, '"')
-}
-
-const hexDigits = "0123456789abcdef"
-
-func appendStringBody(dst []byte, s string) []byte {
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		// U+2028 and U+2029 are valid JSON but break JavaScript consumers; encoding/json escapes them too.
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	return append(dst, s[start:]...)
-}

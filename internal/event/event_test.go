@@ -151,22 +151,33 @@ func TestAppendDecodes(t *testing.T) {
 	}
 }
 
-// FuzzAppendString checks the JSON string escaping against encoding/json: same decoded text.
+// FuzzAppendString checks the JSON string escaping of the event's text members (the topic, in "topic" and
+// "eventSourceKey", and a header key) against encoding/json: the event is valid JSON and each member decodes
+// to the text encoding/json would give, invalid UTF-8 replaced by U+FFFD.
 func FuzzAppendString(f *testing.F) {
-	for _, s := range []string{"", "plain", "q\"b\\", "\x00\x1f\n\t\r", "\xff\xfe", "\u2028\u2029", "é✓𝄞", "<>&"} {
+	for _, s := range []string{"", "plain", "q\"b\\", "\x00\x1f\n\t\r\b\f", "\xff\xfe", "\u2028\u2029", "é✓𝄞", "<>&"} {
 		f.Add(s)
 	}
+	enc := NewEncoder([]string{"127.0.0.1:9092"})
 	f.Fuzz(func(t *testing.T, s string) {
-		out := AppendString(nil, s)
-		var got string
+		rec := &kgo.Record{Topic: s, Partition: 3, Headers: []kgo.RecordHeader{{Key: s, Value: []byte{1}}}}
+		out := enc.Append(nil, rec)
+		var got struct {
+			EventSourceKey string                 `json:"eventSourceKey"`
+			Topic          string                 `json:"topic"`
+			Headers        []map[string][]float64 `json:"headers"`
+		}
 		if err := json.Unmarshal(out, &got); err != nil {
-			t.Fatalf("AppendString(%q) = %s, not a JSON string: %v", s, out, err)
+			t.Fatalf("Append(topic and header key %q) = %s, not JSON: %v", s, out, err)
 		}
 		want, _ := json.Marshal(s)
 		var wantS string
 		_ = json.Unmarshal(want, &wantS)
-		if got != wantS {
-			t.Fatalf("AppendString(%q) decodes to %q, want %q", s, got, wantS)
+		if got.Topic != wantS || got.EventSourceKey != wantS+"-3" {
+			t.Fatalf("Append(topic %q): topic %q, eventSourceKey %q, want %q and %q", s, got.Topic, got.EventSourceKey, wantS, wantS+"-3")
+		}
+		if len(got.Headers) != 1 || len(got.Headers[0]) != 1 || got.Headers[0][wantS] == nil {
+			t.Fatalf("Append(header key %q): headers %v, want one header %q", s, got.Headers, wantS)
 		}
 	})
 }

@@ -5,41 +5,9 @@ import (
 	"encoding/base64"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/sluicehq/sluice/internal/jsontext"
 )
-
-// naiveSpecial is the byte-by-byte definition nextSpecial must agree with on the first real hit.
-func naiveSpecial(b []byte, i int) int {
-	for ; i < len(b); i++ {
-		if c := b[i]; c == '"' || c == '\\' || c < 0x20 {
-			return i
-		}
-	}
-	return len(b)
-}
-
-// TestNextSpecial places every byte value at every position of buffers around the word size, over
-// backgrounds of plain ASCII and of bytes >= 0x80 (which must not be mistaken for control characters), and
-// checks that nextSpecial stops at a special byte no later than the first one and never before it, unless it
-// stops on a byte the caller re-checks.
-func TestNextSpecial(t *testing.T) {
-	for _, fill := range []byte{'x', 0x80, 0x9f, 0xff, '!', '#'} {
-		for n := 0; n <= 24; n++ {
-			for pos := 0; pos < n; pos++ {
-				for c := 0; c < 256; c++ {
-					b := bytes.Repeat([]byte{fill}, n)
-					b[pos] = byte(c)
-					for start := 0; start <= min(n, 3); start++ {
-						want := naiveSpecial(b, start)
-						got := nextSpecial(b, start)
-						if got != want {
-							t.Fatalf("nextSpecial(%q, %d) = %d, want %d", b, start, got, want)
-						}
-					}
-				}
-			}
-		}
-	}
-}
 
 // TestSkipStringAgrees checks skipString against encoding/json's notion of a string token on edge cases that
 // straddle the eight-byte words.
@@ -88,7 +56,7 @@ func slowBody(event []byte, name string) body {
 	}
 	src := event[vs+1 : ve-1]
 	if _, esc, _ := skipString(event, vs); esc {
-		src = appendUnescaped(nil, src)
+		src = jsontext.AppendUnescaped(nil, src)
 	}
 	dec, err := base64.StdEncoding.DecodeString(string(src))
 	if err != nil || !utf8.Valid(dec) {
