@@ -102,6 +102,7 @@ type Manager struct {
 	maxPipes int
 	stopWait time.Duration
 	startTO  time.Duration
+	deleted  func(name string) // ManagerOptions.OnDeleted; nil: nothing
 
 	ctx    context.Context // parent of every runner; cancelled by Close
 	cancel context.CancelFunc
@@ -124,6 +125,8 @@ type ManagerOptions struct {
 	StartTimeout time.Duration
 	// Logger receives lifecycle logs; nil discards them.
 	Logger *slog.Logger
+	// OnDeleted, when set, is called once a pipe is gone (for example to drop its metric series).
+	OnDeleted func(name string)
 }
 
 // NewManager returns a Manager over st that builds runners with factory. Call Resume to start the
@@ -143,7 +146,7 @@ func NewManager(st *store.Store, factory Factory, o ManagerOptions) *Manager {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Manager{store: st, factory: factory, log: o.Logger, now: time.Now, maxPipes: o.MaxPipes,
-		stopWait: o.StopTimeout, startTO: o.StartTimeout, ctx: ctx, cancel: cancel, running: map[string]*instance{}}
+		stopWait: o.StopTimeout, startTO: o.StartTimeout, deleted: o.OnDeleted, ctx: ctx, cancel: cancel, running: map[string]*instance{}}
 }
 
 // Store returns the manager's store.
@@ -340,6 +343,9 @@ func (m *Manager) work(name string) {
 			return
 		}
 		m.log.Info("pipe deleted", "pipe", name)
+		if m.deleted != nil {
+			m.deleted(name)
+		}
 	case StateStopped:
 		m.finish(name, StateStopped, rec.StateReason)
 	default:

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/sluicehq/sluice/internal/metrics"
 	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/store"
 )
@@ -96,7 +97,7 @@ func NewServer(cfg Config) (*Server, error) {
 		cfg:  cfg,
 		arns: ARNs{Region: cfg.Region, Account: cfg.Account},
 		mgr: NewManager(cfg.Store, cfg.Factory, ManagerOptions{MaxPipes: cfg.MaxPipes, StopTimeout: cfg.StopTimeout,
-			Logger: cfg.Logger}),
+			Logger: cfg.Logger, OnDeleted: forgetMetrics(cfg.Registerer)}),
 		log: cfg.Logger,
 	}
 	if len(cfg.Keys) > 0 {
@@ -314,4 +315,15 @@ func humanBytes(n int64) string {
 		return itoa(n>>10) + " KiB"
 	}
 	return itoa(n) + " bytes"
+}
+
+// forgetMetrics drops a deleted pipe's series from the registry its runtime registered them in (the
+// runtime and the API share cfg.Registerer), so that a long-running server does not keep series of pipes
+// that no longer exist. nil when there is no registry.
+func forgetMetrics(reg prometheus.Registerer) func(string) {
+	if reg == nil {
+		return nil
+	}
+	m := metrics.NewMetrics(reg)
+	return m.Forget
 }
