@@ -2,6 +2,7 @@ package httptarget
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -60,5 +61,28 @@ func TestBodyTracker(t *testing.T) {
 	tr2.wait(20 * time.Millisecond)
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("wait took %v with a 20ms limit", d)
+	}
+}
+
+// TestStatusErrorCarriesTheCode: the retry policy and the execution log read the status through an
+// HTTPStatusCode method, whatever wrapper (permanent, throttled, retry-after) classify put around it.
+func TestStatusErrorCarriesTheCode(t *testing.T) {
+	for _, code := range []int{400, 403, 429, 500, 503} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if code == 503 {
+				w.Header().Set("Retry-After", "1")
+			}
+			w.WriteHeader(code)
+		}))
+		c, err := NewClient(context.Background(), Config{URL: srv.URL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.Do(context.Background(), []byte(`{}`), []byte(`{}`), false)
+		srv.Close()
+		var status interface{ HTTPStatusCode() int }
+		if !errors.As(err, &status) || status.HTTPStatusCode() != code {
+			t.Errorf("Do against a %d: error %v carries no HTTPStatusCode() = %d", code, err, code)
+		}
 	}
 }

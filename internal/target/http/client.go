@@ -246,12 +246,26 @@ func (c *Client) do(ctx context.Context, body, source []byte, readBody bool) (*R
 		return out, nil
 	}
 	_, _ = io.CopyN(io.Discard, resp.Body, drainBytes)
-	statusErr := fmt.Errorf("%s: status %d %s", c.name, resp.StatusCode, http.StatusText(resp.StatusCode))
+	statusErr := &StatusError{Endpoint: c.name, Code: resp.StatusCode}
 	if (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusProxyAuthRequired) && c.auth.refreshable() {
 		return nil, &authRetry{credential: credential, err: statusErr}
 	}
 	return nil, classify(resp, statusErr)
 }
+
+// StatusError is a non-2xx response. Its HTTPStatusCode method is what the retry policy classifies on and
+// what the execution log reports as error.httpStatusCode.
+type StatusError struct {
+	Endpoint string // the endpoint as logged (no credentials)
+	Code     int
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("%s: status %d %s", e.Endpoint, e.Code, http.StatusText(e.Code))
+}
+
+// HTTPStatusCode returns the response's status code.
+func (e *StatusError) HTTPStatusCode() int { return e.Code }
 
 // classify maps a non-2xx response to the error kinds the runtime acts on.
 func classify(resp *http.Response, err error) error {
