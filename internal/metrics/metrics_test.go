@@ -176,8 +176,18 @@ func TestKafkaHooks(t *testing.T) {
 # TYPE sluice_kafka_produce_records_total counter
 sluice_kafka_produce_records_total{client="target",pipe="orders",topic="t"} 10
 `
-	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "sluice_kafka_produce_records_total"); err != nil {
-		t.Errorf("kprom series: %v", err)
+	// franz-go calls the produce hooks when it handles the produce response, which may be just after
+	// ProduceSync's promises returned: wait for the count rather than race the hook.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := testutil.GatherAndCompare(reg, strings.NewReader(want), "sluice_kafka_produce_records_total")
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("kprom series: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	cl2.Close()
 	if n, err := testutil.GatherAndCount(reg, "sluice_kafka_produce_records_total"); err != nil || n != 0 {
