@@ -42,24 +42,9 @@ func appendCanonicalNumber(dst, s []byte) []byte {
 			dst = append(dst, s[i])
 		}
 	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		eneg := false
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			eneg = s[i] == '-'
-			i++
-		}
-		e := 0
-		for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
-			if e < 1e9 {
-				e = e*10 + int(s[i]-'0')
-			}
-		}
-		if eneg {
-			e = -e
-		}
-		exp += e
-	}
+	var e int
+	e, i = parseExponent(s, i, 1e9)
+	exp += e
 	// Trailing zeros carry no value.
 	end := len(dst)
 	for end > digitsStart && dst[end-1] == '0' {
@@ -164,24 +149,9 @@ func approxNumber(s []byte) (f float64, exact, ok bool) {
 			}
 		}
 	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		eneg := false
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			eneg = s[i] == '-'
-			i++
-		}
-		e := 0
-		for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
-			if e < 100000 {
-				e = e*10 + int(s[i]-'0')
-			}
-		}
-		if eneg {
-			e = -e
-		}
-		exp10 += e
-	}
+	var e int
+	e, i = parseExponent(s, i, 100000)
+	exp10 += e
 	if m == 0 {
 		if neg {
 			return math.Copysign(0, -1), true, true
@@ -216,4 +186,29 @@ func near(a, b float64) bool {
 		return false
 	}
 	return math.Abs(a-b) <= approxMargin*math.Max(math.Abs(a), math.Abs(b))
+}
+
+// parseExponent reads an optional exponent ("e", "E", a sign, digits) of the number text s at i and returns
+// its value and the index after it; the value's magnitude stops growing at limit, which is past any exponent
+// a float64 can use, so that a long run of digits cannot overflow.
+func parseExponent(s []byte, i, limit int) (int, int) {
+	if i >= len(s) || (s[i] != 'e' && s[i] != 'E') {
+		return 0, i
+	}
+	i++
+	neg := false
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		neg = s[i] == '-'
+		i++
+	}
+	e := 0
+	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+		if e < limit {
+			e = e*10 + int(s[i]-'0')
+		}
+	}
+	if neg {
+		e = -e
+	}
+	return e, i
 }

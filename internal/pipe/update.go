@@ -27,19 +27,9 @@ type UpdateRequest struct {
 	KmsKeyIdentifier     *string                 `json:"KmsKeyIdentifier,omitempty"`
 }
 
-// UpdateSourceParameters is UpdatePipeSourceParameters. SelfManagedKafkaParameters uses the full
-// create shape so that immutable members can be recognised and checked.
-type UpdateSourceParameters struct {
-	FilterCriteria             *FilterCriteria             `json:"FilterCriteria,omitempty"`
-	SelfManagedKafkaParameters *SelfManagedKafkaParameters `json:"SelfManagedKafkaParameters,omitempty"`
-
-	ActiveMQBrokerParameters        json.RawMessage `json:"ActiveMQBrokerParameters,omitempty"`
-	DynamoDBStreamParameters        json.RawMessage `json:"DynamoDBStreamParameters,omitempty"`
-	KinesisStreamParameters         json.RawMessage `json:"KinesisStreamParameters,omitempty"`
-	ManagedStreamingKafkaParameters json.RawMessage `json:"ManagedStreamingKafkaParameters,omitempty"`
-	RabbitMQBrokerParameters        json.RawMessage `json:"RabbitMQBrokerParameters,omitempty"`
-	SqsQueueParameters              json.RawMessage `json:"SqsQueueParameters,omitempty"`
-}
+// UpdateSourceParameters is UpdatePipeSourceParameters. It has the create shape, SelfManagedKafkaParameters
+// included, so that immutable members can be recognised and checked.
+type UpdateSourceParameters = SourceParameters
 
 // Merge applies an UpdatePipe request to the current (defaulted) definition and returns the new
 // definition with defaults set; cur is not modified. The caller then runs Validate on the result.
