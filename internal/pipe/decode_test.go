@@ -286,3 +286,18 @@ func TestPosition(t *testing.T) {
 		}
 	}
 }
+
+func TestWarnings(t *testing.T) {
+	d := mustLoad(t, "testdata/good/minimal.json")
+	if w := d.Warnings(); len(w) != 0 {
+		t.Errorf("Warnings(minimal) = %v, want none", w)
+	}
+	enrich, target := `{"id": <$.value.id>`, "Order <$.value.id>"
+	d.EnrichmentParameters = &EnrichmentParameters{InputTemplate: &enrich}
+	d.TargetParameters = &TargetParameters{InputTemplate: &target}
+	w := d.Warnings()
+	if len(w) != 1 || w[0].Field != "EnrichmentParameters.InputTemplate" ||
+		!strings.Contains(w[0].Message, "line 1, column 20: starts like JSON but does not render to JSON") {
+		t.Errorf("Warnings = %v, want one for EnrichmentParameters.InputTemplate at line 1, column 20", w)
+	}
+}
