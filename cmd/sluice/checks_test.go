@@ -86,4 +86,3 @@ func TestBrokenJSONTemplateWarns(t *testing.T) {
 		t.Errorf("test-input-template on a good template = exit %d, stderr %q, want no warning", code, p.Stderr.String())
 	}
 }
-
