@@ -5,7 +5,8 @@ import "github.com/sluicehq/sluice/transform"
 // Warnings lists what is valid but probably not meant, by field, in the same form as Validate's problems:
 // today an input template that starts like JSON ('{' or '[') but cannot render to JSON, with the line and
 // column of the first problem. Pipes accepts any text as a template, so these never reject a definition;
-// `sluice run`, `sluice test-input-template` and the API's log show them. Call it on a valid definition.
+// `sluice run`, `sluice test-input-template` and the API's log show them. Any definition may be checked:
+// templates that do not parse are Validate's to report, not a warning.
 func (d *Definition) Warnings() FieldErrors {
 	var w FieldErrors
 	if ep := d.EnrichmentParameters; ep != nil && ep.InputTemplate != nil {
