@@ -67,8 +67,9 @@
 // key and value bytes: a JSON object or array is matched by clauses that address fields inside it; plain text,
 // or a JSON scalar, by clauses on the value as a whole ({"value":["hello"]}, {"value":[{"numeric":[">",1]}]});
 // a mismatch between the two, or bytes that are not UTF-8, drops the key (value) clauses so that the remaining
-// metadata clauses decide, the documented rule read literally (UNCONFIRMED against AWS). A nil key or value (a
-// Kafka null) is an absent field. Key and value bytes are checked strictly (UTF-8, then JSON) without allocating.
+// metadata clauses decide, the documented rule read literally (UNCONFIRMED against AWS). A JSON scalar is still
+// JSON, though: clauses on fields inside a value that is the JSON text null (or 42, or "x") are evaluated and do
+// not match, as the fields do not exist. A nil key or value (a Kafka null) is an absent field. Key and value bytes are checked strictly (UTF-8, then JSON) without allocating.
 //
 // # Pipes subset
 //

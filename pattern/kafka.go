@@ -13,8 +13,11 @@ import (
 //     metadata clauses decide;
 //   - a JSON object or array: clauses that address fields inside it ({"value":{"city":["Seattle"]}}) apply, and
 //     clauses on the value as a whole ({"value":["hello"]}) are dropped;
-//   - anything else (plain text, or a JSON string, number, true, false or null): clauses on the value as a whole
-//     apply to the text (or to the JSON scalar), and clauses that address fields inside it are dropped.
+//   - a JSON scalar (string, number, true, false or null): clauses on the value as a whole apply to the scalar,
+//     and clauses that address fields inside it are evaluated normally, so they do not match (the fields do
+//     not exist; exists:false does match): a JSON value is JSON;
+//   - plain text: clauses on the value as a whole apply to the text, and clauses that address fields inside it
+//     are dropped.
 func (s *Set) MatchKafka(event []byte, key, value []byte) (bool, error) {
 	if len(s.rootConds) == 0 {
 		return true, nil
@@ -52,17 +55,18 @@ func (st *state) kafkaBody(n *node, body []byte, acc []uint64) {
 			break
 		}
 	}
-	isJSON := st.valid(body)
-	if isJSON && (first == '{' || first == '[') {
+	if st.valid(body) {
+		// Valid JSON is filtered normally, scalars included: a JSON null, number, string or boolean has no fields,
+		// so clauses on fields inside it do not match (exists:false does). Only clauses on the value as a whole
+		// are dropped for an object or an array, which has no text to compare.
 		st.sub(n, body, acc)
-		setBits(acc, n.leafAll)
+		if first == '{' || first == '[' {
+			setBits(acc, n.leafAll)
+		}
 		return
 	}
+	// Plain text: clauses on fields inside it are dropped, clauses on the whole value apply to the text.
 	setBits(acc, n.internalAll)
-	if isJSON {
-		st.sub(n, body, acc)
-		return
-	}
 	if n.hasLeaf {
 		st.evalString(n, body, acc)
 	}

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -71,6 +72,7 @@ const devPipeTemplate = `{
 // devFlags are the flags of sluice dev.
 type devFlags struct {
 	listen    string
+	listenSet bool // --listen was given: use that address or fail
 	kafkaPort int
 	rate      float64
 	logLevel  string
@@ -81,7 +83,7 @@ func cmdDev(ctx context.Context, args []string, std stdio) int {
 	fs := flag.NewFlagSet("sluice dev", flag.ContinueOnError)
 	fs.SetOutput(std.err)
 	fs.Usage = func() { fmt.Fprint(std.err, devUsage); fs.PrintDefaults() }
-	fs.StringVar(&f.listen, "listen", "127.0.0.1:9400", "`host:port` reserved for the management API (port 0 picks one)")
+	fs.StringVar(&f.listen, "listen", "127.0.0.1:9400", "`host:port` of the management API (port 0 picks one); when the default is taken, any free port")
 	fs.IntVar(&f.kafkaPort, "kafka-port", 9092, "`port` of the embedded broker on 127.0.0.1; when taken, any free port (0: any)")
 	fs.Float64Var(&f.rate, "rate", 5, "sample orders produced per `second`")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
@@ -91,6 +93,7 @@ func cmdDev(ctx context.Context, args []string, std stdio) int {
 		}
 		return 2
 	}
+	fs.Visit(func(fl *flag.Flag) { f.listenSet = f.listenSet || fl.Name == "listen" })
 	if fs.NArg() > 0 {
 		fmt.Fprintf(std.err, "sluice dev: unexpected arguments: %s\n", strings.Join(fs.Args(), " "))
 		return 2
@@ -133,18 +136,26 @@ func runDev(ctx context.Context, f devFlags, std stdio, log *slog.Logger) error 
 	if err := api.CheckListen(f.listen, false); err != nil {
 		return fmt.Errorf("--listen: %w", err)
 	}
-	apiLn, err := net.Listen("tcp", f.listen)
+	apiLn, apiMoved, err := listenDevAPI(f.listen, f.listenSet)
 	if err != nil {
-		return fmt.Errorf("reserving the management API address (--listen): %w", err)
+		return err
 	}
 	defer apiLn.Close()
 
-	cluster, err := startDevBroker(f.kafkaPort)
+	cluster, brokerMoved, err := startDevBroker(f.kafkaPort)
 	if err != nil {
 		return err
 	}
 	defer cluster.Close()
 	broker := cluster.ListenAddrs()[0]
+	// Say at once, and before the banner, when an address is not the one asked for: a client configured for
+	// 9092 or 9400 would otherwise talk to whatever else holds it.
+	if brokerMoved {
+		fmt.Fprintf(std.err, "sluice dev: 127.0.0.1:%d is taken (another Kafka?): the embedded broker listens on %s instead\n", f.kafkaPort, broker)
+	}
+	if apiMoved {
+		fmt.Fprintf(std.err, "sluice dev: %s is taken: the management API listens on %s instead\n", f.listen, apiLn.Addr())
+	}
 
 	// The dev store lives in a temporary directory: sluice dev starts from a clean slate every time.
 	dataDir, err := os.MkdirTemp("", "sluice-dev-")
@@ -211,21 +222,42 @@ func runDev(ctx context.Context, f devFlags, std stdio, log *slog.Logger) error 
 	return nil
 }
 
+// listenDevAPI reserves the management API's address. When the default address is taken (another sluice dev,
+// say) it listens on a free port of the same host instead and reports moved; an address given with --listen is
+// used as given or is an error.
+func listenDevAPI(addr string, explicit bool) (ln net.Listener, moved bool, err error) {
+	ln, err = net.Listen("tcp", addr)
+	if err == nil {
+		return ln, false, nil
+	}
+	host, _, splitErr := net.SplitHostPort(addr)
+	if explicit || !errors.Is(err, syscall.EADDRINUSE) || splitErr != nil {
+		return nil, false, fmt.Errorf("reserving the management API address (--listen): %w", err)
+	}
+	ln, err2 := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err2 != nil {
+		return nil, false, fmt.Errorf("reserving the management API address: %s: %w; any port: %w", addr, err, err2)
+	}
+	return ln, true, nil
+}
+
 // startDevBroker starts kfake with the orders topic on 127.0.0.1:port, or on any port when that one is
-// taken (a real Kafka may be running on 9092).
-func startDevBroker(port int) (*kfake.Cluster, error) {
-	opts := []kfake.Opt{kfake.NumBrokers(1), kfake.SeedTopics(3, devTopic)}
+// taken (a real Kafka may be running on 9092), reporting moved then. Like a Kafka broker with its default
+// settings, it creates a topic (one partition) when a client first produces to it or asks for its metadata.
+func startDevBroker(port int) (c *kfake.Cluster, moved bool, err error) {
+	opts := []kfake.Opt{kfake.NumBrokers(1), kfake.SeedTopics(3, devTopic),
+		kfake.AllowAutoTopicCreation(), kfake.DefaultNumPartitions(1)}
 	if port > 0 {
 		c, err := kfake.NewCluster(append(opts, kfake.Ports(port))...)
 		if err == nil {
-			return c, nil
+			return c, false, nil
 		}
 	}
-	c, err := kfake.NewCluster(opts...)
+	c, err = kfake.NewCluster(opts...)
 	if err != nil {
-		return nil, fmt.Errorf("starting the embedded Kafka broker: %w", err)
+		return nil, false, fmt.Errorf("starting the embedded Kafka broker: %w", err)
 	}
-	return c, nil
+	return c, port > 0, nil
 }
 
 // printDevBanner tells the user what runs and how to talk to the broker.
@@ -242,6 +274,7 @@ Send your own records (key:value), or read the topic:
       o-1:{"orderId":"o-1","city":"Lisbon","amount":99.9,"status":"PAID","createdAt":"2026-01-01T12:00:00Z"}
   kcat -b %[1]s -t %[2]s -P -K:        (producer; kcat -b %[1]s -t %[2]s -C to consume)
   Go, franz-go: kgo.NewClient(kgo.SeedBrokers("%[1]s"), kgo.DefaultProduceTopic("%[2]s"))
+  Other topics are created on first produce (franz-go: add kgo.AllowAutoTopicCreation()).
   A pipe of your own: "Source": "smk://127.0.0.1:%[4]s" in a definition for sluice run --file
 
 Management API (the Pipes API, demo pipe included): aws pipes list-pipes --endpoint-url http://%[5]s

@@ -30,6 +30,7 @@ func commands() map[string]command {
 		"dev":                 {"run an embedded Kafka with a demo pipe: the one-command local experience", cmdDev},
 		"test-event-pattern":  {"test an event pattern against an event, like aws events test-event-pattern", cmdTestEventPattern},
 		"test-input-template": {"render a Pipes input template against an event", cmdTestInputTemplate},
+		"version":             {"print the version, commit and Go version sluice was built with", cmdVersion},
 	}
 }
 

@@ -103,7 +103,8 @@ func loadDefinition(path, name string, w io.Writer) (*pipe.Definition, int) {
 		return nil, 1
 	}
 	def, err := pipe.Decode(data)
-	if err != nil {
+	var decodeErrs pipe.FieldErrors
+	if err != nil && (def == nil || !errors.As(err, &decodeErrs)) {
 		fmt.Fprintf(w, "sluice run: %s: %v\n", path, err)
 		return nil, 2
 	}
@@ -115,11 +116,19 @@ func loadDefinition(path, name string, w io.Writer) (*pipe.Definition, int) {
 		def.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 	}
 	def.SetDefaults()
-	if errs := def.Validate(); len(errs) > 0 {
+	// Validation goes on after decode problems, so that one run lists every problem. Warnings do not stop
+	// the pipe (Pipes accepts such definitions); they are shown with the problems, or before the pipe starts.
+	errs := decodeErrs.Join(def.Validate())
+	if len(errs) > 0 {
 		fmt.Fprintf(w, "sluice run: %s: invalid pipe definition (%d problems):\n", path, len(errs))
 		for _, fe := range errs {
 			fmt.Fprintf(w, "  %s: %s\n", fe.Field, fe.Message)
 		}
+	}
+	for _, warn := range def.Warnings() {
+		fmt.Fprintf(w, "sluice run: %s: warning: %s: %s\n", path, warn.Field, warn.Message)
+	}
+	if len(errs) > 0 {
 		return nil, 2
 	}
 	return def, 0

@@ -74,6 +74,10 @@ func cmdTestInputTemplate(ctx context.Context, args []string, std stdio) int {
 	if err != nil {
 		return fail(err)
 	}
+	if err := tmpl.Lint(); err != nil {
+		// Pipes accepts any text as a template, so this is a warning: the output is still rendered.
+		fmt.Fprintf(std.err, "sluice test-input-template: warning: %v\n", err)
+	}
 	out, err := tmpl.Render(nil, event, vars)
 	if err != nil {
 		return fail(err)

@@ -79,8 +79,9 @@ func decodeCreate(name string, body []byte) (*pipe.Definition, *Error) {
 		return nil, e
 	}
 	def, err := pipe.Decode(body)
-	if err != nil {
-		return nil, fromDecodeError(err)
+	decodeErrs, e := splitDecodeError(err)
+	if e != nil {
+		return nil, e
 	}
 	if def.Name != "" && def.Name != name {
 		return nil, validationError("The Name in the body differs from the Name in the path.",
@@ -88,14 +89,35 @@ func decodeCreate(name string, body []byte) (*pipe.Definition, *Error) {
 	}
 	def.Name = name
 	def.SetDefaults()
-	if fe := def.Validate(); len(fe) > 0 {
+	// Validation goes on after decode problems, so that one answer lists every problem.
+	if fe := decodeErrs.Join(def.Validate()); len(fe) > 0 {
 		return nil, fromFieldErrors(fe)
 	}
 	return def, nil
 }
 
+// splitDecodeError separates the per-field problems of pipe.Decode/DecodeUpdate, which come with a
+// partly decoded value that is still worth validating, from errors that leave nothing to validate.
+func splitDecodeError(err error) (pipe.FieldErrors, *Error) {
+	var fe pipe.FieldErrors
+	if err == nil || errors.As(err, &fe) && fe.Err() != nil && !notObject(fe) {
+		return fe, nil
+	}
+	return nil, fromDecodeError(err)
+}
+
+// notObject reports the one FieldErrors that comes without a decoded value.
+func notObject(fe pipe.FieldErrors) bool { return len(fe) == 1 && fe[0].Field == "" }
+
+// decodedUpdate is a decoded UpdatePipe body with the problems found while decoding it: they are reported
+// together with those of the merged definition.
+type decodedUpdate struct {
+	*pipe.UpdateRequest
+	decodeErrs pipe.FieldErrors
+}
+
 // decodeUpdate decodes an UpdatePipe body.
-func decodeUpdate(name string, body []byte) (*pipe.UpdateRequest, *Error) {
+func decodeUpdate(name string, body []byte) (*decodedUpdate, *Error) {
 	if e := checkName(name); e != nil {
 		return nil, e
 	}
@@ -103,19 +125,21 @@ func decodeUpdate(name string, body []byte) (*pipe.UpdateRequest, *Error) {
 		return nil, e
 	}
 	u, err := pipe.DecodeUpdate(body)
-	if err != nil {
-		return nil, fromDecodeError(err)
+	decodeErrs, e := splitDecodeError(err)
+	if e != nil {
+		return nil, e
 	}
-	return u, nil
+	return &decodedUpdate{UpdateRequest: u, decodeErrs: decodeErrs}, nil
 }
 
-// mergeUpdate applies u to the stored definition and validates the result.
-func mergeUpdate(old *pipe.Definition, u *pipe.UpdateRequest) (*pipe.Definition, error) {
-	def, fe := pipe.Merge(old, u)
+// mergeUpdate applies u to the stored definition and validates the result. The problems found while
+// decoding u are reported with those of the merge, to list every problem at once.
+func mergeUpdate(old *pipe.Definition, u *decodedUpdate) (*pipe.Definition, error) {
+	def, fe := pipe.Merge(old, u.UpdateRequest)
 	if len(fe) > 0 {
-		return nil, fromFieldErrors(fe)
+		return nil, fromFieldErrors(u.decodeErrs.Join(fe))
 	}
-	if fe := def.Validate(); len(fe) > 0 {
+	if fe := u.decodeErrs.Join(def.Validate()); len(fe) > 0 {
 		return nil, fromFieldErrors(fe)
 	}
 	return def, nil

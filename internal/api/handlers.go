@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -23,6 +24,7 @@ func (s *Server) createPipe(ctx context.Context, op *operation, r *http.Request,
 	if err != nil {
 		return nil, err
 	}
+	s.warn(ctx, def)
 	return s.arns.stateOutput(rec), nil
 }
 
@@ -45,12 +47,21 @@ func (s *Server) updatePipe(ctx context.Context, op *operation, r *http.Request,
 	if e != nil {
 		return nil, e
 	}
+	var merged *pipe.Definition
 	rec, err := s.mgr.Update(ctx, op.pipe, func(old *pipe.Definition) (*pipe.Definition, error) {
-		return mergeUpdate(old, u)
+		def, err := mergeUpdate(old, u)
+		merged = def
+		return def, err
 	})
 	if err != nil {
+		var ae *Error
+		if len(u.decodeErrs) > 0 && (!errors.As(err, &ae) || ae.Type != TypeValidation) {
+			// A malformed body is a ValidationException whatever the state of the pipe.
+			return nil, fromFieldErrors(u.decodeErrs)
+		}
 		return nil, err
 	}
+	s.warn(ctx, merged)
 	return s.arns.stateOutput(rec), nil
 }
 
@@ -214,3 +225,11 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// warn logs what is valid but probably not meant in a definition (pipe.Definition.Warnings): the API has no
+// member for warnings, and Pipes accepts such definitions, so the operator's log is where they go.
+func (s *Server) warn(ctx context.Context, def *pipe.Definition) {
+	for _, w := range def.Warnings() {
+		s.log.WarnContext(ctx, "pipe definition warning", "pipe", def.Name, "field", w.Field, "warning", w.Message)
+	}
+}

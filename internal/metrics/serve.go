@@ -17,9 +17,11 @@ func Handler(g prometheus.Gatherer) http.Handler {
 	return promhttp.HandlerFor(g, promhttp.HandlerOpts{})
 }
 
-// Serve serves /metrics from g on addr (host:port; port 0 picks one) until ctx is done. ready, when not
-// nil, receives the bound address once the listener is open (tests and logs use it). It returns nil after
-// ctx ends, or the error that stopped the server.
+// Serve serves /metrics from g, and /healthz, on addr (host:port; port 0 picks one) until ctx is done.
+// /healthz answers 200 "ok" while the process serves, so that a supervisor (a container probe, a load
+// balancer) can check a `sluice run` process without parsing metrics. ready, when not nil, receives the
+// bound address once the listener is open (tests and logs use it). It returns nil after ctx ends, or the
+// error that stopped the server.
 func Serve(ctx context.Context, addr string, g prometheus.Gatherer, ready func(net.Addr)) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -27,6 +29,7 @@ func Serve(ctx context.Context, addr string, g prometheus.Gatherer, ready func(n
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", Handler(g))
+	mux.HandleFunc("/healthz", healthz)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	if ready != nil {
 		ready(ln.Addr())
@@ -47,4 +50,16 @@ func Serve(ctx context.Context, addr string, g prometheus.Gatherer, ready func(n
 		}
 		return nil
 	}
+}
+
+// healthz is the liveness answer of the metrics listener, in the form of `sluice serve`'s /healthz.
+func healthz(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write([]byte("ok\n"))
 }

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"sigs.k8s.io/yaml"
 )
@@ -17,20 +18,33 @@ import (
 // Decode parses a pipe definition in the CreatePipe shape, as JSON or YAML (same member names;
 // YAML when the first non-blank character is not "{"). Decoding is strict and case-sensitive: every
 // unknown member and every value of the wrong type is reported, by field path, in a FieldErrors.
-// A document that is not JSON or YAML at all gives a plain error. Decode neither sets defaults nor
-// validates: call SetDefaults, then Validate.
+//
+// Decoding does not stop at the first problem. When the error is a FieldErrors, the Definition is
+// still returned, holding every member that could be decoded (the faulty ones left unset), so that
+// the caller can set defaults, run Validate and report every problem at once with Join. Any other
+// error (empty, not JSON or YAML, not an object) comes with a nil Definition; JSON syntax errors name
+// the line and column. Decode neither sets defaults nor validates: call SetDefaults, then Validate.
 func Decode(data []byte) (*Definition, error) {
 	var d Definition
 	if err := decodeStrict(data, &d); err != nil {
+		var fe FieldErrors
+		if errors.As(err, &fe) && fe.partial() {
+			return &d, err
+		}
 		return nil, err
 	}
 	return &d, nil
 }
 
-// DecodeUpdate parses an UpdatePipe request body (JSON or YAML) strictly, like Decode.
+// DecodeUpdate parses an UpdatePipe request body (JSON or YAML) strictly, like Decode, and like
+// Decode returns what could be decoded along with a FieldErrors.
 func DecodeUpdate(data []byte) (*UpdateRequest, error) {
 	var u UpdateRequest
 	if err := decodeStrict(data, &u); err != nil {
+		var fe FieldErrors
+		if errors.As(err, &fe) && fe.partial() {
+			return &u, err
+		}
 		return nil, err
 	}
 	return &u, nil
@@ -39,15 +53,31 @@ func DecodeUpdate(data []byte) (*UpdateRequest, error) {
 // ErrEmpty is returned by Decode and DecodeUpdate for an empty or blank document.
 var ErrEmpty = errors.New("empty pipe definition")
 
+// jsonSpace is JSON's whitespace (RFC 8259 §2).
+const jsonSpace = " \t\r\n"
+
+// errNotObject is the problem of a document that is JSON or YAML but not an object: nothing can be
+// decoded from it, so it is the only problem reported.
+var errNotObject = FieldErrors{{Field: "", Message: "a pipe definition must be a JSON object"}}
+
+// partial reports whether e came with a partly decoded value (every problem but "not an object").
+func (e FieldErrors) partial() bool {
+	return !(len(e) == 1 && e[0] == errNotObject[0])
+}
+
 func decodeStrict(data []byte, v any) error {
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) == 0 {
 		return ErrEmpty
 	}
-	js := trimmed
+	// Positions in JSON errors count from the start of data, so keep the leading blanks in view.
+	js := bytes.TrimRight(data, jsonSpace)
 	if trimmed[0] != '{' {
+		// YAML: the YAML parser reports syntax errors with the YAML line ("yaml: line 3: ..."). Its
+		// JSON output cannot have syntax errors, and the remaining problems are reported by field
+		// path, which is the same in both forms, so no JSON position ever needs mapping back.
 		var err error
-		js, err = yaml.YAMLToJSON(trimmed)
+		js, err = yaml.YAMLToJSON(data)
 		if err != nil {
 			return fmt.Errorf("parsing YAML pipe definition: %w", err)
 		}
@@ -56,17 +86,28 @@ func decodeStrict(data []byte, v any) error {
 	dec.UseNumber()
 	var generic any
 	if err := dec.Decode(&generic); err != nil {
-		return fmt.Errorf("parsing JSON pipe definition: %w", err)
+		return fmt.Errorf("parsing JSON pipe definition: %w", syntaxError(js, dec.InputOffset(), err))
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errors.New("parsing JSON pipe definition: unexpected data after the top-level object")
+	if end := dec.InputOffset(); len(bytes.TrimLeft(js[end:], jsonSpace)) > 0 {
+		extra := end + int64(len(js[end:])-len(bytes.TrimLeft(js[end:], jsonSpace)))
+		line, col := Position(js, extra)
+		return fmt.Errorf("parsing JSON pipe definition: line %d, column %d: unexpected data after the top-level object", line, col)
 	}
 	if _, ok := generic.(map[string]any); !ok {
-		return FieldErrors{{Field: "", Message: "a pipe definition must be a JSON object"}}
+		return errNotObject
 	}
 	var fe FieldErrors
-	checkShape(reflect.TypeOf(v).Elem(), generic, "", &fe)
+	generic = checkShape(reflect.TypeOf(v).Elem(), generic, "", &fe)
 	if len(fe) > 0 {
+		// Decode what is left: checkShape removed every member it reported, so this succeeds and
+		// Validate can still look at the rest of the definition.
+		pruned, err := json.Marshal(generic)
+		if err == nil {
+			err = json.Unmarshal(pruned, v)
+		}
+		if err != nil {
+			return fmt.Errorf("decoding pipe definition: %w", err)
+		}
 		return fe.sorted()
 	}
 	if err := json.Unmarshal(js, v); err != nil {
@@ -76,17 +117,79 @@ func decodeStrict(data []byte, v any) error {
 	return nil
 }
 
+// syntaxError adds the line and column to a JSON syntax error (encoding/json gives a byte offset) and
+// says what an unexpected end of input means.
+func syntaxError(js []byte, inputOffset int64, err error) error {
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &se):
+		// Offset counts the bytes read up to and including the offending one.
+		off := se.Offset - 1
+		if off < 0 {
+			off = 0
+		}
+		line, col := Position(js, off)
+		return fmt.Errorf("line %d, column %d: %w", line, col, err)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		line, col := Position(js, int64(len(js)))
+		return fmt.Errorf("line %d, column %d: unexpected end of input (an object, array or string is not closed)", line, col)
+	}
+	return err
+}
+
+// Position converts a byte offset in text into a 1-based line and column (in characters), the form
+// in which editors and people locate a problem. An offset past the end gives the position just after
+// the last character.
+func Position(text []byte, offset int64) (line, col int) {
+	if offset > int64(len(text)) {
+		offset = int64(len(text))
+	}
+	if offset < 0 {
+		offset = 0
+	}
+	before := text[:offset]
+	line = bytes.Count(before, []byte("\n")) + 1
+	lineStart := bytes.LastIndexByte(before, '\n') + 1
+	return line, utf8.RuneCount(before[lineStart:]) + 1
+}
+
+// Join returns e followed by the validation problems of later, leaving out those about a field that e
+// already reports or a field inside it: a member that could not be decoded was left unset, so
+// "is required" there would only repeat the decode problem. The result is sorted like Validate's.
+func (e FieldErrors) Join(later FieldErrors) FieldErrors {
+	out := append(FieldErrors(nil), e...)
+	for _, l := range later {
+		if !e.covers(l.Field) {
+			out = append(out, l)
+		}
+	}
+	return out.sorted()
+}
+
+// covers reports whether field is one of e's fields or lies inside one of them.
+func (e FieldErrors) covers(field string) bool {
+	for _, f := range e {
+		if f.Field == field {
+			return true
+		}
+		if rest, ok := strings.CutPrefix(field, f.Field); ok && f.Field != "" && (rest[0] == '.' || rest[0] == '[' || rest[0] == ' ') {
+			return true
+		}
+	}
+	return false
+}
+
 var rawMessageType = reflect.TypeOf(json.RawMessage(nil))
 
 // checkShape walks the decoded JSON value alongside the Go type and reports unknown members (exact,
 // case-sensitive match against the json tags, unlike encoding/json) and values of the wrong JSON type.
-// JSON null is accepted everywhere, as encoding/json leaves the field unset.
-func checkShape(t reflect.Type, v any, path string, fe *FieldErrors) {
-	if v == nil {
-		return
-	}
-	if t == rawMessageType {
-		return
+// It returns v without what it reported: unknown members and wrongly typed members are removed, and a
+// wrongly typed array element becomes null (so that the indexes of the others stay as written), which
+// encoding/json can then decode without error. JSON null is accepted everywhere, as encoding/json
+// leaves the field unset.
+func checkShape(t reflect.Type, v any, path string, fe *FieldErrors) any {
+	if v == nil || t == rawMessageType {
+		return v
 	}
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -96,7 +199,7 @@ func checkShape(t reflect.Type, v any, path string, fe *FieldErrors) {
 		obj, ok := v.(map[string]any)
 		if !ok {
 			fe.add(path, "must be an object, not %s", jsonKind(v))
-			return
+			return nil
 		}
 		fields := structFields(t)
 		keys := make([]string, 0, len(obj))
@@ -114,46 +217,61 @@ func checkShape(t reflect.Type, v any, path string, fe *FieldErrors) {
 					}
 				}
 				fe.add(join(path, k), "%s", msg)
+				delete(obj, k)
 				continue
 			}
-			checkShape(f.Type, obj[k], join(path, k), fe)
+			keep(obj, k, checkShape(f.Type, obj[k], join(path, k), fe))
 		}
 	case reflect.Slice:
 		arr, ok := v.([]any)
 		if !ok {
 			fe.add(path, "must be an array, not %s", jsonKind(v))
-			return
+			return nil
 		}
 		for i, e := range arr {
-			checkShape(t.Elem(), e, fmt.Sprintf("%s[%d]", path, i), fe)
+			arr[i] = checkShape(t.Elem(), e, fmt.Sprintf("%s[%d]", path, i), fe)
 		}
 	case reflect.Map:
 		obj, ok := v.(map[string]any)
 		if !ok {
 			fe.add(path, "must be an object, not %s", jsonKind(v))
-			return
+			return nil
 		}
 		for k, e := range obj {
-			checkShape(t.Elem(), e, fmt.Sprintf("%s[%s]", path, k), fe)
+			keep(obj, k, checkShape(t.Elem(), e, fmt.Sprintf("%s[%s]", path, k), fe))
 		}
 	case reflect.String:
 		if _, ok := v.(string); !ok {
 			fe.add(path, "must be a string, not %s", jsonKind(v))
+			return nil
 		}
 	case reflect.Int:
 		n, ok := v.(json.Number)
 		if !ok {
 			fe.add(path, "must be an integer, not %s", jsonKind(v))
-			return
+			return nil
 		}
 		if _, err := strconv.ParseInt(string(n), 10, 64); err != nil {
 			fe.add(path, "must be an integer, not %s", string(n))
+			return nil
 		}
 	case reflect.Bool:
 		if _, ok := v.(bool); !ok {
 			fe.add(path, "must be a boolean, not %s", jsonKind(v))
+			return nil
 		}
 	}
+	return v
+}
+
+// keep stores the checked member back, or removes it when checkShape rejected it (a member given as
+// null stays null, which encoding/json treats as absent).
+func keep(obj map[string]any, k string, v any) {
+	if v == nil && obj[k] != nil {
+		delete(obj, k)
+		return
+	}
+	obj[k] = v
 }
 
 func structFields(t reflect.Type) map[string]reflect.StructField {

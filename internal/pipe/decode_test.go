@@ -164,11 +164,19 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		d, err := Decode(data)
-		if err != nil {
+		var fe FieldErrors
+		if err != nil && !errors.As(err, &fe) {
+			if d != nil {
+				t.Fatalf("Decode(%q) = a definition and %v, want nil with a plain error", data, err)
+			}
 			return
 		}
+		if d == nil {
+			return // not an object
+		}
+		// A partly decoded definition must be as safe to default and validate as a whole one.
 		d.SetDefaults()
-		_ = d.Validate()
+		_ = fe.Join(d.Validate())
 		_ = d.Clone()
 	})
 }
@@ -181,5 +189,115 @@ func TestParseEndpointParts(t *testing.T) {
 	e, err = ParseEndpoint("file:///var/log/x.jsonl?fsync=never")
 	if err != nil || e.Path != "/var/log/x.jsonl" || e.Fsync != "never" {
 		t.Errorf("ParseEndpoint(file fsync) = %+v, %v", e, err)
+	}
+}
+
+// TestDecodeKeepsGoing checks that decode problems do not hide the rest: the partly decoded definition
+// comes back with the FieldErrors, and validating it adds the other problems (issue 10, observed 8).
+func TestDecodeKeepsGoing(t *testing.T) {
+	in := `{
+	  "Name": "p", "Naem": "x", "Source": "smk://localhost:9092",
+	  "SourceParameters": {"SelfManagedKafkaParameters": {"TopicName": "bad topic", "BatchSize": "10"}},
+	  "Target": 7, "DesiredState": "PAUSED"
+	}`
+	d, err := Decode([]byte(in))
+	var fe FieldErrors
+	if !errors.As(err, &fe) || d == nil {
+		t.Fatalf("Decode = %v, %v, want a partial definition and FieldErrors", d, err)
+	}
+	if d.Name != "p" || d.SourceParameters.SelfManagedKafkaParameters.BatchSize != nil {
+		t.Errorf("partial definition = %+v, want Name kept and the bad BatchSize unset", d)
+	}
+	d.SetDefaults()
+	got := fe.Join(d.Validate())
+	want := FieldErrors{
+		{"DesiredState", `must be one of RUNNING, STOPPED, not "PAUSED"`},
+		{"Naem", "unknown field"},
+		{"SourceParameters.SelfManagedKafkaParameters.BatchSize", "must be an integer, not a string"},
+		{"SourceParameters.SelfManagedKafkaParameters.TopicName", ""},
+		{"Target", "must be a string, not a number"}, // and not also "is required"
+	}
+	if len(got) != len(want) {
+		t.Fatalf("Join(Validate) = %v, want %d problems: %v", got, len(want), want)
+	}
+	for i := range want {
+		if got[i].Field != want[i].Field || (want[i].Message != "" && got[i].Message != want[i].Message) {
+			t.Errorf("problem %d = %v, want %v", i, got[i], want[i])
+		}
+	}
+}
+
+func TestJoinCovers(t *testing.T) {
+	decode := FieldErrors{{"SourceParameters.SelfManagedKafkaParameters", "must be an object, not a string"}, {"Tags[a]", "must be a string, not a number"}}
+	later := FieldErrors{
+		{"SourceParameters.SelfManagedKafkaParameters", "is required"},
+		{"SourceParameters.SelfManagedKafkaParameters.TopicName", "is required"},
+		{"SourceParameters.SelfManagedKafkaParametersX", "kept"},
+		{"Tags[a] key", "dropped"},
+		{"Tags[ab]", "kept"},
+		{"Target", "kept"},
+	}
+	got := decode.Join(later)
+	var kept []string
+	for _, f := range got {
+		kept = append(kept, f.Field+": "+f.Message)
+	}
+	want := []string{
+		"SourceParameters.SelfManagedKafkaParameters: must be an object, not a string",
+		"SourceParameters.SelfManagedKafkaParametersX: kept",
+		"Tags[a]: must be a string, not a number",
+		"Tags[ab]: kept",
+		"Target: kept",
+	}
+	if diff := cmp.Diff(want, kept); diff != "" {
+		t.Errorf("Join (-want +got):\n%s", diff)
+	}
+}
+
+func TestSyntaxErrorPosition(t *testing.T) {
+	cases := []struct{ name, in, want string }{
+		{"trailing comma", "{\n  \"Name\": \"p\",\n}", "line 3, column 1: invalid character '}'"},
+		{"leading blank lines count", "\n\n{\"Name\" \"p\"}", "line 3, column 9: invalid character '\"' after object key"},
+		{"column in characters", "{\"Description\": \"é\" x}", "line 1, column 21: invalid character 'x'"},
+		{"unclosed object", "{\n  \"Tags\": {\"a\": \"b\"\n\n", "line 2, column 20: unexpected end of input"},
+		{"unclosed string", "{\"Name\": \"p", "line 1, column 12: unexpected end of input"},
+		{"trailing data", "{}\n {}", "line 2, column 2: unexpected data after the top-level object"},
+		{"yaml line", "\n\nName: p\nTags: [x\n", "yaml: line 4:"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Decode([]byte(tc.in))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Decode(%q) = %v, want an error containing %q", tc.in, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestPosition(t *testing.T) {
+	text := []byte("ab\nçd\n")
+	cases := []struct {
+		off       int64
+		line, col int
+	}{{-1, 1, 1}, {0, 1, 1}, {2, 1, 3}, {3, 2, 1}, {5, 2, 2}, {6, 2, 3}, {7, 3, 1}, {99, 3, 1}}
+	for _, tc := range cases {
+		if l, c := Position(text, tc.off); l != tc.line || c != tc.col {
+			t.Errorf("Position(%d) = %d:%d, want %d:%d", tc.off, l, c, tc.line, tc.col)
+		}
+	}
+}
+
+func TestWarnings(t *testing.T) {
+	d := mustLoad(t, "testdata/good/minimal.json")
+	if w := d.Warnings(); len(w) != 0 {
+		t.Errorf("Warnings(minimal) = %v, want none", w)
+	}
+	enrich, target := `{"id": <$.value.id>`, "Order <$.value.id>"
+	d.EnrichmentParameters = &EnrichmentParameters{InputTemplate: &enrich}
+	d.TargetParameters = &TargetParameters{InputTemplate: &target}
+	w := d.Warnings()
+	if len(w) != 1 || w[0].Field != "EnrichmentParameters.InputTemplate" ||
+		!strings.Contains(w[0].Message, "line 1, column 20: starts like JSON but does not render to JSON") {
+		t.Errorf("Warnings = %v, want one for EnrichmentParameters.InputTemplate at line 1, column 20", w)
 	}
 }

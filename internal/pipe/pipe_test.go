@@ -22,15 +22,16 @@ func load(t *testing.T, path string) (*Definition, string) {
 		t.Fatal(err)
 	}
 	d, err := Decode(data)
-	if err != nil {
-		var fe FieldErrors
-		if errors.As(err, &fe) {
-			return nil, lines(fe)
+	var decodeErrs FieldErrors
+	if err != nil && (!errors.As(err, &decodeErrs) || d == nil) {
+		if decodeErrs != nil {
+			return nil, lines(decodeErrs)
 		}
 		return nil, "decode error: " + err.Error() + "\n"
 	}
+	// Validation goes on after decode problems, as the API and `sluice run` do.
 	d.SetDefaults()
-	if fe := d.Validate(); len(fe) > 0 {
+	if fe := decodeErrs.Join(d.Validate()); len(fe) > 0 {
 		return d, lines(fe)
 	}
 	return d, ""
