@@ -85,7 +85,7 @@ func preflight(ctx context.Context, def *pipe.Definition, o RuntimeOptions) erro
 	defer cl.Close()
 	if err := cl.Ping(ctx); err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
-			err = fmt.Errorf("no answer within %s", o.PreflightTimeout)
+			err = fmt.Errorf("no answer within %s: %w", o.PreflightTimeout, err) // transient: retried
 		}
 		return fmt.Errorf("connecting to broker %s: %w", strings.Join(cfg.Brokers, ","), err)
 	}

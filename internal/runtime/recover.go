@@ -37,8 +37,8 @@ func (e *PanicError) Error() string {
 	return fmt.Sprintf("internal error: %s panicked: %v", e.Where, e.Value)
 }
 
-// recovered turns a recover() result into a *PanicError with the current stack, or nil for nil.
-func recovered(where string, v any) *PanicError {
+// Recovered turns a recover() result into a *PanicError with the current stack, or nil for nil.
+func Recovered(where string, v any) *PanicError {
 	if v == nil {
 		return nil
 	}
@@ -57,7 +57,7 @@ func (p *Pipe) logPanic(pe *PanicError) {
 // execution (see the comment above).
 func (p *Pipe) guardStages(f func() error) (err error) {
 	defer func() {
-		if pe := recovered("the enrichment or target stage", recover()); pe != nil {
+		if pe := Recovered("the enrichment or target stage", recover()); pe != nil {
 			p.logPanic(pe)
 			err = plugin.Permanent(pe)
 		}
@@ -68,7 +68,7 @@ func (p *Pipe) guardStages(f func() error) (err error) {
 // guard runs f, turning a panic into a *PanicError.
 func (p *Pipe) guard(where string, f func() error) (err error) {
 	defer func() {
-		if pe := recovered(where, recover()); pe != nil {
+		if pe := Recovered(where, recover()); pe != nil {
 			p.logPanic(pe)
 			err = pe
 		}
