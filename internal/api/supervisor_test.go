@@ -82,7 +82,9 @@ func (f *flakyFactory) attempts(name string) int {
 func newFlaky(t *testing.T) (*harness, *flakyFactory) {
 	ff := &flakyFactory{attempt: map[string]int{}}
 	h := newHarness(t, func(c *Config) {
-		c.Factory = func(ctx context.Context, def *pipe.Definition, hooks Hooks) (Runner, error) { return ff.build(ctx, def, hooks) }
+		c.Factory = func(ctx context.Context, def *pipe.Definition, hooks Hooks) (Runner, error) {
+			return ff.build(ctx, def, hooks)
+		}
 	})
 	ff.testFactory = h.factory
 	return h, ff
@@ -128,7 +130,9 @@ func TestStartRetry(t *testing.T) {
 	ff.healed = false
 	ff.mu.Unlock()
 	h.start(func(c *Config) {
-		c.Factory = func(ctx context.Context, def *pipe.Definition, hooks Hooks) (Runner, error) { return ff.build(ctx, def, hooks) }
+		c.Factory = func(ctx context.Context, def *pipe.Definition, hooks Hooks) (Runner, error) {
+			return ff.build(ctx, def, hooks)
+		}
 	})
 	fastBackoff(h) // the first attempt may already have failed with the default backoff (at most 1s)
 	h.waitReason("p", types.PipeStateStarting, `^retrying in `)
