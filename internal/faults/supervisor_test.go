@@ -14,11 +14,15 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/internal/kafkatest"
 	"github.com/sluicehq/sluice/internal/sluicetest"
@@ -217,11 +221,161 @@ func freePort(t *testing.T) string {
 	return addr
 }
 
-// startKfakeOn starts a kfake broker on addr (which may have been refused until now).
-func startKfakeOn(t *testing.T, addr string, topic string) *kafkatest.Cluster {
+// fakeOn starts a kfake broker with topic on addr, a port that refused connections until now. It is
+// closed when the test ends, or earlier by calling the returned function.
+func fakeOn(t *testing.T, addr, topic string) (*kafkatest.Cluster, func()) {
 	t.Helper()
-	_, port, _ := net.SplitHostPort(addr)
-	var p int
-	fmt.Sscan(port, &p)
-	return kafkatest.Kfake(t, kfake.Ports(p), kfake.SeedTopics(1, topic))
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(p), kfake.SeedTopics(1, topic))
+	if err != nil {
+		t.Fatalf("starting kfake on %s: %v", addr, err)
+	}
+	var once sync.Once
+	stop := func() { once.Do(fc.Close) }
+	t.Cleanup(stop)
+	return &kafkatest.Cluster{Name: "kfake", Bootstrap: fc.ListenAddrs(), Fake: fc}, stop
+}
+
+// lines waits until the file at path has at least n lines.
+func waitLines(t *testing.T, path string, n int, d time.Duration) {
+	t.Helper()
+	kafkatest.Eventually(t, d, func() error {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if got := bytes.Count(data, []byte("\n")); got < n {
+			return fmt.Errorf("%s has %d lines, want %d", path, got, n)
+		}
+		return nil
+	})
+}
+
+func metricsText(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestBrokerOutageServe is issue 10 item 7 under `sluice serve`: a pipe created while its broker is
+// down stays CREATING with a StateReason naming the retry, and runs once the broker comes up; after a
+// kill -9 with the broker down again, the resumed pipe stays STARTING, retrying, and runs when the
+// broker is back. Before the fix the pipe was CREATE_FAILED (then START_FAILED) for good.
+func TestBrokerOutageServe(t *testing.T) {
+	addr, topic := freePort(t), "outage"
+	out := filepath.Join(t.TempDir(), "out.jsonl")
+	data := t.TempDir()
+	proc, url := sluicetest.Serve(t, data)
+	api := apiClient{t, url}
+	api.create("p", pipeDef(addr, topic, "file://"+out))
+	reason := api.waitState("p", "CREATING", `^retrying in .*\(attempt \d+ failed\): connecting to broker `+regexp.QuoteMeta(addr)+`: .*connection refused`, 20*time.Second)
+	t.Logf("StateReason while the broker is down: %s", reason)
+	m := metricsText(t, url)
+	for _, want := range []string{`sluice_pipe_state{pipe="p",state="CREATING"} 1`, `sluice_pipe_start_retries_total{pipe="p"}`,
+		`sluice_pipe_start_next_attempt_timestamp_seconds{pipe="p"}`} {
+		if !strings.Contains(m, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+
+	c, stop := fakeOn(t, addr, topic)
+	up := time.Now()
+	api.waitState("p", "RUNNING", "^$", 30*time.Second)
+	t.Logf("RUNNING %v after the broker came up", time.Since(up).Round(100*time.Millisecond))
+	c.Produce(t, &kgo.Record{Topic: topic, Value: []byte(`{"n":1}`)})
+	waitLines(t, out, 1, 20*time.Second)
+	if !strings.Contains(metricsText(t, url), `sluice_pipe_state{pipe="p",state="RUNNING"} 1`) {
+		t.Errorf("/metrics lacks the RUNNING state of p")
+	}
+
+	// Resume with the broker down: STARTING while retrying, RUNNING when it is back.
+	proc.Kill(t)
+	stop()
+	proc, url = sluicetest.Serve(t, data)
+	api = apiClient{t, url}
+	api.waitState("p", "STARTING", `^retrying in .*connecting to broker `+regexp.QuoteMeta(addr), 20*time.Second)
+	c, _ = fakeOn(t, addr, topic)
+	api.waitState("p", "RUNNING", "^$", 30*time.Second)
+	c.Produce(t, &kgo.Record{Topic: topic, Value: []byte(`{"n":2}`)})
+	waitLines(t, out, 2, 20*time.Second)
+	if proc.Exited() {
+		t.Fatalf("sluice serve exited")
+	}
+}
+
+// runDef writes a `sluice run` definition reading topic from broker into out.
+func runDef(t *testing.T, broker, topic, out string) string {
+	t.Helper()
+	def := pipeDef(broker, topic, "file://"+out)
+	def["Name"] = "run-outage"
+	b, err := json.Marshal(def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "pipe.json")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestBrokerOutageRun is issue 10 item 7 for `sluice run`: it waits for a broker that is down, logging
+// each attempt, and delivers once the broker is up; --fail-fast exits 1 at once; a SIGTERM during the
+// wait exits 0 at once (nothing was consumed).
+func TestBrokerOutageRun(t *testing.T) {
+	t.Run("waits and delivers", func(t *testing.T) {
+		addr, topic := freePort(t), "outage"
+		out := filepath.Join(t.TempDir(), "out.jsonl")
+		p := sluicetest.Start(t, "run", "--file", runDef(t, addr, topic, out), "--drain-timeout", "5s")
+		p.WaitFor(t, 20*time.Second, `"msg":"pipe cannot start yet; retrying[^"]*".*"attempt":2.*connection refused`)
+		c, _ := fakeOn(t, addr, topic)
+		c.Produce(t, &kgo.Record{Topic: topic, Value: []byte(`{"n":1}`)})
+		waitLines(t, out, 1, 30*time.Second)
+		p.Signal(t, syscall.SIGTERM)
+		if code := p.Wait(t, 20*time.Second); code != 0 {
+			t.Errorf("exit status %d after SIGTERM, want 0", code)
+		}
+	})
+	t.Run("fail-fast", func(t *testing.T) {
+		addr := freePort(t)
+		start := time.Now()
+		p := sluicetest.Start(t, "run", "--file", runDef(t, addr, "t", filepath.Join(t.TempDir(), "o.jsonl")), "--fail-fast")
+		code := p.Wait(t, 10*time.Second)
+		took := time.Since(start)
+		t.Logf("--fail-fast exited %d after %v", code, took.Round(time.Millisecond))
+		if code != 1 || !strings.Contains(p.Stderr.String(), "connection refused") {
+			t.Errorf("--fail-fast: exit %d, stderr:\n%s\nwant 1 and the broker's error", code, sluicetest.Tail(p.Stderr.String(), 2000))
+		}
+		if took > 5*time.Second {
+			t.Errorf("--fail-fast took %v, want well under 5s", took)
+		}
+	})
+	t.Run("SIGTERM while waiting", func(t *testing.T) {
+		addr := freePort(t)
+		p := sluicetest.Start(t, "run", "--file", runDef(t, addr, "t", filepath.Join(t.TempDir(), "o.jsonl")))
+		p.WaitFor(t, 20*time.Second, `pipe cannot start yet; retrying`)
+		start := time.Now()
+		p.Signal(t, syscall.SIGTERM)
+		code := p.Wait(t, 10*time.Second)
+		took := time.Since(start)
+		t.Logf("SIGTERM during the retry wait: exit %d after %v", code, took.Round(time.Millisecond))
+		if code != 0 || took > 2*time.Second {
+			t.Errorf("SIGTERM during the retry wait: exit %d after %v, want 0 within 2s", code, took)
+		}
+	})
 }
