@@ -99,7 +99,8 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	states, err := list()
 	if err != nil {
-		ch <- prometheus.NewInvalidMetric(c.desc, err)
+		// Skip the series rather than fail the whole scrape (promhttp answers 500 to an invalid
+		// metric): the store being unreadable for a moment must not hide every other series.
 		return
 	}
 	for _, s := range states {
