@@ -135,7 +135,7 @@ type Manager struct {
 	maxPipes  int
 	stopWait  time.Duration
 	startTO   time.Duration
-	backoff   supervisor.Backoff
+	backoff   supervisor.Backoff // guarded by mu (tests change it)
 	deleted   func(name string) // ManagerOptions.OnDeleted; nil: nothing
 	lifecycle *metrics.Lifecycle
 
@@ -479,9 +479,10 @@ func (m *Manager) start(ctx context.Context, w *worker, def *pipe.Definition, vi
 	name := def.Name
 	m.mu.Lock()
 	w.starting = true
+	backoff := m.backoff
 	m.mu.Unlock()
 	var in *instance
-	err := supervisor.Retry(ctx, m.backoff, func(ctx context.Context) error {
+	err := supervisor.Retry(ctx, backoff, func(ctx context.Context) error {
 		var err error
 		in, err = m.startRunner(ctx, w, def)
 		return err

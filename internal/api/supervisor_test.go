@@ -92,7 +92,13 @@ func newFlaky(t *testing.T) (*harness, *flakyFactory) {
 
 // fastBackoff makes the harness's manager retry within milliseconds.
 func fastBackoff(h *harness) {
-	h.srv.mgr.backoff = supervisor.Backoff{Initial: 20 * time.Millisecond, Max: 100 * time.Millisecond}
+	setBackoff(h, supervisor.Backoff{Initial: 20 * time.Millisecond, Max: 100 * time.Millisecond})
+}
+
+func setBackoff(h *harness, b supervisor.Backoff) {
+	h.srv.mgr.mu.Lock()
+	h.srv.mgr.backoff = b
+	h.srv.mgr.mu.Unlock()
 }
 
 // TestStartRetry is issue 10 item 7 at the manager: a transient failure keeps the pipe in its
@@ -148,7 +154,7 @@ func TestStartRetry(t *testing.T) {
 // call cancels the retries at once.
 func TestCallsDuringStartRetry(t *testing.T) {
 	h, ff := newFlaky(t)
-	h.srv.mgr.backoff = supervisor.Backoff{Initial: time.Hour, Max: time.Hour} // only an API call can end the wait
+	setBackoff(h, supervisor.Backoff{Initial: time.Hour, Max: time.Hour}) // only an API call can end the wait
 	for _, n := range []string{"stop", "delete", "update", "start"} {
 		h.create(n, types.RequestedPipeStateRunning)
 		h.waitReason(n, types.PipeStateCreating, `^retrying in (\d+h)?\d+m`)
@@ -176,7 +182,7 @@ func TestCallsDuringStartRetry(t *testing.T) {
 		t.Errorf("StartPipe while retrying: %d attempts before, %d after; want a new attempt", before, after)
 	}
 	ff.heal()
-	h.srv.mgr.backoff = supervisor.Backoff{Initial: 10 * time.Millisecond, Max: 10 * time.Millisecond}
+	setBackoff(h, supervisor.Backoff{Initial: 10 * time.Millisecond, Max: 10 * time.Millisecond})
 	if _, err := h.client.StopPipe(bg, &pipes.StopPipeInput{Name: aws.String("update")}); err != nil {
 		t.Fatal(err)
 	}

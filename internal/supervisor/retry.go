@@ -62,9 +62,13 @@ func (r Retrying) Reason() string {
 		r.Next.UTC().Format("15:04:05Z"), r.Attempt, r.Err)
 }
 
-// Round makes a duration readable in logs and reasons: whole seconds from ten seconds up.
+// Round makes a duration readable in logs and reasons: milliseconds below a second, tenths below ten
+// seconds, whole seconds above.
 func Round(d time.Duration) time.Duration {
-	if d < 10*time.Second {
+	switch {
+	case d < time.Second:
+		return d.Round(time.Millisecond)
+	case d < 10*time.Second:
 		return d.Round(100 * time.Millisecond)
 	}
 	return d.Round(time.Second)
