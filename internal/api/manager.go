@@ -136,7 +136,7 @@ type Manager struct {
 	stopWait  time.Duration
 	startTO   time.Duration
 	backoff   supervisor.Backoff // guarded by mu (tests change it)
-	deleted   func(name string) // ManagerOptions.OnDeleted; nil: nothing
+	deleted   func(name string)  // ManagerOptions.OnDeleted; nil: nothing
 	lifecycle *metrics.Lifecycle
 
 	ctx    context.Context // parent of every runner; cancelled by Close

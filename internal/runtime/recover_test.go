@@ -23,7 +23,7 @@ import (
 type closeCounter struct{ closed int }
 
 func (c *closeCounter) Deliver(context.Context, []json.RawMessage) error { return nil }
-func (c *closeCounter) Close(context.Context) error                       { c.closed++; return nil }
+func (c *closeCounter) Close(context.Context) error                      { c.closed++; return nil }
 
 // TestTypedNilPartsAreNotClosed is issue 10 item 1 in the runtime: a factory that returns a typed nil
 // (with its error, or alone) makes New fail with that error, never panic in the cleanup's Close.
