@@ -64,7 +64,7 @@ func Transient(err error) bool {
 		return false // retriable for Kafka, but a pipe on a topic that does not exist fails, as in Pipes
 	case errors.As(err, &ke):
 		return ke.Retriable // SASL, authorization and invalid-request errors are not
-	case errors.As(err, &http):
+	case errors.As(err, &http) && http.HTTPStatusCode() != 0: // 0: no answer, decided below
 		c := http.HTTPStatusCode()
 		return c >= 500 || c == 429 || c == 408
 	case errors.As(err, &oe), errors.As(err, &de):

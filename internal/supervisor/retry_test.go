@@ -156,3 +156,21 @@ func TestRetryingReason(t *testing.T) {
 		t.Errorf("Reason() = %q, want %q", got, want)
 	}
 }
+
+// TestTransientSecretsManagerDown: the real resolver against a Secrets Manager endpoint that refuses
+// connections gives an error Transient accepts (the SDK's error chain keeps the *net.OpError).
+func TestTransientSecretsManagerDown(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	r := &secret.Resolver{AWSEndpoint: "http://" + addr}
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	_, err = r.Resolve(ctx, "arn:aws:secretsmanager:us-east-1:000000000000:secret:sluice-test-x")
+	if err == nil || !Transient(err) {
+		t.Errorf("Transient(%v) = false, want true (%T)", err, errors.Unwrap(err))
+	}
+}
