@@ -21,6 +21,7 @@ import (
 	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/runtime"
 	"github.com/sluicehq/sluice/internal/secret"
+	"github.com/sluicehq/sluice/internal/supervisor"
 
 	// Target and enrichment kinds register themselves into plugin.Default.
 	_ "github.com/sluicehq/sluice/internal/enrich/http"
@@ -45,6 +46,7 @@ type runFlags struct {
 	awsEndpoint, region, account string
 	logLevel, executionLog       string
 	drainTimeout                 time.Duration
+	failFast                     bool
 }
 
 func cmdRun(ctx context.Context, args []string, std stdio) int {
@@ -61,6 +63,7 @@ func cmdRun(ctx context.Context, args []string, std stdio) int {
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
 	fs.StringVar(&f.executionLog, "execution-log", "stderr", "where the pipe's execution log (LogConfiguration) goes: `stderr` or a file path (appended)")
 	fs.DurationVar(&f.drainTimeout, "drain-timeout", runtime.DefaultDrainTimeout, "how long in-flight batches may take to finish after SIGTERM")
+	fs.BoolVar(&f.failFast, "fail-fast", false, "exit 1 at once when the pipe cannot start; by default a broker, DNS or Secrets Manager that does not answer is retried (backoff up to 5m, each attempt logged; a signal during the wait exits 0)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -153,8 +156,13 @@ func runPipe(ctx context.Context, def *pipe.Definition, f runFlags, log *slog.Lo
 		DrainTimeout: f.drainTimeout,
 		ExecutionLog: xlog, // the pipe's LogConfiguration records as JSON lines: stderr, or --execution-log
 	}
-	p, err := runtime.New(ctx, def, deps)
+	p, err := startPipe(ctx, def, deps, f.failFast, log)
 	if err != nil {
+		if ctx.Err() != nil {
+			// Stopped while waiting for the broker: nothing was consumed, so nothing is lost.
+			log.Info("stopped before the pipe could start", "error", err)
+			return 0
+		}
 		fmt.Fprintf(errw, "sluice run: %v\n", err)
 		return 1
 	}
@@ -197,6 +205,29 @@ func runPipe(ctx context.Context, def *pipe.Definition, f runFlags, log *slog.Lo
 		return 1
 	}
 	return 0
+}
+
+// startPipe builds the pipe, retrying transient failures (a broker, DNS or Secrets Manager that does not
+// answer) with capped exponential backoff until ctx ends, as the API server does; failFast makes the
+// first failure final. Permanent failures (rejected credentials, a malformed secret, a target that
+// cannot be built) end at once.
+func startPipe(ctx context.Context, def *pipe.Definition, deps runtime.Deps, failFast bool, log *slog.Logger) (*runtime.Pipe, error) {
+	var p *runtime.Pipe
+	build := func(ctx context.Context) error {
+		var err error
+		p, err = runtime.New(ctx, def, deps)
+		return err
+	}
+	var err error
+	if failFast {
+		err = build(ctx)
+		return p, err
+	}
+	err = supervisor.Retry(ctx, supervisor.Backoff{}, build, func(r supervisor.Retrying) {
+		log.Warn("pipe cannot start yet; retrying (--fail-fast exits instead)", "pipe", def.Name, "attempt", r.Attempt,
+			"retryIn", supervisor.Round(r.Delay).String(), "error", r.Err)
+	})
+	return p, err
 }
 
 func envOr(name, def string) string {

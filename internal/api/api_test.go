@@ -176,10 +176,15 @@ func TestErrorTypes(t *testing.T) {
 		if aws.ToString(ce.ResourceId) != "dup" || aws.ToString(ce.ResourceType) != "pipe" {
 			t.Errorf("ConflictException resource = %s/%s, want dup/pipe", aws.ToString(ce.ResourceId), aws.ToString(ce.ResourceType))
 		}
-		// A pipe in a transitional state refuses changes.
+		// A pipe in a transitional state refuses changes (one that is starting or retrying its start
+		// accepts them: TestStopDuringStartRetry).
 		block := make(chan struct{})
-		h.factory.set("slow", behaviour{block: block})
+		h.factory.set("slow", behaviour{drain: block})
 		h.create("slow", types.RequestedPipeStateRunning)
+		h.waitState("slow", types.PipeStateRunning)
+		if _, err := h.client.StopPipe(bg, &pipes.StopPipeInput{Name: aws.String("slow")}); err != nil {
+			t.Fatal(err)
+		}
 		for op, call := range map[string]func() error{
 			"StopPipe": func() error {
 				_, err := h.client.StopPipe(bg, &pipes.StopPipeInput{Name: aws.String("slow")})
@@ -198,10 +203,10 @@ func TestErrorTypes(t *testing.T) {
 				return err
 			},
 		} {
-			apiErr(t, op+" while CREATING", call(), "ConflictException")
+			apiErr(t, op+" while STOPPING", call(), "ConflictException")
 		}
 		close(block)
-		h.waitState("slow", types.PipeStateRunning)
+		h.waitState("slow", types.PipeStateStopped)
 	})
 	t.Run("ServiceQuotaExceededException", func(t *testing.T) {
 		h := newHarness(t, func(c *Config) { c.MaxPipes = 2 })

@@ -92,8 +92,11 @@ func watchedRegistry(base *plugin.Registry, def *pipe.Definition, hooks Hooks, c
 				return nil, fmt.Errorf("target %q: unknown kind", target)
 			}
 			t, err := f(ctx, env, target, params)
-			if err != nil || target != def.Target {
-				return t, err
+			if err != nil {
+				return nil, err
+			}
+			if target != def.Target {
+				return t, nil
 			}
 			return &watchedTarget{inner: t, w: &failWatch{cfg: cfg, what: "target " + target, onFatal: hooks.OnFatal, now: now}}, nil
 		})

@@ -12,8 +12,19 @@
 // RUNNING/STOPPED, or the matching *_FAILED state with a StateReason (an unreachable broker, a secret
 // that does not resolve). Decisions where Pipes is silent or UNCONFIRMED:
 //   - Any mutating call (UpdatePipe, StartPipe, StopPipe, DeletePipe) on a pipe in a transitional state
-//     gets ConflictException; CreatePipe of an existing name gets ConflictException. Tag operations are
-//     allowed in every state.
+//     gets ConflictException, except on a pipe that is still building its runner or retrying its start
+//     (CREATING, STARTING, UPDATING): the call cancels that start and takes the pipe over, so that a pipe
+//     waiting for a broker stays stoppable, deletable and updatable. CreatePipe of an existing name gets
+//     ConflictException. Tag operations are allowed in every state.
+//   - Transient start failures (a broker, DNS or Secrets Manager that does not answer) at create,
+//     start, update or resume are retried with backoff from 1s doubling to 5 minutes, with jitter, while
+//     the desired state is RUNNING; the pipe keeps its transitional state and its StateReason says
+//     "retrying in 8s, at 13:20:05Z (attempt 4 failed): <error>". Permanent failures (rejected
+//     credentials, an untrusted certificate, a missing or malformed secret, a target that cannot be
+//     built) end the transition in its *_FAILED state at once (manager.go, package supervisor).
+//   - A panic in a pipe (building it, running it, closing it) fails that pipe alone with the
+//     StateReason "internal error: ... panicked: ...; see the server log" and the stack in the log;
+//     while RUNNING it becomes START_FAILED with its desired state kept (manager.go).
 //   - StartPipe on a RUNNING pipe and StopPipe on a STOPPED pipe are no-ops that return the pipe's state.
 //   - Failed pipes (*_FAILED) accept UpdatePipe (to fix them), StartPipe, StopPipe and DeletePipe.
 //   - A pipe whose runtime reports a fatal condition (Hooks.OnFatal: a target or enrichment that keeps

@@ -27,6 +27,10 @@ type behaviour struct {
 	fatal     string        // the runner calls OnFatal(fatal) once running
 	exitErr   error         // the runner's Run returns this, after exitAfter
 	exitAfter time.Duration // how long the runner runs before returning exitErr
+	drain     chan struct{} // once stopped, Run returns only when this channel closes (keeps it STOPPING)
+	panicRun  string        // Run panics with this value
+	panicStop string        // Close panics with this value
+	panicFn   string        // the factory panics with this value
 }
 
 // testFactory builds runners whose behaviour the test scripts per pipe name, and records every build.
@@ -69,6 +73,9 @@ func (f *testFactory) factory(ctx context.Context, def *pipe.Definition, hooks H
 			return nil, ctx.Err()
 		}
 	}
+	if b.panicFn != "" {
+		panic(b.panicFn)
+	}
 	if b.buildErr != nil {
 		return nil, b.buildErr
 	}
@@ -102,11 +109,22 @@ func (r *testRunner) Run(ctx context.Context) error {
 	if r.b.fatal != "" {
 		r.hooks.OnFatal(r.b.fatal)
 	}
+	if r.b.panicRun != "" {
+		panic(r.b.panicRun)
+	}
 	<-ctx.Done()
+	if r.b.drain != nil {
+		<-r.b.drain
+	}
 	return nil
 }
 
-func (r *testRunner) Close(ctx context.Context) error { return nil }
+func (r *testRunner) Close(ctx context.Context) error {
+	if r.b.panicStop != "" {
+		panic(r.b.panicStop)
+	}
+	return nil
+}
 
 // harness is a server on a data directory with an SDK client pointed at it.
 type harness struct {

@@ -10,8 +10,13 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sluicehq/sluice/internal/metrics"
 	"github.com/sluicehq/sluice/internal/pipe"
+	"github.com/sluicehq/sluice/internal/runtime"
 	"github.com/sluicehq/sluice/internal/store"
+	"github.com/sluicehq/sluice/internal/supervisor"
 )
 
 // Pipe states (spec §1.3, §1.6).
@@ -91,18 +96,48 @@ type instance struct {
 	err    error         // Run's error, valid after done
 }
 
+// worker is the goroutine that takes one pipe out of a transitional state. A pipe has at most one
+// worker at a time: a new one waits for the previous one to return.
+type worker struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	// Guarded by Manager.mu. While starting (building the runner, or waiting to retry after a transient
+	// failure) an API call may supersede the worker: StopPipe, DeletePipe and UpdatePipe are accepted on
+	// a pipe that retries its start, cancel the worker and hand the pipe to a new one. A superseded
+	// worker writes nothing more to the store (record checks this inside the store transaction, where
+	// the API call also decided, so the two cannot interleave).
+	starting   bool
+	superseded bool
+}
+
 // Manager owns the runners of every stored pipe and moves pipes through the lifecycle: API calls
 // record a transitional state (CREATING, STARTING, ...) in one store transaction and hand the pipe
 // to a worker goroutine, which builds or stops its runner and records where the transition ended.
+//
+// The manager is the pipes' supervisor boundary: a panic while building a pipe (the Factory), in its
+// runner's Run or Close, in a worker or in an OnFatal hook is recovered, logged with its stack, and fails
+// that pipe alone with the StateReason "internal error: ...; see the server log". The pipe's state is
+// the failed state of the transition it was in (CREATE_FAILED, START_FAILED, UPDATE_FAILED, ...); a
+// panic while RUNNING makes it START_FAILED, the state Pipes users know as "did not run; StartPipe to
+// try again". Its desired state is kept, so that a restart of the server tries once more; because
+// panics are recovered, that can never become a crash loop.
+//
+// Creating, starting, updating and resuming a pipe retry transient failures (supervisor.Transient: a
+// broker, DNS or Secrets Manager that does not answer) with capped exponential backoff for as long as
+// the desired state is RUNNING. The pipe keeps its transitional state (CREATING, STARTING, UPDATING)
+// while it retries, with a StateReason naming the last error and the next attempt; permanent failures
+// end the transition in its failed state at once.
 type Manager struct {
-	store    *store.Store
-	factory  Factory
-	log      *slog.Logger
-	now      func() time.Time
-	maxPipes int
-	stopWait time.Duration
-	startTO  time.Duration
-	deleted  func(name string) // ManagerOptions.OnDeleted; nil: nothing
+	store     *store.Store
+	factory   Factory
+	log       *slog.Logger
+	now       func() time.Time
+	maxPipes  int
+	stopWait  time.Duration
+	startTO   time.Duration
+	backoff   supervisor.Backoff // guarded by mu (tests change it)
+	deleted   func(name string)  // ManagerOptions.OnDeleted; nil: nothing
+	lifecycle *metrics.Lifecycle
 
 	ctx    context.Context // parent of every runner; cancelled by Close
 	cancel context.CancelFunc
@@ -111,6 +146,7 @@ type Manager struct {
 	mu      sync.Mutex
 	gen     uint64
 	running map[string]*instance
+	workers map[string]*worker
 	closed  bool
 }
 
@@ -121,12 +157,18 @@ type ManagerOptions struct {
 	// StopTimeout bounds how long a stop waits for a runner to drain; default 60s. A runner that has
 	// not returned by then leaves the pipe in STOP_FAILED.
 	StopTimeout time.Duration
-	// StartTimeout bounds the Factory call; default 60s.
+	// StartTimeout bounds one Factory call; default 60s.
 	StartTimeout time.Duration
+	// StartBackoff spaces the attempts to start a pipe that failed transiently; default 1s doubling
+	// to 5 minutes, with jitter.
+	StartBackoff supervisor.Backoff
 	// Logger receives lifecycle logs; nil discards them.
 	Logger *slog.Logger
 	// OnDeleted, when set, is called once a pipe is gone (for example to drop its metric series).
 	OnDeleted func(name string)
+	// Registerer receives the lifecycle series (metrics.Lifecycle: pipe states, start retries); nil
+	// registers nothing.
+	Registerer prometheus.Registerer
 }
 
 // NewManager returns a Manager over st that builds runners with factory. Call Resume to start the
@@ -145,8 +187,24 @@ func NewManager(st *store.Store, factory Factory, o ManagerOptions) *Manager {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Manager{store: st, factory: factory, log: o.Logger, now: time.Now, maxPipes: o.MaxPipes,
-		stopWait: o.StopTimeout, startTO: o.StartTimeout, deleted: o.OnDeleted, ctx: ctx, cancel: cancel, running: map[string]*instance{}}
+	m := &Manager{store: st, factory: factory, log: o.Logger, now: time.Now, maxPipes: o.MaxPipes,
+		stopWait: o.StopTimeout, startTO: o.StartTimeout, backoff: o.StartBackoff, deleted: o.OnDeleted,
+		ctx: ctx, cancel: cancel, running: map[string]*instance{}, workers: map[string]*worker{}}
+	m.lifecycle = metrics.NewLifecycle(o.Registerer, m.states)
+	return m
+}
+
+// states lists every pipe's current state for the sluice_pipe_state series.
+func (m *Manager) states() ([]metrics.PipeState, error) {
+	recs, err := m.store.List()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]metrics.PipeState, len(recs))
+	for i, r := range recs {
+		out[i] = metrics.PipeState{Pipe: r.Name, State: r.CurrentState}
+	}
+	return out, nil
 }
 
 // Store returns the manager's store.
@@ -216,10 +274,8 @@ func (m *Manager) Update(ctx context.Context, name string, fn func(old *pipe.Def
 	if err := m.checkOpen(); err != nil {
 		return nil, err
 	}
+	superseded := false
 	rec, err := m.store.Update(name, func(r *store.Record) error {
-		if transitional(r.CurrentState) {
-			return conflict(name, "Pipe "+name+" is in state "+r.CurrentState+"; wait until it leaves it.")
-		}
 		if r.DesiredState == StateDeleted {
 			return notFound(name)
 		}
@@ -237,6 +293,12 @@ func (m *Manager) Update(ctx context.Context, name string, fn func(old *pipe.Def
 		if err != nil {
 			return fmt.Errorf("encoding pipe %s: %w", name, err)
 		}
+		if transitional(r.CurrentState) { // last: nothing after it may fail
+			if !m.supersede(name) {
+				return conflict(name, "Pipe "+name+" is in state "+r.CurrentState+"; wait until it leaves it.")
+			}
+			superseded = true
+		}
 		r.Definition = body
 		r.DesiredState = def.DesiredState
 		r.CurrentState = StateUpdating
@@ -245,6 +307,9 @@ func (m *Manager) Update(ctx context.Context, name string, fn func(old *pipe.Def
 		return nil
 	})
 	if err != nil {
+		if superseded { // the store refused the write after the worker was cancelled: give it back one
+			m.converge(name)
+		}
 		return nil, err
 	}
 	m.log.Info("pipe updated", "pipe", name, "desiredState", rec.DesiredState)
@@ -257,7 +322,8 @@ func (m *Manager) Start(ctx context.Context, name string) (*store.Record, error)
 	return m.transition(name, StateRunning, StateStarting)
 }
 
-// Stop sets a pipe's desired state to STOPPED and stops it; a stopped pipe is left as it is.
+// Stop sets a pipe's desired state to STOPPED and stops it; a stopped pipe is left as it is. A pipe that
+// is retrying its start stops retrying.
 func (m *Manager) Stop(ctx context.Context, name string) (*store.Record, error) {
 	return m.transition(name, StateStopped, StateStopping)
 }
@@ -271,15 +337,17 @@ func (m *Manager) transition(name, desired, via string) (*store.Record, error) {
 	if err := m.checkOpen(); err != nil {
 		return nil, err
 	}
-	changed := false
+	changed, superseded := false, false
 	rec, err := m.store.Update(name, func(r *store.Record) error {
 		if r.DesiredState == StateDeleted {
 			return notFound(name)
 		}
 		if transitional(r.CurrentState) {
-			return conflict(name, "Pipe "+name+" is in state "+r.CurrentState+"; wait until it leaves it.")
-		}
-		if desired != StateDeleted && r.DesiredState == desired && r.CurrentState == desired {
+			if !m.supersede(name) {
+				return conflict(name, "Pipe "+name+" is in state "+r.CurrentState+"; wait until it leaves it.")
+			}
+			superseded = true
+		} else if desired != StateDeleted && r.DesiredState == desired && r.CurrentState == desired {
 			return nil // already there: StartPipe on a running pipe and StopPipe on a stopped one are no-ops
 		}
 		changed = true
@@ -290,6 +358,9 @@ func (m *Manager) transition(name, desired, via string) (*store.Record, error) {
 		return nil
 	})
 	if err != nil {
+		if superseded {
+			m.converge(name)
+		}
 		return nil, err
 	}
 	if changed {
@@ -297,6 +368,21 @@ func (m *Manager) transition(name, desired, via string) (*store.Record, error) {
 		m.converge(name)
 	}
 	return rec, nil
+}
+
+// supersede cancels the worker of a pipe that is starting (or retrying its start) so that an API call
+// can take the pipe over, and reports whether it did. It is called inside the API call's store
+// transaction, as its last step.
+func (m *Manager) supersede(name string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	w := m.workers[name]
+	if w == nil || !w.starting || w.superseded {
+		return false
+	}
+	w.superseded = true
+	w.cancel()
+	return true
 }
 
 func (m *Manager) checkOpen() error {
@@ -308,106 +394,220 @@ func (m *Manager) checkOpen() error {
 	return nil
 }
 
-// converge runs a worker that takes the pipe out of its transitional state.
+// converge runs a worker that takes the pipe out of its transitional state, after the pipe's previous
+// worker (if any) has returned.
 func (m *Manager) converge(name string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
 		return // the state stays transitional in the store; Resume finishes it after the restart
 	}
+	prev := m.workers[name]
+	ctx, cancel := context.WithCancel(m.ctx)
+	w := &worker{cancel: cancel, done: make(chan struct{})}
+	m.workers[name] = w
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
-		m.work(name)
+		defer close(w.done)
+		defer cancel()
+		defer func() {
+			m.mu.Lock()
+			if m.workers[name] == w {
+				delete(m.workers, name)
+			}
+			m.mu.Unlock()
+		}()
+		if prev != nil {
+			<-prev.done
+		}
+		defer func() {
+			if pe := runtime.Recovered("the lifecycle worker", recover()); pe != nil {
+				m.failPanicked(name, w, pe)
+			}
+		}()
+		m.work(ctx, name, w)
 	}()
 }
 
-func (m *Manager) work(name string) {
+func (m *Manager) work(ctx context.Context, name string, w *worker) {
 	rec, err := m.store.Get(name)
 	if err != nil {
-		m.log.Error("reading pipe for a state change", "pipe", name, "err", err)
+		if !errors.Is(err, store.ErrNotFound) {
+			m.log.Error("reading pipe for a state change", "pipe", name, "err", err)
+		}
 		return
 	}
 	via := rec.CurrentState
+	if !transitional(via) {
+		return // a previous worker already finished the change
+	}
 	// Every transition first stops what runs: an update restarts with the new definition, a start
 	// after a failed run starts afresh.
 	if err := m.stopRunner(name); err != nil {
-		m.finish(name, failedState(via), err.Error())
+		m.finish(w, name, failedState(via), err.Error())
 		return
 	}
 	switch rec.DesiredState {
 	case StateDeleted:
 		if err := m.store.Delete(name); err != nil && !errors.Is(err, store.ErrNotFound) {
 			m.log.Error("deleting pipe", "pipe", name, "err", err)
-			m.finish(name, StateDeleteFailed, "deleting the stored pipe failed")
+			m.finish(w, name, StateDeleteFailed, "deleting the stored pipe failed")
 			return
 		}
 		m.log.Info("pipe deleted", "pipe", name)
+		m.lifecycle.Forget(name)
 		if m.deleted != nil {
 			m.deleted(name)
 		}
 	case StateStopped:
-		m.finish(name, StateStopped, rec.StateReason)
+		m.lifecycle.StopRetrying(name)
+		m.finish(w, name, StateStopped, rec.StateReason)
 	default:
 		def, err := decodeStored(rec)
 		if err != nil {
-			m.finish(name, failedState(via), err.Error())
+			m.finish(w, name, failedState(via), err.Error())
 			return
 		}
-		in, err := m.startRunner(def)
-		if err != nil {
-			if m.ctx.Err() != nil {
-				return // shutting down: the transitional state stays and Resume finishes it
-			}
-			m.log.Warn("pipe failed to start", "pipe", name, "state", failedState(via), "err", err)
-			m.finish(name, failedState(via), stateReason(err))
-			return
-		}
-		// The runner may already have given up (a topic that does not exist): decided inside the
-		// transaction, so that this and exited() agree whichever runs first.
-		_, err = m.store.Update(name, func(r *store.Record) error {
-			select {
-			case <-in.done:
-				if m.ctx.Err() != nil {
-					return errSkip
-				}
-				r.CurrentState = failedState(via)
-				r.StateReason = "pipe runtime stopped at start"
-				if in.err != nil {
-					r.StateReason = stateReason(in.err)
-				}
-			default:
-				r.CurrentState = StateRunning
-				r.StateReason = ""
-			}
-			return nil
-		})
-		if err != nil && !errors.Is(err, errSkip) && !errors.Is(err, store.ErrNotFound) {
-			m.log.Error("recording pipe state", "pipe", name, "err", err)
-		}
-		select {
-		case <-in.done:
-			m.mu.Lock()
-			if m.running[name] == in {
-				delete(m.running, name)
-			}
-			m.mu.Unlock()
-		default:
-		}
+		m.start(ctx, w, def, via)
 	}
 }
 
-// finish records where a transition ended. Only the pipe's worker calls it: API calls cannot change a
-// pipe in a transitional state, and exits and OnFatal act only on RUNNING pipes.
-func (m *Manager) finish(name, state, reason string) {
+// start builds and runs the pipe's runner, retrying transient failures (see Manager), and records
+// where the transition ended.
+func (m *Manager) start(ctx context.Context, w *worker, def *pipe.Definition, via string) {
+	name := def.Name
+	m.mu.Lock()
+	w.starting = true
+	backoff := m.backoff
+	m.mu.Unlock()
+	var in *instance
+	err := supervisor.Retry(ctx, backoff, func(ctx context.Context) error {
+		var err error
+		in, err = m.startRunner(ctx, w, def)
+		return err
+	}, func(r supervisor.Retrying) {
+		m.log.Warn("pipe failed to start; retrying", "pipe", name, "state", via, "attempt", r.Attempt,
+			"retryIn", supervisor.Round(r.Delay).String(), "err", r.Err)
+		m.lifecycle.StartRetry(name, r.Next)
+		m.record(w, name, func(r2 *store.Record) error {
+			r2.StateReason = stateReason(errors.New(r.Reason()))
+			return nil
+		})
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			// Superseded by an API call (its worker takes over) or shutting down (the transitional
+			// state stays and Resume finishes it).
+			return
+		}
+		m.lifecycle.StopRetrying(name)
+		reason := stateReason(err)
+		var pe *runtime.PanicError
+		if errors.As(err, &pe) {
+			m.logPanic(name, pe)
+			reason = panicReason(pe)
+		}
+		m.log.Warn("pipe failed to start", "pipe", name, "state", failedState(via), "err", err)
+		m.finish(w, name, failedState(via), reason)
+		return
+	}
+	m.lifecycle.StopRetrying(name)
+	// The runner may already have given up (a topic that does not exist): decided inside the
+	// transaction, so that this and exited() agree whichever runs first.
+	err = m.record(w, name, func(r *store.Record) error {
+		select {
+		case <-in.done:
+			if m.ctx.Err() != nil {
+				return errSkip
+			}
+			r.CurrentState = failedState(via)
+			r.StateReason = "pipe runtime stopped at start"
+			if in.err != nil {
+				r.StateReason = runReason(in.err)
+			}
+		default:
+			r.CurrentState = StateRunning
+			r.StateReason = ""
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errSkip) && !errors.Is(err, store.ErrNotFound) {
+		m.log.Error("recording pipe state", "pipe", name, "err", err)
+	}
+	select {
+	case <-in.done:
+		m.mu.Lock()
+		if m.running[name] == in {
+			delete(m.running, name)
+		}
+		m.mu.Unlock()
+	default:
+	}
+}
+
+// record applies fn to the pipe's record unless w was superseded (then it returns errSkip), deciding
+// inside the store transaction.
+func (m *Manager) record(w *worker, name string, fn func(r *store.Record) error) error {
 	_, err := m.store.Update(name, func(r *store.Record) error {
+		m.mu.Lock()
+		superseded := w.superseded
+		m.mu.Unlock()
+		if superseded {
+			return errSkip
+		}
+		return fn(r)
+	})
+	return err
+}
+
+// finish records where a transition ended. Only the pipe's worker calls it: API calls cannot change a
+// pipe in a transitional state (except to supersede a starting worker, which then writes nothing), and
+// exits and OnFatal act only on RUNNING pipes.
+func (m *Manager) finish(w *worker, name, state, reason string) {
+	err := m.record(w, name, func(r *store.Record) error {
 		r.CurrentState = state
 		r.StateReason = reason
 		return nil
 	})
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err != nil && !errors.Is(err, errSkip) && !errors.Is(err, store.ErrNotFound) {
 		m.log.Error("recording pipe state", "pipe", name, "state", state, "err", err)
 	}
+}
+
+// failPanicked records a panic of a pipe's worker: the transition it was in ends in its failed state.
+func (m *Manager) failPanicked(name string, w *worker, pe *runtime.PanicError) {
+	m.logPanic(name, pe)
+	err := m.record(w, name, func(r *store.Record) error {
+		if !transitional(r.CurrentState) {
+			return errSkip
+		}
+		r.CurrentState = failedState(r.CurrentState)
+		r.StateReason = panicReason(pe)
+		return nil
+	})
+	if err != nil && !errors.Is(err, errSkip) && !errors.Is(err, store.ErrNotFound) {
+		m.log.Error("recording pipe state", "pipe", name, "err", err)
+	}
+}
+
+func (m *Manager) logPanic(name string, pe *runtime.PanicError) {
+	m.log.Error("recovered a panic: the pipe fails, the server and the other pipes go on", "pipe", name,
+		"where", pe.Where, "panic", fmt.Sprint(pe.Value), "stack", string(pe.Stack))
+}
+
+// panicReason is the StateReason of a pipe that panicked; the stack is in the server log.
+func panicReason(pe *runtime.PanicError) string {
+	return stateReason(fmt.Errorf("%w; see the server log", pe))
+}
+
+// runReason is the StateReason for a runner's error: an internal-error text for a panic.
+func runReason(err error) string {
+	var pe *runtime.PanicError
+	if errors.As(err, &pe) {
+		return panicReason(pe)
+	}
+	return stateReason(err)
 }
 
 // stateReason makes an error fit the 512-character StateReason, cutting at a character boundary.
@@ -420,7 +620,31 @@ func stateReason(err error) string {
 	return string(r[:509]) + "..."
 }
 
-func (m *Manager) startRunner(def *pipe.Definition) (*instance, error) {
+// build calls the factory, turning a panic into a *runtime.PanicError and a nil runner into an error.
+func (m *Manager) build(ctx context.Context, def *pipe.Definition, hooks Hooks) (r Runner, err error) {
+	defer func() {
+		if pe := runtime.Recovered("building the pipe", recover()); pe != nil {
+			r, err = nil, pe
+		}
+	}()
+	r, err = m.factory(ctx, def, hooks)
+	if err == nil && r == nil {
+		err = errors.New("the pipe factory returned no runner")
+	}
+	return r, err
+}
+
+// guarded runs f (a runner's Run or Close), turning a panic into a *runtime.PanicError.
+func guarded(where string, f func() error) (err error) {
+	defer func() {
+		if pe := runtime.Recovered(where, recover()); pe != nil {
+			err = pe
+		}
+	}()
+	return f()
+}
+
+func (m *Manager) startRunner(ctx context.Context, w *worker, def *pipe.Definition) (*instance, error) {
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
@@ -432,32 +656,41 @@ func (m *Manager) startRunner(def *pipe.Definition) (*instance, error) {
 
 	name := def.Name
 	hooks := Hooks{OnFatal: func(reason string) { m.fatal(name, gen, reason) }}
-	bctx, bcancel := context.WithTimeout(m.ctx, m.startTO)
-	r, err := m.factory(bctx, def, hooks)
+	bctx, bcancel := context.WithTimeout(ctx, m.startTO)
+	r, err := m.build(bctx, def, hooks)
 	bcancel()
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(m.ctx)
+	// The runner lives until the pipe is stopped, not as long as this worker.
+	rctx, cancel := context.WithCancel(m.ctx)
 	in := &instance{gen: gen, runner: r, cancel: cancel, done: make(chan struct{})}
 	m.mu.Lock()
-	if m.closed {
+	if m.closed || w.superseded {
 		m.mu.Unlock()
 		cancel()
-		r.Close(context.Background())
-		return nil, errors.New("server shutting down")
+		if err := guarded("closing the pipe", func() error { return r.Close(context.Background()) }); err != nil {
+			m.log.Warn("closing a pipe built while it was stopped", "pipe", name, "err", err)
+		}
+		return nil, context.Canceled
 	}
 	m.running[name] = in
+	w.starting = false // from here API calls wait for the worker to record RUNNING
 	m.wg.Add(1)
 	m.mu.Unlock()
 	go func() {
 		defer m.wg.Done()
-		err := r.Run(ctx)
-		cerr := r.Close(context.WithoutCancel(ctx))
+		err := guarded("running the pipe", func() error { return r.Run(rctx) })
+		cerr := guarded("closing the pipe", func() error { return r.Close(context.WithoutCancel(rctx)) })
 		in.err = errors.Join(err, cerr)
 		close(in.done)
-		if ctx.Err() == nil { // not stopped by us: the runner gave up on its own
+		if rctx.Err() == nil { // not stopped by us: the runner gave up on its own
 			m.exited(name, gen, in.err)
+		} else if in.err != nil {
+			var pe *runtime.PanicError
+			if errors.As(in.err, &pe) {
+				m.logPanic(name, pe) // while stopping: the stop goes on, the log has the stack
+			}
 		}
 		cancel()
 	}()
@@ -473,9 +706,11 @@ func (m *Manager) stopRunner(name string) error {
 		return nil
 	}
 	in.cancel()
+	t := time.NewTimer(m.stopWait)
+	defer t.Stop()
 	select {
 	case <-in.done:
-	case <-time.After(m.stopWait):
+	case <-t.C:
 		return fmt.Errorf("pipe %s did not stop within %s", name, m.stopWait)
 	}
 	m.mu.Lock()
@@ -487,24 +722,37 @@ func (m *Manager) stopRunner(name string) error {
 }
 
 // exited records a runner that returned without being asked to: the pipe is STOPPED with the error as
-// reason, its desired state unchanged (so StartPipe, or a restart of the server, tries again).
+// reason, its desired state unchanged (so StartPipe, or a restart of the server, tries again). A runner
+// that panicked makes the pipe START_FAILED with an internal-error reason (see Manager).
 func (m *Manager) exited(name string, gen uint64, err error) {
+	defer func() {
+		if pe := runtime.Recovered("recording a stopped pipe", recover()); pe != nil {
+			m.logPanic(name, pe)
+		}
+	}()
 	m.mu.Lock()
 	if in := m.running[name]; in != nil && in.gen == gen {
 		delete(m.running, name)
 	}
 	m.mu.Unlock()
-	reason := "pipe runtime stopped"
-	if err != nil {
-		reason = "pipe runtime stopped: " + stateReason(err)
+	state, reason := StateStopped, "pipe runtime stopped"
+	var pe *runtime.PanicError
+	switch {
+	case errors.As(err, &pe):
+		m.logPanic(name, pe)
+		state, reason = StateStartFailed, panicReason(pe)
+	case err != nil:
+		reason = stateReason(errors.New("pipe runtime stopped: " + err.Error()))
+		m.log.Warn("pipe stopped on its own", "pipe", name, "err", err)
+	default:
+		m.log.Warn("pipe stopped on its own", "pipe", name)
 	}
-	m.log.Warn("pipe stopped on its own", "pipe", name, "err", err)
 	m.store.Update(name, func(r *store.Record) error {
 		if r.CurrentState != StateRunning {
 			return errSkip
 		}
-		r.CurrentState = StateStopped
-		r.StateReason = stateReason(errors.New(reason))
+		r.CurrentState = state
+		r.StateReason = reason
 		return nil
 	})
 }
@@ -513,7 +761,13 @@ var errSkip = errors.New("skip")
 
 // fatal stops a pipe on behalf of its runner (OnFatal): desired and current state become STOPPED with
 // the reason, so that neither a restart of the server nor anything else restarts it until StartPipe.
+// The runtime calls it from its own goroutines, so a panic here is recovered and logged.
 func (m *Manager) fatal(name string, gen uint64, reason string) {
+	defer func() {
+		if pe := runtime.Recovered("stopping a failing pipe (OnFatal)", recover()); pe != nil {
+			m.logPanic(name, pe)
+		}
+	}()
 	m.mu.Lock()
 	in := m.running[name]
 	current := in != nil && in.gen == gen

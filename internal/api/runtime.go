@@ -31,10 +31,11 @@ type RuntimeOptions struct {
 }
 
 // RuntimeFactory returns a Factory that runs pipes with internal/runtime, their target and enrichment
-// watched for auto-stop (autostop.go). Before building a pipe it
-// resolves the source's secrets and asks its brokers for metadata with them, so that a pipe which
-// cannot work fails its transition (CREATE_FAILED, START_FAILED, UPDATE_FAILED) with a StateReason
-// naming the broker or secret, as Pipes does, instead of showing RUNNING while it retries forever.
+// watched for auto-stop (autostop.go). Before building a pipe it resolves the source's secrets and
+// asks its brokers for metadata with them, so that a pipe which cannot work never shows RUNNING: the
+// Manager fails its transition (CREATE_FAILED, START_FAILED, UPDATE_FAILED) with a StateReason naming
+// the broker or secret when the failure is permanent, and retries with the reason shown while it is
+// transient (supervisor.Transient: the errors keep their cause for errors.Is/As).
 func RuntimeFactory(o RuntimeOptions) Factory {
 	if o.PreflightTimeout == 0 {
 		o.PreflightTimeout = DefaultPreflightTimeout
@@ -85,7 +86,7 @@ func preflight(ctx context.Context, def *pipe.Definition, o RuntimeOptions) erro
 	defer cl.Close()
 	if err := cl.Ping(ctx); err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
-			err = fmt.Errorf("no answer within %s", o.PreflightTimeout)
+			err = fmt.Errorf("no answer within %s: %w", o.PreflightTimeout, err) // transient: retried
 		}
 		return fmt.Errorf("connecting to broker %s: %w", strings.Join(cfg.Brokers, ","), err)
 	}

@@ -97,7 +97,7 @@ func NewServer(cfg Config) (*Server, error) {
 		cfg:  cfg,
 		arns: ARNs{Region: cfg.Region, Account: cfg.Account},
 		mgr: NewManager(cfg.Store, cfg.Factory, ManagerOptions{MaxPipes: cfg.MaxPipes, StopTimeout: cfg.StopTimeout,
-			Logger: cfg.Logger, OnDeleted: forgetMetrics(cfg.Registerer)}),
+			Logger: cfg.Logger, OnDeleted: forgetMetrics(cfg.Registerer), Registerer: cfg.Registerer}),
 		log: cfg.Logger,
 	}
 	if len(cfg.Keys) > 0 {

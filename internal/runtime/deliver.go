@@ -124,7 +124,8 @@ func (p *Pipe) deadLetter(ctx context.Context, recs []*kafka.Record, failures []
 		Exec: func(ctx context.Context, lo, hi int) error {
 			dctx, cancel := context.WithTimeout(ctx, g.timeout)
 			defer cancel()
-			if err := g.dlq.Deliver(dctx, letters[lo:hi]); err != nil {
+			err := p.guard("the dead-letter destination "+g.dlqArn, func() error { return g.dlq.Deliver(dctx, letters[lo:hi]) })
+			if err != nil {
 				return fmt.Errorf("writing %d dead letters to %s: %w", hi-lo, g.dlqArn, err)
 			}
 			return nil

@@ -45,7 +45,7 @@ func (p *Pipe) runExecution(ctx context.Context, events []json.RawMessage) error
 
 	ectx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
-	err := p.stages(ectx, id, events)
+	err := p.guardStages(func() error { return p.stages(ectx, id, events) }) // recover.go
 	if m != nil {
 		m.Duration.Observe(time.Since(start).Seconds())
 	}

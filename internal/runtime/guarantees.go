@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 
@@ -91,7 +92,10 @@ func newGuarantees(ctx context.Context, def *pipe.Definition, deps Deps, reg *pl
 					def.Name, g.dlqArn, plugin.Kind(g.dlqArn))
 			}
 			t, err := f(ctx, *env, g.dlqArn, json.RawMessage("null"))
-			if err != nil {
+			if err == nil && isNil(t) {
+				err = errors.New("the factory returned no destination")
+			}
+			if err != nil { // g.dlq stays nil: a typed nil would be closed by close
 				return nil, fmt.Errorf("pipe %s: creating the dead-letter destination %s: %w", def.Name, g.dlqArn, err)
 			}
 			g.dlq = t

@@ -229,9 +229,16 @@ func (p *Pipe) buildEnrichment(ctx context.Context, reg *plugin.Registry, env pl
 	if err != nil {
 		return fmt.Errorf("pipe %s: encoding EnrichmentParameters: %w", p.name, err)
 	}
-	if p.enricher, err = f(ctx, env, def.Enrichment, params); err != nil {
+	// Assigned only on success: a factory returning a typed nil with its error would make p.enricher a
+	// non-nil interface, and Close would call Close on a nil pointer.
+	e, err := f(ctx, env, def.Enrichment, params)
+	if err != nil {
 		return fmt.Errorf("pipe %s: creating enrichment: %w", p.name, err)
 	}
+	if isNil(e) {
+		return fmt.Errorf("pipe %s: creating enrichment: the %s factory returned no enrichment", p.name, plugin.Kind(def.Enrichment))
+	}
+	p.enricher = e
 	if l, ok := p.enricher.(plugin.BatchLimiter); ok {
 		p.enrichMax = l.MaxBatch()
 	}
@@ -250,9 +257,14 @@ func (p *Pipe) buildTarget(ctx context.Context, reg *plugin.Registry, env plugin
 	if err != nil {
 		return fmt.Errorf("pipe %s: encoding TargetParameters: %w", p.name, err)
 	}
-	if p.target, err = f(ctx, env, def.Target, params); err != nil {
+	t, err := f(ctx, env, def.Target, params)
+	if err != nil { // p.target stays nil (see buildEnrichment)
 		return fmt.Errorf("pipe %s: creating target: %w", p.name, err)
 	}
+	if isNil(t) {
+		return fmt.Errorf("pipe %s: creating target: the %s factory returned no target", p.name, plugin.Kind(def.Target))
+	}
+	p.target = t
 	if l, ok := p.target.(plugin.BatchLimiter); ok {
 		p.targetMax = l.MaxBatch()
 	}
@@ -336,7 +348,9 @@ func (p *Pipe) Run(ctx context.Context) error {
 		cancelSrc()
 	}()
 	p.log.Info("pipe running")
-	err := p.src.Run(srcCtx, p.handle)
+	err := p.src.Run(srcCtx, func(ctx context.Context, b *kafka.Batch) error {
+		return p.guard("handling a batch", func() error { return p.handle(ctx, b) }) // recover.go
+	})
 	close(done)
 	<-drained
 	if err != nil && !errors.Is(err, context.Canceled) {

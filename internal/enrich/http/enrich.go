@@ -47,7 +47,11 @@ var (
 // Factory is the plugin.EnricherFactory for "http" and "https": params is the pipe's
 // EnrichmentParameters JSON (pipe.EnrichmentParameters).
 func Factory(ctx context.Context, env plugin.Env, enrichment string, params json.RawMessage) (plugin.Enricher, error) {
-	return New(ctx, env, enrichment, params)
+	e, err := New(ctx, env, enrichment, params)
+	if err != nil {
+		return nil, err // not e: a nil *Enricher in a plugin.Enricher is a non-nil interface
+	}
+	return e, nil
 }
 
 // New builds the enrichment for the pipe's Enrichment URL and EnrichmentParameters JSON.

@@ -114,7 +114,11 @@ func NewFactory(stdout, stderr io.Writer) plugin.TargetFactory {
 		case "/dev/stderr":
 			return NewWriter(c.Path, stderr), nil
 		}
-		return Open(c)
+		t, err := Open(c)
+		if err != nil {
+			return nil, err // not t: a nil *Target in a plugin.Target is a non-nil interface
+		}
+		return t, nil
 	}
 }
 

@@ -29,7 +29,11 @@ var (
 // Factory is the plugin.TargetFactory for "http" and "https": params is the pipe's TargetParameters
 // JSON (pipe.TargetParameters).
 func Factory(ctx context.Context, env plugin.Env, target string, params json.RawMessage) (plugin.Target, error) {
-	return New(ctx, env, target, params)
+	t, err := New(ctx, env, target, params)
+	if err != nil {
+		return nil, err // not t: a nil *Target in a plugin.Target is a non-nil interface
+	}
+	return t, nil
 }
 
 // New builds the target for the pipe's Target URL and TargetParameters JSON.
