@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/sluicehq/sluice/internal/awsid"
 	"github.com/sluicehq/sluice/internal/metrics"
 	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/store"
@@ -22,8 +23,6 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultRegion       = "us-east-1"
-	DefaultAccount      = "000000000000"
 	DefaultMaxBodyBytes = 256 << 10
 	DefaultRate         = 50 // API requests per second, sustained
 	DefaultBurst        = 100
@@ -76,10 +75,10 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, errors.New("api server: Store and Factory are required")
 	}
 	if cfg.Region == "" {
-		cfg.Region = DefaultRegion
+		cfg.Region = awsid.DefaultRegion
 	}
 	if cfg.Account == "" {
-		cfg.Account = DefaultAccount
+		cfg.Account = awsid.DefaultAccount
 	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes

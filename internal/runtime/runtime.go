@@ -42,6 +42,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sluicehq/sluice/internal/awsid"
 	"github.com/sluicehq/sluice/internal/concurrency"
 	"github.com/sluicehq/sluice/internal/kafkaauth"
 	"github.com/sluicehq/sluice/internal/metrics"
@@ -141,7 +142,7 @@ func New(ctx context.Context, def *pipe.Definition, deps Deps) (*Pipe, error) {
 		name: def.Name,
 		log:  log.With("pipe", def.Name),
 		vars: transform.Vars{
-			PipeArn:       transform.PipeArn(deps.Region, deps.Account, def.Name),
+			PipeArn:       awsid.PipeArn(deps.Region, deps.Account, def.Name),
 			PipeName:      def.Name,
 			SourceArn:     def.Source,
 			EnrichmentArn: def.Enrichment,
