@@ -91,7 +91,7 @@ func cmdRun(ctx context.Context, args []string, std stdio) int {
 		fmt.Fprintf(std.err, "sluice run: pipe %s has DesiredState STOPPED: nothing to run\n", def.Name)
 		return 0
 	}
-	log := slog.New(slog.NewJSONHandler(std.err, &slog.HandlerOptions{Level: level}))
+	log := newJSONLogger(std.err, level)
 	return runPipe(ctx, def, f, log, std.err)
 }
 

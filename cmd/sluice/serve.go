@@ -102,7 +102,7 @@ func cmdServe(ctx context.Context, args []string, std stdio) int {
 	if err := api.CheckListen(f.listen, len(keys) > 0); err != nil {
 		return usageErr("%v", err)
 	}
-	log := slog.New(slog.NewJSONHandler(std.err, &slog.HandlerOptions{Level: level}))
+	log := newJSONLogger(std.err, level)
 	return serve(ctx, f, keys, log, std.err)
 }
 
