@@ -14,7 +14,7 @@ import (
 	"github.com/sluicehq/sluice/internal/store"
 )
 
-// Pipe states (spec §1.3, §1.6).
+// Pipe states (the PipeState enum of the Pipes API model).
 const (
 	StateRunning              = "RUNNING"
 	StateStopped              = "STOPPED"
