@@ -34,7 +34,7 @@ type Config struct {
 	Store *store.Store
 	// Factory builds a pipe's runner (required); RuntimeFactory builds the real one.
 	Factory Factory
-	// Region and Account appear in pipe ARNs; defaults us-east-1 and 000000000000.
+	// Region and Account appear in pipe ARNs; defaults awsid.DefaultRegion and awsid.DefaultAccount.
 	Region, Account string
 	// Keys maps access key IDs to secret access keys; requests must carry a valid SigV4 signature by
 	// one of them. Empty means no authentication (the caller must then listen on loopback only).
