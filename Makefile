@@ -8,9 +8,12 @@ BIN     := bin/sluice
 build:
 	$(GO) build -o $(BIN) ./cmd/sluice
 
+# lint: gofmt, go vet and staticcheck. staticcheck is a `tool` of go.mod (pinned there, fetched by the go
+# command on first use; tools are not linked into the sluice binary).
 lint:
 	@out="$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null)"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+	$(GO) tool staticcheck $(PKGS)
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

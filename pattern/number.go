@@ -42,9 +42,7 @@ func appendCanonicalNumber(dst, s []byte) []byte {
 			dst = append(dst, s[i])
 		}
 	}
-	var e int
-	e, i = parseExponent(s, i, 1e9)
-	exp += e
+	exp += parseExponent(s, i, 1e9)
 	// Trailing zeros carry no value.
 	end := len(dst)
 	for end > digitsStart && dst[end-1] == '0' {
@@ -149,9 +147,7 @@ func approxNumber(s []byte) (f float64, exact, ok bool) {
 			}
 		}
 	}
-	var e int
-	e, i = parseExponent(s, i, 100000)
-	exp10 += e
+	exp10 += parseExponent(s, i, 100000)
 	if m == 0 {
 		if neg {
 			return math.Copysign(0, -1), true, true
@@ -188,12 +184,12 @@ func near(a, b float64) bool {
 	return math.Abs(a-b) <= approxMargin*math.Max(math.Abs(a), math.Abs(b))
 }
 
-// parseExponent reads an optional exponent ("e", "E", a sign, digits) of the number text s at i and returns
-// its value and the index after it; the value's magnitude stops growing at limit, which is past any exponent
-// a float64 can use, so that a long run of digits cannot overflow.
-func parseExponent(s []byte, i, limit int) (int, int) {
+// parseExponent reads the optional exponent ("e", "E", a sign, digits) that ends the number text s at i and
+// returns its value; the value's magnitude stops growing at limit, which is past any exponent a float64 can
+// use, so that a long run of digits cannot overflow.
+func parseExponent(s []byte, i, limit int) int {
 	if i >= len(s) || (s[i] != 'e' && s[i] != 'E') {
-		return 0, i
+		return 0
 	}
 	i++
 	neg := false
@@ -210,5 +206,5 @@ func parseExponent(s []byte, i, limit int) (int, int) {
 	if neg {
 		e = -e
 	}
-	return e, i
+	return e
 }

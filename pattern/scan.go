@@ -34,10 +34,9 @@ type state struct {
 	errWhat  string
 	errPos   int
 
-	kafka    bool
-	kkey     []byte
-	kval     []byte
-	kafkaErr error
+	kafka bool
+	kkey  []byte
+	kval  []byte
 }
 
 // errSyntax is the internal, allocation-free signal of malformed JSON; wrap turns it into the error callers see.

@@ -14,7 +14,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/go
 
 // goldenVars are fixed so that the golden outputs are reproducible.
 var goldenVars = &Vars{
-	PipeArn:       PipeArn("", "", "orders-pipe"),
+	PipeArn:       "arn:aws:pipes:us-east-1:000000000000:pipe/orders-pipe",
 	PipeName:      "orders-pipe",
 	SourceArn:     "smk://localhost:9092/orders",
 	EnrichmentArn: "",

@@ -304,18 +304,6 @@ func TestParseAcceptsLimits(t *testing.T) {
 	}
 }
 
-func TestPipeArn(t *testing.T) {
-	cases := []struct{ region, account, name, want string }{
-		{"", "", "p", "arn:aws:pipes:us-east-1:000000000000:pipe/p"},
-		{"eu-west-1", "123456789012", "orders", "arn:aws:pipes:eu-west-1:123456789012:pipe/orders"},
-	}
-	for _, c := range cases {
-		if got := PipeArn(c.region, c.account, c.name); got != c.want {
-			t.Errorf("PipeArn(%q, %q, %q) = %s, want %s", c.region, c.account, c.name, got, c.want)
-		}
-	}
-}
-
 // TestRenderDoesNotAllocate pins the hot path's promise: with a reused dst, rendering a Kafka record (value
 // decoded once for several placeholders) allocates nothing.
 func TestRenderDoesNotAllocate(t *testing.T) {

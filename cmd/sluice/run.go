@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/sluicehq/sluice/internal/awsid"
 	"github.com/sluicehq/sluice/internal/execlog"
 	"github.com/sluicehq/sluice/internal/metrics"
 	"github.com/sluicehq/sluice/internal/pipe"
@@ -58,8 +59,8 @@ func cmdRun(ctx context.Context, args []string, std stdio) int {
 	fs.StringVar(&f.name, "name", "", "the pipe `name` (default: the definition's Name, else the file's base name)")
 	fs.StringVar(&f.metricsListen, "metrics-listen", "", "serve Prometheus /metrics on `host:port`")
 	fs.StringVar(&f.awsEndpoint, "aws-endpoint", os.Getenv("SLUICE_AWS_ENDPOINT"), "Secrets Manager endpoint `URL` for secret ARNs")
-	fs.StringVar(&f.region, "region", envOr("AWS_REGION", "us-east-1"), "AWS `region` for the pipe ARN and Secrets Manager")
-	fs.StringVar(&f.account, "account", "000000000000", "AWS `account` ID used in the pipe ARN")
+	fs.StringVar(&f.region, "region", envOr("AWS_REGION", awsid.DefaultRegion), "AWS `region` for the pipe ARN and Secrets Manager")
+	fs.StringVar(&f.account, "account", awsid.DefaultAccount, "AWS `account` ID used in the pipe ARN")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
 	fs.StringVar(&f.executionLog, "execution-log", "stderr", "where the pipe's execution log (LogConfiguration) goes: `stderr` or a file path (appended)")
 	fs.DurationVar(&f.drainTimeout, "drain-timeout", runtime.DefaultDrainTimeout, "how long in-flight batches may take to finish after SIGTERM")
@@ -93,7 +94,7 @@ func cmdRun(ctx context.Context, args []string, std stdio) int {
 		fmt.Fprintf(std.err, "sluice run: pipe %s has DesiredState STOPPED: nothing to run\n", def.Name)
 		return 0
 	}
-	log := slog.New(slog.NewJSONHandler(std.err, &slog.HandlerOptions{Level: level}))
+	log := newJSONLogger(std.err, level)
 	return runPipe(ctx, def, f, log, std.err)
 }
 
@@ -148,7 +149,7 @@ func runPipe(ctx context.Context, def *pipe.Definition, f runFlags, log *slog.Lo
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	deps := runtime.Deps{
-		Secrets:      &secret.Resolver{AWSEndpoint: f.awsEndpoint, Region: f.region},
+		Secrets:      &secret.Resolver{AWSEndpoint: f.awsEndpoint, Region: f.region, Logger: log},
 		Logger:       log,
 		Metrics:      reg,
 		Region:       f.region,

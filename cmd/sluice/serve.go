@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/sluicehq/sluice/internal/api"
+	"github.com/sluicehq/sluice/internal/awsid"
 	"github.com/sluicehq/sluice/internal/plugin"
 	"github.com/sluicehq/sluice/internal/runtime"
 	"github.com/sluicehq/sluice/internal/secret"
@@ -60,8 +61,8 @@ func cmdServe(ctx context.Context, args []string, std stdio) int {
 	fs.StringVar(&f.keyID, "access-key-id", os.Getenv("SLUICE_ACCESS_KEY_ID"), "access key `ID` clients sign with (env SLUICE_ACCESS_KEY_ID)")
 	fs.StringVar(&f.secretKey, "secret-access-key", "", "secret access `key` for --access-key-id (env SLUICE_SECRET_ACCESS_KEY; prefer the env or a file: flags show in ps)")
 	fs.StringVar(&f.credsFile, "credentials-file", "", "`file` of access keys in the AWS shared-credentials format")
-	fs.StringVar(&f.region, "region", envOr("AWS_REGION", api.DefaultRegion), "`region` in pipe ARNs and for Secrets Manager")
-	fs.StringVar(&f.account, "account", api.DefaultAccount, "`account` ID in pipe ARNs")
+	fs.StringVar(&f.region, "region", envOr("AWS_REGION", awsid.DefaultRegion), "`region` in pipe ARNs and for Secrets Manager")
+	fs.StringVar(&f.account, "account", awsid.DefaultAccount, "`account` ID in pipe ARNs")
 	fs.StringVar(&f.awsEndpoint, "aws-endpoint", os.Getenv("SLUICE_AWS_ENDPOINT"), "Secrets Manager endpoint `URL` for secret ARNs (default: AWS)")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "TLS certificate `file` (PEM) for the listener; needs --tls-key")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "TLS private key `file` (PEM) for --tls-cert")
@@ -101,7 +102,7 @@ func cmdServe(ctx context.Context, args []string, std stdio) int {
 	if err := api.CheckListen(f.listen, len(keys) > 0); err != nil {
 		return usageErr("%v", err)
 	}
-	log := slog.New(slog.NewJSONHandler(std.err, &slog.HandlerOptions{Level: level}))
+	log := newJSONLogger(std.err, level)
 	return serve(ctx, f, keys, log, std.err)
 }
 
@@ -136,7 +137,7 @@ func serve(ctx context.Context, f serveFlags, keys map[string]string, log *slog.
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	factory := api.RuntimeFactory(api.RuntimeOptions{Deps: runtime.Deps{
 		Registry:     plugin.Default,
-		Secrets:      &secret.Resolver{AWSEndpoint: f.awsEndpoint, Region: f.region},
+		Secrets:      &secret.Resolver{AWSEndpoint: f.awsEndpoint, Region: f.region, Logger: log},
 		Logger:       log,
 		Metrics:      reg,
 		Region:       f.region,

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluicehq/sluice/internal/awsid"
 	"github.com/sluicehq/sluice/transform"
 )
 
@@ -21,8 +22,8 @@ func cmdTestInputTemplate(ctx context.Context, args []string, std stdio) int {
 	tmplArg := fs.String("input-template", "", "the `template` (InputTemplate), or file://path to read it from")
 	eventArg := fs.String("event", "", "the `event` (one record, as the enrichment or target would receive it), file://path, or - for standard input")
 	name := fs.String("pipe-name", "test-pipe", "pipe `name` for <aws.pipes.pipe-name> and the pipe ARN")
-	region := fs.String("region", transform.DefaultRegion, "`region` of the pipe ARN")
-	account := fs.String("account", transform.DefaultAccount, "`account` id of the pipe ARN")
+	region := fs.String("region", awsid.DefaultRegion, "`region` of the pipe ARN")
+	account := fs.String("account", awsid.DefaultAccount, "`account` id of the pipe ARN")
 	sourceArn := fs.String("source-arn", "", "value of <aws.pipes.source-arn>")
 	enrichmentArn := fs.String("enrichment-arn", "", "value of <aws.pipes.enrichment-arn>")
 	targetArn := fs.String("target-arn", "", "value of <aws.pipes.target-arn>")
@@ -59,7 +60,7 @@ func cmdTestInputTemplate(ctx context.Context, args []string, std stdio) int {
 		return fail(fmt.Errorf("reading --event: %w", err))
 	}
 	vars := &transform.Vars{
-		PipeArn:       transform.PipeArn(*region, *account, *name),
+		PipeArn:       awsid.PipeArn(*region, *account, *name),
 		PipeName:      *name,
 		SourceArn:     *sourceArn,
 		EnrichmentArn: *enrichmentArn,

@@ -13,7 +13,7 @@ import (
 )
 
 // Auto-stop: Pipes disables a pipe whose enrichment or target fails with client errors (4xx, permission
-// problems, missing resources) nearly continuously, with an explanatory StateReason (spec §1.6, §8).
+// problems, missing resources) nearly continuously, with an explanatory StateReason (the Pipes troubleshooting page).
 // Sluice does the same from outside the runtime: the pipe's target and enrichment are wrapped so that
 // every call's outcome is watched; when calls have failed with permanent errors (plugin.IsPermanent:
 // 4xx other than 429, malformed requests) without a single success for AutoStop.After and at least

@@ -159,7 +159,7 @@ func requireNoBody(body []byte) *Error {
 	return nil
 }
 
-// Tag limits (spec §1.3).
+// Tag limits (the TagResource constraints of the Pipes API model).
 const (
 	maxTags        = 50
 	maxTagKeyLen   = 128

@@ -7,7 +7,7 @@
 // Errors carry X-Amzn-ErrorType and a JSON body (errors.go). /healthz and /metrics are served on the
 // same handler without authentication, so that probes and Prometheus need no AWS keys.
 //
-// Lifecycle (spec §1.6): a mutating call records a transitional state (CREATING, UPDATING, STARTING,
+// Lifecycle (the PipeState values of the Pipes API): a mutating call records a transitional state (CREATING, UPDATING, STARTING,
 // STOPPING, DELETING) and returns; a worker goroutine then builds or stops the pipe's runner and records
 // RUNNING/STOPPED, or the matching *_FAILED state with a StateReason (an unreachable broker, a secret
 // that does not resolve). Decisions where Pipes is silent or UNCONFIRMED:

@@ -38,8 +38,8 @@ type FieldError struct {
 // Error returns "Type: message".
 func (e *Error) Error() string { return e.Type + ": " + e.Message }
 
-// Exception names and their HTTP status codes (pipes-spec §1.5, plus the authentication errors every AWS
-// service returns).
+// Exception names and their HTTP status codes (the error shapes of the Pipes API model, plus the
+// authentication errors every AWS service returns).
 const (
 	TypeValidation         = "ValidationException"
 	TypeNotFound           = "NotFoundException"

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sluicehq/sluice/internal/awsid"
 	"github.com/sluicehq/sluice/internal/pipe"
 )
 
@@ -31,7 +32,7 @@ func FuzzRequestDecoder(f *testing.F) {
 		f.Add([]byte(s), "orders")
 	}
 	current := mustDefinition(f)
-	arns := ARNs{Region: DefaultRegion, Account: DefaultAccount}
+	arns := ARNs{Region: awsid.DefaultRegion, Account: awsid.DefaultAccount}
 	srv := &Server{arns: arns}
 	f.Fuzz(func(t *testing.T, data []byte, name string) {
 		if def, e := decodeCreate(name, data); e != nil {

@@ -19,7 +19,7 @@ import (
 	"github.com/sluicehq/sluice/internal/supervisor"
 )
 
-// Pipe states (spec §1.3, §1.6).
+// Pipe states (the PipeState enum of the Pipes API model).
 const (
 	StateRunning              = "RUNNING"
 	StateStopped              = "STOPPED"

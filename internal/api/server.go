@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/sluicehq/sluice/internal/awsid"
 	"github.com/sluicehq/sluice/internal/metrics"
 	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/store"
@@ -22,8 +23,6 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultRegion       = "us-east-1"
-	DefaultAccount      = "000000000000"
 	DefaultMaxBodyBytes = 256 << 10
 	DefaultRate         = 50 // API requests per second, sustained
 	DefaultBurst        = 100
@@ -35,7 +34,7 @@ type Config struct {
 	Store *store.Store
 	// Factory builds a pipe's runner (required); RuntimeFactory builds the real one.
 	Factory Factory
-	// Region and Account appear in pipe ARNs; defaults us-east-1 and 000000000000.
+	// Region and Account appear in pipe ARNs; defaults awsid.DefaultRegion and awsid.DefaultAccount.
 	Region, Account string
 	// Keys maps access key IDs to secret access keys; requests must carry a valid SigV4 signature by
 	// one of them. Empty means no authentication (the caller must then listen on loopback only).
@@ -76,10 +75,10 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, errors.New("api server: Store and Factory are required")
 	}
 	if cfg.Region == "" {
-		cfg.Region = DefaultRegion
+		cfg.Region = awsid.DefaultRegion
 	}
 	if cfg.Account == "" {
-		cfg.Account = DefaultAccount
+		cfg.Account = awsid.DefaultAccount
 	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes

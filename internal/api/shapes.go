@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluicehq/sluice/internal/awsid"
 	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/store"
 )
@@ -81,7 +82,7 @@ type ARNs struct{ Region, Account string }
 
 // Pipe returns the ARN of the named pipe.
 func (a ARNs) Pipe(name string) string {
-	return "arn:aws:pipes:" + a.Region + ":" + a.Account + ":pipe/" + name
+	return awsid.PipeArn(a.Region, a.Account, name)
 }
 
 var rePipeArn = regexp.MustCompile(`^arn:aws([a-z]|\-)*:([a-zA-Z0-9\-]+):([a-z]|\d|\-)*:([0-9]{12})?:(.+)$`)
@@ -94,7 +95,7 @@ func (a ARNs) parsePipeArn(arn string) (string, *Error) {
 		return "", validationError("1 validation error detected: Value at 'resourceArn' failed to satisfy constraint: must be a pipe ARN.",
 			FieldError{Name: "resourceArn", Message: "must be a pipe ARN (arn:aws:pipes:REGION:ACCOUNT:pipe/NAME)"})
 	}
-	name, ok := strings.CutPrefix(arn, "arn:aws:pipes:"+a.Region+":"+a.Account+":pipe/")
+	name, ok := strings.CutPrefix(arn, awsid.PipeArn(a.Region, a.Account, ""))
 	if !ok || !validName(name) {
 		return "", &Error{Type: TypeNotFound, Status: 404, Message: "Resource " + arn + " does not exist."}
 	}

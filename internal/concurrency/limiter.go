@@ -49,7 +49,6 @@ type Limiter struct {
 	inflight int
 	cooldown time.Duration
 	lastCut  time.Time
-	now      func() time.Time
 	waiters  []chan struct{} // FIFO of blocked Acquire calls
 }
 
@@ -59,15 +58,12 @@ type Option func(*Limiter)
 // WithCooldown sets the minimum time between two decreases (default DefaultCooldown).
 func WithCooldown(d time.Duration) Option { return func(l *Limiter) { l.cooldown = d } }
 
-// WithClock replaces time.Now, for tests.
-func WithClock(now func() time.Time) Option { return func(l *Limiter) { l.now = now } }
-
 // New returns a Limiter whose bound starts at, and never exceeds, max (at least 1).
 func New(max int, opts ...Option) *Limiter {
 	if max < 1 {
 		max = 1
 	}
-	l := &Limiter{limit: float64(max), max: max, cooldown: DefaultCooldown, now: time.Now}
+	l := &Limiter{limit: float64(max), max: max, cooldown: DefaultCooldown}
 	for _, o := range opts {
 		o(l)
 	}
@@ -147,7 +143,7 @@ func (l *Limiter) Release(o Outcome) {
 			l.limit = float64(l.max)
 		}
 	case Overloaded:
-		now := l.now()
+		now := time.Now()
 		if l.lastCut.IsZero() || now.Sub(l.lastCut) >= l.cooldown {
 			l.limit /= 2
 			if l.limit < 1 {

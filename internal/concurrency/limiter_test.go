@@ -5,18 +5,15 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
-// fakeClock is a clock the test moves by hand.
-type fakeClock struct{ t time.Time }
+// TestAIMD runs in a synctest bubble, where time.Sleep moves the limiter's clock past the cooldown at once.
+func TestAIMD(t *testing.T) { synctest.Test(t, testAIMD) }
 
-func (c *fakeClock) now() time.Time          { return c.t }
-func (c *fakeClock) advance(d time.Duration) { c.t = c.t.Add(d) }
-
-func TestAIMD(t *testing.T) {
-	clk := &fakeClock{t: time.Unix(1000, 0)}
-	l := New(8, WithClock(clk.now), WithCooldown(time.Second))
+func testAIMD(t *testing.T) {
+	l := New(8, WithCooldown(time.Second))
 	ctx := context.Background()
 	step := func(o Outcome) {
 		t.Helper()
@@ -36,11 +33,11 @@ func TestAIMD(t *testing.T) {
 	if got := l.Limit(); got != 4 {
 		t.Fatalf("Limit() after a second overload within the cooldown = %d, want 4", got)
 	}
-	clk.advance(time.Second)
+	time.Sleep(time.Second)
 	step(Overloaded)
-	clk.advance(time.Second)
+	time.Sleep(time.Second)
 	step(Overloaded)
-	clk.advance(time.Second)
+	time.Sleep(time.Second)
 	step(Overloaded) // 4 -> 2 -> 1 -> 1: never below one
 	if got := l.Limit(); got != 1 {
 		t.Fatalf("Limit() after repeated overloads = %d, want 1", got)
@@ -67,7 +64,13 @@ func TestAIMD(t *testing.T) {
 	}
 }
 
+// TestAcquireBlocksAtTheLimitAndServesInOrder runs in a synctest bubble, so that synctest.Wait tells when
+// a goroutine has queued (it is then durably blocked on its channel).
 func TestAcquireBlocksAtTheLimitAndServesInOrder(t *testing.T) {
+	synctest.Test(t, testAcquireBlocksAtTheLimitAndServesInOrder)
+}
+
+func testAcquireBlocksAtTheLimitAndServesInOrder(t *testing.T) {
 	l := New(1)
 	ctx := context.Background()
 	if err := l.Acquire(ctx); err != nil {
@@ -90,7 +93,10 @@ func TestAcquireBlocksAtTheLimitAndServesInOrder(t *testing.T) {
 			l.Release(Success)
 		}()
 		// Let goroutine i queue before i+1, so the expected order is known.
-		waitFor(t, func() bool { l.mu.Lock(); defer l.mu.Unlock(); return len(l.waiters) == i+1 })
+		synctest.Wait()
+		if n := waiters(l); n != i+1 {
+			t.Fatalf("%d waiters after goroutine %d blocked, want %d", n, i, i+1)
+		}
 	}
 	if got := l.InFlight(); got != 1 {
 		t.Fatalf("InFlight() = %d, want 1 while the others wait", got)
@@ -102,7 +108,9 @@ func TestAcquireBlocksAtTheLimitAndServesInOrder(t *testing.T) {
 	}
 }
 
-func TestAcquireHonoursContext(t *testing.T) {
+func TestAcquireHonoursContext(t *testing.T) { synctest.Test(t, testAcquireHonoursContext) }
+
+func testAcquireHonoursContext(t *testing.T) {
 	l := New(1)
 	if err := l.Acquire(context.Background()); err != nil {
 		t.Fatal(err)
@@ -110,7 +118,10 @@ func TestAcquireHonoursContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- l.Acquire(ctx) }()
-	waitFor(t, func() bool { l.mu.Lock(); defer l.mu.Unlock(); return len(l.waiters) == 1 })
+	synctest.Wait()
+	if n := waiters(l); n != 1 {
+		t.Fatalf("%d waiters, want 1", n)
+	}
 	cancel()
 	if err := <-errc; !errors.Is(err, context.Canceled) {
 		t.Fatalf("Acquire after cancel = %v, want context.Canceled", err)
@@ -172,13 +183,9 @@ func TestConcurrentUse(t *testing.T) {
 	}
 }
 
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not reached within 5s")
-		}
-		time.Sleep(time.Millisecond)
-	}
+// waiters is the number of blocked Acquire calls.
+func waiters(l *Limiter) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.waiters)
 }

@@ -1,7 +1,9 @@
-// Package execlog writes a pipe's execution log: the EventBridge Pipes log records (spec §9.2) for the
-// execution steps of §9.3, as JSON lines to standard error or a file, filtered by the pipe's
-// LogConfiguration Level (OFF, ERROR, INFO, TRACE) and carrying execution data (payload, awsRequest,
-// awsResponse) only when IncludeExecutionData is ["ALL"].
+// Package execlog writes a pipe's execution log: the EventBridge Pipes log records for each execution step,
+// as JSON lines to standard error or a file, filtered by the pipe's LogConfiguration Level (OFF, ERROR,
+// INFO, TRACE) and carrying execution data (payload, awsRequest, awsResponse) only when
+// IncludeExecutionData is ["ALL"]. The record schema and the steps each level emits are those of the
+// EventBridge user guide, https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-logs-schema.html
+// and .../eb-pipes-logs-execution-steps.html.
 //
 // Decisions where Pipes is silent or does not apply:
 //   - timestamp is an RFC 3339 UTC string with millisecond precision ("2026-11-25T13:42:04.123Z"); the
@@ -12,9 +14,12 @@
 //     truncatedFields and error are always present, null when empty.
 //   - Records are cut to 256 KB (the Pipes limit for CloudWatch Logs destinations) the Pipes way: characters
 //     removed from the end of payload, then awsRequest, then awsResponse, each named in truncatedFields.
+//   - awsRequest and awsResponse hold the JSON the runtime sent to the enrichment or target (the events)
+//     and the JSON the enrichment returned, for every kind. Pipes logs the raw HTTP request and response
+//     of API destinations there; Sluice does not, so that headers, where credentials travel, never reach
+//     the log.
 //   - Unlike Pipes, which documents that it does not redact execution data, Sluice never writes a secret
-//     it knows of: Authorization-like headers are masked in request and response dumps (see DumpRequest,
-//     DumpResponse), and every value given to AddSecrets is masked wherever it appears in a record.
+//     it knows of: every value given to AddSecrets is masked wherever it appears in a record.
 package execlog
 
 import (
@@ -87,8 +92,8 @@ type Entry struct {
 	Type MessageType
 	// Payload is the JSON the step saw or produced (the event batch).
 	Payload []byte
-	// Request and Response are the call's exchange: the raw HTTP request and response for HTTP kinds
-	// (see DumpRequest and DumpResponse), the JSON request and response for AWS services.
+	// Request and Response are the call's exchange: the JSON events sent and, for an enrichment, the
+	// JSON it returned.
 	Request, Response []byte
 	// Err is the failure of a failure step; its HTTP status and request ID are read through the
 	// HTTPStatusCode() int and ServiceRequestID() string methods that HTTP and AWS SDK errors have.
@@ -103,7 +108,6 @@ type Entry struct {
 type Logger struct {
 	cfg Config
 	arn string
-	now func() time.Time
 
 	mu      sync.Mutex
 	w       io.Writer
@@ -112,19 +116,9 @@ type Logger struct {
 	buf     bytes.Buffer
 }
 
-// Option configures a Logger.
-type Option func(*Logger)
-
-// WithClock replaces time.Now, for tests.
-func WithClock(now func() time.Time) Option { return func(l *Logger) { l.now = now } }
-
 // New returns a Logger of the pipe with ARN resourceArn writing JSON lines to w.
-func New(w io.Writer, resourceArn string, cfg Config, opts ...Option) *Logger {
-	l := &Logger{cfg: cfg, arn: resourceArn, now: time.Now, w: w}
-	for _, o := range opts {
-		o(l)
-	}
-	return l
+func New(w io.Writer, resourceArn string, cfg Config) *Logger {
+	return &Logger{cfg: cfg, arn: resourceArn, w: w}
 }
 
 // Config returns the logger's configuration.
@@ -179,7 +173,7 @@ func (l *Logger) Log(executionID string, e Entry) {
 	}
 	r := Record{
 		ExecutionID: executionID,
-		Timestamp:   l.now().UTC().Format("2006-01-02T15:04:05.000Z07:00"),
+		Timestamp:   time.Now().UTC().Format("2006-01-02T15:04:05.000Z07:00"),
 		MessageType: e.Type,
 		ResourceArn: l.arn,
 		LogLevel:    l.cfg.Level.String(),

@@ -43,7 +43,8 @@ func ParseLevel(s string) (Level, error) {
 // MessageType is an execution step, the messageType of a log record.
 type MessageType string
 
-// The execution steps of Pipes (spec §9.3), in the order a successful execution emits them.
+// The execution steps of Pipes (the user guide's execution steps page, see the package comment), in the
+// order a successful execution emits them.
 const (
 	ExecutionStarted                  MessageType = "EXECUTION_STARTED"
 	EnrichmentStageEntered            MessageType = "ENRICHMENT_STAGE_ENTERED"
@@ -84,8 +85,8 @@ type step struct {
 	exchange bool // awsRequest and awsResponse, with IncludeExecutionData
 }
 
-// steps is the table of spec §9.3 (which level emits which step) and §9.2 (which steps carry a payload
-// or the request/response), as data so that the table test reads it row by row.
+// steps is the Pipes table of which level emits which step, and the log schema's list of which steps carry
+// a payload or the request/response, as data so that the table test reads it row by row.
 var steps = map[MessageType]step{
 	ExecutionStarted:                  {level: Info, payload: true},
 	ExecutionSucceeded:                {level: Info},

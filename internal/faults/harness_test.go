@@ -32,7 +32,7 @@ import (
 )
 
 var (
-	faultRecords = flag.Int("fault.records", 20000, "records produced by the kill -9 fault test (the issue's full size is 200000)")
+	faultRecords = flag.Int("fault.records", 20000, "records produced by the kill -9 fault test (the full size is 200000)")
 	faultKills   = flag.Int("fault.kills", 10, "kill -9 rounds of the kill fault test")
 	faultSlowFor = flag.Duration("fault.slow", 12*time.Second, "how long the slow-target test lets the backlog grow")
 )

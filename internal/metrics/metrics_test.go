@@ -42,7 +42,7 @@ func TestPipeSeriesNames(t *testing.T) {
 	stop := p.WatchLag(func() map[int32]int64 { return map[int32]int64{0: 5, 1: 7} })
 	defer stop()
 
-	// Every Pipes metric of spec §9.4 has its series (the mapping table of the package doc).
+	// Every Pipes metric (namespace AWS/EventBridge/Pipes, the user guide's monitoring page) has its series (the mapping table of the package doc).
 	want := []string{
 		"sluice_pipe_invocations_total", "sluice_pipe_events_total", "sluice_pipe_event_size_bytes",
 		"sluice_pipe_duration_seconds", "sluice_pipe_concurrent_executions", "sluice_pipe_executions_failed_total",

@@ -14,7 +14,7 @@ const (
 
 // SetDefaults fills the optional fields that have a default, in place. It is idempotent and leaves
 // given values alone, including invalid ones (Validate reports those). Sluice extension fields keep
-// their nil "Pipes behaviour" meaning (see RetryAttempts and RecordAgeLimitSeconds).
+// their nil "Pipes behaviour" meaning (see MaximumRetryAttempts and MaximumRecordAgeInSeconds).
 func (d *Definition) SetDefaults() {
 	if d.DesiredState == "" {
 		d.DesiredState = DefaultDesiredState

@@ -104,22 +104,6 @@ type SelfManagedKafkaParameters struct {
 	DeadLetterConfig *DeadLetterConfig `json:"DeadLetterConfig,omitempty"`
 }
 
-// RetryAttempts returns MaximumRetryAttempts, or -1 (retry forever) when it is not set.
-func (p *SelfManagedKafkaParameters) RetryAttempts() int {
-	if p == nil || p.MaximumRetryAttempts == nil {
-		return -1
-	}
-	return *p.MaximumRetryAttempts
-}
-
-// RecordAgeLimitSeconds returns MaximumRecordAgeInSeconds, or -1 (no limit) when it is not set.
-func (p *SelfManagedKafkaParameters) RecordAgeLimitSeconds() int {
-	if p == nil || p.MaximumRecordAgeInSeconds == nil {
-		return -1
-	}
-	return *p.MaximumRecordAgeInSeconds
-}
-
 // DeadLetterConfig names the dead-letter destination (Sluice extension, Pipes' stream-source shape).
 type DeadLetterConfig struct {
 	// Arn is a target string: "kafka://host:port/topic", "file:///path", or an ARN whose target kind
@@ -302,17 +286,4 @@ type LogConfiguration struct {
 	CloudwatchLogsLogDestination json.RawMessage `json:"CloudwatchLogsLogDestination,omitempty"`
 	FirehoseLogDestination       json.RawMessage `json:"FirehoseLogDestination,omitempty"`
 	S3LogDestination             json.RawMessage `json:"S3LogDestination,omitempty"`
-}
-
-// IncludesExecutionData reports whether payloads belong in the log records.
-func (l *LogConfiguration) IncludesExecutionData() bool {
-	if l == nil {
-		return false
-	}
-	for _, v := range l.IncludeExecutionData {
-		if v == "ALL" {
-			return true
-		}
-	}
-	return false
 }

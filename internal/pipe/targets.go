@@ -88,6 +88,7 @@ func validTopic(s string) error {
 func ParseSource(s string) (string, error) {
 	if !strings.HasPrefix(s, "smk://") {
 		if reARN.MatchString(s) {
+			//lint:ignore ST1005 the message starts with the product's name, a proper noun
 			return "", errors.New("Sluice reads self-managed Kafka only: use smk://host:port, not an ARN")
 		}
 		return "", errors.New("must be smk://host:port")

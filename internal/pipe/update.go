@@ -6,7 +6,7 @@ import (
 )
 
 // UpdateRequest is the UpdatePipe request body. Every member is optional; omitted top-level members
-// keep their current value (spec §1.7).
+// keep their current value (the UpdatePipe page of the Pipes API reference).
 //
 // Source, Name and the immutable Kafka members (TopicName, StartingPosition,
 // AdditionalBootstrapServers, ConsumerGroupID) are not in the AWS update shape; Sluice accepts them so
@@ -35,7 +35,7 @@ type UpdateSourceParameters = SourceParameters
 // definition with defaults set; cur is not modified. The caller then runs Validate on the result.
 // The returned FieldErrors lists attempts to change immutable members; the definition is nil then.
 //
-// Rules (spec §1.7): omitted top-level members stay; SelfManagedKafkaParameters, HttpParameters,
+// Rules (from the UpdatePipe API reference): omitted top-level members stay; SelfManagedKafkaParameters, HttpParameters,
 // ApiDestinationParameters, KafkaParameters, every AWS target parameter object and LogConfiguration
 // are replaced whole (omitted members inside reset to their defaults); FilterCriteria is replaced
 // whole ({"Filters": []} removes filtering); InputTemplate "" removes the template; Enrichment ""

@@ -26,7 +26,8 @@ var (
 	oauthMethods = []string{"GET", "POST", "PUT"}
 )
 
-// Limits from the Pipes model (spec §1.3, §2.2, §3.1, §5, §6).
+// Limits from the Pipes API model (the member constraints of CreatePipe) and the EventBridge user guide's
+// pages on filtering, input transformation and enrichment.
 const (
 	MaxFilters        = 5
 	MaxPatternLength  = 4096

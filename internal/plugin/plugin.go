@@ -14,6 +14,10 @@ import (
 	"time"
 )
 
+// MaxPayloadBytes is the Pipes payload limit (6 MB): the most one invocation carries, whether a source
+// batch, the payload sent to a target or enrichment, or the response an enrichment returns.
+const MaxPayloadBytes = 6 << 20
+
 // Enricher may return fewer or more events than it was given; zero events skips the target.
 type Enricher interface {
 	Enrich(ctx context.Context, events []json.RawMessage) ([]json.RawMessage, error)

@@ -36,21 +36,9 @@ const (
 	DefaultCap  = 30 * time.Second
 )
 
-// Clock is the time source; tests replace it so that nothing sleeps for real.
-type Clock interface {
-	Now() time.Time
-	// Sleep waits d or until ctx is done, returning ctx's error in that case.
-	Sleep(ctx context.Context, d time.Duration) error
-}
-
-// SystemClock is the real clock.
-type SystemClock struct{}
-
-// Now returns time.Now().
-func (SystemClock) Now() time.Time { return time.Now() }
-
-// Sleep waits d or until ctx is done.
-func (SystemClock) Sleep(ctx context.Context, d time.Duration) error {
+// sleep waits d or until ctx is done, returning ctx's error in that case. (Tests run the policy in a
+// testing/synctest bubble, where the wait takes no real time.)
+func sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
 	}
@@ -74,8 +62,6 @@ type Policy struct {
 	MaxRecordAge time.Duration
 	// DeadLetter is true when the pipe has a dead-letter destination, the condition for ever giving up.
 	DeadLetter bool
-	// Clock defaults to SystemClock.
-	Clock Clock
 	// Rand returns a number in [0, 1) for the jitter; defaults to math/rand/v2.Float64.
 	Rand func() float64
 }
@@ -147,9 +133,6 @@ func (p Policy) Run(ctx context.Context, b Batch) ([]Failure, error) {
 		return nil, nil
 	}
 	r := runner{p: p, b: b}
-	if r.p.Clock == nil {
-		r.p.Clock = SystemClock{}
-	}
 	if r.p.Rand == nil {
 		r.p.Rand = rand.Float64
 	}
@@ -206,7 +189,7 @@ func (r *runner) run(ctx context.Context, lo, hi, prior int) error {
 		if r.b.OnRetry != nil {
 			r.b.OnRetry(Attempt{Lo: lo, Hi: hi, Attempt: attempt, Err: err, Class: class, Delay: delay})
 		}
-		if err := r.p.Clock.Sleep(ctx, delay); err != nil {
+		if err := sleep(ctx, delay); err != nil {
 			return fmt.Errorf("waiting to retry records %d to %d: %w", lo, hi-1, err)
 		}
 	}
@@ -232,7 +215,7 @@ func (r *runner) tooOld(lo, hi int) bool {
 	if r.p.MaxRecordAge <= 0 || r.b.Timestamp == nil {
 		return false
 	}
-	now := r.p.Clock.Now()
+	now := time.Now()
 	for i := lo; i < hi; i++ {
 		if now.Sub(r.b.Timestamp(i)) > r.p.MaxRecordAge {
 			return true

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/aws/smithy-go"
@@ -24,32 +25,40 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
-// fakeClock advances only when something sleeps, and records the waits.
-type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	sleeps []time.Duration
+// The tests of Policy.Run run in testing/synctest bubbles: the policy's waits are real timers, which the
+// bubble's fake clock fires as soon as every goroutine of the test is blocked, so a 30 s backoff takes no
+// time and the time between two executions is exactly the wait.
+
+// timeline records the bubble's clock at each execution of a batch.
+type timeline struct {
+	mu sync.Mutex
+	at []time.Time
 }
 
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 11, 25, 13, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
+// wrap returns b with its Exec recording on tl.
+func (tl *timeline) wrap(b Batch) Batch {
+	exec := b.Exec
+	b.Exec = func(ctx context.Context, lo, hi int) error {
+		tl.mu.Lock()
+		tl.at = append(tl.at, time.Now())
+		tl.mu.Unlock()
+		return exec(ctx, lo, hi)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.sleeps = append(c.sleeps, d)
-	c.now = c.now.Add(d)
-	return nil
+	return b
+}
+
+// waits returns the time that passed between consecutive executions, leaving out executions that
+// followed at once (bisection halves run without waiting).
+func (tl *timeline) waits() []time.Duration {
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	var out []time.Duration
+	for i := 1; i < len(tl.at); i++ {
+		if d := tl.at[i].Sub(tl.at[i-1]); d != 0 {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // fakeTarget is a real plugin.Target that rejects chosen events and can fail its first calls wholesale.
@@ -99,14 +108,16 @@ type httpStatusErr int
 func (e httpStatusErr) Error() string       { return fmt.Sprintf("target answered %d", int(e)) }
 func (e httpStatusErr) HTTPStatusCode() int { return int(e) }
 
-func TestTransientFailureRecovers(t *testing.T) {
-	clock := newFakeClock()
+func TestTransientFailureRecovers(t *testing.T) { synctest.Test(t, testTransientFailureRecovers) }
+
+func testTransientFailureRecovers(t *testing.T) {
+	var tl timeline
 	tg := &fakeTarget{failFirst: 3, failErr: httpStatusErr(503)}
 	evs := events(10)
-	b := batchFor(tg, evs)
+	b := tl.wrap(batchFor(tg, evs))
 	var retries []Attempt
 	b.OnRetry = func(a Attempt) { retries = append(retries, a) }
-	p := Policy{MaxRetries: -1, Clock: clock, Rand: func() float64 { return 0.5 }}
+	p := Policy{MaxRetries: -1, Rand: func() float64 { return 0.5 }}
 	failures, err := p.Run(context.Background(), b)
 	if err != nil || len(failures) != 0 {
 		t.Fatalf("Run() = %v, %v; want no failures, nil", failures, err)
@@ -116,7 +127,7 @@ func TestTransientFailureRecovers(t *testing.T) {
 	}
 	// Full jitter with Rand = 0.5: half of 100ms, 200ms, 400ms.
 	want := []time.Duration{50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond}
-	if diff := cmp.Diff(want, clock.sleeps); diff != "" {
+	if diff := cmp.Diff(want, tl.waits()); diff != "" {
 		t.Errorf("waits (-want +got):\n%s", diff)
 	}
 	if len(retries) != 3 || retries[2].Attempt != 3 || retries[0].Class != Retryable {
@@ -141,60 +152,64 @@ func TestBisectIsolatesPoison(t *testing.T) {
 		{"single-record batch", 1, map[int]error{0: httpStatusErr(400)}, 5, ReasonPermanent},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			evs := events(tc.n)
-			tg := &fakeTarget{poison: map[string]error{}}
-			for i, err := range tc.poison {
-				tg.poison[string(evs[i])] = err
-			}
-			clock := newFakeClock()
-			p := Policy{MaxRetries: tc.maxRetries, DeadLetter: true, Clock: clock}
-			failures, err := p.Run(context.Background(), batchFor(tg, evs))
-			if err != nil {
-				t.Fatalf("Run() error = %v", err)
-			}
-			var gotIdx, wantIdx []int
-			for i := range tc.poison {
-				wantIdx = append(wantIdx, i)
-			}
-			slices.Sort(wantIdx)
-			for _, f := range failures {
-				gotIdx = append(gotIdx, f.Index)
-				if f.Reason != tc.wantReason {
-					t.Errorf("failure %d reason = %s, want %s", f.Index, f.Reason, tc.wantReason)
+			synctest.Test(t, func(t *testing.T) {
+				evs := events(tc.n)
+				tg := &fakeTarget{poison: map[string]error{}}
+				for i, err := range tc.poison {
+					tg.poison[string(evs[i])] = err
 				}
-				if !errors.Is(f.Err, tc.poison[f.Index]) {
-					t.Errorf("failure %d error = %v, want %v", f.Index, f.Err, tc.poison[f.Index])
+				start := time.Now()
+				p := Policy{MaxRetries: tc.maxRetries, DeadLetter: true}
+				failures, err := p.Run(context.Background(), batchFor(tg, evs))
+				if err != nil {
+					t.Fatalf("Run() error = %v", err)
 				}
-				if f.Attempts < 1 {
-					t.Errorf("failure %d attempts = %d, want >= 1", f.Index, f.Attempts)
+				var gotIdx, wantIdx []int
+				for i := range tc.poison {
+					wantIdx = append(wantIdx, i)
 				}
-			}
-			if diff := cmp.Diff(wantIdx, gotIdx); diff != "" {
-				t.Errorf("failed records (-want +got):\n%s", diff)
-			}
-			// Every other record delivered exactly once, in batch order.
-			var want []string
-			for i, e := range evs {
-				if _, bad := tc.poison[i]; !bad {
-					want = append(want, string(e))
+				slices.Sort(wantIdx)
+				for _, f := range failures {
+					gotIdx = append(gotIdx, f.Index)
+					if f.Reason != tc.wantReason {
+						t.Errorf("failure %d reason = %s, want %s", f.Index, f.Reason, tc.wantReason)
+					}
+					if !errors.Is(f.Err, tc.poison[f.Index]) {
+						t.Errorf("failure %d error = %v, want %v", f.Index, f.Err, tc.poison[f.Index])
+					}
+					if f.Attempts < 1 {
+						t.Errorf("failure %d attempts = %d, want >= 1", f.Index, f.Attempts)
+					}
 				}
-			}
-			if diff := cmp.Diff(want, tg.delivered); diff != "" {
-				t.Errorf("delivered (-want +got):\n%s", diff)
-			}
-			if tc.wantReason == ReasonPermanent && len(clock.sleeps) != 0 {
-				t.Errorf("permanent failures waited %v, want no waits", clock.sleeps)
-			}
+				if diff := cmp.Diff(wantIdx, gotIdx); diff != "" {
+					t.Errorf("failed records (-want +got):\n%s", diff)
+				}
+				// Every other record delivered exactly once, in batch order.
+				var want []string
+				for i, e := range evs {
+					if _, bad := tc.poison[i]; !bad {
+						want = append(want, string(e))
+					}
+				}
+				if diff := cmp.Diff(want, tg.delivered); diff != "" {
+					t.Errorf("delivered (-want +got):\n%s", diff)
+				}
+				if waited := time.Since(start); tc.wantReason == ReasonPermanent && waited != 0 {
+					t.Errorf("permanent failures waited %v, want no waits", waited)
+				}
+			})
 		})
 	}
 }
 
-func TestAttemptCount(t *testing.T) {
+func TestAttemptCount(t *testing.T) { synctest.Test(t, testAttemptCount) }
+
+func testAttemptCount(t *testing.T) {
 	// 4 records, record 2 always 500, MaxRetries 1: the batch runs twice, then halves [0,2) once and
 	// [2,4) twice, then [2,3) twice: record 2 was in 2+2+2 = 6 executions.
 	evs := events(4)
 	tg := &fakeTarget{poison: map[string]error{string(evs[2]): httpStatusErr(500)}}
-	p := Policy{MaxRetries: 1, DeadLetter: true, Clock: newFakeClock()}
+	p := Policy{MaxRetries: 1, DeadLetter: true}
 	failures, err := p.Run(context.Background(), batchFor(tg, evs))
 	if err != nil {
 		t.Fatal(err)
@@ -207,14 +222,16 @@ func TestAttemptCount(t *testing.T) {
 	}
 }
 
-func TestRecordAge(t *testing.T) {
-	clock := newFakeClock()
+func TestRecordAge(t *testing.T) { synctest.Test(t, testRecordAge) }
+
+func testRecordAge(t *testing.T) {
+	start := time.Now()
 	evs := events(8)
 	tg := &fakeTarget{poison: map[string]error{string(evs[4]): httpStatusErr(503)}}
 	b := batchFor(tg, evs)
 	// Records are 10 minutes old, the limit is 60 s: each range gets one attempt, no waits.
-	b.Timestamp = func(int) time.Time { return clock.Now().Add(-10 * time.Minute) }
-	p := Policy{MaxRetries: -1, MaxRecordAge: time.Minute, DeadLetter: true, Clock: clock}
+	b.Timestamp = func(int) time.Time { return start.Add(-10 * time.Minute) }
+	p := Policy{MaxRetries: -1, MaxRecordAge: time.Minute, DeadLetter: true}
 	failures, err := p.Run(context.Background(), b)
 	if err != nil {
 		t.Fatal(err)
@@ -222,44 +239,46 @@ func TestRecordAge(t *testing.T) {
 	if len(failures) != 1 || failures[0].Index != 4 || failures[0].Reason != ReasonRecordTooOld || failures[0].Attempts != 4 {
 		t.Errorf("failures = %+v, want record 4, record-age-exceeded, 4 attempts", failures)
 	}
-	if len(clock.sleeps) != 0 {
-		t.Errorf("waited %v, want no waits for expired records", clock.sleeps)
+	if waited := time.Since(start); waited != 0 {
+		t.Errorf("waited %v, want no waits for expired records", waited)
 	}
 	if len(tg.delivered) != 7 {
 		t.Errorf("delivered %d, want 7", len(tg.delivered))
 	}
 
 	// Young records under the same limit are retried until they age out.
-	clock2 := newFakeClock()
-	start := clock2.Now()
+	start = time.Now()
 	tg2 := &fakeTarget{poison: map[string]error{`{"i":0}`: httpStatusErr(503)}}
 	b2 := batchFor(tg2, events(1))
 	b2.Timestamp = func(int) time.Time { return start }
-	p2 := Policy{MaxRetries: -1, MaxRecordAge: time.Minute, DeadLetter: true, Clock: clock2, Rand: func() float64 { return 0.99 }}
+	p2 := Policy{MaxRetries: -1, MaxRecordAge: time.Minute, DeadLetter: true, Rand: func() float64 { return 0.99 }}
 	failures, err = p2.Run(context.Background(), b2)
 	if err != nil || len(failures) != 1 || failures[0].Reason != ReasonRecordTooOld {
 		t.Fatalf("Run() = %+v, %v; want one record-age-exceeded failure", failures, err)
 	}
-	if age := clock2.Now().Sub(start); age <= time.Minute || age > time.Minute+DefaultCap {
+	if age := time.Since(start); age <= time.Minute || age > time.Minute+DefaultCap {
 		t.Errorf("gave up after %v, want just past 1m", age)
 	}
 }
 
-func TestNoDeadLetterNeverGivesUp(t *testing.T) {
+func TestNoDeadLetterNeverGivesUp(t *testing.T) { synctest.Test(t, testNoDeadLetterNeverGivesUp) }
+
+func testNoDeadLetterNeverGivesUp(t *testing.T) {
 	evs := events(5)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	calls := 0
-	clock := newFakeClock()
-	b := Batch{Len: len(evs), Exec: func(ctx context.Context, lo, hi int) error {
+	var tl timeline
+	b := tl.wrap(Batch{Len: len(evs), Exec: func(ctx context.Context, lo, hi int) error {
 		calls++
 		if calls == 50 {
 			cancel() // the partition was revoked while the pipe kept retrying
 		}
 		return plugin.Permanent(errors.New("400 bad request"))
-	}}
-	p := Policy{MaxRetries: 2, MaxRecordAge: time.Second, Clock: clock}
-	b.Timestamp = func(int) time.Time { return clock.Now().Add(-time.Hour) }
+	}})
+	p := Policy{MaxRetries: 2, MaxRecordAge: time.Second}
+	old := time.Now().Add(-time.Hour)
+	b.Timestamp = func(int) time.Time { return old }
 	failures, err := p.Run(ctx, b)
 	if !errors.Is(err, context.Canceled) || failures != nil {
 		t.Fatalf("Run() = %v, %v; want nil, context.Canceled", failures, err)
@@ -267,7 +286,7 @@ func TestNoDeadLetterNeverGivesUp(t *testing.T) {
 	if calls != 50 {
 		t.Errorf("Exec called %d times, want 50 (limits ignored without a dead-letter destination)", calls)
 	}
-	for _, d := range clock.sleeps {
+	for _, d := range tl.waits() {
 		if d != DefaultCap {
 			t.Fatalf("permanent failure without DLQ waited %v, want the cap %v", d, DefaultCap)
 		}
@@ -286,15 +305,17 @@ func TestThrottledHonoursRetryAfter(t *testing.T) {
 		{"negative Retry-After", &plugin.ThrottledError{Err: errors.New("429"), RetryAfter: -time.Second}, 50 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			clock := newFakeClock()
-			tg := &fakeTarget{failFirst: 1, failErr: tc.err}
-			p := Policy{Clock: clock, MaxRetries: -1, Rand: func() float64 { return 0.5 }}
-			if _, err := p.Run(context.Background(), batchFor(tg, events(2))); err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff([]time.Duration{tc.want}, clock.sleeps); diff != "" {
-				t.Errorf("waits (-want +got):\n%s", diff)
-			}
+			synctest.Test(t, func(t *testing.T) {
+				var tl timeline
+				tg := &fakeTarget{failFirst: 1, failErr: tc.err}
+				p := Policy{MaxRetries: -1, Rand: func() float64 { return 0.5 }}
+				if _, err := p.Run(context.Background(), tl.wrap(batchFor(tg, events(2)))); err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff([]time.Duration{tc.want}, tl.waits()); diff != "" {
+					t.Errorf("waits (-want +got):\n%s", diff)
+				}
+			})
 		})
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/sluicehq/sluice/internal/source/kafka"
 )
 
-// This file is the delivery policy: what happens when an execution fails (issue 7). deliver is called once
+// This file is the delivery policy: what happens when an execution fails. deliver is called once
 // per non-empty filtered batch and returns nil only when the batch may be committed: every event was
 // delivered, or given up and stored in the dead-letter destination. It returns the context's error when
 // the pipe stops first; the batch then stays uncommitted and is read again.

@@ -29,7 +29,6 @@ func (e *ExecutionTimeoutError) Unwrap() []error { return []error{e.Err, context
 
 // runExecution is one attempt of one execution (a batch, or a range of it while bisecting): the
 // enrichment and target stages under the execution limit, with their execution-log steps and metrics.
-// The stages are those of execute (execute.go), split so that each step can be logged and timed.
 func (p *Pipe) runExecution(ctx context.Context, events []json.RawMessage) error {
 	g, m, xl := p.g, p.g.metrics, p.g.xlog
 	id := execlog.NewExecutionID()

@@ -82,7 +82,7 @@ func byExecution(recs []map[string]any) [][]string {
 	return out
 }
 
-// atLevel keeps the steps a level emits (the §9.3 table, tested row by row in package execlog).
+// atLevel keeps the steps a level emits (the Pipes table of execution steps by log level, tested row by row in package execlog).
 func atLevel(level execlog.Level, steps []execlog.MessageType) []string {
 	var out []string
 	for _, s := range steps {

@@ -42,6 +42,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sluicehq/sluice/internal/awsid"
 	"github.com/sluicehq/sluice/internal/concurrency"
 	"github.com/sluicehq/sluice/internal/kafkaauth"
 	"github.com/sluicehq/sluice/internal/metrics"
@@ -56,9 +57,6 @@ import (
 // before abandoning them (their batches stay uncommitted and are read again by the next consumer).
 const DefaultDrainTimeout = 20 * time.Second
 
-// maxBatchBytes is the Pipes payload limit a source batch is cut at.
-const maxBatchBytes = 6 << 20
-
 // Deps are the services a pipe uses besides its definition.
 type Deps struct {
 	// Registry maps Target and Enrichment strings to factories; nil means plugin.Default.
@@ -69,8 +67,8 @@ type Deps struct {
 	Logger *slog.Logger
 	// Metrics is where the pipe's series are registered (internal/metrics); nil registers nothing.
 	Metrics prometheus.Registerer
-	// Region and Account make the pipe's ARN for `<aws.pipes.pipe-arn>` (defaults us-east-1,
-	// 000000000000).
+	// Region and Account make the pipe's ARN for `<aws.pipes.pipe-arn>` (defaults awsid.DefaultRegion,
+	// awsid.DefaultAccount).
 	Region, Account string
 	// DrainTimeout bounds the drain after Run's context ends; zero means DefaultDrainTimeout.
 	DrainTimeout time.Duration
@@ -141,7 +139,7 @@ func New(ctx context.Context, def *pipe.Definition, deps Deps) (*Pipe, error) {
 		name: def.Name,
 		log:  log.With("pipe", def.Name),
 		vars: transform.Vars{
-			PipeArn:       transform.PipeArn(deps.Region, deps.Account, def.Name),
+			PipeArn:       awsid.PipeArn(deps.Region, deps.Account, def.Name),
 			PipeName:      def.Name,
 			SourceArn:     def.Source,
 			EnrichmentArn: def.Enrichment,
@@ -296,7 +294,7 @@ func SourceConfig(def *pipe.Definition, secrets plugin.SecretResolver, log *slog
 		Brokers:          append([]string{broker}, smk.AdditionalBootstrapServers...),
 		Topic:            smk.TopicName,
 		StartingPosition: smk.StartingPosition,
-		MaxBatchBytes:    maxBatchBytes,
+		MaxBatchBytes:    plugin.MaxPayloadBytes,
 		ConsumerGroupID:  smk.ConsumerGroupID,
 		Auth:             kafkaauth.Auth{Mechanism: mech, SecretRef: ref, RootCARef: smk.ServerRootCaCertificate},
 		Secrets:          secrets,

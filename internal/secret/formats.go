@@ -112,13 +112,9 @@ func ParseRootCA(data []byte) ([]*x509.Certificate, error) {
 	return parseCertificates("certificate", *s.Certificate)
 }
 
-// ParsePrivateKeyPEM decodes one PEM private key: PKCS#8 plain or encrypted (see DecryptPKCS8), or
+// parsePrivateKeyPEM decodes one PEM private key: PKCS#8 plain or encrypted (see decryptPKCS8), or
 // unencrypted PKCS#1/SEC 1. An encrypted key without a password is ErrMalformed (naming the missing
 // privateKeyPassword); one whose password is wrong is ErrIncorrectPassword.
-func ParsePrivateKeyPEM(text, password []byte) (any, error) {
-	return parsePrivateKeyPEM(text, password, maxIterations)
-}
-
 func parsePrivateKeyPEM(text, password []byte, limit int) (any, error) {
 	block := firstPEM(text)
 	if block == nil {

@@ -202,10 +202,10 @@ func FuzzDecryptPKCS8(f *testing.F) {
 	f.Fuzz(func(t *testing.T, der, password []byte) {
 		plain, err := decryptPKCS8(der, password, fuzzIterations)
 		if err == nil && len(plain) == 0 {
-			t.Fatalf("DecryptPKCS8 returned no error and no key")
+			t.Fatalf("decryptPKCS8 returned no error and no key")
 		}
 		if err != nil && !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrIncorrectPassword) && !errors.Is(err, ErrUnsupportedEncryption) {
-			t.Fatalf("DecryptPKCS8 error = %v, not a sentinel", err)
+			t.Fatalf("decryptPKCS8 error = %v, not a sentinel", err)
 		}
 	})
 }

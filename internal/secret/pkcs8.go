@@ -71,18 +71,14 @@ type pbkdf2Params struct {
 	PRF        pkix.AlgorithmIdentifier `asn1:"optional"`
 }
 
-// DecryptPKCS8 decrypts a DER EncryptedPrivateKeyInfo with password and returns the DER PrivateKeyInfo.
+// decryptPKCS8 decrypts a DER EncryptedPrivateKeyInfo with password and returns the DER PrivateKeyInfo.
 // It supports PBES1 (pbeWithMD5AndDES-CBC, pbeWithSHA1AndDES-CBC), the PKCS#12 schemes
 // (pbeWithSHAAnd3-KeyTripleDES-CBC, pbeWithSHAAnd2-KeyTripleDES-CBC, pbeWithSHAAnd128BitRC4,
 // pbeWithSHAAnd40BitRC4) and PBES2 (PBKDF2 with HMAC-SHA1/224/256/384/512; AES-128/192/256-CBC,
 // DES-EDE3-CBC, DES-CBC). A wrong password returns an error wrapping ErrIncorrectPassword; an
-// unsupported scheme one wrapping ErrUnsupportedEncryption; a damaged structure ErrMalformed.
-func DecryptPKCS8(der, password []byte) ([]byte, error) {
-	return decryptPKCS8(der, password, maxIterations)
-}
-
-// decryptPKCS8 is DecryptPKCS8 with the iteration bound given, so that fuzzing does not spend its time
-// in legitimately slow key derivations.
+// unsupported scheme one wrapping ErrUnsupportedEncryption; a damaged structure ErrMalformed. limit bounds
+// the key derivations' iteration counts: maxIterations, or less when fuzzing, which should not spend its
+// time in legitimately slow derivations.
 func decryptPKCS8(der, password []byte, limit int) ([]byte, error) {
 	var info encryptedPrivateKeyInfo
 	rest, err := asn1.Unmarshal(der, &info)

@@ -72,15 +72,15 @@ var encryptedKeys = []struct {
 func TestDecryptPKCS8(t *testing.T) {
 	for _, c := range encryptedKeys {
 		t.Run(c.file, func(t *testing.T) {
-			got, err := DecryptPKCS8(encryptedDER(t, c.file), []byte(testPassword))
+			got, err := decryptPKCS8(encryptedDER(t, c.file), []byte(testPassword), maxIterations)
 			if err != nil {
-				t.Fatalf("DecryptPKCS8(%s) error = %v, want nil", c.file, err)
+				t.Fatalf("decryptPKCS8(%s) error = %v, want nil", c.file, err)
 			}
 			if want := plainKey(t, c.plain); string(got) != string(want) {
-				t.Fatalf("DecryptPKCS8(%s) = %d bytes differing from testdata/%s.key", c.file, len(got), c.plain)
+				t.Fatalf("decryptPKCS8(%s) = %d bytes differing from testdata/%s.key", c.file, len(got), c.plain)
 			}
 			if _, err := x509.ParsePKCS8PrivateKey(got); err != nil {
-				t.Fatalf("DecryptPKCS8(%s) result does not parse: %v", c.file, err)
+				t.Fatalf("decryptPKCS8(%s) result does not parse: %v", c.file, err)
 			}
 		})
 	}
@@ -89,12 +89,12 @@ func TestDecryptPKCS8(t *testing.T) {
 func TestDecryptPKCS8WrongPassword(t *testing.T) {
 	for _, c := range encryptedKeys {
 		for _, pw := range []string{"wrongpassword", "testpassworD", "x"} {
-			_, err := DecryptPKCS8(encryptedDER(t, c.file), []byte(pw))
+			_, err := decryptPKCS8(encryptedDER(t, c.file), []byte(pw), maxIterations)
 			if !errors.Is(err, ErrIncorrectPassword) {
-				t.Errorf("DecryptPKCS8(%s, %q) error = %v, want ErrIncorrectPassword", c.file, pw, err)
+				t.Errorf("decryptPKCS8(%s, %q) error = %v, want ErrIncorrectPassword", c.file, pw, err)
 			}
 			if err != nil && strings.Contains(err.Error(), pw) {
-				t.Errorf("DecryptPKCS8(%s) error %q contains the password", c.file, err)
+				t.Errorf("decryptPKCS8(%s) error %q contains the password", c.file, err)
 			}
 		}
 	}
@@ -110,9 +110,9 @@ func TestDecryptPKCS8Unsupported(t *testing.T) {
 		{"rsa-scrypt.key", "scrypt"},
 	}
 	for _, c := range cases {
-		_, err := DecryptPKCS8(encryptedDER(t, c.file), []byte(testPassword))
+		_, err := decryptPKCS8(encryptedDER(t, c.file), []byte(testPassword), maxIterations)
 		if !errors.Is(err, ErrUnsupportedEncryption) || !strings.Contains(err.Error(), c.name) {
-			t.Errorf("DecryptPKCS8(%s) error = %v, want ErrUnsupportedEncryption naming %s", c.file, err, c.name)
+			t.Errorf("decryptPKCS8(%s) error = %v, want ErrUnsupportedEncryption naming %s", c.file, err, c.name)
 		}
 	}
 }
@@ -130,9 +130,9 @@ func TestDecryptPKCS8Malformed(t *testing.T) {
 		{"plain key instead", plainKey(t, "rsa")},
 	}
 	for _, c := range cases {
-		_, err := DecryptPKCS8(c.der, []byte(testPassword))
+		_, err := decryptPKCS8(c.der, []byte(testPassword), maxIterations)
 		if !errors.Is(err, ErrMalformed) {
-			t.Errorf("DecryptPKCS8(%s) error = %v, want ErrMalformed", c.name, err)
+			t.Errorf("decryptPKCS8(%s) error = %v, want ErrMalformed", c.name, err)
 		}
 	}
 }

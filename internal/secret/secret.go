@@ -23,13 +23,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
-	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
@@ -50,10 +48,10 @@ type Resolver struct {
 	// Credentials overrides the credentials; when nil and AWSEndpoint is set, static test credentials
 	// are used, and when both are empty the SDK's default chain is.
 	Credentials aws.CredentialsProvider
+	// Logger receives the AWS SDK's log messages (its warnings at Warn, the rest at Debug); nil discards them.
+	Logger *slog.Logger
 
-	once   sync.Once
-	client *secretsmanager.Client
-	err    error
+	aws awsClient // built on the first ARN, so that file: and env: references never load an AWS configuration
 }
 
 var _ plugin.SecretResolver = (*Resolver)(nil)
@@ -122,7 +120,7 @@ func (r *Resolver) resolveARN(ctx context.Context, ref string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := r.smClient(ctx)
+	c, err := r.aws.get(ctx, r)
 	if err != nil {
 		return nil, fmt.Errorf("resolving secret %s: %w", ref, err)
 	}
@@ -145,31 +143,4 @@ func (r *Resolver) resolveARN(ctx context.Context, ref string) ([]byte, error) {
 		return checkSize(ref, out.SecretBinary)
 	}
 	return nil, fmt.Errorf("resolving secret %s: %w: the secret has no value", ref, ErrMalformed)
-}
-
-func (r *Resolver) smClient(ctx context.Context) (*secretsmanager.Client, error) {
-	r.once.Do(func() {
-		region := r.Region
-		if region == "" {
-			region = "us-east-1"
-		}
-		opts := []func(*config.LoadOptions) error{config.WithRegion(region)}
-		switch {
-		case r.Credentials != nil:
-			opts = append(opts, config.WithCredentialsProvider(r.Credentials))
-		case r.AWSEndpoint != "":
-			opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")))
-		}
-		cfg, err := config.LoadDefaultConfig(ctx, opts...)
-		if err != nil {
-			r.err = fmt.Errorf("loading AWS configuration: %w", err)
-			return
-		}
-		r.client = secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
-			if r.AWSEndpoint != "" {
-				o.BaseEndpoint = aws.String(r.AWSEndpoint)
-			}
-		})
-	})
-	return r.client, r.err
 }

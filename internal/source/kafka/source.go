@@ -63,7 +63,7 @@ const (
 	DefaultBatchSize      = 100
 	MaxBatchSize          = 10000
 	MaxBatchWindow        = 300 * time.Second
-	DefaultMaxBatchBytes  = 6 * 1024 * 1024
+	DefaultMaxBatchBytes  = plugin.MaxPayloadBytes
 	DefaultCommitInterval = time.Second
 	DefaultConnectTimeout = 10 * time.Second
 )

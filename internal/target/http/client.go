@@ -27,7 +27,7 @@ const (
 	// DefaultTimeout bounds one request, as API destinations do (5 s).
 	DefaultTimeout = 5 * time.Second
 	// MaxResponseBytes is the largest response body read for an enrichment (Pipes' 6 MB limit).
-	MaxResponseBytes = 6 << 20
+	MaxResponseBytes = plugin.MaxPayloadBytes
 	// drainBytes is how much of an unread response is consumed so the connection can be reused.
 	drainBytes = 64 << 10
 	// UserAgent is the User-Agent API destinations send.

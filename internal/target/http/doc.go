@@ -1,5 +1,5 @@
 // Package httptarget delivers pipe events to HTTP(S) endpoints with the behaviour of an EventBridge
-// API destination (spec §7.3), and holds the HTTP client that the HTTP enrichment (internal/enrich/http)
+// API destination (an HTTPS endpoint with a connection's authorization), and holds the HTTP client that the HTTP enrichment (internal/enrich/http)
 // shares. It registers the target kinds "http" and "https" into plugin.Default.
 //
 // One request per event (MaxBatch 1): the method of ApiDestinationParameters.HttpMethod (default
