@@ -44,8 +44,8 @@ func (h *harness) waitReason(name string, want types.PipeState, re string) *pipe
 	return last
 }
 
-// refused is what dialling a broker that is down gives.
-var refused = fmt.Errorf("connecting to broker 127.0.0.1:1: %w",
+// errRefused is what dialling a broker that is down gives.
+var errRefused = fmt.Errorf("connecting to broker 127.0.0.1:1: %w",
 	&net.OpError{Op: "dial", Net: "tcp", Err: &os.SyscallError{Syscall: "connect", Err: syscall.ECONNREFUSED}})
 
 // flakyFactory fails transiently (refused) until healed, then builds the test runner.
@@ -62,7 +62,7 @@ func (f *flakyFactory) build(ctx context.Context, def *pipe.Definition, hooks Ho
 	healed := f.healed
 	f.mu.Unlock()
 	if !healed {
-		return nil, refused
+		return nil, errRefused
 	}
 	return f.testFactory.factory(ctx, def, hooks)
 }
