@@ -30,6 +30,17 @@ type BatchLimiter interface {
 	MaxBatch() int
 }
 
+// MaxPayloadBytes is the Pipes payload limit (6 MB): the largest payload one event may have once the input
+// template is applied, for an enrichment or a target. A larger one is a permanent failure of that record.
+const MaxPayloadBytes = 6 << 20
+
+// PayloadLimiter is implemented by targets and enrichments that accept smaller payloads than MaxPayloadBytes
+// (the Kafka target: the producer's maximum record size). The runtime renders each event's payload within
+// min(MaxPayloadBytes, MaxPayloadBytes()), stopping as soon as it is exceeded; zero or less means no lower limit.
+type PayloadLimiter interface {
+	MaxPayloadBytes() int
+}
+
 // Closer is implemented by parts holding connections or files.
 type Closer interface {
 	Close(ctx context.Context) error
