@@ -126,4 +126,3 @@ func (e *limitedEnricher) Enrich(_ context.Context, events []json.RawMessage) ([
 }
 
 func (e *limitedEnricher) MaxPayloadBytes() int { return e.max }
-
