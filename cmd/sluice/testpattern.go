@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"os"
 	"strings"
 
+	"github.com/sluicehq/sluice/internal/plugin"
 	"github.com/sluicehq/sluice/pattern"
 )
 
@@ -77,7 +77,8 @@ func cmdTestEventPattern(ctx context.Context, args []string, std stdio) int {
 // argument returns a flag's JSON text, reading it from a file when it is given as file://PATH.
 func argument(name, v string) ([]byte, error) {
 	if path, ok := strings.CutPrefix(v, "file://"); ok {
-		b, err := os.ReadFile(path)
+		// Bounded (readInput): an event is at most one payload; a pattern is far smaller.
+		b, err := readInput(context.Background(), path, plugin.MaxPayloadBytes)
 		if err != nil {
 			return nil, fmt.Errorf("reading %s: %w", name, err)
 		}
