@@ -116,3 +116,6 @@ func watchRSS(t *testing.T, p *sluicetest.Proc, limitKiB int64, stop <-chan stru
 	}()
 	return out
 }
+
+// errorf is fmt.Errorf, for kafkatest.Eventually's conditions.
+func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
