@@ -110,3 +110,23 @@ func BenchmarkLookup(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRenderLimit is BenchmarkRender through the bounded entry point with the 6 MB payload limit.
+func BenchmarkRenderLimit(b *testing.B) {
+	ev := benchEvent(b)
+	t, err := Parse(benchTemplate)
+	if err != nil {
+		b.Fatal(err)
+	}
+	vars := &Vars{PipeName: "orders", IngestionTime: time.Unix(1700000000, 0)}
+	buf := make([]byte, 0, 512)
+	b.SetBytes(int64(len(ev)))
+	b.ReportAllocs()
+	for b.Loop() {
+		out, err := t.RenderLimit(buf[:0], ev, vars, 6<<20)
+		if err != nil {
+			b.Fatal(err)
+		}
+		buf = out
+	}
+}

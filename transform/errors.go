@@ -10,6 +10,25 @@ import (
 // not well-formed JSON. An event that is not JSON at all is not an error: its paths are simply missing.
 var ErrMalformedEvent = errors.New("event is not well-formed JSON")
 
+// ErrTooLarge is matched (errors.Is) by the *SizeError that RenderLimit returns when the rendered output would be
+// longer than its limit.
+var ErrTooLarge = errors.New("rendered payload too large")
+
+// SizeError is a rendered output that exceeded the limit given to RenderLimit. Rendering stopped at the limit;
+// the event's full output size is not known.
+type SizeError struct {
+	// Limit is the limit in bytes that was exceeded.
+	Limit int
+}
+
+// Error implements error.
+func (e *SizeError) Error() string {
+	return fmt.Sprintf("rendered payload is larger than the %d-byte limit", e.Limit)
+}
+
+// Is makes errors.Is(err, ErrTooLarge) true.
+func (e *SizeError) Is(target error) bool { return target == ErrTooLarge }
+
 // Error is a definition-time problem in an input template or a JSON path. It names the position so that a user
 // can find the mistake in a long template.
 type Error struct {

@@ -185,29 +185,55 @@ func (t *Template) String() string { return t.src }
 // walk passes them) and never decodes the event into Go values; a Kafka record's key or value is base64-decoded
 // at most once per call. The error wraps ErrMalformedEvent when
 // a path walks into malformed JSON; an event that is not JSON at all renders its paths as missing.
+//
+// Render does not bound its output: a template repeating a large value can render many times the event's size.
+// Where the output must fit a payload limit, use RenderLimit.
 func (t *Template) Render(dst, event []byte, vars *Vars) ([]byte, error) {
+	return t.RenderLimit(dst, event, vars, 0)
+}
+
+// RenderLimit is Render with a bound on what it appends: once the output for this event is longer than limit
+// bytes it stops, without rendering the rest of the template, and returns dst as it was given (length
+// unchanged) and an error wrapping ErrTooLarge (a *SizeError). The check runs after each placeholder, so the
+// memory used stays below limit plus the size of one placeholder's value (at most a few times the event's
+// size), however often the template repeats a value. limit <= 0 means no limit.
+func (t *Template) RenderLimit(dst, event []byte, vars *Vars, limit int) ([]byte, error) {
 	if len(t.parts) == 0 {
-		return append(dst, event...), nil
+		return appendEvent(dst, event, limit)
 	}
 	st := t.pool.Get().(*state)
 	defer t.pool.Put(st)
 	st.reset()
-	return t.render(dst, event, vars, st)
+	return t.render(dst, event, vars, st, limit)
 }
 
 // RenderScope is Render for the event of s, sharing s's decoded Kafka key and value with the other evaluations
 // of s (Path.AppendLookupScope), so that a template and a key path on the same event decode its value once.
 func (t *Template) RenderScope(dst []byte, s *Scope, vars *Vars) ([]byte, error) {
-	if len(t.parts) == 0 {
-		return append(dst, s.event...), nil
-	}
-	return t.render(dst, s.event, vars, &s.st)
+	return t.RenderScopeLimit(dst, s, vars, 0)
 }
 
-func (t *Template) render(dst, event []byte, vars *Vars, st *state) ([]byte, error) {
+// RenderScopeLimit is RenderScope with RenderLimit's bound on the output.
+func (t *Template) RenderScopeLimit(dst []byte, s *Scope, vars *Vars, limit int) ([]byte, error) {
+	if len(t.parts) == 0 {
+		return appendEvent(dst, s.event, limit)
+	}
+	return t.render(dst, s.event, vars, &s.st, limit)
+}
+
+// appendEvent is the empty template's output, the event itself, within limit.
+func appendEvent(dst, event []byte, limit int) ([]byte, error) {
+	if limit > 0 && len(event) > limit {
+		return dst, &SizeError{Limit: limit}
+	}
+	return append(dst, event...), nil
+}
+
+func (t *Template) render(dst, event []byte, vars *Vars, st *state, limit int) ([]byte, error) {
 	if vars == nil {
 		vars = &Vars{}
 	}
+	base := len(dst)
 	for i := range t.parts {
 		p := &t.parts[i]
 		dst = append(dst, p.text...)
@@ -238,6 +264,14 @@ func (t *Template) render(dst, event []byte, vars *Vars, st *state) ([]byte, err
 		case varEventJSON:
 			dst = st.appendEventJSON(dst, event)
 		}
+		// Checked per placeholder, not per byte: the hot path pays one comparison, and a template that
+		// repeats a large value stops after at most one value past the limit.
+		if limit > 0 && len(dst)-base > limit {
+			return dst[:base], &SizeError{Limit: limit}
+		}
+	}
+	if limit > 0 && len(dst)-base > limit { // the template's trailing text
+		return dst[:base], &SizeError{Limit: limit}
 	}
 	return dst, nil
 }

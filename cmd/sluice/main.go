@@ -35,11 +35,24 @@ func commands() map[string]command {
 }
 
 func main() {
-	// The first signal cancels ctx so commands drain; a second one kills the process (signal.NotifyContext
-	// restores the default handler once ctx is done).
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go secondSignalKills(ctx, stop)
 	os.Exit(dispatch(ctx, os.Args[1:], stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr}))
+}
+
+// secondSignalKills makes the first SIGINT/SIGTERM drain and a second one end the process at once. The first
+// cancels ctx, and the commands drain (stop fetching, finish or abandon in-flight batches, commit what was
+// delivered). signal.NotifyContext keeps catching the signals after that, so a second one would do nothing:
+// calling stop restores their default disposition, and the kernel then ends the process on the next one (the
+// shell reports 130 for SIGINT, 143 for SIGTERM).
+//
+// Exiting in the middle of a drain is safe for the records: offsets are committed only for batches that were
+// delivered (or dead-lettered), after delivery returned, so whatever was in flight stays uncommitted and is
+// read again by the next consumer (at-least-once). Nothing that was not delivered is ever committed.
+func secondSignalKills(ctx context.Context, stop context.CancelFunc) {
+	<-ctx.Done()
+	stop()
 }
 
 func dispatch(ctx context.Context, args []string, std stdio) int {

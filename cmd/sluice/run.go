@@ -85,7 +85,7 @@ func cmdRun(ctx context.Context, args []string, std stdio) int {
 		fmt.Fprintf(std.err, "sluice run: --log-level %q: want debug, info, warn or error\n", f.logLevel)
 		return 2
 	}
-	def, code := loadDefinition(f.file, f.name, std.err)
+	def, code := loadDefinition(ctx, f.file, f.name, std.err)
 	if def == nil {
 		return code
 	}
@@ -99,11 +99,12 @@ func cmdRun(ctx context.Context, args []string, std stdio) int {
 }
 
 // loadDefinition reads, decodes, defaults and validates a definition file. On failure it prints every
-// problem and returns a nil definition with the exit status (2: the definition is wrong, 1: unreadable).
-func loadDefinition(path, name string, w io.Writer) (*pipe.Definition, int) {
-	data, err := os.ReadFile(path)
+// problem and returns a nil definition with the exit status (2: the definition is wrong, 1: unreadable,
+// larger than maxDefinitionBytes, or the read was interrupted by a signal).
+func loadDefinition(ctx context.Context, path, name string, w io.Writer) (*pipe.Definition, int) {
+	data, err := readInput(ctx, path, maxDefinitionBytes)
 	if err != nil {
-		fmt.Fprintf(w, "sluice run: reading definition: %v\n", err)
+		fmt.Fprintf(w, "sluice run: definition: %v\n", err)
 		return nil, 1
 	}
 	def, err := pipe.Decode(data)

@@ -5,13 +5,12 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
+	"github.com/sluicehq/sluice/internal/plugin"
 	"github.com/sluicehq/sluice/pattern"
 )
 
@@ -30,9 +29,9 @@ matches the event exactly as written instead.
 Flags:
 `
 
-// maxTestInput bounds what the test commands read from a file or standard input: the 1 MiB of a definition
-// file, far above the 256 KB of an EventBridge event.
-const maxTestInput = 1 << 20
+// maxTestInput bounds what test-event-pattern reads from a file or standard input: one event is at most the
+// Pipes payload limit (a 900 KB Kafka value is already a 1.2 MB event once base64-encoded).
+const maxTestInput = plugin.MaxPayloadBytes
 
 // cmdTestEventPattern implements `sluice test-event-pattern`.
 func cmdTestEventPattern(ctx context.Context, args []string, std stdio) int {
@@ -144,49 +143,19 @@ func recordBytes(name string, raw json.RawMessage) ([]byte, error) {
 // (when not nil) for "-". Reads are bounded by maxTestInput and end when ctx does.
 func argument(ctx context.Context, name, v string, stdin io.Reader) ([]byte, error) {
 	if path, ok := strings.CutPrefix(v, "file://"); ok {
-		f, err := os.Open(path)
+		b, err := readInput(ctx, path, maxTestInput)
 		if err != nil {
 			return nil, fmt.Errorf("reading %s: %w", name, err)
-		}
-		defer f.Close()
-		b, err := readBounded(ctx, f, maxTestInput)
-		if err != nil {
-			return nil, fmt.Errorf("reading %s from %s: %w", name, path, err)
 		}
 		return b, nil
 	}
 	if v == "-" && stdin != nil {
-		b, err := readBounded(ctx, stdin, maxTestInput)
+		b, err := readStdin(ctx, stdin, maxTestInput)
 		if err != nil {
-			return nil, fmt.Errorf("reading %s from standard input: %w", name, err)
+			return nil, fmt.Errorf("reading %s: %w", name, err)
 		}
 		return b, nil
 	}
 	return []byte(v), nil
 }
 
-// errTooLarge is returned by readBounded for input over its limit.
-var errTooLarge = errors.New("input too large")
-
-// readBounded reads r to the end, failing past limit bytes or when ctx ends (a signal while reading a pipe or
-// a terminal). On cancellation the reading goroutine is left blocked in Read; the command exits right after.
-func readBounded(ctx context.Context, r io.Reader, limit int64) ([]byte, error) {
-	type result struct {
-		b   []byte
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		b, err := io.ReadAll(io.LimitReader(r, limit+1))
-		done <- result{b, err}
-	}()
-	select {
-	case res := <-done:
-		if res.err == nil && int64(len(res.b)) > limit {
-			res.err = fmt.Errorf("%w: more than %d bytes", errTooLarge, limit)
-		}
-		return res.b, res.err
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}

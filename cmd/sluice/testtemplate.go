@@ -6,11 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/sluicehq/sluice/internal/awsid"
+	"github.com/sluicehq/sluice/internal/plugin"
 	"github.com/sluicehq/sluice/transform"
 )
 
@@ -51,11 +51,12 @@ func cmdTestInputTemplate(ctx context.Context, args []string, std stdio) int {
 		fmt.Fprintf(std.err, "sluice test-input-template: %v\n", err)
 		return 1
 	}
-	tmplText, err := readArg(*tmplArg, std.in)
+	tmplText, err := readArg(ctx, *tmplArg, std.in, maxDefinitionBytes)
 	if err != nil {
 		return fail(fmt.Errorf("reading --input-template: %w", err))
 	}
-	event, err := readArg(*eventArg, std.in)
+	// An event is at most one payload: what a pipe hands its enrichment or target is capped the same way.
+	event, err := readArg(ctx, *eventArg, std.in, plugin.MaxPayloadBytes)
 	if err != nil {
 		return fail(fmt.Errorf("reading --event: %w", err))
 	}
@@ -79,7 +80,12 @@ func cmdTestInputTemplate(ctx context.Context, args []string, std stdio) int {
 		// Pipes accepts any text as a template, so this is a warning: the output is still rendered.
 		fmt.Fprintf(std.err, "sluice test-input-template: warning: %v\n", err)
 	}
-	out, err := tmpl.Render(nil, event, vars)
+	// The same bound as a running pipe (internal/runtime): rendering stops past the Pipes payload limit, so
+	// a template that repeats a large value fails at once instead of filling memory.
+	out, err := tmpl.RenderLimit(nil, event, vars, plugin.MaxPayloadBytes)
+	if errors.Is(err, transform.ErrTooLarge) {
+		return fail(fmt.Errorf("%w (the Pipes payload limit, 6 MB: a pipe would fail this record)", err))
+	}
 	if err != nil {
 		return fail(err)
 	}
@@ -93,16 +99,17 @@ func cmdTestInputTemplate(ctx context.Context, args []string, std stdio) int {
 }
 
 // readArg returns a flag's value: the contents of the file for file://path, standard input for "-", otherwise the
-// text itself. Files are read verbatim, as the AWS CLI reads file:// parameters.
-func readArg(v string, stdin io.Reader) ([]byte, error) {
+// text itself. Files are read verbatim, as the AWS CLI reads file:// parameters, and at most limit bytes of them
+// (readInput: a larger one is an error naming the limit, and a signal ends the read).
+func readArg(ctx context.Context, v string, stdin io.Reader, limit int) ([]byte, error) {
 	switch {
 	case strings.HasPrefix(v, "file://"):
-		return os.ReadFile(strings.TrimPrefix(v, "file://"))
+		return readInput(ctx, strings.TrimPrefix(v, "file://"), limit)
 	case v == "-":
 		if stdin == nil {
 			return nil, errors.New("no standard input")
 		}
-		return io.ReadAll(stdin)
+		return readStdin(ctx, stdin, limit)
 	}
 	return []byte(v), nil
 }

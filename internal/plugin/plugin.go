@@ -15,7 +15,9 @@ import (
 )
 
 // MaxPayloadBytes is the Pipes payload limit (6 MB): the most one invocation carries, whether a source
-// batch, the payload sent to a target or enrichment, or the response an enrichment returns.
+// batch, the payload sent to a target or enrichment, or the response an enrichment returns. It is also the
+// largest payload one event may have once the input template is applied; a larger one is a permanent
+// failure of that record.
 const MaxPayloadBytes = 6 << 20
 
 // Enricher may return fewer or more events than it was given; zero events skips the target.
@@ -32,6 +34,13 @@ type Target interface {
 // (an HTTP endpoint takes one). The runtime splits batches accordingly and validation checks BatchSize.
 type BatchLimiter interface {
 	MaxBatch() int
+}
+
+// PayloadLimiter is implemented by targets and enrichments that accept smaller payloads than MaxPayloadBytes
+// (the Kafka target: the producer's maximum record size). The runtime renders each event's payload within
+// min(MaxPayloadBytes, MaxPayloadBytes()), stopping as soon as it is exceeded; zero or less means no lower limit.
+type PayloadLimiter interface {
+	MaxPayloadBytes() int
 }
 
 // Closer is implemented by parts holding connections or files.

@@ -93,10 +93,34 @@ func (p *Pipe) invokeTarget(ctx context.Context, payloads, inputs, keys []json.R
 	return len(payloads), nil
 }
 
-// render applies tmpl to every event, with the stage's ingestion time, into one fresh buffer.
-func (p *Pipe) render(tmpl *transform.Template, events []json.RawMessage, field string) ([]json.RawMessage, error) {
-	out, _, err := p.renderInto(new(rendered), tmpl, events, field, nil)
+// render applies tmpl to every event, with the stage's ingestion time, into one fresh buffer, within limit
+// bytes per event.
+func (p *Pipe) render(tmpl *transform.Template, events []json.RawMessage, field string, limit int) ([]json.RawMessage, error) {
+	out, _, err := p.renderInto(new(rendered), tmpl, events, field, nil, limit)
 	return out, err
+}
+
+// payloadLimit is the largest payload part (the target or the enrichment) takes per event: the Pipes limit
+// (plugin.MaxPayloadBytes), or the part's own when it is lower (plugin.PayloadLimiter).
+func payloadLimit(part any) int {
+	if l, ok := part.(plugin.PayloadLimiter); ok {
+		if n := l.MaxPayloadBytes(); n > 0 && n < plugin.MaxPayloadBytes {
+			return n
+		}
+	}
+	return plugin.MaxPayloadBytes
+}
+
+// checkPayloads fails, permanently, when an event handed on without a template is over limit: the same
+// rule as a rendered payload, so that a record is not sent where it cannot be accepted.
+func checkPayloads(events []json.RawMessage, limit int, field string) error {
+	for i, ev := range events {
+		if len(ev) > limit {
+			return plugin.Permanent(&TransformError{Field: field, Index: i,
+				Err: fmt.Errorf("payload of %d bytes: %w", len(ev), &transform.SizeError{Limit: limit})})
+		}
+	}
+	return nil
 }
 
 // rendered is the memory of one stage's rendered payloads: one buffer for all of them and the slice of
@@ -126,11 +150,13 @@ func (p *Pipe) putRendered(r *rendered) {
 	p.renders.Put(r)
 }
 
-// renderInto is render using r's memory; the payloads alias r until it is reused. With a key path it also
+// renderInto is render using r's memory; the payloads alias r until it is reused. Rendering an event stops
+// as soon as its payload passes limit bytes (transform.RenderScopeLimit), so a template that repeats a large
+// value fails that event with a *transform.SizeError instead of growing the buffer without bound. With a key path it also
 // evaluates the path on every event through the same transform.Scope and returns the keys (nil for a
 // missing key), or nil keys when the path failed on some event: the target then evaluates the keys
 // itself, and reports that failure as it always does.
-func (p *Pipe) renderInto(r *rendered, tmpl *transform.Template, events []json.RawMessage, field string, key *transform.Path) ([]json.RawMessage, []json.RawMessage, error) {
+func (p *Pipe) renderInto(r *rendered, tmpl *transform.Template, events []json.RawMessage, field string, key *transform.Path, limit int) ([]json.RawMessage, []json.RawMessage, error) {
 	vars := p.vars
 	vars.IngestionTime = time.Now().UTC()
 	if cap(r.out) < len(events) {
@@ -151,7 +177,7 @@ func (p *Pipe) renderInto(r *rendered, tmpl *transform.Template, events []json.R
 		r.scope.Reset(ev)
 		start := len(buf)
 		var err error
-		buf, err = tmpl.RenderScope(buf, &r.scope, &vars)
+		buf, err = tmpl.RenderScopeLimit(buf, &r.scope, &vars, limit)
 		if err != nil {
 			r.buf, r.keyBuf = buf, keyBuf
 			return nil, nil, &TransformError{Field: field, Index: i, Err: err}

@@ -127,13 +127,16 @@ func (p *Pipe) enrichStage(ctx context.Context, id string, events []json.RawMess
 	if p.enrichTemplate != nil {
 		xl.Log(id, execlog.Entry{Type: execlog.EnrichmentTransformationStarted})
 		var err error
-		if payloads, err = p.render(p.enrichTemplate, events, "EnrichmentParameters.InputTemplate"); err != nil {
-			// A template that fails on an event fails on it every time: not worth retrying.
+		if payloads, err = p.render(p.enrichTemplate, events, "EnrichmentParameters.InputTemplate", payloadLimit(p.enricher)); err != nil {
+			// A template that fails on an event fails on it every time (also by rendering more than the
+			// payload limit): not worth retrying.
 			err = plugin.Permanent(err)
 			xl.Log(id, execlog.Entry{Type: execlog.EnrichmentTransformationFailed, Err: err})
 			return nil, err
 		}
 		xl.Log(id, execlog.Entry{Type: execlog.EnrichmentTransformationSucceeded, Payload: dataFor(xl, execlog.EnrichmentTransformationSucceeded, payloads)})
+	} else if err := checkPayloads(events, payloadLimit(p.enricher), "EnrichmentParameters"); err != nil {
+		return nil, err
 	}
 	xl.Log(id, execlog.Entry{Type: execlog.EnrichmentInvocationStarted})
 	ie, withInputs := p.enricher.(plugin.InputsEnricher)
@@ -175,12 +178,14 @@ func (p *Pipe) targetStage(ctx context.Context, id string, inputs []json.RawMess
 		var err error
 		r := p.getRendered()
 		defer p.putRendered(r)
-		if payloads, keys, err = p.renderInto(r, p.targetTemplate, inputs, "TargetParameters.InputTemplate", key); err != nil {
+		if payloads, keys, err = p.renderInto(r, p.targetTemplate, inputs, "TargetParameters.InputTemplate", key, payloadLimit(p.target)); err != nil {
 			err = plugin.Permanent(err)
 			xl.Log(id, execlog.Entry{Type: execlog.TargetTransformationFailed, Err: err})
 			return err
 		}
 		xl.Log(id, execlog.Entry{Type: execlog.TargetTransformationSucceeded, Payload: dataFor(xl, execlog.TargetTransformationSucceeded, payloads)})
+	} else if err := checkPayloads(inputs, payloadLimit(p.target), "TargetParameters"); err != nil {
+		return err
 	}
 	xl.Log(id, execlog.Entry{Type: execlog.TargetInvocationStarted})
 	if _, err := p.invokeTarget(ctx, payloads, inputs, keys); err != nil {

@@ -57,6 +57,10 @@ import (
 // before abandoning them (their batches stay uncommitted and are read again by the next consumer).
 const DefaultDrainTimeout = 20 * time.Second
 
+// shutdownGrace is the least time the source gets to commit and leave the group after the drain, even
+// when the drain used up the whole drain timeout.
+const shutdownGrace = time.Second
+
 // Deps are the services a pipe uses besides its definition.
 type Deps struct {
 	// Registry maps Target and Enrichment strings to factories; nil means plugin.Default.
@@ -332,6 +336,7 @@ func (p *Pipe) Run(ctx context.Context) error {
 		case <-ctx.Done():
 		}
 		p.beginDrain()
+		deadline := time.Now().Add(p.drain)
 		finished := make(chan struct{})
 		go func() { p.inflight.Wait(); close(finished) }()
 		timer := time.NewTimer(p.drain)
@@ -344,6 +349,17 @@ func (p *Pipe) Run(ctx context.Context) error {
 		case <-done:
 		}
 		cancelSrc()
+		// The source now commits what was acknowledged and leaves the group, which can block: a group
+		// join in progress waits for every member, up to a dead member's session timeout (45 s). It gets
+		// what is left of the drain timeout (at least shutdownGrace), then is aborted.
+		abortAfter := time.NewTimer(max(time.Until(deadline), shutdownGrace))
+		defer abortAfter.Stop()
+		select {
+		case <-done:
+		case <-abortAfter.C:
+			p.log.Warn("source shutdown exceeds the drain timeout: aborting it; acknowledged batches not yet committed will be read again", "timeout", p.drain)
+			p.src.Abort()
+		}
 	}()
 	p.log.Info("pipe running")
 	err := p.src.Run(srcCtx, func(ctx context.Context, b *kafka.Batch) error {

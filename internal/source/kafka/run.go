@@ -33,15 +33,19 @@ func (s *Source) Run(ctx context.Context, h Handler) error {
 		return fmt.Errorf("running the source of pipe %s: already running", s.cfg.Pipe)
 	}
 	runCtx, stop := context.WithCancel(ctx)
-	s.stop, s.runDone, s.failErr = stop, make(chan struct{}), nil
+	// The client's own context outlives runCtx (the shutdown still commits and leaves the group) and ends
+	// only on Abort, which fails the client's in-flight requests, a blocked group join included.
+	clientCtx, abort := context.WithCancel(context.WithoutCancel(ctx))
+	s.stop, s.abort, s.runDone, s.failErr = stop, abort, make(chan struct{}), nil
 	s.handler, s.runCtx = h, runCtx
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
 		close(s.runDone)
-		s.stop = nil
+		s.stop, s.abort = nil, nil
 		s.mu.Unlock()
 		stop()
+		abort()
 	}()
 
 	reset := kgo.NewOffset().AtEnd()
@@ -49,6 +53,7 @@ func (s *Source) Run(ctx context.Context, h Handler) error {
 		reset = kgo.NewOffset().AtStart()
 	}
 	opts := append(append([]kgo.Opt{}, s.opts...),
+		kgo.WithContext(clientCtx),
 		kgo.ConsumerGroup(s.group),
 		kgo.ConsumeTopics(s.cfg.Topic),
 		kgo.ConsumeResetOffset(reset),

@@ -161,6 +161,7 @@ type Source struct {
 	cl      *kgo.Client
 	workers map[int32]*worker
 	stop    context.CancelFunc // cancels a running Run
+	abort   context.CancelFunc // cancels the running client's context (Abort)
 	runDone chan struct{}      // closed when Run returns
 	failErr error              // first handler or fatal error
 	handler Handler
@@ -308,7 +309,8 @@ func (s *Source) Lag() map[int32]int64 {
 	return out
 }
 
-// Close stops a running Run and waits for it to return (or for ctx to end).
+// Close stops a running Run and waits for it to return. When ctx ends first it aborts the shutdown (Abort)
+// and waits for Run, which then returns promptly, before returning ctx's error.
 func (s *Source) Close(ctx context.Context) error {
 	s.mu.Lock()
 	stop, done := s.stop, s.runDone
@@ -321,6 +323,23 @@ func (s *Source) Close(ctx context.Context) error {
 	case <-done:
 		return nil
 	case <-ctx.Done():
+		s.Abort()
+		<-done
 		return fmt.Errorf("closing the source of pipe %s: %w", s.cfg.Pipe, ctx.Err())
+	}
+}
+
+// Abort makes a stopping Run return now: it cancels the consumer client's context, so that a shutdown
+// blocked on the group (a join in progress waits for every member to rejoin, up to a dead member's session
+// timeout; LeaveGroup and the final commit wait for that join) or on an unreachable broker gives up.
+// Nothing unacknowledged is committed; acknowledged offsets not yet committed are read again by the next
+// member (at-least-once), and the group forgets this member when its session times out. Abort does not stop
+// Run by itself (cancel Run's context, or Close); it is a no-op when Run is not running.
+func (s *Source) Abort() {
+	s.mu.Lock()
+	abort := s.abort
+	s.mu.Unlock()
+	if abort != nil {
+		abort()
 	}
 }

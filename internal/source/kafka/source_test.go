@@ -761,3 +761,58 @@ func TestStuckPartitionDoesNotBlockOthers(t *testing.T) {
 		checkContiguous(t, "partition 1 beside a stuck partition 0", k.offsets[1], 0, 1000)
 	})
 }
+
+// TestCloseAbortsBlockedJoin: a member that stopped taking part in the group (it holds rebalances and never
+// re-joins) keeps the source's join waiting for up to the rebalance timeout. Close with a deadline must end
+// Run by then: it aborts the client (Abort), so that the blocked join, commit and leave give up, and it
+// returns only once Run has (no goroutine outlives it; TestMain checks).
+func TestCloseAbortsBlockedJoin(t *testing.T) {
+	c := kafkatest.Kfake(t)
+	topic := c.CreateTopic(t, 1)
+	c.Produce(t, records(topic, 0, 0, 1)...)
+	cfg := testConfig(t, c, topic)
+	stuck := c.Client(t, kgo.ConsumerGroup(cfg.ConsumerGroupID), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.BlockRebalanceOnPoll(), kgo.RebalanceTimeout(60*time.Second))
+	t.Cleanup(stuck.AllowRebalance) // runs before the client's own cleanup closes it
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for ctx.Err() == nil { // joined and holding the partition: it now blocks the group's rebalances
+		if len(stuck.PollFetches(ctx).Records()) > 0 {
+			break
+		}
+	}
+
+	s := newSource(t, cfg)
+	runCtx, stopRun := context.WithCancel(context.Background())
+	defer stopRun()
+	errc := make(chan error, 1)
+	go func() { errc <- s.Run(runCtx, newSink().handler) }()
+	admin := c.Admin(t)
+	kafkatest.Eventually(t, 20*time.Second, func() error {
+		gs, err := admin.DescribeGroups(ctx, cfg.ConsumerGroupID)
+		if err != nil {
+			return err
+		}
+		if st := gs[cfg.ConsumerGroupID].State; st != "PreparingRebalance" {
+			return fmt.Errorf("group is %s, want PreparingRebalance", st)
+		}
+		return nil
+	})
+
+	closeCtx, cancelClose := context.WithTimeout(context.Background(), time.Second)
+	defer cancelClose()
+	start := time.Now()
+	err := s.Close(closeCtx)
+	took := time.Since(start)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Close during a blocked join = %v, want the deadline's error", err)
+	}
+	if took > 5*time.Second {
+		t.Errorf("Close with a 1s deadline took %v during a blocked join, want about 1s", took)
+	}
+	select {
+	case <-errc:
+	default:
+		t.Error("Close returned before Run did")
+	}
+}

@@ -79,9 +79,10 @@ type Target struct {
 }
 
 var (
-	_ plugin.Target       = (*Target)(nil)
-	_ plugin.InputsTarget = (*Target)(nil)
-	_ plugin.Closer       = (*Target)(nil)
+	_ plugin.Target         = (*Target)(nil)
+	_ plugin.InputsTarget   = (*Target)(nil)
+	_ plugin.Closer         = (*Target)(nil)
+	_ plugin.PayloadLimiter = (*Target)(nil)
 )
 
 // ParseTarget parses `kafka://host:port[,host:port...]/topic`.
@@ -210,6 +211,17 @@ func (t *Target) DeliverInputs(ctx context.Context, events, inputs []json.RawMes
 // DeliverKeyed it lets the runtime evaluate the key in the same pass as the target input template, so that
 // each record's value is decoded once (transform.Scope) rather than once for the template and again here.
 func (t *Target) KeyPath() *transform.Path { return t.keyPath }
+
+// MaxPayloadBytes is the producer's maximum record batch size (franz-go's default, 1000012 bytes, is Kafka's
+// max.message.bytes default): a larger value cannot be produced, so the runtime fails it while rendering,
+// before building it in full (plugin.PayloadLimiter). A record's key and headers still count against the
+// broker's limit, which then rejects the record permanently.
+func (t *Target) MaxPayloadBytes() int {
+	if v, ok := t.cl.OptValue(kgo.ProducerBatchMaxBytes).(int32); ok {
+		return int(v)
+	}
+	return 0
+}
 
 // DeliverKeyed is DeliverInputs with the key path (KeyPath) already evaluated by the caller on each input
 // event: keys[i] is the raw JSON the path found on the event behind events[i], nil when it found nothing. A

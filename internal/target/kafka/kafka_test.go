@@ -346,3 +346,21 @@ func BenchmarkDeliver(b *testing.B) {
 		}
 	}
 }
+
+// TestMaxPayloadBytes: the runtime renders payloads for this target within the producer's record limit
+// (plugin.PayloadLimiter), lower than the Pipes 6 MB, so an oversized payload fails while rendering.
+func TestMaxPayloadBytes(t *testing.T) {
+	ctx := context.Background()
+	tg, err := New(ctx, plugin.Env{PipeName: "p"}, "kafka://127.0.0.1:1/out", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tg.(plugin.Closer).Close(ctx)
+	l, ok := tg.(plugin.PayloadLimiter)
+	if !ok {
+		t.Fatal("the kafka target does not implement plugin.PayloadLimiter")
+	}
+	if got := l.MaxPayloadBytes(); got != 1000012 || got >= plugin.MaxPayloadBytes {
+		t.Errorf("MaxPayloadBytes() = %d, want the producer's default 1000012", got)
+	}
+}
