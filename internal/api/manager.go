@@ -94,6 +94,10 @@ type instance struct {
 	cancel context.CancelFunc
 	done   chan struct{} // closed when Run returned and Close was called
 	err    error         // Run's error, valid after done
+	// fatal is the OnFatal reason of a runner that gave up before its worker recorded RUNNING; the worker
+	// then stops the pipe instead (guarded by Manager.mu). Without it such a call would find the pipe
+	// still CREATING/STARTING, be dropped, and leave a failing pipe RUNNING.
+	fatal string
 }
 
 // worker is the goroutine that takes one pipe out of a transitional state. A pipe has at most one
@@ -513,8 +517,9 @@ func (m *Manager) start(ctx context.Context, w *worker, def *pipe.Definition, vi
 		return
 	}
 	m.lifecycle.StopRetrying(name)
-	// The runner may already have given up (a topic that does not exist): decided inside the
-	// transaction, so that this and exited() agree whichever runs first.
+	// The runner may already have given up (a topic that does not exist), or asked to be stopped
+	// (OnFatal): decided inside the transaction, so that this, exited() and fatal() agree whichever runs first.
+	stopNow := false
 	err = m.record(w, name, func(r *store.Record) error {
 		select {
 		case <-in.done:
@@ -527,6 +532,17 @@ func (m *Manager) start(ctx context.Context, w *worker, def *pipe.Definition, vi
 				r.StateReason = runReason(in.err)
 			}
 		default:
+			m.mu.Lock()
+			fatal := in.fatal
+			m.mu.Unlock()
+			if fatal != "" {
+				r.DesiredState = StateStopped
+				r.CurrentState = StateStopping
+				r.StateReason = stateReason(errors.New(fatal))
+				r.LastModifiedTime = m.now().UTC()
+				stopNow = true
+				return nil
+			}
 			r.CurrentState = StateRunning
 			r.StateReason = ""
 		}
@@ -534,6 +550,10 @@ func (m *Manager) start(ctx context.Context, w *worker, def *pipe.Definition, vi
 	})
 	if err != nil && !errors.Is(err, errSkip) && !errors.Is(err, store.ErrNotFound) {
 		m.log.Error("recording pipe state", "pipe", name, "err", err)
+	}
+	if err == nil && stopNow {
+		m.log.Warn("pipe stopped by its runtime", "pipe", name, "reason", in.fatal)
+		m.converge(name)
 	}
 	select {
 	case <-in.done:
@@ -771,13 +791,16 @@ func (m *Manager) fatal(name string, gen uint64, reason string) {
 	m.mu.Lock()
 	in := m.running[name]
 	current := in != nil && in.gen == gen
+	if current && in.fatal == "" {
+		in.fatal = reason // set before the transaction below: see instance.fatal
+	}
 	m.mu.Unlock()
 	if !current {
 		return
 	}
 	_, err := m.store.Update(name, func(r *store.Record) error {
 		if r.CurrentState != StateRunning {
-			return errSkip
+			return errSkip // not RUNNING yet: its worker sees in.fatal when it records the start
 		}
 		r.DesiredState = StateStopped
 		r.CurrentState = StateStopping

@@ -186,6 +186,7 @@ func TestCallsDuringStartRetry(t *testing.T) {
 	if _, err := h.client.StopPipe(bg, &pipes.StopPipeInput{Name: aws.String("update")}); err != nil {
 		t.Fatal(err)
 	}
+	h.waitState("update", types.PipeStateStopped) // StartPipe on a pipe still STOPPING is a ConflictException
 	if _, err := h.client.StartPipe(bg, &pipes.StartPipeInput{Name: aws.String("update")}); err != nil {
 		t.Fatal(err)
 	}
