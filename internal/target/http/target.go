@@ -29,7 +29,11 @@ var (
 // Factory is the plugin.TargetFactory for "http" and "https": params is the pipe's TargetParameters
 // JSON (pipe.TargetParameters).
 func Factory(ctx context.Context, env plugin.Env, target string, params json.RawMessage) (plugin.Target, error) {
-	return New(ctx, env, target, params)
+	t, err := New(ctx, env, target, params)
+	if err != nil {
+		return nil, err // an untyped nil: a typed-nil *Target in the interface would look like a target to Close
+	}
+	return t, nil
 }
 
 // New builds the target for the pipe's Target URL and TargetParameters JSON.
@@ -40,7 +44,7 @@ func New(ctx context.Context, env plugin.Env, target string, params json.RawMess
 			return nil, fmt.Errorf("decoding TargetParameters of pipe %s: %w", env.PipeName, err)
 		}
 	}
-	c, err := NewClient(ctx, Config{URL: target, HTTP: tp.HttpParameters, APIDestination: tp.ApiDestinationParameters, Secrets: env.Secrets}, opts...)
+	c, err := NewClient(ctx, Config{URL: target, HTTP: tp.HttpParameters, APIDestination: tp.ApiDestinationParameters, Secrets: env.Secrets, Egress: env.Sandbox.Egress}, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("building HTTP target of pipe %s: %w", env.PipeName, err)
 	}
