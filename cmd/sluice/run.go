@@ -20,6 +20,7 @@ import (
 	"github.com/sluicehq/sluice/internal/metrics"
 	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/runtime"
+	"github.com/sluicehq/sluice/internal/sandbox"
 	"github.com/sluicehq/sluice/internal/secret"
 
 	// Target and enrichment kinds register themselves into plugin.Default.
@@ -136,6 +137,9 @@ func runPipe(ctx context.Context, def *pipe.Definition, f runFlags, log *slog.Lo
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	deps := runtime.Deps{
+		// The operator wrote this definition: it may open any file and reach any address the process
+		// can (sluice serve and dev confine the pipes their API clients create).
+		Sandbox:      sandbox.Unrestricted(),
 		Secrets:      &secret.Resolver{AWSEndpoint: f.awsEndpoint, Region: f.region},
 		Logger:       log,
 		Metrics:      reg,
