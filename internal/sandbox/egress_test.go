@@ -130,3 +130,15 @@ func TestEgressDialer(t *testing.T) {
 		t.Error("nil Egress.Dialer changed the dialer")
 	}
 }
+
+// BenchmarkEgressControl measures the check every new connection pays.
+func BenchmarkEgressControl(b *testing.B) {
+	e := NewEgress([]netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:9400")})
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := e.Control(ctx, "tcp4", "203.0.113.7:443", nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
