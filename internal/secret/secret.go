@@ -45,6 +45,9 @@ const MaxSize = 65536
 // Resolver resolves secret references. The zero value resolves file:// and env: references and ARNs
 // against AWS with the default credential chain. A Resolver is safe for concurrent use.
 type Resolver struct {
+	// Files confines file:// references to the operator's file roots; nil reads any file the process
+	// can (sluice run, whose definition the operator wrote).
+	Files *sandbox.Files
 	// AWSEndpoint is the base endpoint of the Secrets Manager API (for example http://127.0.0.1:5000 for
 	// a local moto server); empty means AWS itself.
 	AWSEndpoint string
@@ -53,9 +56,6 @@ type Resolver struct {
 	// Credentials overrides the credentials; when nil and AWSEndpoint is set, static test credentials
 	// are used, and when both are empty the SDK's default chain is.
 	Credentials aws.CredentialsProvider
-	// Files confines file:// references to the operator's file roots; nil reads any file the process
-	// can (sluice run, whose definition the operator wrote).
-	Files *sandbox.Files
 
 	once   sync.Once
 	client *secretsmanager.Client

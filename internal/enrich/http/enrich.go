@@ -52,7 +52,7 @@ var (
 func Factory(ctx context.Context, env plugin.Env, enrichment string, params json.RawMessage) (plugin.Enricher, error) {
 	e, err := New(ctx, env, enrichment, params)
 	if err != nil {
-		return nil, err // an untyped nil: a typed-nil *Enricher in the interface would look like one to Close
+		return nil, err // not e: a nil *Enricher in a plugin.Enricher is a non-nil interface
 	}
 	return e, nil
 }

@@ -73,6 +73,9 @@ type Config struct {
 	Path string
 	// Fsync is FsyncBatch or FsyncNever.
 	Fsync string
+	// Files confines Open to the operator's file roots (nil: anywhere). ParseTarget leaves it nil; the
+	// factory sets it from plugin.Env.Sandbox.
+	Files *sandbox.Files
 }
 
 // ParseTarget parses `file:///path[?fsync=batch|never]`.
@@ -108,41 +111,35 @@ func ParseTarget(target string) (Config, error) {
 
 // NewFactory returns the target factory. Paths /dev/stdout and /dev/stderr are bound to the given writers
 // rather than opened, so that a command running in-process (sluice dev, tests) prints to its own streams.
-// Files are opened within env.Sandbox.Files (see the package comment).
+// Files are opened within env.Sandbox.Files, and the streams bound only when it allows them.
 func NewFactory(stdout, stderr io.Writer) plugin.TargetFactory {
 	return func(_ context.Context, env plugin.Env, target string, _ json.RawMessage) (plugin.Target, error) {
 		c, err := ParseTarget(target)
 		if err != nil {
 			return nil, err
 		}
-		files := env.Sandbox.Files
-		if c.Path == sandbox.Stdout || c.Path == sandbox.Stderr {
-			if !files.AllowsStream(c.Path) {
-				return nil, plugin.Permanent(fmt.Errorf("file target %s: %w", c.Path, files.Check(c.Path)))
-			}
-			if c.Path == sandbox.Stdout {
-				return NewWriter(c.Path, stdout), nil
-			}
+		c.Files = env.Sandbox.Files
+		if (c.Path == sandbox.Stdout || c.Path == sandbox.Stderr) && !c.Files.AllowsStream(c.Path) {
+			return nil, plugin.Permanent(fmt.Errorf("file target %s: %w", c.Path, c.Files.Check(c.Path)))
+		}
+		switch c.Path {
+		case "/dev/stdout":
+			return NewWriter(c.Path, stdout), nil
+		case "/dev/stderr":
 			return NewWriter(c.Path, stderr), nil
 		}
-		t, err := OpenIn(files, c)
+		t, err := Open(c)
 		if err != nil {
-			// An untyped nil: a typed-nil *Target in the interface would look like a target to Close.
-			return nil, err
+			return nil, err // not t: a nil *Target in a plugin.Target is a non-nil interface
 		}
 		return t, nil
 	}
 }
 
-// Open opens (creating when missing) the file of c for appending, wherever it is.
+// Open opens (creating when missing) the file of c for appending, within c.Files (nil: anywhere). A path
+// outside the roots is a permanent error wrapping sandbox.ErrOutsideRoots.
 func Open(c Config) (*Target, error) {
-	return OpenIn(nil, c)
-}
-
-// OpenIn opens (creating when missing) the file of c for appending, confined to files (nil: anywhere).
-// A path outside the roots is a permanent error wrapping sandbox.ErrOutsideRoots.
-func OpenIn(files *sandbox.Files, c Config) (*Target, error) {
-	f, err := files.OpenFile(c.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	f, err := c.Files.OpenFile(c.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if errors.Is(err, sandbox.ErrOutsideRoots) {
 		return nil, plugin.Permanent(fmt.Errorf("opening file target %s: %w", c.Path, err))
 	}

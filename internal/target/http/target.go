@@ -31,7 +31,7 @@ var (
 func Factory(ctx context.Context, env plugin.Env, target string, params json.RawMessage) (plugin.Target, error) {
 	t, err := New(ctx, env, target, params)
 	if err != nil {
-		return nil, err // an untyped nil: a typed-nil *Target in the interface would look like a target to Close
+		return nil, err // not t: a nil *Target in a plugin.Target is a non-nil interface
 	}
 	return t, nil
 }
