@@ -137,13 +137,11 @@ func runPipe(ctx context.Context, def *pipe.Definition, f runFlags, log *slog.Lo
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	deps := runtime.Deps{
-		// The operator wrote this definition: it may open any file and reach any address the process
-		// can (sluice serve and dev confine the pipes their API clients create).
-		Sandbox:      sandbox.Unrestricted(),
 		Secrets:      &secret.Resolver{AWSEndpoint: f.awsEndpoint, Region: f.region},
 		Logger:       log,
 		Metrics:      reg,
 		Region:       f.region,
+		Sandbox:      sandbox.Unrestricted(), // the operator wrote this definition: any file, any address (serve and dev confine API pipes)
 		Account:      f.account,
 		DrainTimeout: f.drainTimeout,
 		ExecutionLog: xlog, // the pipe's LogConfiguration records as JSON lines: stderr, or --execution-log
