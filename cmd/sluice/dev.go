@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,6 +29,8 @@ import (
 	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/plugin"
 	"github.com/sluicehq/sluice/internal/runtime"
+	"github.com/sluicehq/sluice/internal/sandbox"
+	"github.com/sluicehq/sluice/internal/secret"
 	"github.com/sluicehq/sluice/internal/store"
 	"github.com/sluicehq/sluice/internal/target/file"
 	httptarget "github.com/sluicehq/sluice/internal/target/http"
@@ -40,6 +43,12 @@ The one-command local experience: starts an embedded Kafka broker (kfake, in thi
 topic "orders" with 3 partitions, produces a steady stream of sample orders, and runs a demo pipe that
 keeps the PAID orders above 50, reshapes them with an input template and prints each one as a JSON line
 on standard output. Logs go to standard error. Ctrl-C stops it.
+
+Pipes created through its API may write files (file:// targets, dead-letter files; file:// secrets are
+read from there too) only under a temporary directory that is removed on exit, or under the --file-root
+directories, and to its own standard output and error (file:///dev/stdout, file:///dev/stderr). HTTP
+targets and enrichments may not reach link-local or cloud metadata addresses nor the management API
+itself unless --allow-egress opens them, as under sluice serve.
 
 Flags:
 `
@@ -76,6 +85,7 @@ type devFlags struct {
 	kafkaPort int
 	rate      float64
 	logLevel  string
+	sandboxFlags
 }
 
 func cmdDev(ctx context.Context, args []string, std stdio) int {
@@ -87,6 +97,7 @@ func cmdDev(ctx context.Context, args []string, std stdio) int {
 	fs.IntVar(&f.kafkaPort, "kafka-port", 9092, "`port` of the embedded broker on 127.0.0.1; when taken, any free port (0: any)")
 	fs.Float64Var(&f.rate, "rate", 5, "sample orders produced per `second`")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
+	f.sandboxFlags.register(fs, "a temporary directory removed on exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -169,14 +180,23 @@ func runDev(ctx context.Context, f devFlags, std stdio, log *slog.Logger) error 
 	}
 	defer st.Close()
 
+	// The API is keyless, so its pipes get serve's limits: files under a root that dies with the dev
+	// session unless --file-root names others, plus dev's own output streams, where the demo pipe
+	// writes; no egress to metadata addresses or to the API itself (sandbox package).
+	files, err := serverFiles(f.fileRoots, filepath.Join(dataDir, "files"), true)
+	if err != nil {
+		return err
+	}
+	policy := sandbox.Policy{Files: files, Egress: serverEgress(f.allowEgress, apiLn.Addr())}
 	metricsReg := prometheus.NewRegistry()
 	srv, err := api.NewServer(api.Config{
 		Store: st,
 		Factory: api.RuntimeFactory(api.RuntimeOptions{Deps: runtime.Deps{
 			Registry: devRegistry(std), Logger: log, Metrics: metricsReg,
 			DrainTimeout: 5 * time.Second, ExecutionLog: std.err,
+			Secrets: &secret.Resolver{Files: files}, Sandbox: policy,
 		}}),
-		Registerer: metricsReg, Gatherer: metricsReg, Logger: log, StopTimeout: 15 * time.Second,
+		Registerer: metricsReg, Gatherer: metricsReg, Logger: log, StopTimeout: 15 * time.Second, Sandbox: policy,
 	})
 	if err != nil {
 		return fmt.Errorf("starting the management API: %w", err)
@@ -217,6 +237,8 @@ func runDev(ctx context.Context, f devFlags, std stdio, log *slog.Logger) error 
 	wg.Go(func() { produceOrders(prodCtx, producer, f.rate, log) })
 
 	printDevBanner(std.err, broker, apiLn.Addr().String(), f.rate)
+	fmt.Fprintf(std.err, "Pipes may write files under %s and to this command's standard output and error (--file-root changes it).\n\n",
+		strings.Join(files.Roots(), ", "))
 	<-ctx.Done()
 	stopProducing()
 	return nil

@@ -21,6 +21,7 @@ import (
 	"github.com/sluicehq/sluice/internal/metrics"
 	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/runtime"
+	"github.com/sluicehq/sluice/internal/sandbox"
 	"github.com/sluicehq/sluice/internal/secret"
 	"github.com/sluicehq/sluice/internal/supervisor"
 
@@ -154,6 +155,7 @@ func runPipe(ctx context.Context, def *pipe.Definition, f runFlags, log *slog.Lo
 		Logger:       log,
 		Metrics:      reg,
 		Region:       f.region,
+		Sandbox:      sandbox.Unrestricted(), // the operator wrote this definition: any file, any address (serve and dev confine API pipes)
 		Account:      f.account,
 		DrainTimeout: f.drainTimeout,
 		ExecutionLog: xlog, // the pipe's LogConfiguration records as JSON lines: stderr, or --execution-log

@@ -21,6 +21,7 @@ import (
 	"github.com/sluicehq/sluice/internal/awsid"
 	"github.com/sluicehq/sluice/internal/plugin"
 	"github.com/sluicehq/sluice/internal/runtime"
+	"github.com/sluicehq/sluice/internal/sandbox"
 	"github.com/sluicehq/sluice/internal/secret"
 	"github.com/sluicehq/sluice/internal/store"
 )
@@ -37,6 +38,13 @@ Requests must be signed (AWS Signature Version 4, service "pipes") with an acces
 may only listen on loopback. /healthz and /metrics (Prometheus) are served on the same listener without
 authentication. SIGTERM or Ctrl-C stops accepting requests and drains every pipe; a second signal exits.
 
+Pipes created through the API stay inside what the operator allows: file:// targets, dead-letter files
+and file:// secrets must lie under a --file-root directory (default DIR/files; ".." and symbolic links
+leaving it are refused, /dev/stdout too unless a root holds it), and HTTP targets and enrichments may not
+connect to link-local or cloud metadata addresses nor to this server's own listener unless --allow-egress
+opens them (checked on the resolved address at every connection; HTTP_PROXY is not used for pipe traffic).
+sluice run, whose definition the operator wrote, has no such limits.
+
 Flags:
 `
 
@@ -49,6 +57,7 @@ type serveFlags struct {
 	logLevel                     string
 	maxPipes                     int
 	drainTimeout                 time.Duration
+	sandboxFlags
 }
 
 func cmdServe(ctx context.Context, args []string, std stdio) int {
@@ -69,6 +78,7 @@ func cmdServe(ctx context.Context, args []string, std stdio) int {
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
 	fs.IntVar(&f.maxPipes, "max-pipes", 1000, "pipe quota (ServiceQuotaExceededException beyond it)")
 	fs.DurationVar(&f.drainTimeout, "drain-timeout", runtime.DefaultDrainTimeout, "how long a stopping pipe's in-flight batches may take")
+	f.sandboxFlags.register(fs, "DATA-DIR/files, created when missing")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -133,11 +143,26 @@ func serve(ctx context.Context, f serveFlags, keys map[string]string, log *slog.
 	}
 	defer st.Close()
 
+	files, err := serverFiles(f.fileRoots, defaultFileRoot(f.dataDir), false)
+	if err != nil {
+		fmt.Fprintf(errw, "sluice serve: %v\n", err)
+		return 1
+	}
+	// The listener comes first: the egress policy refuses connections to it (the API and /metrics).
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		fmt.Fprintf(errw, "sluice serve: %v\n", err)
+		return 1
+	}
+	// Pipes created through the API run definitions the operator did not write (sandbox package).
+	policy := sandbox.Policy{Files: files, Egress: serverEgress(f.allowEgress, ln.Addr())}
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	factory := api.RuntimeFactory(api.RuntimeOptions{Deps: runtime.Deps{
 		Registry:     plugin.Default,
-		Secrets:      &secret.Resolver{AWSEndpoint: f.awsEndpoint, Region: f.region, Logger: log},
+		Secrets:      &secret.Resolver{AWSEndpoint: f.awsEndpoint, Region: f.region, Logger: log, Files: policy.Files},
+		Sandbox:      policy,
 		Logger:       log,
 		Metrics:      reg,
 		Region:       f.region,
@@ -146,14 +171,10 @@ func serve(ctx context.Context, f serveFlags, keys map[string]string, log *slog.
 	}})
 	srv, err := api.NewServer(api.Config{
 		Store: st, Factory: factory, Region: f.region, Account: f.account, Keys: keys, MaxPipes: f.maxPipes,
-		StopTimeout: f.drainTimeout + 10*time.Second, Registerer: reg, Gatherer: reg, Logger: log,
+		StopTimeout: f.drainTimeout + 10*time.Second, Registerer: reg, Gatherer: reg, Logger: log, Sandbox: policy,
 	})
 	if err != nil {
-		fmt.Fprintf(errw, "sluice serve: %v\n", err)
-		return 1
-	}
-	ln, err := net.Listen("tcp", f.listen)
-	if err != nil {
+		ln.Close()
 		fmt.Fprintf(errw, "sluice serve: %v\n", err)
 		return 1
 	}
@@ -173,7 +194,8 @@ func serve(ctx context.Context, f serveFlags, keys map[string]string, log *slog.
 		fmt.Fprintf(errw, "sluice serve: no access keys configured: the API is UNAUTHENTICATED and listens on loopback only (%s)\n", ln.Addr())
 	}
 	if n, err := st.Count(); err == nil {
-		log.Info("serving the Pipes API", "endpoint", url, "dataDir", f.dataDir, "pipes", n, "accessKeys", len(keys), "tls", f.tlsCert != "")
+		log.Info("serving the Pipes API", "endpoint", url, "dataDir", f.dataDir, "pipes", n, "accessKeys", len(keys), "tls", f.tlsCert != "",
+			"fileRoots", files.Roots(), "allowEgress", f.allowEgress.String())
 	}
 	fmt.Fprintf(errw, "sluice serve: Pipes API on %s (aws pipes ... --endpoint-url %s)\n", url, url)
 

@@ -151,7 +151,7 @@ func TestServeTLSWithKeysAndRestart(t *testing.T) {
 	})
 	ctx := context.Background()
 	out, err := client.CreatePipe(ctx, &pipes.CreatePipeInput{
-		Name: aws.String("kept"), Source: aws.String("smk://127.0.0.1:9092"), Target: aws.String("file:///tmp/kept.jsonl"),
+		Name: aws.String("kept"), Source: aws.String("smk://127.0.0.1:9092"), Target: aws.String("file://" + filepath.Join(data, "files", "kept.jsonl")),
 		RoleArn: aws.String("arn:aws:iam::123456789012:role/r"), DesiredState: types.RequestedPipeStateStopped,
 		SourceParameters: &types.PipeSourceParameters{SelfManagedKafkaParameters: &types.PipeSourceSelfManagedKafkaParameters{TopicName: aws.String("t")}},
 	})

@@ -158,4 +158,3 @@ func argument(ctx context.Context, name, v string, stdin io.Reader) ([]byte, err
 	}
 	return []byte(v), nil
 }
-

@@ -20,6 +20,9 @@ func (s *Server) createPipe(ctx context.Context, op *operation, r *http.Request,
 	if e != nil {
 		return nil, e
 	}
+	if fe := s.confine(def); len(fe) > 0 {
+		return nil, fromFieldErrors(fe)
+	}
 	rec, err := s.mgr.Create(ctx, def)
 	if err != nil {
 		return nil, err
@@ -50,8 +53,14 @@ func (s *Server) updatePipe(ctx context.Context, op *operation, r *http.Request,
 	var merged *pipe.Definition
 	rec, err := s.mgr.Update(ctx, op.pipe, func(old *pipe.Definition) (*pipe.Definition, error) {
 		def, err := mergeUpdate(old, u)
+		if err != nil {
+			return nil, err
+		}
+		if fe := s.confine(def); len(fe) > 0 {
+			return nil, fromFieldErrors(fe)
+		}
 		merged = def
-		return def, err
+		return def, nil
 	})
 	if err != nil {
 		var ae *Error

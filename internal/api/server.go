@@ -18,6 +18,7 @@ import (
 	"github.com/sluicehq/sluice/internal/awsid"
 	"github.com/sluicehq/sluice/internal/metrics"
 	"github.com/sluicehq/sluice/internal/pipe"
+	"github.com/sluicehq/sluice/internal/sandbox"
 	"github.com/sluicehq/sluice/internal/store"
 )
 
@@ -54,6 +55,10 @@ type Config struct {
 	Gatherer   prometheus.Gatherer
 	// Logger receives request and lifecycle logs; nil discards them.
 	Logger *slog.Logger
+	// Sandbox is the operator's policy for pipes created through the API: CreatePipe and UpdatePipe
+	// refuse local files outside its file roots (confine.go). The runtime enforces the whole policy
+	// (RuntimeOptions.Deps.Sandbox); give both the same value. The zero value is unrestricted.
+	Sandbox sandbox.Policy
 }
 
 // Server is the Pipes API: an http.Handler for the REST operations, /metrics and /healthz, over a
@@ -141,6 +146,9 @@ func (s *Server) CreatePipe(ctx context.Context, def *pipe.Definition) error {
 	d := def.Clone()
 	d.SetDefaults()
 	if fe := d.Validate(); len(fe) > 0 {
+		return fe
+	}
+	if fe := s.confine(d); len(fe) > 0 {
 		return fe
 	}
 	_, err := s.mgr.Create(ctx, d)

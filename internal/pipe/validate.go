@@ -44,8 +44,14 @@ func (d *Definition) Validate() FieldErrors {
 }
 
 func (d *Definition) validate(reg *plugin.Registry) FieldErrors {
+	return d.validateCollect(reg, nil)
+}
+
+// validateCollect is validate, also listing the definition's local files into files when it is not nil
+// (LocalFiles), so that the walk over the members exists once.
+func (d *Definition) validateCollect(reg *plugin.Registry, files *[]LocalFile) FieldErrors {
 	var fe FieldErrors
-	v := &validator{fe: &fe, reg: reg}
+	v := &validator{fe: &fe, reg: reg, files: files}
 
 	if d.Name == "" {
 		fe.add("Name", "is required")
@@ -154,6 +160,7 @@ func (d *Definition) validate(reg *plugin.Registry) FieldErrors {
 		fe.add("Target", "target kind %q is not supported: use file://, http(s)://, kafka://%s", e.Kind, v.arnKinds(true))
 	} else {
 		tgt = e
+		v.localFile("Target", d.Target)
 	}
 	v.targetParams(d.TargetParameters, tgt)
 	if tgt.IsHTTP() && batchSize > 1 {
@@ -165,8 +172,9 @@ func (d *Definition) validate(reg *plugin.Registry) FieldErrors {
 }
 
 type validator struct {
-	fe  *FieldErrors
-	reg *plugin.Registry
+	fe    *FieldErrors
+	reg   *plugin.Registry
+	files *[]LocalFile // nil unless LocalFiles collects them (localfiles.go)
 }
 
 func (v *validator) hasTarget(s string) bool {
@@ -239,6 +247,8 @@ func (v *validator) intRange(field string, n *int, min, max int) {
 func (v *validator) secretRef(field, s string) {
 	if err := validSecretRef(s); err != nil {
 		v.fe.add(field, "%v", err)
+	} else {
+		v.localFile(field, s)
 	}
 }
 
@@ -295,6 +305,8 @@ func (v *validator) kafkaSource(p string, k *SelfManagedKafkaParameters) int {
 			v.fe.add(f, "%v", err)
 		} else if e.IsHTTP() || (e.ARN != "" && !v.hasTarget(dl.Arn)) {
 			v.fe.add(f, "dead-letter destination kind %q is not supported: use kafka://host:port/topic or file:///path%s", e.Kind, v.arnKinds(true))
+		} else {
+			v.localFile(f, dl.Arn)
 		}
 	}
 	if k.BatchSize == nil {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/sluicehq/sluice/internal/sandbox"
 )
 
 // MaxPayloadBytes is the Pipes payload limit (6 MB): the most one invocation carries, whether a source
@@ -94,6 +96,9 @@ type Env struct {
 	PipeArn  string
 	// Secrets resolves a secret reference (Secrets Manager ARN, file://, env:) to its JSON text.
 	Secrets SecretResolver
+	// Sandbox is what the operator lets the pipe touch: the files a file:// target may open, the
+	// addresses an HTTP target or enrichment may connect to. The zero value is unrestricted.
+	Sandbox sandbox.Policy
 }
 
 // SecretResolver resolves a secret reference to the secret's JSON string.

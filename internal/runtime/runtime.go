@@ -48,6 +48,7 @@ import (
 	"github.com/sluicehq/sluice/internal/metrics"
 	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/plugin"
+	"github.com/sluicehq/sluice/internal/sandbox"
 	"github.com/sluicehq/sluice/internal/source/kafka"
 	"github.com/sluicehq/sluice/pattern"
 	"github.com/sluicehq/sluice/transform"
@@ -83,6 +84,10 @@ type Deps struct {
 	ExecutionLog io.Writer
 	// ExecutionTimeout is the execution limit; zero means DefaultExecutionTimeout (5 minutes, as Pipes).
 	ExecutionTimeout time.Duration
+	// Sandbox confines the pipe's target, enrichment and dead-letter destination (files under the
+	// operator's roots, egress checked at every dial); handed to plugins in plugin.Env. The zero value,
+	// sandbox.Unrestricted, is what `sluice run` uses.
+	Sandbox sandbox.Policy
 }
 
 // Pipe is one running pipe. Its methods are safe for concurrent use; Run is called once.
@@ -165,7 +170,7 @@ func New(ctx context.Context, def *pipe.Definition, deps Deps) (*Pipe, error) {
 	if err := p.compile(def); err != nil {
 		return nil, err
 	}
-	env := plugin.Env{PipeName: def.Name, PipeArn: p.vars.PipeArn, Secrets: deps.Secrets}
+	env := plugin.Env{PipeName: def.Name, PipeArn: p.vars.PipeArn, Secrets: deps.Secrets, Sandbox: deps.Sandbox}
 	var err error
 	if p.g, err = newGuarantees(ctx, def, deps, reg, &env); err != nil { // may wrap env.Secrets
 		return nil, err

@@ -12,7 +12,9 @@
 //   - a Secrets Manager ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME), read with GetSecretValue
 //     in the ARN's region, from Resolver.AWSEndpoint when set (a local Secrets Manager such as moto,
 //     with static test credentials unless others are given) or from AWS with the default credential chain;
-//   - file:///absolute/path.json (file://relative/path.json is read relative to the working directory);
+//   - file:///absolute/path.json (or file://localhost/absolute/path.json), confined to Resolver.Files when
+//     that is set (the operator's file roots under sluice serve: a path outside them, or a symbolic link
+//     leaving them, is refused with an error wrapping sandbox.ErrOutsideRoots);
 //   - env:VARIABLE, the variable's value.
 //
 // Secrets never appear in errors: errors name the reference, the member and the cause only.
@@ -32,6 +34,7 @@ import (
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
 	"github.com/sluicehq/sluice/internal/plugin"
+	"github.com/sluicehq/sluice/internal/sandbox"
 )
 
 // MaxSize is the largest secret accepted, Secrets Manager's own limit.
@@ -40,6 +43,9 @@ const MaxSize = 65536
 // Resolver resolves secret references. The zero value resolves file:// and env: references and ARNs
 // against AWS with the default credential chain. A Resolver is safe for concurrent use.
 type Resolver struct {
+	// Files confines file:// references to the operator's file roots; nil reads any file the process
+	// can (sluice run, whose definition the operator wrote).
+	Files *sandbox.Files
 	// AWSEndpoint is the base endpoint of the Secrets Manager API (for example http://127.0.0.1:5000 for
 	// a local moto server); empty means AWS itself.
 	AWSEndpoint string
@@ -63,7 +69,7 @@ func (r *Resolver) Resolve(ctx context.Context, ref string) ([]byte, error) {
 	case strings.HasPrefix(ref, "arn:"):
 		return r.resolveARN(ctx, ref)
 	case strings.HasPrefix(ref, "file://"):
-		return resolveFile(ref)
+		return r.resolveFile(ref)
 	case strings.HasPrefix(ref, "env:"):
 		name := strings.TrimPrefix(ref, "env:")
 		v, ok := os.LookupEnv(name)
@@ -82,15 +88,12 @@ func checkSize(ref string, b []byte) ([]byte, error) {
 	return b, nil
 }
 
-func resolveFile(ref string) ([]byte, error) {
-	path := strings.TrimPrefix(ref, "file://")
-	if strings.HasPrefix(path, "localhost/") {
-		path = strings.TrimPrefix(path, "localhost") // file://localhost/etc/x is /etc/x
+func (r *Resolver) resolveFile(ref string) ([]byte, error) {
+	path, err := sandbox.FileURLPath(ref)
+	if err != nil {
+		return nil, fmt.Errorf("resolving secret %s: %w: %v", ref, ErrBadReference, err)
 	}
-	if path == "" {
-		return nil, fmt.Errorf("resolving secret %s: %w: no path", ref, ErrBadReference)
-	}
-	f, err := os.Open(path)
+	f, err := r.Files.OpenFile(path, os.O_RDONLY, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("resolving secret %s: %w: no file %s", ref, ErrNotFound, path)
 	}

@@ -11,6 +11,9 @@
 //	any other JSON value           one event
 //	a body that is not JSON        one event: the body as a JSON string
 //
+// The operator's egress policy (plugin.Env.Sandbox.Egress) applies as for the HTTP target: a refused
+// address (link-local, cloud metadata, the server's own listener) is a permanent failure.
+//
 // Pipes sends API destination enrichments one event at a time (batch size 1, which validation
 // enforces); given several events, Enrich calls the endpoint once per event and concatenates the
 // results in order.
@@ -63,7 +66,7 @@ func New(ctx context.Context, env plugin.Env, enrichment string, params json.Raw
 		}
 	}
 	c, err := httptarget.NewClient(ctx, httptarget.Config{URL: enrichment, HTTP: ep.HttpParameters,
-		APIDestination: ep.ApiDestinationParameters, Secrets: env.Secrets}, opts...)
+		APIDestination: ep.ApiDestinationParameters, Secrets: env.Secrets, Egress: env.Sandbox.Egress}, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("building HTTP enrichment of pipe %s: %w", env.PipeName, err)
 	}

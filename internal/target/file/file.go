@@ -5,6 +5,11 @@
 // Target string: `file:///absolute/path[?fsync=batch|never]`. The file is opened once, in append mode and
 // created (0644) when missing; its directory must exist.
 //
+// Confinement: under a restricted sandbox policy (plugin.Env.Sandbox.Files: `sluice serve --file-root`,
+// `sluice dev`) the path must lie in one of the operator's file roots and is opened through os.Root, so
+// that ".." or a symbolic link leaving the root is refused; /dev/stdout and /dev/stderr are bound to the
+// process's streams only when the policy allows them. A refusal is a permanent error.
+//
 // Line framing: an event that is valid JSON is written compacted (a pretty-printed input template still gives
 // one line); an event that is not JSON (an input template such as `Hello <$.value.name>` renders plain text)
 // is written as a JSON string, so that every line is one JSON document whatever the template produced.
@@ -30,6 +35,7 @@ import (
 	"sync"
 
 	"github.com/sluicehq/sluice/internal/plugin"
+	"github.com/sluicehq/sluice/internal/sandbox"
 )
 
 // Kind is the URI scheme this target registers under.
@@ -67,6 +73,9 @@ type Config struct {
 	Path string
 	// Fsync is FsyncBatch or FsyncNever.
 	Fsync string
+	// Files confines Open to the operator's file roots (nil: anywhere). ParseTarget leaves it nil; the
+	// factory sets it from plugin.Env.Sandbox.
+	Files *sandbox.Files
 }
 
 // ParseTarget parses `file:///path[?fsync=batch|never]`.
@@ -102,11 +111,16 @@ func ParseTarget(target string) (Config, error) {
 
 // NewFactory returns the target factory. Paths /dev/stdout and /dev/stderr are bound to the given writers
 // rather than opened, so that a command running in-process (sluice dev, tests) prints to its own streams.
+// Files are opened within env.Sandbox.Files, and the streams bound only when it allows them.
 func NewFactory(stdout, stderr io.Writer) plugin.TargetFactory {
-	return func(_ context.Context, _ plugin.Env, target string, _ json.RawMessage) (plugin.Target, error) {
+	return func(_ context.Context, env plugin.Env, target string, _ json.RawMessage) (plugin.Target, error) {
 		c, err := ParseTarget(target)
 		if err != nil {
 			return nil, err
+		}
+		c.Files = env.Sandbox.Files
+		if (c.Path == sandbox.Stdout || c.Path == sandbox.Stderr) && !c.Files.AllowsStream(c.Path) {
+			return nil, plugin.Permanent(fmt.Errorf("file target %s: %w", c.Path, c.Files.Check(c.Path)))
 		}
 		switch c.Path {
 		case "/dev/stdout":
@@ -122,9 +136,13 @@ func NewFactory(stdout, stderr io.Writer) plugin.TargetFactory {
 	}
 }
 
-// Open opens (creating when missing) the file of c for appending.
+// Open opens (creating when missing) the file of c for appending, within c.Files (nil: anywhere). A path
+// outside the roots is a permanent error wrapping sandbox.ErrOutsideRoots.
 func Open(c Config) (*Target, error) {
-	f, err := os.OpenFile(c.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	f, err := c.Files.OpenFile(c.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if errors.Is(err, sandbox.ErrOutsideRoots) {
+		return nil, plugin.Permanent(fmt.Errorf("opening file target %s: %w", c.Path, err))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("opening file target %s: %w", c.Path, err)
 	}

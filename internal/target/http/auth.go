@@ -231,7 +231,7 @@ func (o *oauth) fetch(ctx context.Context) (string, time.Duration, error) {
 		if ctx.Err() != nil {
 			return "", 0, ctx.Err()
 		}
-		return "", 0, fmt.Errorf("%s: %w", name, scrub(err))
+		return "", 0, transportError(name, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/plugin"
+	"github.com/sluicehq/sluice/internal/sandbox"
 	"github.com/sluicehq/sluice/transform"
 )
 
@@ -44,12 +46,16 @@ type Config struct {
 	APIDestination *pipe.ApiDestinationParameters
 	// Secrets resolves the connection's secret references.
 	Secrets plugin.SecretResolver
+	// Egress is the operator's egress policy (plugin.Env.Sandbox.Egress), applied in the dialer to every
+	// connection, the OAuth token endpoint's included; nil allows any address.
+	Egress *sandbox.Egress
 }
 
 // Option adjusts a Client; the options exist for tests and embedding.
 type Option func(*Client)
 
-// WithTransport makes the Client send through rt (for example an httptest TLS server's transport).
+// WithTransport makes the Client send through rt (for example an httptest TLS server's transport). The
+// egress policy lives in the default transport's dialer, so rt replaces it: tests and embedding only.
 func WithTransport(rt http.RoundTripper) Option {
 	return func(c *Client) { c.hc.Transport = rt }
 }
@@ -107,6 +113,14 @@ func NewClient(ctx context.Context, cfg Config, opts ...Option) (*Client, error)
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConnsPerHost = 64
 	transport.DisableCompression = true // Accept-Encoding is set, and decoded, here
+	// The egress policy checks the address each connection is made to, after DNS resolution (so DNS
+	// rebinding cannot get around it), before connecting. Through a proxy the connection would be to the
+	// proxy and the proxy would choose the address, so under a policy the environment's HTTP_PROXY and
+	// HTTPS_PROXY are not used for pipe traffic.
+	transport.DialContext = cfg.Egress.Dialer(&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	if cfg.Egress != nil {
+		transport.Proxy = nil
+	}
 	c := &Client{
 		method: ad.HttpMethod,
 		base:   ep.URL,
@@ -217,11 +231,20 @@ func (c *Client) do(ctx context.Context, body, source []byte, readBody bool) (*R
 		// body is borrowed from the caller: do not return before the transport let go of it.
 		defer bodies.wait(c.hc.Timeout + time.Second)
 	}
+	// A request that never reaches the transport must release its body itself, or the wait above
+	// would hold the pipe for the whole request timeout.
+	abandon := func() {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+	}
 	if err := c.wait(ctx); err != nil {
+		abandon()
 		return nil, err
 	}
 	credential, err := c.auth.apply(ctx, req)
 	if err != nil {
+		abandon()
 		return nil, err
 	}
 	resp, err := c.hc.Do(req)
@@ -229,8 +252,7 @@ func (c *Client) do(ctx context.Context, body, source []byte, readBody bool) (*R
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		// Timeouts and connection failures are worth retrying.
-		return nil, fmt.Errorf("%s: %w", c.name, scrub(err))
+		return nil, transportError(c.name, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
@@ -428,6 +450,16 @@ func readDecoded(resp *http.Response) ([]byte, error) {
 		return nil, plugin.Permanent(fmt.Errorf("response body is larger than %d bytes", MaxResponseBytes))
 	}
 	return b, nil
+}
+
+// transportError wraps a failed round trip: an address the egress policy refuses is permanent (retrying
+// cannot change the operator's policy); timeouts and connection failures are worth retrying.
+func transportError(name string, err error) error {
+	err = fmt.Errorf("%s: %w", name, scrub(err))
+	if errors.Is(err, sandbox.ErrEgressRefused) {
+		return plugin.Permanent(err)
+	}
+	return err
 }
 
 // scrub removes the query string from a url.Error's URL, in case it carries parameters taken from

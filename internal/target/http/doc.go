@@ -32,4 +32,10 @@
 // 5xx, timeouts and network errors retryable (plugin.RetryAfterError when Retry-After is given);
 // every other status plugin.Permanent. Error messages name the method, URL (without query) and
 // status, never a credential or the response body.
+//
+// Egress: under the operator's policy (plugin.Env.Sandbox.Egress, internal/sandbox) the dialer checks the
+// resolved address of every connection, the OAuth token endpoint's included, before it connects;
+// link-local and cloud metadata addresses and the server's own listener are refused unless
+// --allow-egress opens them, and a refusal is plugin.Permanent. Under a policy, HTTP_PROXY and
+// HTTPS_PROXY are not used (the proxy, not Sluice, would choose the address).
 package httptarget

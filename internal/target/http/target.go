@@ -44,7 +44,7 @@ func New(ctx context.Context, env plugin.Env, target string, params json.RawMess
 			return nil, fmt.Errorf("decoding TargetParameters of pipe %s: %w", env.PipeName, err)
 		}
 	}
-	c, err := NewClient(ctx, Config{URL: target, HTTP: tp.HttpParameters, APIDestination: tp.ApiDestinationParameters, Secrets: env.Secrets}, opts...)
+	c, err := NewClient(ctx, Config{URL: target, HTTP: tp.HttpParameters, APIDestination: tp.ApiDestinationParameters, Secrets: env.Secrets, Egress: env.Sandbox.Egress}, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("building HTTP target of pipe %s: %w", env.PipeName, err)
 	}
