@@ -160,26 +160,9 @@ func runPipe(ctx context.Context, def *pipe.Definition, f runFlags, log *slog.Lo
 		DrainTimeout: f.drainTimeout,
 		ExecutionLog: xlog, // the pipe's LogConfiguration records as JSON lines: stderr, or --execution-log
 	}
-	p, err := startPipe(ctx, def, deps, f.failFast, log)
-	if err != nil {
-		if ctx.Err() != nil {
-			// Stopped while waiting for the broker: nothing was consumed, so nothing is lost.
-			log.Info("stopped before the pipe could start", "error", err)
-			return 0
-		}
-		fmt.Fprintf(errw, "sluice run: %v\n", err)
-		return 1
-	}
-	// Close commits what was delivered; it must run even though ctx is done by then.
-	defer func() {
-		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		if err := p.Close(closeCtx); err != nil {
-			log.Error("closing pipe", "error", err)
-		}
-	}()
 	if f.metricsListen != "" {
-		// Metrics keep being served during the drain and stop after it.
+		// Served from the start, so that /healthz and the retry logs can be watched while the broker is down;
+		// they keep being served during the drain and stop after the pipe closed (deferred first, so run last).
 		metricsCtx, stopMetrics := context.WithCancel(context.WithoutCancel(ctx))
 		metricsErr := make(chan error, 1)
 		ready := make(chan struct{})
@@ -203,6 +186,24 @@ func runPipe(ctx context.Context, def *pipe.Definition, f runFlags, log *slog.Lo
 			}
 		}()
 	}
+	p, err := startPipe(ctx, def, deps, f.failFast, log)
+	if err != nil {
+		if ctx.Err() != nil {
+			// Stopped while waiting for the broker: nothing was consumed, so nothing is lost.
+			log.Info("stopped before the pipe could start", "error", err)
+			return 0
+		}
+		fmt.Fprintf(errw, "sluice run: %v\n", err)
+		return 1
+	}
+	// Close commits what was delivered; it must run even though ctx is done by then.
+	defer func() {
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := p.Close(closeCtx); err != nil {
+			log.Error("closing pipe", "error", err)
+		}
+	}()
 	runErr := p.Run(ctx)
 	if runErr != nil {
 		fmt.Fprintf(errw, "sluice run: %v\n", runErr)

@@ -341,8 +341,18 @@ func TestBrokerOutageRun(t *testing.T) {
 	t.Run("waits and delivers", func(t *testing.T) {
 		addr, topic := freePort(t), "outage"
 		out := filepath.Join(t.TempDir(), "out.jsonl")
-		p := sluicetest.Start(t, "run", "--file", runDef(t, addr, topic, out), "--drain-timeout", "5s")
+		p := sluicetest.Start(t, "run", "--file", runDef(t, addr, topic, out), "--drain-timeout", "5s",
+			"--metrics-listen", "127.0.0.1:0")
 		p.WaitFor(t, 20*time.Second, `"msg":"pipe cannot start yet; retrying[^"]*".*"attempt":2.*connection refused`)
+		// The metrics listener serves while the pipe waits for its broker: /healthz answers.
+		m := p.WaitFor(t, 5*time.Second, `"msg":"serving metrics","address":"(http://[^"/]+)/metrics"`)
+		resp, err := http.Get(m[1] + "/healthz")
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Errorf("GET /healthz while waiting for the broker = %v, %v; want 200", resp, err)
+		}
+		if resp != nil {
+			resp.Body.Close()
+		}
 		c, _ := fakeOn(t, addr, topic)
 		c.Produce(t, &kgo.Record{Topic: topic, Value: []byte(`{"n":1}`)})
 		waitLines(t, out, 1, 30*time.Second)
