@@ -112,7 +112,7 @@ func openChecked(path string, timeout time.Duration) (db *bolt.DB, err error) {
 			if db != nil {
 				closeQuietly(db)
 			}
-			db, err = nil, fmt.Errorf("%w: %v", ErrCorrupt, p)
+			db, err = nil, fmt.Errorf("%w (bbolt: %v)", ErrCorrupt, p)
 		}
 	}()
 	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
