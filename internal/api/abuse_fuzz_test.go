@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	goruntime "runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -35,7 +36,7 @@ import (
 //   - no handler panicked (sluice_api_panics_total stays 0), and a panic anywhere else fails the run;
 //   - once the pipes settle, the store is consistent: ListPipes names exactly the pipes DescribePipe
 //     finds, and every pipe is in a settled state;
-//   - the server still answers ListPipes, and Close stops every pipe.
+//   - the server still answers ListPipes, and Close stops every pipe (the goroutines the run started end).
 //
 // Run it with: go test -run '^$' -fuzz FuzzAPIAbuse -fuzztime 5m -parallel 1 ./internal/api/
 func FuzzAPIAbuse(f *testing.F) {
@@ -292,6 +293,7 @@ func (e abuseEnv) run(t *testing.T, program []byte) {
 		return
 	}
 	began := time.Now()
+	baseline := goruntime.NumGoroutine()
 	phase := func(name string) { t.Logf("%v: %s", time.Since(began).Round(time.Millisecond), name) }
 	dir := t.TempDir()
 	st, err := store.Open(filepath.Join(dir, "data"), 5*time.Second)
@@ -408,6 +410,15 @@ func (e abuseEnv) run(t *testing.T, program []byte) {
 		t.Fatalf("the server did not close within 60s")
 	}
 	phase("closed")
+	// Close stopped every pipe: what the run started ends (the clients of kfake take a moment).
+	deadline = time.Now().Add(15 * time.Second)
+	for n := goruntime.NumGoroutine(); n > baseline+2; n = goruntime.NumGoroutine() {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			t.Fatalf("%d goroutines remain after Close, %d before the run:\n%s", n, baseline, buf[:goruntime.Stack(buf, true)])
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	if s := logs.String(); strings.Contains(s, "panic") {
 		t.Errorf("a panic was logged:\n%s", s)
 	}
