@@ -28,7 +28,11 @@ func (s *Server) createPipe(ctx context.Context, op *operation, r *http.Request,
 
 // invalidName answers a path under /v1/pipes/ whose name is not a pipe name (see route).
 func invalidName(ctx context.Context, op *operation, r *http.Request, body []byte) (any, error) {
-	return nil, checkName(op.pipe)
+	if e := checkName(op.pipe); e != nil {
+		return nil, e
+	}
+	// route sends only names that fail checkName here; never return a nil *Error as an error.
+	return nil, validationError("The request path does not name a pipe.")
 }
 
 func (s *Server) describePipe(ctx context.Context, op *operation, r *http.Request, body []byte) (any, error) {

@@ -230,12 +230,7 @@ func (s *Server) route(r *http.Request) *operation {
 		name, action, _ := strings.Cut(rest, "/")
 		n, err := url.PathUnescape(name)
 		if err != nil || checkName(n) != nil {
-			// The whole remainder is what the client took for a name (an unescaped slash included).
-			whole, uerr := url.PathUnescape(rest)
-			if uerr != nil {
-				whole = rest
-			}
-			return &operation{name: "InvalidName", pipe: whole, handler: invalidName}
+			return invalidNameOp(rest)
 		}
 		switch {
 		case action == "" && !strings.HasSuffix(rest, "/"):
@@ -254,12 +249,7 @@ func (s *Server) route(r *http.Request) *operation {
 		case action == "stop" && r.Method == http.MethodPost:
 			return &operation{name: "StopPipe", pipe: n, handler: s.stopPipe}
 		case action == "" || action != "start" && action != "stop":
-			// "NAME/" or "NAME/x/y": a name with a slash, which no pipe has.
-			whole, uerr := url.PathUnescape(rest)
-			if uerr != nil {
-				whole = rest
-			}
-			return &operation{name: "InvalidName", pipe: whole, handler: invalidName}
+			return invalidNameOp(rest) // "NAME/" or "NAME/x/y": a name with a slash, which no pipe has
 		}
 		return nil
 	}
@@ -280,6 +270,16 @@ func (s *Server) route(r *http.Request) *operation {
 		}
 	}
 	return nil
+}
+
+// invalidNameOp answers a path under /v1/pipes/ that holds no valid pipe name; the whole remainder of
+// the path (an unescaped slash included) is what the client took for the name, and the error shows it.
+func invalidNameOp(rest string) *operation {
+	name, err := url.PathUnescape(rest)
+	if err != nil {
+		name = rest
+	}
+	return &operation{name: "InvalidName", pipe: name, handler: invalidName}
 }
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
