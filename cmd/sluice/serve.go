@@ -34,8 +34,10 @@ Pipes are kept in DIR/sluice.db; on start every pipe whose desired state is RUNN
 
 Requests must be signed (AWS Signature Version 4, service "pipes") with an access key given by
 --access-key-id/--secret-access-key, SLUICE_ACCESS_KEY_ID/SLUICE_SECRET_ACCESS_KEY or --credentials-file
-(AWS shared-credentials format; every section adds a key). Without keys the API is unauthenticated and
-may only listen on loopback. /healthz and /metrics (Prometheus) are served on the same listener without
+(AWS shared-credentials format; every section adds a key). Without keys the API is unauthenticated,
+may only listen on loopback, and serves only clients on this machine: requests must name a loopback Host
+(localhost, 127.0.0.1, [::1]), browsers' cross-site requests are refused, and bodies must be
+application/json (so that a web page cannot drive it). /healthz and /metrics (Prometheus) are served on the same listener without
 authentication. SIGTERM or Ctrl-C stops accepting requests and drains every pipe; a second signal exits.
 
 Pipes created through the API stay inside what the operator allows: file:// targets, dead-letter files

@@ -23,11 +23,23 @@ import (
 
 var reName = regexp.MustCompile(`^[\.\-_A-Za-z0-9]+$`)
 
-func validName(s string) bool { return len(s) >= 1 && len(s) <= 64 && reName.MatchString(s) }
+// validName reports whether s may name a pipe: the Pipes pattern, except "." and "..". Those match the
+// pattern, but a pipe of that name cannot be addressed: the SDKs and the AWS CLI put the name into the
+// path unescaped (dots need no escaping), giving /v1/pipes/.. , which HTTP clients, proxies and routers
+// resolve as a dot segment ("the parent"), so the request reaches another path or a redirect, never the
+// pipe. Its ARN (pipe/..) has the same problem.
+func validName(s string) bool {
+	return len(s) >= 1 && len(s) <= 64 && s != "." && s != ".." && reName.MatchString(s)
+}
 
 func checkName(name string) *Error {
 	if validName(name) {
 		return nil
+	}
+	if name == "." || name == ".." {
+		return validationError("1 validation error detected: Value at 'name' failed to satisfy constraint: "+
+			"a pipe may not be named \""+name+"\" (a dot segment in the request path cannot address a pipe).",
+			FieldError{Name: "Name", Message: "must not be \".\" or \"..\""})
 	}
 	return validationError("1 validation error detected: Value at 'name' failed to satisfy constraint: "+
 		"Member must have length between 1 and 64 and match pattern [\\.\\-_A-Za-z0-9]+.",

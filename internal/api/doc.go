@@ -44,6 +44,12 @@
 //   - The API is rate limited (50 requests/s, burst 100 by default) with ThrottlingException.
 //   - Unsigned requests get MissingAuthenticationTokenException (403), unknown access keys
 //     UnrecognizedClientException (403), bad signatures InvalidSignatureException (403) (sigv4.go).
+//   - Without access keys the handler serves only clients on this machine (LocalOnly, guard.go): a
+//     foreign Host or a browser's cross-site request gets AccessDeniedException (403), a body that is
+//     not application/json ValidationException (415).
+//   - Paths are routed as sent, without ServeMux: no redirects, and every answer is JSON. Under
+//     /v1/pipes/ a path without a valid pipe name ("..", "a/", "%2F") is a ValidationException; pipes
+//     may not be named "." or "..".
 //   - DescribePipe returns the definition as stored: secret references (Secrets Manager ARNs, file://,
 //     env:) only; resolved secrets are never stored.
 package api

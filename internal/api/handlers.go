@@ -31,6 +31,15 @@ func (s *Server) createPipe(ctx context.Context, op *operation, r *http.Request,
 	return s.arns.stateOutput(rec), nil
 }
 
+// invalidName answers a path under /v1/pipes/ whose name is not a pipe name (see route).
+func invalidName(ctx context.Context, op *operation, r *http.Request, body []byte) (any, error) {
+	if e := checkName(op.pipe); e != nil {
+		return nil, e
+	}
+	// route sends only names that fail checkName here; never return a nil *Error as an error.
+	return nil, validationError("The request path does not name a pipe.")
+}
+
 func (s *Server) describePipe(ctx context.Context, op *operation, r *http.Request, body []byte) (any, error) {
 	if e := checkName(op.pipe); e != nil {
 		return nil, e

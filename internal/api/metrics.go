@@ -11,6 +11,8 @@ import (
 type apiMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	// panics counts requests whose handler panicked (and got an InternalException): always a defect.
+	panics prometheus.Counter
 }
 
 func newAPIMetrics(reg prometheus.Registerer) (*apiMetrics, error) {
@@ -24,6 +26,10 @@ func newAPIMetrics(reg prometheus.Registerer) (*apiMetrics, error) {
 			Help:    "Time to serve a Pipes API request.",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"operation"}),
+		panics: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sluice_api_panics_total",
+			Help: "API requests whose handler panicked; each is a defect, logged with its stack.",
+		}),
 	}
 	if reg != nil {
 		// A second server on the same registry (tests, `sluice dev` restarting the API) shares the series.
@@ -40,6 +46,13 @@ func newAPIMetrics(reg prometheus.Registerer) (*apiMetrics, error) {
 				return nil, err
 			}
 			m.duration = are.ExistingCollector.(*prometheus.HistogramVec)
+		}
+		if err := reg.Register(m.panics); err != nil {
+			var are prometheus.AlreadyRegisteredError
+			if !errors.As(err, &are) {
+				return nil, err
+			}
+			m.panics = are.ExistingCollector.(prometheus.Counter)
 		}
 	}
 	return m, nil

@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/time/rate"
 
 	"github.com/sluicehq/sluice/internal/awsid"
 	"github.com/sluicehq/sluice/internal/metrics"
@@ -38,7 +39,11 @@ type Config struct {
 	// Region and Account appear in pipe ARNs; defaults awsid.DefaultRegion and awsid.DefaultAccount.
 	Region, Account string
 	// Keys maps access key IDs to secret access keys; requests must carry a valid SigV4 signature by
-	// one of them. Empty means no authentication (the caller must then listen on loopback only).
+	// one of them. Empty means no authentication: the caller must then listen on loopback only, and the
+	// Handler refuses every request that does not come from a client on this machine (LocalOnly:
+	// loopback Host, no cross-site browser request, JSON bodies only). With keys the signature is the
+	// protection (a web page cannot sign), so those checks are off: a server behind a proxy sees
+	// other Host names, and any signed client may send what it likes.
 	Keys map[string]string
 	// MaxPipes is the pipe quota; default 1000.
 	MaxPipes int
@@ -68,7 +73,7 @@ type Server struct {
 	arns    ARNs
 	mgr     *Manager
 	verify  *Verifier
-	limiter *limiter
+	limiter *rate.Limiter
 	log     *slog.Logger
 	metrics *apiMetrics
 	handler http.Handler
@@ -108,21 +113,65 @@ func NewServer(cfg Config) (*Server, error) {
 		s.verify = NewVerifier(cfg.Keys)
 	}
 	if cfg.Rate > 0 {
-		s.limiter = newLimiter(cfg.Rate, cfg.Burst)
+		// Pipes throttles control-plane calls, and a runaway script should get ThrottlingException
+		// (which the SDKs retry with backoff) rather than starve the pipes of CPU: one token bucket is
+		// shared by all API requests.
+		s.limiter = rate.NewLimiter(rate.Limit(cfg.Rate), cfg.Burst)
 	}
 	m, err := newAPIMetrics(cfg.Registerer)
 	if err != nil {
 		return nil, err
 	}
 	s.metrics = m
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", s.healthz)
+	var metricsHandler http.Handler
 	if cfg.Gatherer != nil {
-		mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{}))
+		metricsHandler = promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{})
 	}
-	mux.HandleFunc("/", s.serveAPI)
-	s.handler = mux
+	// No http.ServeMux: it answers paths it finds unclean (a pipe named "..", "//", "%2F") with a
+	// redirect and its 404/405 with text, where every API answer must be AWS-shaped JSON. The paths
+	// are few enough to dispatch by hand, on the path exactly as sent.
+	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		get := r.Method == http.MethodGet || r.Method == http.MethodHead
+		switch p := r.URL.EscapedPath(); {
+		case p == "/healthz" && get:
+			s.healthz(w, r)
+		case p == "/metrics" && get && metricsHandler != nil:
+			metricsHandler.ServeHTTP(w, r)
+		default:
+			s.serveAPI(w, r)
+		}
+	})
+	if s.verify == nil {
+		h = LocalOnly(h)
+	}
+	s.handler = s.recoverPanics(h)
 	return s, nil
+}
+
+// recoverPanics answers a request whose handler panicked with an InternalException instead of letting
+// net/http drop the connection, logs the stack and counts it (sluice_api_panics_total). serveOp has its
+// own recover so that the operation's metrics see the failure; this one covers the rest.
+func (s *Server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p) // net/http's own way to abort a response; not a defect
+				}
+				s.panicked(w, r, p)
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// panicked logs and counts a recovered panic and answers with an InternalException; it returns that.
+func (s *Server) panicked(w http.ResponseWriter, r *http.Request, p any) *Error {
+	s.metrics.panics.Inc()
+	s.log.Error("panic serving API request", "method", r.Method, "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
+	e := internalError("An internal error occurred; see the server log.")
+	writeError(w, e)
+	return e
 }
 
 // Handler returns the HTTP handler of the API, /metrics and /healthz.
@@ -172,13 +221,12 @@ type operation struct {
 	handler func(ctx context.Context, op *operation, r *http.Request, body []byte) (any, error)
 }
 
-// route maps method and path to an operation; nil means no such operation.
+// route maps method and path to an operation; nil means no such operation. The path is taken exactly as
+// sent (no cleaning, no redirects): under /v1/pipes/ a path that is not NAME, NAME/start or NAME/stop
+// with a valid NAME is answered with the ValidationException of its name, so that "..", "a/", "a//b"
+// or "%2F" tell the client what is wrong with the name rather than that no operation exists.
 func (s *Server) route(r *http.Request) *operation {
 	path := r.URL.EscapedPath()
-	seg := func(p string) (string, bool) {
-		v, err := url.PathUnescape(p)
-		return v, err == nil && v != "" && !strings.Contains(p, "/")
-	}
 	if path == "/v1/pipes" {
 		if r.Method == http.MethodGet {
 			return &operation{name: "ListPipes", handler: s.listPipes}
@@ -187,9 +235,9 @@ func (s *Server) route(r *http.Request) *operation {
 	}
 	if rest, ok := strings.CutPrefix(path, "/v1/pipes/"); ok {
 		name, action, _ := strings.Cut(rest, "/")
-		n, ok := seg(name)
-		if !ok {
-			return nil
+		n, err := url.PathUnescape(name)
+		if err != nil || checkName(n) != nil {
+			return invalidNameOp(rest)
 		}
 		switch {
 		case action == "" && !strings.HasSuffix(rest, "/"):
@@ -207,6 +255,8 @@ func (s *Server) route(r *http.Request) *operation {
 			return &operation{name: "StartPipe", pipe: n, handler: s.startPipe}
 		case action == "stop" && r.Method == http.MethodPost:
 			return &operation{name: "StopPipe", pipe: n, handler: s.stopPipe}
+		case action == "" || action != "start" && action != "stop":
+			return invalidNameOp(rest) // "NAME/" or "NAME/x/y": a name with a slash, which no pipe has
 		}
 		return nil
 	}
@@ -229,6 +279,16 @@ func (s *Server) route(r *http.Request) *operation {
 	return nil
 }
 
+// invalidNameOp answers a path under /v1/pipes/ that holds no valid pipe name; the whole remainder of
+// the path (an unescaped slash included) is what the client took for the name, and the error shows it.
+func invalidNameOp(rest string) *operation {
+	name, err := url.PathUnescape(rest)
+	if err != nil {
+		name = rest
+	}
+	return &operation{name: "InvalidName", pipe: name, handler: invalidName}
+}
+
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	op := s.route(r)
@@ -244,10 +304,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 func (s *Server) serveOp(w http.ResponseWriter, r *http.Request, op *operation) (code string) {
 	defer func() {
 		if p := recover(); p != nil {
-			s.log.Error("panic serving API request", "method", r.Method, "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
-			e := internalError("An internal error occurred; see the server log.")
-			writeError(w, e)
-			code = e.Type
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			code = s.panicked(w, r, p).Type
 		}
 	}()
 	fail := func(e *Error) string {
@@ -281,7 +341,7 @@ func (s *Server) serveOp(w http.ResponseWriter, r *http.Request, op *operation) 
 			return fail(e)
 		}
 	}
-	if s.limiter != nil && !s.limiter.allow() {
+	if s.limiter != nil && !s.limiter.Allow() {
 		return fail(&Error{Type: TypeThrottling, Status: http.StatusTooManyRequests, Message: "Rate exceeded",
 			ServiceCode: serviceCode, QuotaCode: quotaCodeAPIRequest, RetryAfter: time.Second})
 	}

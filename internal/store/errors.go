@@ -13,3 +13,7 @@ var ErrQuota = errors.New("pipe quota reached")
 
 // ErrFormat is returned when a stored record is of an unknown format version or is inconsistent.
 var ErrFormat = errors.New("unsupported stored record format")
+
+// ErrCorrupt is returned by Open when the database file is damaged (truncated, overwritten, not a
+// bbolt file): the store cannot be used until the file is restored from a backup or moved aside.
+var ErrCorrupt = errors.New("store file is damaged")

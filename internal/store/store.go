@@ -17,8 +17,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"time"
 
@@ -75,27 +77,88 @@ type Store struct {
 }
 
 // Open opens (creating when needed) the store in dir, which is created with mode 0700 when missing.
-// Only one process may hold the file: a second Open waits up to timeout, then fails.
+// Only one process may hold the file: a second Open waits up to timeout, then fails. A damaged file
+// (ErrCorrupt) is reported as one error that names it and says what to do, whether bbolt returns an
+// error or panics on it: Open reads every record once, so that damage shows here and not later, in the
+// middle of serving.
 func Open(dir string, timeout time.Duration) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating data directory %s: %w", dir, err)
 	}
 	path := filepath.Join(dir, FileName)
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
+	db, err := openChecked(path, timeout)
 	if err != nil {
 		if errors.Is(err, bolterrors.ErrTimeout) {
 			return nil, fmt.Errorf("opening store %s: %w (is another sluice serve using this data directory?)", path, err)
 		}
+		if errors.Is(err, ErrCorrupt) {
+			return nil, fmt.Errorf("opening store %s: %w; restore the file from a backup, or move it aside "+
+				"to start with an empty store (the pipes it held are then lost)", path, err)
+		}
 		return nil, fmt.Errorf("opening store %s: %w", path, err)
 	}
-	if err := db.Update(func(tx *bolt.Tx) error {
+	return &Store{db: db, path: path}, nil
+}
+
+// openChecked opens the bbolt file, reads every record once and creates the pipes bucket. bbolt's
+// panics on a damaged file ("invalid freelist page", "invalid page type") and its errors about the
+// file's content become an error wrapping ErrCorrupt and the cause.
+func openChecked(path string, timeout time.Duration) (db *bolt.DB, err error) {
+	// bbolt maps the file into memory; a truncated file can make it read past the end of the mapping,
+	// a fault the runtime would otherwise treat as fatal. In this goroutine, while opening, it becomes
+	// a panic that the recover below turns into an error.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if p := recover(); p != nil {
+			if db != nil {
+				closeQuietly(db)
+			}
+			db, err = nil, fmt.Errorf("%w (bbolt: %v)", ErrCorrupt, p)
+		}
+	}()
+	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
+	if err != nil {
+		// Not being able to open or lock the file says nothing about its content; every other error
+		// of bolt.Open does (bad magic, version or checksum, a file shorter than its header).
+		var pe *fs.PathError
+		if errors.Is(err, bolt.ErrTimeout) || errors.As(err, &pe) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	// Read before writing, so that a damaged file is not written to.
+	err = db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketPipes)
+		if b == nil {
+			return nil
+		}
+		var sum byte
+		return b.ForEach(func(k, v []byte) error {
+			for _, c := range v { // touch the value's pages (long values sit on overflow pages)
+				sum += c
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		closeQuietly(db)
+		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
 		_, err := tx.CreateBucketIfNotExists(bucketPipes)
 		return err
-	}); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("initialising store %s: %w", path, err)
+	})
+	if err != nil {
+		closeQuietly(db)
+		return nil, fmt.Errorf("creating the pipes bucket: %w", err)
 	}
-	return &Store{db: db, path: path}, nil
+	return db, nil
+}
+
+// closeQuietly closes a database that failed its checks; on a damaged file closing may panic as well.
+func closeQuietly(db *bolt.DB) {
+	defer func() { _ = recover() }()
+	_ = db.Close()
 }
 
 // Path returns the database file's path.

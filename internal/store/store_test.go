@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -254,5 +255,49 @@ func TestClone(t *testing.T) {
 	c.Definition[0] = '['
 	if r.Tags["team"] != "payments" || r.Definition[0] != '{' {
 		t.Error("Clone shares tags or definition with the original")
+	}
+}
+
+// TestOpenDamagedFile truncates a store file written by this code at sizes where bbolt returns an error
+// ("invalid database", "file size too small") or panics ("invalid freelist page"), and overwrites one
+// with text: Open must return one error wrapping ErrCorrupt that names the file and says what to do,
+// never panic.
+func TestOpenDamagedFile(t *testing.T) {
+	src := t.TempDir()
+	s := openT(t, src)
+	for i := range 40 {
+		r := sample(fmt.Sprintf("pipe-%02d", i))
+		r.Definition = json.RawMessage(`{"Description":"` + strings.Repeat("x", 2000) + `"}`)
+		if err := s.Create(r, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	data, err := os.ReadFile(filepath.Join(src, FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string][]byte{"not a bbolt file": []byte("this is not a database\n")}
+	for _, n := range []int{1, 100, 4096, 8192, 12288, 16384, len(data) / 2} {
+		cases[fmt.Sprintf("truncated to %d of %d bytes", n, len(data))] = data[:n]
+	}
+	for name, content := range cases {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, FileName)
+			if err := os.WriteFile(path, content, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			st, err := Open(dir, time.Second)
+			if err == nil {
+				st.Close()
+				t.Fatalf("Open of a damaged file succeeded")
+			}
+			msg := err.Error()
+			if !errors.Is(err, ErrCorrupt) || !strings.Contains(msg, path) || !strings.Contains(msg, "restore the file from a backup") ||
+				!strings.Contains(msg, "move it aside") {
+				t.Errorf("Open = %v; want ErrCorrupt naming %s and saying what to do", err, path)
+			}
+		})
 	}
 }
