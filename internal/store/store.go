@@ -121,7 +121,7 @@ func openChecked(path string, timeout time.Duration) (db *bolt.DB, err error) {
 		// Not being able to open or lock the file says nothing about its content; every other error
 		// of bolt.Open does (bad magic, version or checksum, a file shorter than its header).
 		var pe *fs.PathError
-		if errors.Is(err, bolt.ErrTimeout) || errors.As(err, &pe) {
+		if errors.Is(err, bolterrors.ErrTimeout) || errors.As(err, &pe) {
 			return nil, err
 		}
 		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
