@@ -84,8 +84,7 @@ func TestAmplificationTestInputTemplate(t *testing.T) {
 	p := sluicetest.StartCmd(t, cmd)
 	rss := watchRSS(t, p, 768*mib, nil)
 	code := p.Wait(t, 60*time.Second)
-	<-rss
-	peak := maxRSSKiB(t, p)
+	peak := maxRSSKiB(t, p, <-rss)
 	t.Logf("peak RSS of test-input-template: %d MiB", peak/1024)
 	if code != 1 || !strings.Contains(p.Stderr.String(), "6291456-byte limit") {
 		t.Errorf("test-input-template exited %d, stderr %q; want 1 and an error naming the 6291456-byte limit", code, sluicetest.Tail(p.Stderr.String(), 500))
@@ -119,8 +118,7 @@ func TestDefinitionReads(t *testing.T) {
 			p := sluicetest.Start(t, c.args...)
 			rss := watchRSS(t, p, 64*mib, nil)
 			code := p.Wait(t, 20*time.Second)
-			<-rss
-			if peak := maxRSSKiB(t, p); peak >= 64*mib {
+			if peak := maxRSSKiB(t, p, <-rss); peak >= 64*mib {
 				t.Errorf("peak RSS = %d MiB, want < 64 MiB", peak/1024)
 			}
 			if code != 1 || !strings.Contains(p.Stderr.String(), c.want) {

@@ -152,7 +152,7 @@ func TestUnbuildablePipesFailWithoutCrash(t *testing.T) {
 	c := kafkatest.Kfake(t)
 	topic := c.CreateTopic(t, 1)
 	dir := t.TempDir()
-	proc, url := sluicetest.Serve(t, t.TempDir())
+	proc, url := sluicetest.Serve(t, t.TempDir(), "--file-root", dir) // the targets live in dir
 	api := apiClient{t, url}
 
 	good := filepath.Join(dir, "good.jsonl")
@@ -186,7 +186,7 @@ func TestUnbuildablePipeNoCrashLoop(t *testing.T) {
 	if err := os.Mkdir(outDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	proc, url := sluicetest.Serve(t, data)
+	proc, url := sluicetest.Serve(t, data, "--file-root", dir)
 	api := apiClient{t, url}
 	api.create("p", pipeDef(c.Bootstrap[0], topic, "file://"+filepath.Join(outDir, "out.jsonl")))
 	api.waitState("p", "RUNNING", "", 20*time.Second)
@@ -196,7 +196,7 @@ func TestUnbuildablePipeNoCrashLoop(t *testing.T) {
 	}
 
 	for round := range 2 {
-		proc, url = sluicetest.Serve(t, data)
+		proc, url = sluicetest.Serve(t, data, "--file-root", dir)
 		api = apiClient{t, url}
 		api.waitState("p", "START_FAILED", `no such file or directory`, 20*time.Second)
 		if proc.Exited() {
@@ -278,9 +278,10 @@ func metricsText(t *testing.T, url string) string {
 // broker is back. Before the fix the pipe was CREATE_FAILED (then START_FAILED) for good.
 func TestBrokerOutageServe(t *testing.T) {
 	addr, topic := freePort(t), "outage"
-	out := filepath.Join(t.TempDir(), "out.jsonl")
+	outDir := t.TempDir()
+	out := filepath.Join(outDir, "out.jsonl")
 	data := t.TempDir()
-	proc, url := sluicetest.Serve(t, data)
+	proc, url := sluicetest.Serve(t, data, "--file-root", outDir)
 	api := apiClient{t, url}
 	api.create("p", pipeDef(addr, topic, "file://"+out))
 	reason := api.waitState("p", "CREATING", `^retrying in .*\(attempt \d+ failed\): connecting to broker `+regexp.QuoteMeta(addr)+`: .*connection refused`, 20*time.Second)
@@ -306,7 +307,7 @@ func TestBrokerOutageServe(t *testing.T) {
 	// Resume with the broker down: STARTING while retrying, RUNNING when it is back.
 	proc.Kill(t)
 	stop()
-	proc, url = sluicetest.Serve(t, data)
+	proc, url = sluicetest.Serve(t, data, "--file-root", outDir)
 	api = apiClient{t, url}
 	api.waitState("p", "STARTING", `^retrying in .*connecting to broker `+regexp.QuoteMeta(addr), 20*time.Second)
 	c, _ = fakeOn(t, addr, topic)
