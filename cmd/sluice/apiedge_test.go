@@ -112,18 +112,10 @@ func TestKeylessServeRefusesWebPagesButNotTheAWSTools(t *testing.T) {
 		t.Fatalf("SDK DeletePipe: %v", err)
 	}
 
-	bin := os.Getenv("SLUICE_AWS_CLI")
-	if bin == "" {
-		if os.Getenv("SLUICE_AWS_CLI_REQUIRED") == "1" {
-			t.Fatal("SLUICE_AWS_CLI is not set")
-		}
-		t.Skip("SLUICE_AWS_CLI is not set (source scripts' env to run the AWS CLI part)")
-	}
+	bin := sluicetest.AWSCLI(t)
 	aws := func(args ...string) (string, error) {
 		cmd := exec.Command(bin, append(append([]string{"pipes"}, args...), "--endpoint-url", url, "--output", "json")...)
-		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "AWS_ACCESS_KEY_ID=AKIDANY",
-			"AWS_SECRET_ACCESS_KEY=any", "AWS_DEFAULT_REGION=us-east-1", "AWS_CONFIG_FILE=/dev/null",
-			"AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_EC2_METADATA_DISABLED=true", "AWS_PAGER=", "AWS_MAX_ATTEMPTS=1"}
+		cmd.Env = sluicetest.AWSEnv(t, "AKIDANY", "any")
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		err := cmd.Run()

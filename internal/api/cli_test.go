@@ -9,33 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// awsCLI returns the path of the AWS command line: $SLUICE_AWS_CLI, else what scripts/awscli.sh
-// installs (into a private virtual environment, once). The test skips when neither works, unless
-// SLUICE_AWS_CLI_REQUIRED=1 (set by scripts/test.sh) makes it fail.
-func awsCLI(t *testing.T) string {
-	t.Helper()
-	fail := t.Skipf
-	if os.Getenv("SLUICE_AWS_CLI_REQUIRED") == "1" {
-		fail = t.Fatalf
-	}
-	if p := os.Getenv("SLUICE_AWS_CLI"); p != "" {
-		return p
-	}
-	script, err := filepath.Abs(filepath.Join("..", "..", "scripts", "awscli.sh"))
-	if err != nil {
-		fail("locating scripts/awscli.sh: %v", err)
-	}
-	var stderr bytes.Buffer
-	cmd := exec.Command("bash", script)
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		fail("the AWS CLI is not available (scripts/awscli.sh: %v): %s", err, stderr.String())
-	}
-	return strings.TrimSpace(string(out))
-}
+	"github.com/sluicehq/sluice/internal/sluicetest"
+)
 
 type cliRunner struct {
 	t        *testing.T
@@ -44,19 +20,7 @@ type cliRunner struct {
 }
 
 func newCLI(t *testing.T, bin, url, keyID, secret string) *cliRunner {
-	home := t.TempDir()
-	return &cliRunner{t: t, bin: bin, url: url, env: []string{
-		"PATH=" + os.Getenv("PATH"),
-		"HOME=" + home,
-		"AWS_ACCESS_KEY_ID=" + keyID,
-		"AWS_SECRET_ACCESS_KEY=" + secret,
-		"AWS_DEFAULT_REGION=us-east-1",
-		"AWS_CONFIG_FILE=/dev/null",
-		"AWS_SHARED_CREDENTIALS_FILE=/dev/null",
-		"AWS_EC2_METADATA_DISABLED=true",
-		"AWS_PAGER=",
-		"AWS_MAX_ATTEMPTS=1",
-	}}
+	return &cliRunner{t: t, bin: bin, url: url, env: sluicetest.AWSEnv(t, keyID, secret)}
 }
 
 // run runs `aws pipes ARGS --endpoint-url URL --output json` and returns stdout, stderr and the error.
@@ -89,7 +53,7 @@ func (c *cliRunner) must(args ...string) map[string]any {
 
 // TestAWSCLI runs the real `aws` command line against the server with SigV4 checked.
 func TestAWSCLI(t *testing.T) {
-	bin := awsCLI(t)
+	bin := sluicetest.AWSCLI(t)
 	h := newHarness(t)
 	cli := newCLI(t, bin, h.hs.URL, testKeyID, testSecret)
 

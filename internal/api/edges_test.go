@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/pipes"
 	"github.com/aws/aws-sdk-go-v2/service/pipes/types"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/sluicehq/sluice/internal/sluicetest"
 )
 
 // TestNamesTheRouterWouldRedirect covers issue 10 "What was observed" 6 (pipes named . and .., a 307
@@ -109,7 +111,7 @@ func TestDotNamesThroughSDKAndCLI(t *testing.T) {
 			t.Errorf("SDK DeletePipe(%q) = %v, want ValidationException", name, err)
 		}
 	}
-	cli := newCLI(t, awsCLI(t), h.hs.URL, "AKIDANY", "any-secret")
+	cli := newCLI(t, sluicetest.AWSCLI(t), h.hs.URL, "AKIDANY", "any-secret")
 	for _, args := range [][]string{
 		{"create-pipe", "--name", "..", "--source", "smk://127.0.0.1:9092", "--target", "kafka://127.0.0.1:9092/out", "--role-arn", testRole},
 		{"describe-pipe", "--name", ".."},

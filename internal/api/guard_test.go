@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/pipes"
 	"github.com/aws/aws-sdk-go-v2/service/pipes/types"
+
+	"github.com/sluicehq/sluice/internal/sluicetest"
 )
 
 // keyless configures a harness without access keys, as `sluice serve` on loopback and `sluice dev` run.
@@ -174,7 +176,7 @@ func TestKeylessRefusesOtherClients(t *testing.T) {
 func TestKeylessSDKAndCLIStillWork(t *testing.T) {
 	h := newHarness(t, keyless)
 	exerciseSDK(t, h.client, "sdk-pipe", h.waitState, h.waitGone)
-	if bin := awsCLI(t); bin != "" {
+	if bin := sluicetest.AWSCLI(t); bin != "" {
 		exerciseCLI(t, newCLI(t, bin, h.hs.URL, "AKIDANY", "any-secret"), "cli-pipe", h.waitState, h.waitGone)
 	}
 }
