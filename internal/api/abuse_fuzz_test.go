@@ -279,10 +279,15 @@ func requestTarget(s string) string {
 }
 
 // settled states: no worker is moving the pipe.
-func settled(state string) bool {
+// settled reports whether a pipe's worker is done with it: a stable state, or a start that waits to retry
+// a broker that does not answer (CREATING, STARTING or UPDATING with a "retrying in" StateReason), which
+// lasts as long as the broker stays away.
+func settled(state, reason string) bool {
 	switch state {
-	case StateCreating, StateUpdating, StateDeleting, StateStarting, StateStopping:
+	case StateDeleting, StateStopping:
 		return false
+	case StateCreating, StateUpdating, StateStarting:
+		return strings.HasPrefix(reason, "retrying in ")
 	}
 	return true
 }
@@ -345,7 +350,7 @@ func (e abuseEnv) run(t *testing.T, program []byte) {
 	deadline := time.Now().Add(45 * time.Second)
 	for {
 		var out struct {
-			Pipes []struct{ Name, CurrentState string }
+			Pipes []struct{ Name, CurrentState, StateReason string }
 		}
 		code := getJSON(t, client, hs.URL+"/v1/pipes", &out)
 		if code != 200 {
@@ -355,7 +360,7 @@ func (e abuseEnv) run(t *testing.T, program []byte) {
 		busy := ""
 		for _, p := range out.Pipes {
 			listed = append(listed, p.Name)
-			if !settled(p.CurrentState) {
+			if !settled(p.CurrentState, p.StateReason) {
 				busy = p.Name + " is " + p.CurrentState
 			}
 		}
