@@ -72,6 +72,7 @@ func preflight(ctx context.Context, def *pipe.Definition, o RuntimeOptions) erro
 	if err != nil {
 		return err
 	}
+	cfg.Auth.Egress = o.Deps.Sandbox.Egress // the brokers this check dials are the pipe's: same policy
 	ctx, cancel := context.WithTimeout(ctx, o.PreflightTimeout)
 	defer cancel()
 	opts, err := kafkaauth.Options(ctx, cfg.Auth, o.Deps.Secrets)

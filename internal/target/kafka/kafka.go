@@ -48,6 +48,7 @@ import (
 	"github.com/sluicehq/sluice/internal/kafkaauth"
 	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/plugin"
+	"github.com/sluicehq/sluice/internal/sandbox"
 	"github.com/sluicehq/sluice/transform"
 )
 
@@ -161,7 +162,7 @@ func New(ctx context.Context, env plugin.Env, target string, params json.RawMess
 		addr.Brokers = append(addr.Brokers, b)
 	}
 	mech, ref := p.Credentials.Mechanism()
-	auth := kafkaauth.Auth{Mechanism: mech, SecretRef: ref, RootCARef: p.ServerRootCaCertificate}
+	auth := kafkaauth.Auth{Mechanism: mech, SecretRef: ref, RootCARef: p.ServerRootCaCertificate, Egress: env.Sandbox.Egress}
 	t := &Target{addr: addr, pipeName: env.PipeName}
 	t.scratch.New = func() any { return new(scratch) }
 	if p.Key != "" {
@@ -363,9 +364,10 @@ func (sc *scratch) records(n int) ([]kgo.Record, []*kgo.Record) {
 	return sc.recs[:n], sc.ptrs[:n]
 }
 
-// isPermanent reports broker answers that no retry can change.
+// isPermanent reports broker answers that no retry can change, and a broker address the operator's egress
+// policy refuses.
 func isPermanent(err error) bool {
-	return errors.Is(err, kerr.MessageTooLarge) || errors.Is(err, kerr.RecordListTooLarge) ||
+	return errors.Is(err, sandbox.ErrEgressRefused) || errors.Is(err, kerr.MessageTooLarge) || errors.Is(err, kerr.RecordListTooLarge) ||
 		errors.Is(err, kerr.InvalidRecord) || errors.Is(err, kerr.TopicAuthorizationFailed) ||
 		errors.Is(err, kerr.InvalidTopicException)
 }
