@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -129,6 +130,25 @@ func Options(ctx context.Context, a Auth, secrets plugin.SecretResolver) ([]kgo.
 		tc.Certificates = []tls.Certificate{cert}
 	}
 	return opts, nil
+}
+
+// CheckBrokers returns the refusal of e (wrapping sandbox.ErrEgressRefused) for the first of brokers
+// given as an IP address and port that e refuses, so that a pipe naming one fails when it is built,
+// before any client exists. Host names are resolved, and checked, only when dialled.
+func CheckBrokers(e *sandbox.Egress, brokers []string) error {
+	if e == nil {
+		return nil
+	}
+	for _, b := range brokers {
+		ap, err := netip.ParseAddrPort(b)
+		if err != nil {
+			continue // a host name, or malformed: the dialer decides
+		}
+		if err := e.Check(ap); err != nil {
+			return fmt.Errorf("broker %s: %w", b, err)
+		}
+	}
+	return nil
 }
 
 // dialer returns the dial function of a client: a net.Dialer whose Control applies a.Egress, wrapped

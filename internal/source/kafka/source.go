@@ -189,6 +189,9 @@ func New(ctx context.Context, cfg Config) (*Source, error) {
 	if s.group == "" {
 		s.group = "sluice-" + cfg.Pipe
 	}
+	if err := kafkaauth.CheckBrokers(cfg.Auth.Egress, cfg.Brokers); err != nil {
+		return nil, s.errorf("checking the brokers", err)
+	}
 	auth := cfg.Auth
 	auth.DialTimeout = cfg.ConnectTimeout // kgo.DialTimeout below does not reach the dialer Options returns
 	authOpts, err := kafkaauth.Options(ctx, auth, cfg.Secrets)

@@ -161,6 +161,9 @@ func New(ctx context.Context, env plugin.Env, target string, params json.RawMess
 		}
 		addr.Brokers = append(addr.Brokers, b)
 	}
+	if err := kafkaauth.CheckBrokers(env.Sandbox.Egress, addr.Brokers); err != nil {
+		return nil, plugin.Permanent(fmt.Errorf("kafka target %s of pipe %s: %w", addr.Topic, env.PipeName, err))
+	}
 	mech, ref := p.Credentials.Mechanism()
 	auth := kafkaauth.Auth{Mechanism: mech, SecretRef: ref, RootCARef: p.ServerRootCaCertificate, Egress: env.Sandbox.Egress}
 	t := &Target{addr: addr, pipeName: env.PipeName}
