@@ -59,6 +59,10 @@ type Auth struct {
 	RootCARef string
 	// Egress is the operator's egress policy, checked on every broker connection; nil allows any address.
 	Egress *sandbox.Egress
+	// OnRefused, when set, is called with each connection Egress refuses. franz-go retries a refused
+	// dial like any failed one (a produce until its delivery timeout), so a caller that can end its
+	// requests at once, as the Kafka target does, learns of the refusal here.
+	OnRefused func(error)
 	// DialTimeout bounds a connection, TLS handshake included; zero means DefaultDialTimeout. The dialer
 	// Options returns replaces franz-go's, so kgo.DialTimeout has no effect next to it.
 	DialTimeout time.Duration
@@ -161,19 +165,29 @@ func (a Auth) dialer(tc *tls.Config) func(ctx context.Context, network, host str
 		timeout = DefaultDialTimeout
 	}
 	nd := a.Egress.Dialer(&net.Dialer{Timeout: timeout})
-	if tc == nil {
-		return nd.DialContext
+	dial := nd.DialContext
+	if tc != nil {
+		dial = func(ctx context.Context, network, host string) (net.Conn, error) {
+			c := tc.Clone()
+			if c.ServerName == "" {
+				server, _, err := net.SplitHostPort(host)
+				if err != nil {
+					return nil, fmt.Errorf("broker address %q: %w", host, err)
+				}
+				c.ServerName = server
+			}
+			return (&tls.Dialer{NetDialer: nd, Config: c}).DialContext(ctx, network, host)
+		}
+	}
+	if a.OnRefused == nil {
+		return dial
 	}
 	return func(ctx context.Context, network, host string) (net.Conn, error) {
-		c := tc.Clone()
-		if c.ServerName == "" {
-			server, _, err := net.SplitHostPort(host)
-			if err != nil {
-				return nil, fmt.Errorf("broker address %q: %w", host, err)
-			}
-			c.ServerName = server
+		conn, err := dial(ctx, network, host)
+		if errors.Is(err, sandbox.ErrEgressRefused) {
+			a.OnRefused(err)
 		}
-		return (&tls.Dialer{NetDialer: nd, Config: c}).DialContext(ctx, network, host)
+		return conn, err
 	}
 }
 

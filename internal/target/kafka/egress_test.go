@@ -56,17 +56,24 @@ func TestEgressRefused(t *testing.T) {
 		}
 	})
 	t.Run("host name", func(t *testing.T) {
-		if testing.Short() {
-			t.Skip("waits for the producer's 30 s delivery timeout")
-		}
 		target := "kafka://localhost:" + addr[strings.LastIndexByte(addr, ':')+1:] + "/" + topic
 		tg, err := New(ctx, env, target, nil)
 		if err != nil {
 			t.Fatalf("New must not dial: %v", err)
 		}
 		defer tg.(plugin.Closer).Close(ctx)
-		// franz-go retries a failed dial until the delivery timeout (30 s); the refusal is its last error.
-		refusal(t, tg.Deliver(ctx, []json.RawMessage{json.RawMessage(`{"id":"refused"}`)}))
+		// franz-go would retry the refused dial until the delivery timeout (30 s): the refusal ends the
+		// wait, at once the first time; later Delivers wait for franz-go's next metadata request, at most
+		// its 5 s minimum metadata age.
+		for _, id := range []string{"refused", "refused again"} {
+			start := time.Now()
+			refusal(t, tg.Deliver(ctx, []json.RawMessage{json.RawMessage(`{"id":"` + id + `"}`)}))
+			if d := time.Since(start); d > 10*time.Second {
+				t.Errorf("the refused Deliver took %s, want it ended by the refusal", d)
+			} else {
+				t.Logf("refused Deliver ended after %s", d.Round(time.Millisecond))
+			}
+		}
 	})
 
 	env.Sandbox.Egress = sandbox.NewEgress([]netip.Prefix{netip.PrefixFrom(ap.Addr(), 32)}, self)

@@ -77,6 +77,43 @@ type Target struct {
 	key      []byte // static key when keyPath is nil
 	pipeName string
 	scratch  sync.Pool // *scratch
+	refusals *refusals // under an egress policy; nil otherwise
+}
+
+// refusals ends the Delivers in flight when the egress policy refuses a broker connection: franz-go
+// retries a refused dial until the delivery timeout (30 s), though no retry can succeed, and the
+// record is better failed (permanently: dead-lettered) at once, with the refusal as its reason.
+type refusals struct {
+	mu     sync.Mutex
+	ctx    context.Context // cancelled, with the refusal as its cause, at the next refusal
+	cancel context.CancelCauseFunc
+}
+
+func newRefusals() *refusals {
+	r := &refusals{}
+	r.ctx, r.cancel = context.WithCancelCause(context.Background())
+	return r
+}
+
+// refuse ends the Delivers waiting now; later ones wait for the next refusal.
+func (r *refusals) refuse(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.cancel(err)
+	r.ctx, r.cancel = context.WithCancelCause(context.Background())
+}
+
+// watch returns ctx, cancelled with the cause of the next refusal, and the function releasing it.
+func (r *refusals) watch(ctx context.Context) (context.Context, func()) {
+	if r == nil {
+		return ctx, func() {}
+	}
+	r.mu.Lock()
+	next := r.ctx
+	r.mu.Unlock()
+	ctx, cancel := context.WithCancelCause(ctx)
+	stop := context.AfterFunc(next, func() { cancel(context.Cause(next)) })
+	return ctx, func() { stop(); cancel(nil) }
 }
 
 var (
@@ -167,6 +204,10 @@ func New(ctx context.Context, env plugin.Env, target string, params json.RawMess
 	mech, ref := p.Credentials.Mechanism()
 	auth := kafkaauth.Auth{Mechanism: mech, SecretRef: ref, RootCARef: p.ServerRootCaCertificate, Egress: env.Sandbox.Egress}
 	t := &Target{addr: addr, pipeName: env.PipeName}
+	if auth.Egress != nil {
+		t.refusals = newRefusals()
+		auth.OnRefused = t.refusals.refuse
+	}
 	t.scratch.New = func() any { return new(scratch) }
 	if p.Key != "" {
 		if transform.IsPath(p.Key) {
@@ -291,6 +332,8 @@ func (t *Target) produce(ctx context.Context, events []json.RawMessage, appendKe
 	}
 	var firstErr error
 	failed := 0
+	ctx, release := t.refusals.watch(ctx)
+	defer release()
 	for _, res := range t.cl.ProduceSync(ctx, ptrs...) {
 		if res.Err != nil {
 			if firstErr == nil {
@@ -301,6 +344,9 @@ func (t *Target) produce(ctx context.Context, events []json.RawMessage, appendKe
 	}
 	if firstErr == nil {
 		return nil
+	}
+	if cause := context.Cause(ctx); errors.Is(cause, sandbox.ErrEgressRefused) {
+		firstErr = cause // the records failed because the refusal ended the wait
 	}
 	err := fmt.Errorf("producing to kafka target %s (brokers %s): %d of %d records failed: %w",
 		t.addr.Topic, strings.Join(t.addr.Brokers, ","), failed, len(events), firstErr)
