@@ -6,10 +6,14 @@ package main
 // refused address is the server's own listener, so no traffic leaves the machine.
 
 import (
+	"encoding/json"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/internal/kafkatest"
 )
@@ -113,5 +117,38 @@ func TestServeAllowEgressOpensKafka(t *testing.T) {
 			t.Fatalf("no StateReason after 60 s (state %s)", state)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestServeRefusesKafkaTargetByName: a kafka:// target named by a host name that resolves to the server's
+// own listener cannot be refused when the pipe is built (names are resolved when dialled); the dialer
+// refuses it, and the record is dead-lettered at once as a permanent failure naming the address.
+func TestServeRefusesKafkaTargetByName(t *testing.T) {
+	keyless(t)
+	data := t.TempDir()
+	api, _, _ := startServe(t, "--listen", "127.0.0.1:0", "--data-dir", data)
+	u, err := url.Parse(api)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := kafkatest.Kfake(t)
+	topic := c.CreateTopic(t, 1)
+	dlq := filepath.Join(data, "files", "dlq.jsonl")
+	code, body := apiCall(t, "POST", api+"/v1/pipes/byname", pipeBody(t, c.Bootstrap[0], topic,
+		map[string]any{"Target": "kafka://localhost:" + u.Port() + "/out"},
+		map[string]any{"DeadLetterConfig": map[string]any{"Arn": "file://" + dlq}}))
+	if code != 200 {
+		t.Fatalf("CreatePipe = %d %s", code, body)
+	}
+	c.Produce(t, &kgo.Record{Topic: topic, Value: []byte(`{"id":1}`)})
+	start := time.Now()
+	lines := waitForLines(t, dlq, 1, 60*time.Second)
+	t.Logf("dead-lettered after %s", time.Since(start).Round(time.Millisecond))
+	var dl deadLetter
+	if err := json.Unmarshal([]byte(lines[0]), &dl); err != nil {
+		t.Fatalf("dead letter %q: %v", lines[0], err)
+	}
+	if dl.ErrorClass != "permanent" || !strings.Contains(dl.Error, u.Host) || !strings.Contains(dl.Error, "--allow-egress") {
+		t.Errorf("dead letter = %+v; want a permanent refusal naming %s and --allow-egress", dl, u.Host)
 	}
 }
