@@ -63,8 +63,9 @@ type Auth struct {
 	// dial like any failed one (a produce until its delivery timeout), so a caller that can end its
 	// requests at once, as the Kafka target does, learns of the refusal here.
 	OnRefused func(error)
-	// DialTimeout bounds a connection, TLS handshake included; zero means DefaultDialTimeout. The dialer
-	// Options returns replaces franz-go's, so kgo.DialTimeout has no effect next to it.
+	// DialTimeout bounds a connection, TLS handshake included; zero means DefaultDialTimeout. When
+	// Options returns a dialer (TLS or an egress policy) it replaces franz-go's, and kgo.DialTimeout no
+	// longer applies.
 	DialTimeout time.Duration
 }
 
