@@ -72,8 +72,12 @@ func preflight(ctx context.Context, def *pipe.Definition, o RuntimeOptions) erro
 	if err != nil {
 		return err
 	}
+	cfg.Auth.Egress = o.Deps.Sandbox.Egress // the brokers this check dials are the pipe's: same policy
 	ctx, cancel := context.WithTimeout(ctx, o.PreflightTimeout)
 	defer cancel()
+	if err := kafkaauth.CheckBrokers(cfg.Auth.Egress, cfg.Brokers); err != nil {
+		return fmt.Errorf("source %s: %w", def.Source, err)
+	}
 	opts, err := kafkaauth.Options(ctx, cfg.Auth, o.Deps.Secrets)
 	if err != nil {
 		return fmt.Errorf("source credentials: %w", err)

@@ -83,19 +83,19 @@ func TestOptionsOnKfake(t *testing.T) {
 		auth    Auth
 		wantErr bool
 	}{
-		{"PLAIN", saslAddr, Auth{Plain, ref(s.Basic), ca}, false},
-		{"SCRAM-SHA-256", saslAddr, Auth{ScramSHA256, ref(s.Scram256), ca}, false},
-		{"SCRAM-SHA-512", saslAddr, Auth{ScramSHA512, ref(s.Scram512), ca}, false},
-		{"SCRAM-SHA-512 wrong password", saslAddr, Auth{ScramSHA512, ref(s.Scram512WrongPassword), ca}, true},
-		{"PLAIN untrusted root CA", saslAddr, Auth{Plain, ref(s.Basic), ref(s.RootCAUntrusted)}, true},
-		{"PLAIN without root CA (system roots only)", saslAddr, Auth{Plain, ref(s.Basic), ""}, true},
-		{"mTLS plain key", mtlsAddr, Auth{MTLS, ref(s.MTLSPlain), ca}, false},
-		{"mTLS PBES1 MD5-DES", mtlsAddr, Auth{MTLS, ref(s.MTLSPBES1MD5DES), ca}, false},
-		{"mTLS PBES1 SHA1-DES", mtlsAddr, Auth{MTLS, ref(s.MTLSPBES1SHA1DES), ca}, false},
-		{"mTLS PKCS#12 SHA1-3DES", mtlsAddr, Auth{MTLS, ref(s.MTLSPBES1SHA13DES), ca}, false},
-		{"mTLS PBES2", mtlsAddr, Auth{MTLS, ref(s.MTLSPBES2), ca}, false},
-		{"mTLS untrusted client", mtlsAddr, Auth{MTLS, ref(s.MTLSUntrusted), ca}, true},
-		{"TLS without client certificate", mtlsAddr, Auth{None, "", ca}, true},
+		{"PLAIN", saslAddr, Auth{Mechanism: Plain, SecretRef: ref(s.Basic), RootCARef: ca}, false},
+		{"SCRAM-SHA-256", saslAddr, Auth{Mechanism: ScramSHA256, SecretRef: ref(s.Scram256), RootCARef: ca}, false},
+		{"SCRAM-SHA-512", saslAddr, Auth{Mechanism: ScramSHA512, SecretRef: ref(s.Scram512), RootCARef: ca}, false},
+		{"SCRAM-SHA-512 wrong password", saslAddr, Auth{Mechanism: ScramSHA512, SecretRef: ref(s.Scram512WrongPassword), RootCARef: ca}, true},
+		{"PLAIN untrusted root CA", saslAddr, Auth{Mechanism: Plain, SecretRef: ref(s.Basic), RootCARef: ref(s.RootCAUntrusted)}, true},
+		{"PLAIN without root CA (system roots only)", saslAddr, Auth{Mechanism: Plain, SecretRef: ref(s.Basic), RootCARef: ""}, true},
+		{"mTLS plain key", mtlsAddr, Auth{Mechanism: MTLS, SecretRef: ref(s.MTLSPlain), RootCARef: ca}, false},
+		{"mTLS PBES1 MD5-DES", mtlsAddr, Auth{Mechanism: MTLS, SecretRef: ref(s.MTLSPBES1MD5DES), RootCARef: ca}, false},
+		{"mTLS PBES1 SHA1-DES", mtlsAddr, Auth{Mechanism: MTLS, SecretRef: ref(s.MTLSPBES1SHA1DES), RootCARef: ca}, false},
+		{"mTLS PKCS#12 SHA1-3DES", mtlsAddr, Auth{Mechanism: MTLS, SecretRef: ref(s.MTLSPBES1SHA13DES), RootCARef: ca}, false},
+		{"mTLS PBES2", mtlsAddr, Auth{Mechanism: MTLS, SecretRef: ref(s.MTLSPBES2), RootCARef: ca}, false},
+		{"mTLS untrusted client", mtlsAddr, Auth{Mechanism: MTLS, SecretRef: ref(s.MTLSUntrusted), RootCARef: ca}, true},
+		{"TLS without client certificate", mtlsAddr, Auth{Mechanism: None, SecretRef: "", RootCARef: ca}, true},
 	}
 	for _, c := range cases {
 		begun := time.Now()
@@ -120,13 +120,13 @@ func TestOptions(t *testing.T) {
 	}{
 		{"plaintext", Auth{}, false, 0, nil},
 		{"TLS only", Auth{RootCARef: ref(s.RootCA)}, true, 1, nil},
-		{"PLAIN", Auth{Plain, ref(s.Basic), ""}, true, 2, nil},
-		{"MTLS", Auth{MTLS, ref(s.MTLSPBES2), ""}, true, 1, nil},
-		{"unknown mechanism", Auth{"OAUTHBEARER", ref(s.Basic), ""}, true, 0, ErrUnsupportedMechanism},
-		{"no secret", Auth{ScramSHA256, "", ""}, true, 0, ErrNoSecret},
-		{"no resolver", Auth{ScramSHA256, ref(s.Scram256), ""}, false, 0, ErrNoSecret},
-		{"wrong key password", Auth{MTLS, ref(s.MTLSWrongKeyPassword), ""}, true, 0, secret.ErrIncorrectPassword},
-		{"malformed root CA", Auth{Plain, ref(s.Basic), ref(s.MalformedRootCA)}, true, 0, secret.ErrMalformed},
+		{"PLAIN", Auth{Mechanism: Plain, SecretRef: ref(s.Basic), RootCARef: ""}, true, 2, nil},
+		{"MTLS", Auth{Mechanism: MTLS, SecretRef: ref(s.MTLSPBES2), RootCARef: ""}, true, 1, nil},
+		{"unknown mechanism", Auth{Mechanism: "OAUTHBEARER", SecretRef: ref(s.Basic), RootCARef: ""}, true, 0, ErrUnsupportedMechanism},
+		{"no secret", Auth{Mechanism: ScramSHA256, SecretRef: "", RootCARef: ""}, true, 0, ErrNoSecret},
+		{"no resolver", Auth{Mechanism: ScramSHA256, SecretRef: ref(s.Scram256), RootCARef: ""}, false, 0, ErrNoSecret},
+		{"wrong key password", Auth{Mechanism: MTLS, SecretRef: ref(s.MTLSWrongKeyPassword), RootCARef: ""}, true, 0, secret.ErrIncorrectPassword},
+		{"malformed root CA", Auth{Mechanism: Plain, SecretRef: ref(s.Basic), RootCARef: ref(s.MalformedRootCA)}, true, 0, secret.ErrMalformed},
 	}
 	for _, c := range cases {
 		var opts []kgo.Opt

@@ -185,6 +185,8 @@ func New(ctx context.Context, def *pipe.Definition, deps Deps) (*Pipe, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The source's brokers are dialled under the operator's policy.
+	cfg.Auth.Egress = env.Sandbox.Egress
 	cfg.ClientOpts = append(cfg.ClientOpts, p.g.kafkaOpts(metrics.ClientSource)...) // franz-go client metrics
 	// handle keeps no event past its return (plugins may not either, and dead letters and the execution
 	// log copy what they keep), so a partition's batches can share one event buffer.

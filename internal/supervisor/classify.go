@@ -13,6 +13,7 @@ import (
 
 	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/runtime"
+	"github.com/sluicehq/sluice/internal/sandbox"
 	"github.com/sluicehq/sluice/internal/secret"
 	"github.com/sluicehq/sluice/internal/source/kafka"
 )
@@ -45,6 +46,8 @@ func Transient(err error) bool {
 	switch {
 	case errors.As(err, &pe), errors.As(err, &fe):
 		return false // a defect, or a definition that cannot work
+	case errors.Is(err, sandbox.ErrEgressRefused), errors.Is(err, sandbox.ErrOutsideRoots):
+		return false // the operator's policy refuses it (a refused dial arrives as a *net.OpError)
 	case errors.Is(err, secret.ErrNotFound), errors.Is(err, secret.ErrMalformed),
 		errors.Is(err, secret.ErrIncorrectPassword), errors.Is(err, secret.ErrUnsupportedEncryption),
 		errors.Is(err, secret.ErrBadReference):

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"syscall"
 	"testing"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/runtime"
+	"github.com/sluicehq/sluice/internal/sandbox"
 	"github.com/sluicehq/sluice/internal/secret"
 	"github.com/sluicehq/sluice/internal/source/kafka"
 )
@@ -57,6 +59,10 @@ func TestTransient(t *testing.T) {
 		{"secret unusable wrapping a network error", fmt.Errorf("%w: %w", kafka.ErrSecret, refused), true},
 		{"file target in a missing directory", fmt.Errorf("opening file target /x/y: %w", &os.PathError{Op: "open", Path: "/x/y", Err: syscall.ENOENT}), false},
 		{"invalid definition", fmt.Errorf("pipe p: invalid definition: %w", pipe.FieldErrors{{Field: "Target", Message: "bad"}}), false},
+		{"egress refused in the dial", fmt.Errorf("connecting to broker localhost:9400: unable to dial: %w",
+			&net.OpError{Op: "dial", Net: "tcp", Err: &sandbox.EgressError{Addr: netip.MustParseAddrPort("127.0.0.1:9400"), Reason: "this server's own listener"}}), false},
+		{"egress refused, unparsable address", &net.OpError{Op: "dial", Err: fmt.Errorf("%w: cannot check", sandbox.ErrEgressRefused)}, false},
+		{"file outside the roots", fmt.Errorf("opening file target: %w", sandbox.ErrOutsideRoots), false},
 		{"panic", &runtime.PanicError{Where: "building", Value: refused}, false},
 		{"unknown", errors.New("something odd"), false},
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/internal/kafkaauth"
+	"github.com/sluicehq/sluice/internal/sandbox"
 )
 
 // Sentinel errors of the source; the errors New and Run return wrap one of them (or one of package
@@ -57,6 +58,8 @@ func (s *Source) classify(err error) error {
 		mech = "none"
 	}
 	switch {
+	case errors.Is(err, sandbox.ErrEgressRefused):
+		return err // permanent, and its text names the address and the flag that opens it
 	case errors.As(err, &cve), errors.As(err, &uae), errors.As(err, &hne), errors.As(err, &cie):
 		hint := "the system roots"
 		if s.cfg.Auth.RootCARef != "" {

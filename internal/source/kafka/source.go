@@ -189,7 +189,12 @@ func New(ctx context.Context, cfg Config) (*Source, error) {
 	if s.group == "" {
 		s.group = "sluice-" + cfg.Pipe
 	}
-	authOpts, err := kafkaauth.Options(ctx, cfg.Auth, cfg.Secrets)
+	if err := kafkaauth.CheckBrokers(cfg.Auth.Egress, cfg.Brokers); err != nil {
+		return nil, s.errorf("checking the brokers", err)
+	}
+	auth := cfg.Auth
+	auth.DialTimeout = cfg.ConnectTimeout // kgo.DialTimeout below does not reach the dialer Options returns
+	authOpts, err := kafkaauth.Options(ctx, auth, cfg.Secrets)
 	if errors.Is(err, kafkaauth.ErrUnsupportedMechanism) {
 		return nil, s.errorf("configuring authentication", fmt.Errorf("%w: %w", ErrConfig, err))
 	}

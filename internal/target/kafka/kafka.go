@@ -48,6 +48,7 @@ import (
 	"github.com/sluicehq/sluice/internal/kafkaauth"
 	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/plugin"
+	"github.com/sluicehq/sluice/internal/sandbox"
 	"github.com/sluicehq/sluice/transform"
 )
 
@@ -76,6 +77,43 @@ type Target struct {
 	key      []byte // static key when keyPath is nil
 	pipeName string
 	scratch  sync.Pool // *scratch
+	refusals *refusals // under an egress policy; nil otherwise
+}
+
+// refusals ends the Delivers in flight when the egress policy refuses a broker connection: franz-go
+// retries a refused dial until the delivery timeout (30 s), though no retry can succeed, and the
+// record is better failed (permanently: dead-lettered) at once, with the refusal as its reason.
+type refusals struct {
+	mu     sync.Mutex
+	ctx    context.Context // cancelled, with the refusal as its cause, at the next refusal
+	cancel context.CancelCauseFunc
+}
+
+func newRefusals() *refusals {
+	r := &refusals{}
+	r.ctx, r.cancel = context.WithCancelCause(context.Background())
+	return r
+}
+
+// refuse ends the Delivers waiting now; later ones wait for the next refusal.
+func (r *refusals) refuse(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.cancel(err)
+	r.ctx, r.cancel = context.WithCancelCause(context.Background())
+}
+
+// watch returns ctx, cancelled with the cause of the next refusal, and the function releasing it.
+func (r *refusals) watch(ctx context.Context) (context.Context, func()) {
+	if r == nil {
+		return ctx, func() {}
+	}
+	r.mu.Lock()
+	next := r.ctx
+	r.mu.Unlock()
+	ctx, cancel := context.WithCancelCause(ctx)
+	stop := context.AfterFunc(next, func() { cancel(context.Cause(next)) })
+	return ctx, func() { stop(); cancel(nil) }
 }
 
 var (
@@ -160,9 +198,16 @@ func New(ctx context.Context, env plugin.Env, target string, params json.RawMess
 		}
 		addr.Brokers = append(addr.Brokers, b)
 	}
+	if err := kafkaauth.CheckBrokers(env.Sandbox.Egress, addr.Brokers); err != nil {
+		return nil, plugin.Permanent(fmt.Errorf("kafka target %s of pipe %s: %w", addr.Topic, env.PipeName, err))
+	}
 	mech, ref := p.Credentials.Mechanism()
-	auth := kafkaauth.Auth{Mechanism: mech, SecretRef: ref, RootCARef: p.ServerRootCaCertificate}
+	auth := kafkaauth.Auth{Mechanism: mech, SecretRef: ref, RootCARef: p.ServerRootCaCertificate, Egress: env.Sandbox.Egress}
 	t := &Target{addr: addr, pipeName: env.PipeName}
+	if auth.Egress != nil {
+		t.refusals = newRefusals()
+		auth.OnRefused = t.refusals.refuse
+	}
 	t.scratch.New = func() any { return new(scratch) }
 	if p.Key != "" {
 		if transform.IsPath(p.Key) {
@@ -287,6 +332,8 @@ func (t *Target) produce(ctx context.Context, events []json.RawMessage, appendKe
 	}
 	var firstErr error
 	failed := 0
+	ctx, release := t.refusals.watch(ctx)
+	defer release()
 	for _, res := range t.cl.ProduceSync(ctx, ptrs...) {
 		if res.Err != nil {
 			if firstErr == nil {
@@ -297,6 +344,9 @@ func (t *Target) produce(ctx context.Context, events []json.RawMessage, appendKe
 	}
 	if firstErr == nil {
 		return nil
+	}
+	if cause := context.Cause(ctx); errors.Is(cause, sandbox.ErrEgressRefused) {
+		firstErr = cause // the records failed because the refusal ended the wait
 	}
 	err := fmt.Errorf("producing to kafka target %s (brokers %s): %d of %d records failed: %w",
 		t.addr.Topic, strings.Join(t.addr.Brokers, ","), failed, len(events), firstErr)
@@ -363,9 +413,10 @@ func (sc *scratch) records(n int) ([]kgo.Record, []*kgo.Record) {
 	return sc.recs[:n], sc.ptrs[:n]
 }
 
-// isPermanent reports broker answers that no retry can change.
+// isPermanent reports broker answers that no retry can change, and a broker address the operator's egress
+// policy refuses.
 func isPermanent(err error) bool {
-	return errors.Is(err, kerr.MessageTooLarge) || errors.Is(err, kerr.RecordListTooLarge) ||
+	return errors.Is(err, sandbox.ErrEgressRefused) || errors.Is(err, kerr.MessageTooLarge) || errors.Is(err, kerr.RecordListTooLarge) ||
 		errors.Is(err, kerr.InvalidRecord) || errors.Is(err, kerr.TopicAuthorizationFailed) ||
 		errors.Is(err, kerr.InvalidTopicException)
 }
