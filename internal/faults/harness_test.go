@@ -16,7 +16,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	goruntime "runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,6 +28,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicehq/sluice/internal/kafkatest"
+	"github.com/sluicehq/sluice/internal/sluicetest"
 )
 
 var (
@@ -229,36 +229,6 @@ func (w workload) check(t *testing.T, delivered []recID, deadLettered []recID) v
 	return v
 }
 
-// sluiceBinary builds cmd/sluice once per test binary run.
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-func sluiceBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "sluice-fault-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "sluice")
-		_, here, _, _ := goruntime.Caller(0)
-		root := filepath.Join(filepath.Dir(here), "..", "..")
-		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/sluice")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build ./cmd/sluice: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
-}
-
 // proc is one `sluice run` process.
 type proc struct {
 	cmd    *exec.Cmd
@@ -269,7 +239,7 @@ type proc struct {
 func startSluice(t *testing.T, defPath string, extra ...string) *proc {
 	t.Helper()
 	args := append([]string{"run", "--file", defPath, "--drain-timeout", "5s"}, extra...)
-	cmd := exec.Command(sluiceBinary(t), args...)
+	cmd := exec.Command(sluicetest.Binary(t), args...)
 	buf := &lockedBuffer{}
 	cmd.Stderr = buf
 	cmd.Stdout = buf

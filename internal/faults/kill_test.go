@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/internal/kafkatest"
+	"github.com/sluicehq/sluice/internal/sluicetest"
 )
 
 // kafkaPipe is the definition of a pipe from topic in to topic out on c (Kafka target, untransformed
@@ -44,7 +45,7 @@ func TestKill9(t *testing.T) {
 	admCl := c.Client(t)
 
 	// The records arrive over about as long as the kills take, so that every kill lands mid-run.
-	sluiceBinary(t) // build first: the clock starts with the producer
+	sluicetest.Binary(t) // build first: the clock starts with the producer
 	produced := make(chan struct{})
 	go func() {
 		defer close(produced)

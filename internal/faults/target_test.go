@@ -21,6 +21,7 @@ import (
 
 	"github.com/sluicehq/sluice/internal/kafkatest"
 	"github.com/sluicehq/sluice/internal/retry"
+	"github.com/sluicehq/sluice/internal/sluicetest"
 )
 
 // httpTarget is the endpoint of an http:// target: it records every event it accepts, in arrival
@@ -157,7 +158,7 @@ func TestTargetUnavailableThenRecovers(t *testing.T) {
 	dlq := filepath.Join(t.TempDir(), "dlq.jsonl")
 	def := writeDefinition(t, httpPipe(c, "unavailable", in, srv.URL+"/events", "file://"+dlq, intp(1000), nil))
 
-	sluiceBinary(t)
+	sluicetest.Binary(t)
 	began := time.Now()
 	p := startSluice(t, def)
 	kafkatest.Eventually(t, 2*time.Minute, func() error {
