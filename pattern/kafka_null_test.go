@@ -3,8 +3,8 @@ package pattern
 import "testing"
 
 // TestMatchKafkaJSONScalarIsJSON: a record value that is a JSON scalar (null, a number, a string, a boolean) is
-// valid JSON, so a pattern on fields inside the value is filtered normally: the fields do not exist. Before issue
-// 10 the field clauses were dropped as if the value were plain text, and a JSON null passed any field filter.
+// valid JSON, so a pattern on fields inside the value is filtered normally: the fields do not exist. Before the
+// fix the field clauses were dropped as if the value were plain text, and a JSON null passed any field filter.
 func TestMatchKafkaJSONScalarIsJSON(t *testing.T) {
 	tests := []struct {
 		name    string

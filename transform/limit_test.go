@@ -16,8 +16,8 @@ func amplifyingEvent(size int) []byte {
 		base64.StdEncoding.EncodeToString([]byte(value)) + `"}`)
 }
 
-// amplifyingTemplate repeats <$.value> n times in a JSON array: the issue-10 template, 6.9 KB that renders
-// hundreds of copies of the record's value.
+// amplifyingTemplate repeats <$.value> n times in a JSON array, like the 6.9 KB template that rendered hundreds
+// of copies of the record's value before rendering was bounded.
 func amplifyingTemplate(n int) string {
 	return "[" + strings.Repeat("<$.value>,", n-1) + "<$.value>]"
 }
@@ -65,8 +65,9 @@ func TestRenderLimit(t *testing.T) {
 	}
 }
 
-// TestRenderLimitBoundsMemory is the amplification of issue 10 at the library level: 300 copies of a 900 KB
-// value would be 270 MB; with a 6 MB limit rendering stops after the limit and allocates a bounded amount.
+// TestRenderLimitBoundsMemory is a regression test for template amplification at the library level: 300 copies
+// of a 900 KB value would be 270 MB; with a 6 MB limit rendering stops after the limit and allocates a bounded
+// amount.
 func TestRenderLimitBoundsMemory(t *testing.T) {
 	ev := amplifyingEvent(900 << 10)
 	tmpl, err := Parse(amplifyingTemplate(300))

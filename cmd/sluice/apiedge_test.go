@@ -32,8 +32,9 @@ type webRequest struct {
 	wantType         string
 }
 
-// refusesWebPages sends the three requests of issue 10 "What was observed" 2 to the keyless API at
-// url, each trying to create a pipe, and checks that each is refused as JSON and that no pipe exists.
+// refusesWebPages sends three requests a web page could make (cross-origin, with a foreign Host, and
+// text/plain) to the keyless API at url, each trying to create a pipe, and checks that each is refused
+// as JSON and that no pipe exists.
 func refusesWebPages(t *testing.T, url string) {
 	t.Helper()
 	body := `{"Source":"smk://127.0.0.1:9092","Target":"kafka://127.0.0.1:9092/out","RoleArn":"arn:aws:iam::000000000000:role/sluice",` +
@@ -81,9 +82,9 @@ func refusesWebPages(t *testing.T, url string) {
 	}
 }
 
-// TestKeylessServeRefusesWebPagesButNotTheAWSTools is issue 10's acceptance line: a keyless `sluice
-// serve` (the built binary) refuses a cross-origin request, a foreign Host and text/plain, while the AWS
-// SDK and the AWS CLI still work.
+// TestKeylessServeRefusesWebPagesButNotTheAWSTools: a web page must not drive a keyless server, and the
+// guard must not lock out the AWS tools. A keyless `sluice serve` (the built binary) refuses a cross-origin
+// request, a foreign Host and text/plain, while the AWS SDK and the AWS CLI still work.
 func TestKeylessServeRefusesWebPagesButNotTheAWSTools(t *testing.T) {
 	t.Setenv("SLUICE_ACCESS_KEY_ID", "")
 	t.Setenv("SLUICE_SECRET_ACCESS_KEY", "")
@@ -152,8 +153,8 @@ func TestDevRefusesWebPages(t *testing.T) {
 	p.Wait(t, 30*time.Second)
 }
 
-// TestServeDamagedStore covers issue 10 "What was observed" 6 (a truncated store file panics with a stack
-// trace): the built binary, on a data directory whose store file was cut short, exits with 1 and one
+// TestServeDamagedStore is a regression test for a truncated store file, which made serve panic with a stack
+// trace: the built binary, on a data directory whose store file was cut short, exits with 1 and one
 // message that names the file and what to do, without a panic or a stack trace.
 func TestServeDamagedStore(t *testing.T) {
 	t.Setenv("SLUICE_ACCESS_KEY_ID", "")

@@ -9,7 +9,9 @@ import (
 	"github.com/sluicehq/sluice/internal/sluicetest"
 )
 
-// Regression tests for issue 10, observed 8 (validation and templates), driving the built binary.
+// Regression tests for validation and templates, driving the built binary: decode errors used to hide a
+// definition's other problems, syntax errors gave no position, and a template that cannot render to JSON
+// was accepted without a word.
 
 // TestRunListsEveryProblemAfterDecodeErrors: unknown members and wrong types do not hide the other problems.
 func TestRunListsEveryProblemAfterDecodeErrors(t *testing.T) {

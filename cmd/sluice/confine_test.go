@@ -1,6 +1,6 @@
 package main
 
-// Regression tests for issue 10, "What was observed" item 3 (files and egress): pipes created through
+// Regression tests for the confinement of API-created pipes (files and egress): pipes created through
 // the API of a running `sluice serve` stay inside what the operator allowed (--file-root, --allow-egress).
 
 import (

@@ -1,9 +1,9 @@
 package main
 
-// Regression tests for issue 10, "What was observed" item 3 (egress), for Kafka: the brokers of a pipe
-// created through the API of a running `sluice serve` (source, AdditionalBootstrapServers, a kafka://
-// target or dead-letter destination) are dialled under the egress policy, as HTTP targets are. The
-// refused address is the server's own listener, so no traffic leaves the machine.
+// Regression tests for the egress of API-created pipes, for Kafka: the brokers of a pipe created through
+// the API of a running `sluice serve` (source, AdditionalBootstrapServers, a kafka:// target or dead-letter
+// destination) are dialled under the egress policy, as HTTP targets are. The refused address is the server's
+// own listener, so no traffic leaves the machine.
 
 import (
 	"encoding/json"

@@ -18,8 +18,8 @@ import (
 )
 
 // TestRunBinaryNullValueAndHealthz runs the built binary on a kfake broker with the README's filter
-// {"value": {"status": ["PAID"]}} (issue 10, observed 8): a record whose value is the JSON text null has no
-// status and is not delivered, and the metrics listener answers /healthz.
+// {"value": {"status": ["PAID"]}}: a record whose value is the JSON text null has no status and is not
+// delivered (a JSON null value used to pass any field filter), and the metrics listener answers /healthz.
 func TestRunBinaryNullValueAndHealthz(t *testing.T) {
 	c := kafkatest.Kfake(t)
 	topic := c.CreateTopic(t, 1)

@@ -27,7 +27,7 @@ import (
 	_ "github.com/sluicehq/sluice/internal/target/kafka" // the kafka:// target
 )
 
-// FuzzAPIAbuse is the abuse suite of issue 10: the fuzzer writes a program of API operations (Create,
+// FuzzAPIAbuse is the API's abuse suite: the fuzzer writes a program of API operations (Create,
 // Describe, Update, Start, Stop, Delete, List, Tag, Untag, ListTags, raw requests with arbitrary methods,
 // paths, bodies and content types, and requests a web page could send), some run concurrently, against a
 // live keyless server with a real store and real pipes on an in-process Kafka cluster. Properties:
@@ -92,9 +92,9 @@ var abuseNames = []string{"a", "b", "c", "d", "p.1", "P_2", "-", strings.Repeat(
 	".", "..", "", strings.Repeat("n", 65), "a/b", "a b", "%2e%2e", "é"}
 
 // buildingUnbuildablePanics reports whether runtime.New still panics on a target that cannot be built
-// (issue 10 "What was observed" 1: Close on a typed-nil target, which takes the whole process down from
-// the manager's goroutine). While it does, FuzzAPIAbuse leaves such pipes out (create bodies 5 and 6)
-// so that the rest of the suite can run; once the lifecycle fix is in, they are included by themselves.
+// (Close on a typed-nil target, which takes the whole process down from the manager's goroutine). While it
+// does, FuzzAPIAbuse leaves such pipes out (create bodies 5 and 6) so that the rest of the suite can run;
+// once the lifecycle fix is in, they are included by themselves.
 func (e abuseEnv) buildingUnbuildablePanics(tb testing.TB) (panicked bool) {
 	def, ae := decodeCreate("probe", []byte(e.createBodies()[5]))
 	if ae != nil {
@@ -141,7 +141,7 @@ func (e abuseEnv) createBodies() []string {
 			fmt.Sprintf(`"SelfManagedKafkaParameters":{"TopicName":%q}},"TargetParameters":{"InputTemplate":"{\"v\": <$.value>}"}}`, e.topic),
 		`{"Source":"smk://127.0.0.1:1","SourceParameters":{"SelfManagedKafkaParameters":{"TopicName":"t"}},` + tgt + `,` + role + `}`,
 		`{` + src + `,` + tgt + `,` + role + `,"Description":"` + strings.Repeat("d", 512) + `"}`,
-		// Pipes whose target cannot be built (issue 10 "What was observed" 1).
+		// Pipes whose target cannot be built (these used to crash the server).
 		`{` + src + `,"Target":"file:///nonexistent-sluice-dir/out.jsonl",` + role + `}`,
 		`{` + src + `,"Target":"file:///",` + role + `}`,
 		`{` + tgt + `}`,

@@ -16,11 +16,11 @@ import (
 	"github.com/sluicehq/sluice/internal/sluicetest"
 )
 
-// TestNamesTheRouterWouldRedirect covers issue 10 "What was observed" 6 (pipes named . and .., a 307
-// HTML redirect) and "API edges": every path under /v1/pipes/ that net/http's ServeMux would clean and
-// redirect, or that holds no valid pipe name, is answered with a JSON ValidationException on every
-// method, and nothing is created. (A path that is not valid URL escaping, "%zz", is refused by
-// net/http before any handler runs, with its own "400 Bad Request" text: out of the API's reach.)
+// TestNamesTheRouterWouldRedirect: pipes named . and .. used to get a 307 HTML redirect. Now every path
+// under /v1/pipes/ that net/http's ServeMux would clean and redirect, or that holds no valid pipe name,
+// is answered with a JSON ValidationException on every method, and nothing is created. (A path that is not
+// valid URL escaping, "%zz", is refused by net/http before any handler runs, with its own "400 Bad Request"
+// text: out of the API's reach.)
 func TestNamesTheRouterWouldRedirect(t *testing.T) {
 	h := newHarness(t, keyless)
 	paths := []string{

@@ -72,8 +72,8 @@ func send(t *testing.T, base string, r request) response {
 	return out
 }
 
-// TestKeylessRefusesOtherClients covers issue 10 "What was observed" 2 and "The keyless API is for this
-// machine's own clients only": on a keyless server, requests with a foreign Host (DNS rebinding), a
+// TestKeylessRefusesOtherClients: the keyless API is for this machine's own clients only, not for a web page
+// in the operator's browser. On a keyless server, requests with a foreign Host (DNS rebinding), a
 // browser's cross-site markers or a non-JSON body are refused with an AWS-shaped JSON error before they
 // reach an operation, and change nothing; the requests the SDKs and the AWS CLI send pass.
 func TestKeylessRefusesOtherClients(t *testing.T) {
@@ -171,8 +171,8 @@ func TestKeylessRefusesOtherClients(t *testing.T) {
 	}
 }
 
-// TestKeylessSDKAndCLIStillWork covers the acceptance line "the AWS CLI and the SDK still work" on a
-// keyless server: every operation, through the SDK and through the real AWS CLI.
+// TestKeylessSDKAndCLIStillWork: the guard of a keyless server does not refuse the AWS tools; every
+// operation works through the SDK and through the real AWS CLI.
 func TestKeylessSDKAndCLIStillWork(t *testing.T) {
 	h := newHarness(t, keyless)
 	exerciseSDK(t, h.client, "sdk-pipe", h.waitState, h.waitGone)

@@ -101,8 +101,9 @@ func setBackoff(h *harness, b supervisor.Backoff) {
 	h.srv.mgr.mu.Unlock()
 }
 
-// TestStartRetry is issue 10 item 7 at the manager: a transient failure keeps the pipe in its
-// transitional state with a StateReason naming the retry, and the pipe runs once the failure goes.
+// TestStartRetry covers a broker outage at the manager: a transient failure keeps the pipe in its
+// transitional state with a StateReason naming the retry, and the pipe runs once the failure goes (it
+// used to fail the pipe for good).
 func TestStartRetry(t *testing.T) {
 	h, ff := newFlaky(t)
 	fastBackoff(h)

@@ -12,7 +12,8 @@ import (
 )
 
 // TestValidationListsEveryProblem: decode problems (unknown members, wrong types) do not hide the
-// other problems of a definition; one ValidationException lists them all (issue 10, observed 8).
+// other problems of a definition; one ValidationException lists them all (the first decode error used to
+// hide the rest).
 func TestValidationListsEveryProblem(t *testing.T) {
 	h := newHarness(t)
 	h.create("existing", types.RequestedPipeStateStopped)
@@ -69,7 +70,7 @@ func TestValidationListsEveryProblem(t *testing.T) {
 	}
 }
 
-// TestSyntaxErrorHasPosition: a malformed body's message gives the line and column (issue 10, observed 8).
+// TestSyntaxErrorHasPosition: a malformed body's message gives the line and column (it used to give neither).
 func TestSyntaxErrorHasPosition(t *testing.T) {
 	h := newHarness(t)
 	r := h.raw("POST", "/v1/pipes/new", "{\n  \"Source\": \"smk://127.0.0.1:9092\",\n  \"Target\" \"file:///tmp/x\"\n}")
@@ -79,7 +80,8 @@ func TestSyntaxErrorHasPosition(t *testing.T) {
 }
 
 // TestTemplateWarningLogged: a template that starts like JSON but cannot render to JSON is accepted (Pipes
-// accepts any text) and logged as a warning naming the pipe, the field and the position (issue 10, observed 8).
+// accepts any text) and logged as a warning naming the pipe, the field and the position (the API used to accept
+// it without a word).
 func TestTemplateWarningLogged(t *testing.T) {
 	var logs syncLog
 	h := newHarness(t, func(c *Config) { c.Logger = slog.New(slog.NewJSONHandler(&logs, nil)) })

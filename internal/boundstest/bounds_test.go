@@ -22,9 +22,10 @@ import (
 
 const mib = 1 << 10 // in KiB
 
-// TestAmplificationRun is "What was observed" 4: a 6.9 KB template over two 900 KB records wrote 540 MB and
-// peaked at 1.1 GB RSS. Now each record's payload stops rendering at the 6 MB Pipes limit, the records fail
-// permanently and are dead-lettered, nothing reaches the target, and the process stays under 256 MB.
+// TestAmplificationRun is a regression test for template amplification: before rendering was bounded, a 6.9 KB
+// template over two 900 KB records wrote 540 MB and peaked at 1.1 GB RSS. Now each record's payload stops
+// rendering at the 6 MB Pipes limit, the records fail permanently and are dead-lettered, nothing reaches the
+// target, and the process stays under 256 MB.
 func TestAmplificationRun(t *testing.T) {
 	kafkatest.Each(t, func(t *testing.T, c *kafkatest.Cluster) {
 		topic := c.CreateTopic(t, 1)
@@ -73,8 +74,8 @@ func lines(t *testing.T, path string) int {
 	return bytes.Count(data, []byte("\n"))
 }
 
-// TestAmplificationTestInputTemplate is "What was observed" 4 for test-input-template: the same template and
-// record are refused at the payload limit, with an error naming it, in bounded memory.
+// TestAmplificationTestInputTemplate is the template amplification test for test-input-template: the same
+// template and record are refused at the payload limit, with an error naming it, in bounded memory.
 func TestAmplificationTestInputTemplate(t *testing.T) {
 	dir := t.TempDir()
 	tmpl := writeFile(t, dir, "template.json", []byte(amplifyingTemplate()))
@@ -94,7 +95,7 @@ func TestAmplificationTestInputTemplate(t *testing.T) {
 	}
 }
 
-// TestDefinitionReads is "What was observed" 5 (third point): `sluice run --file /dev/zero` grew to 24 GB and
+// TestDefinitionReads is a regression test for unbounded reads: `sluice run --file /dev/zero` grew to 24 GB and
 // ignored SIGTERM. Definition files and the test commands' files are read up to a limit, and a signal ends
 // a read that blocks.
 func TestDefinitionReads(t *testing.T) {
@@ -161,8 +162,8 @@ func waitBlockedInFIFO(t *testing.T, p *sluicetest.Proc) {
 	t.Fatalf("sluice did not block on the FIFO within 10s; stderr:\n%s", p.Stderr.String())
 }
 
-// TestSecondSignalExits is "What was observed" 5 (first point): while the drain waits for a target that never
-// answers, a second SIGTERM ends the process at once.
+// TestSecondSignalExits is a regression test for a second SIGTERM that did nothing: while the drain waits for a
+// target that never answers, a second SIGTERM now ends the process at once.
 func TestSecondSignalExits(t *testing.T) {
 	c := kafkatest.Kfake(t)
 	topic := c.CreateTopic(t, 1)

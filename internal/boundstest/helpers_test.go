@@ -15,8 +15,8 @@ import (
 	"github.com/sluicehq/sluice/internal/sluicetest"
 )
 
-// amplifyingTemplate is the template: 6.9 KB of JSON that copies the record's value 300 times, so
-// that a 900 KB record would render 270 MB.
+// amplifyingTemplate is the template that showed the amplification: 6.9 KB of JSON that copies the record's
+// value 300 times, so that a 900 KB record would render 270 MB.
 func amplifyingTemplate() string {
 	var b strings.Builder
 	b.WriteString("{")

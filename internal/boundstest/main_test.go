@@ -1,6 +1,6 @@
-// Package boundstest holds the regression tests of issue 10's bounds and signals ("What was observed" 4 and
-// 5): they drive the built sluice binary (internal/sluicetest) the way a user runs it, and measure its memory
-// and how long it takes to stop.
+// Package boundstest holds the regression tests of bounds and signals (template amplification, unbounded
+// reads, signals that did not stop the process): they drive the built sluice binary (internal/sluicetest) the
+// way a user runs it, and measure its memory and how long it takes to stop.
 package boundstest
 
 import (

@@ -13,7 +13,7 @@ import (
 	"github.com/sluicehq/sluice/internal/sluicetest"
 )
 
-// TestSignalDuringRejoin is "What was observed" 5 (second point): SIGTERM while the consumer group was
+// TestSignalDuringRejoin is a regression test for a slow stop: SIGTERM while the consumer group was
 // re-joining took 42 s. A member of the group dies without leaving (kill -9): the next `sluice run` of the
 // group waits in its join until the dead member's session times out (45 s). SIGTERM during that join must
 // end the process within the drain timeout plus a small margin.

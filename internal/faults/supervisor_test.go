@@ -1,6 +1,6 @@
 package faults_test
 
-// Regression tests of issue 10, items 1 and 7 of "What was observed", against the built binary:
+// Regression tests of pipes that cannot be built and of broker outages, against the built binary:
 // `sluice serve` must survive pipes that cannot be built (no crash, no crash loop after kill -9), and
 // pipes created, started or resumed while the broker is down must retry until it is up.
 
@@ -121,8 +121,8 @@ func basicAuth(ref string) map[string]any {
 	}}}
 }
 
-// unbuildable are pipes whose target or enrichment cannot be built (issue 10 item 1): before the fix
-// each one crashed the server with a nil-pointer panic in (*Pipe).Close.
+// unbuildable are pipes whose target or enrichment cannot be built: before the fix each one crashed the
+// server with a nil-pointer panic in (*Pipe).Close.
 func unbuildable(broker, topic, dir string) map[string]map[string]any {
 	const unset = "env:SLUICE_TEST_NEVER_SET_4711"
 	missing := pipeDef(broker, topic, "file://"+filepath.Join(dir, "no-such-dir", "out.jsonl"))
@@ -146,8 +146,8 @@ var unbuildableReasons = map[string]string{
 	"http-enrichment-unset-secret": `SLUICE_TEST_NEVER_SET_4711.*not set`,
 }
 
-// TestUnbuildablePipesFailWithoutCrash is issue 10 item 1: each pipe that cannot be built answers 200,
-// ends CREATE_FAILED with a reason, and the server keeps serving (and runs a good pipe beside them).
+// TestUnbuildablePipesFailWithoutCrash: each pipe that cannot be built (each used to crash the server) answers
+// 200, ends CREATE_FAILED with a reason, and the server keeps serving (and runs a good pipe beside them).
 func TestUnbuildablePipesFailWithoutCrash(t *testing.T) {
 	c := kafkatest.Kfake(t)
 	topic := c.CreateTopic(t, 1)
@@ -173,8 +173,8 @@ func TestUnbuildablePipesFailWithoutCrash(t *testing.T) {
 	api.waitState("good", "RUNNING", "", time.Second)
 }
 
-// TestUnbuildablePipeNoCrashLoop is the crash-loop acceptance test: a stored RUNNING pipe that cannot be
-// built, the server killed with SIGKILL and restarted on the same data directory: the API answers and
+// TestUnbuildablePipeNoCrashLoop guards against a crash loop: with a stored RUNNING pipe that cannot be
+// built, the server killed with SIGKILL and restarted on the same data directory, the API answers and
 // the pipe is START_FAILED with its reason, on every restart.
 func TestUnbuildablePipeNoCrashLoop(t *testing.T) {
 	c := kafkatest.Kfake(t)
@@ -272,7 +272,7 @@ func metricsText(t *testing.T, url string) string {
 	return string(b)
 }
 
-// TestBrokerOutageServe is issue 10 item 7 under `sluice serve`: a pipe created while its broker is
+// TestBrokerOutageServe covers a broker outage under `sluice serve`: a pipe created while its broker is
 // down stays CREATING with a StateReason naming the retry, and runs once the broker comes up; after a
 // kill -9 with the broker down again, the resumed pipe stays STARTING, retrying, and runs when the
 // broker is back. Before the fix the pipe was CREATE_FAILED (then START_FAILED) for good.
@@ -335,7 +335,7 @@ func runDef(t *testing.T, broker, topic, out string) string {
 	return path
 }
 
-// TestBrokerOutageRun is issue 10 item 7 for `sluice run`: it waits for a broker that is down, logging
+// TestBrokerOutageRun covers a broker outage for `sluice run`: it waits for a broker that is down, logging
 // each attempt, and delivers once the broker is up; --fail-fast exits 1 at once; a SIGTERM during the
 // wait exits 0 at once (nothing was consumed).
 func TestBrokerOutageRun(t *testing.T) {

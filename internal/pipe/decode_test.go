@@ -193,7 +193,8 @@ func TestParseEndpointParts(t *testing.T) {
 }
 
 // TestDecodeKeepsGoing checks that decode problems do not hide the rest: the partly decoded definition
-// comes back with the FieldErrors, and validating it adds the other problems (issue 10, observed 8).
+// comes back with the FieldErrors, and validating it adds the other problems (the first decode error used to
+// hide them).
 func TestDecodeKeepsGoing(t *testing.T) {
 	in := `{
 	  "Name": "p", "Naem": "x", "Source": "smk://localhost:9092",

@@ -25,8 +25,9 @@ type closeCounter struct{ closed int }
 func (c *closeCounter) Deliver(context.Context, []json.RawMessage) error { return nil }
 func (c *closeCounter) Close(context.Context) error                      { c.closed++; return nil }
 
-// TestTypedNilPartsAreNotClosed is issue 10 item 1 in the runtime: a factory that returns a typed nil
-// (with its error, or alone) makes New fail with that error, never panic in the cleanup's Close.
+// TestTypedNilPartsAreNotClosed guards the runtime against the nil-pointer panic that pipes which cannot be
+// built used to cause: a factory that returns a typed nil (with its error, or alone) makes New fail with that
+// error, never panic in the cleanup's Close.
 func TestTypedNilPartsAreNotClosed(t *testing.T) {
 	c := kafkatest.Kfake(t)
 	topic := c.CreateTopic(t, 1)

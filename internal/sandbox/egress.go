@@ -23,7 +23,7 @@ import (
 //     on a wildcard address covers every loopback and interface address of the machine at that port.
 //
 // Loopback is otherwise allowed: local services (a sidecar, a test endpoint) are ordinary API
-// destinations for a self-hosted server, and the issue names only the server's own listener.
+// destinations for a self-hosted server; on loopback, only the server's own listeners need guarding.
 // IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) and NAT64 ones (64:ff9b::a.b.c.d) are checked as the IPv4
 // address they carry.
 type Egress struct {
