@@ -121,6 +121,17 @@ func FuzzRender(f *testing.F) {
 			if !json.Valid(out) {
 				t.Fatalf("Render(%q) = %s, not valid JSON", ev, out)
 			}
+			// A bound at or above the output changes nothing; below it, nothing is appended to dst.
+			dst := []byte("dst:")
+			if got, err := jt.RenderLimit(dst, ev, testVars, len(out)); err != nil || !bytes.Equal(got[len(dst):], out) {
+				t.Fatalf("RenderLimit(%q, limit %d) = %q, %v; want the unbounded output", ev, len(out), got, err)
+			}
+			if limit := len(out) / 2; limit > 0 {
+				got, err := jt.RenderLimit(dst, ev, testVars, limit)
+				if !errors.Is(err, ErrTooLarge) || !bytes.Equal(got, dst) {
+					t.Fatalf("RenderLimit(%q, limit %d of %d) = %q, %v; want dst unchanged and ErrTooLarge", ev, limit, len(out), got, err)
+				}
+			}
 			text, err := tt.Render(nil, ev, testVars)
 			if err == nil && !bytes.HasSuffix(text, ev) {
 				t.Fatalf("Render(text template, %q) = %q, want it to end with the event", ev, text)
