@@ -65,7 +65,11 @@ func BenchmarkConnect(b *testing.B) {
 	rates := make([]float64, len(rows))
 	startups := make([][]time.Duration, len(rows))
 	b.ResetTimer()
+	// The testing package keeps only 10 lines of a benchmark's log (calibration run included): one line per
+	// round, one per row in the summary, nothing from the calibration run.
+	calibrating := b.N < minRecords
 	for round := 1; round <= r; round++ {
+		var line strings.Builder
 		for i, row := range rows {
 			out := filepath.Join(dir, fmt.Sprintf("%s-%d.out", row.name, round))
 			res := row.run(out)
@@ -73,10 +77,12 @@ func BenchmarkConnect(b *testing.B) {
 			if err := os.Remove(out); err != nil {
 				b.Fatalf("removing %s: %v", out, err)
 			}
-			b.Logf("round %d %-16s start-up %6.2fs, steady %7.0f rec/s (%d lines after the first sight of %d)",
-				round, row.name, res.startup.Seconds(), res.rate(), res.lines-res.firstLines, res.firstLines)
+			fmt.Fprintf(&line, " %s %.2fs %.0f/s (first sight %d);", row.name, res.startup.Seconds(), res.rate(), res.firstLines)
 			rates[i] = max(rates[i], res.rate())
 			startups[i] = append(startups[i], res.startup)
+		}
+		if !calibrating {
+			b.Logf("round %d (start-up, steady rec/s):%s", round, strings.TrimSuffix(line.String(), ";"))
 		}
 	}
 	b.StopTimer()
@@ -88,10 +94,12 @@ func BenchmarkConnect(b *testing.B) {
 	b.ReportMetric(rates[1]/connect, "sluice/connect")
 	b.ReportMetric(rates[2]/connect, "sluice1000/connect")
 	b.ReportMetric(bare/connect, "bare/connect")
-	b.Logf("%d records of %d B, %d partitions, best of %d (start-up: median):", n, valueSize, partitions, r)
+	if calibrating {
+		return
+	}
 	for i, row := range rows {
-		b.Logf("  %-16s start-up %6.2fs  steady %7.0f rec/s  %.2f× connect  %.2f× bare",
-			row.name, median(startups[i]).Seconds(), rates[i], rates[i]/connect, rates[i]/bare)
+		b.Logf("%-16s start-up %5.2fs (median of %d)  steady %7.0f rec/s (best)  %.2f× connect  %.2f× bare  [%d records of %d B, %d partitions]",
+			row.name, median(startups[i]).Seconds(), r, rates[i], rates[i]/connect, rates[i]/bare, n, valueSize, partitions)
 	}
 }
 
