@@ -67,6 +67,9 @@ func TestConnectConfig(t *testing.T) {
 // TestConnectConfigNeedsBootstrap: without SLUICE_KAFKA_PLAINTEXT the script refuses to write a worker that
 // would fall back to some default broker.
 func TestConnectConfigNeedsBootstrap(t *testing.T) {
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skipf("bash is not on PATH: %v", err)
+	}
 	dir := t.TempDir()
 	cmd := exec.Command("bash", filepath.Join("..", "scripts", "connect", "ctl.sh"), "config", dir, "orders", filepath.Join(dir, "out.txt"))
 	for _, e := range os.Environ() {

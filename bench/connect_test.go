@@ -196,7 +196,7 @@ func connectCtl(b *testing.B) string {
 	}
 	cmd := exec.Command("bash", ctl, "install")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		unavailable("Kafka Connect row: the Connect jars are unavailable (%s install: %v)\n%s", ctl, err, sluicetest.Tail(string(out), 2000))
+		unavailable("Kafka Connect row: the Connect jars are unavailable (%s install: %v: %s)", ctl, err, sluicetest.Tail(strings.TrimSpace(string(out)), 2000))
 	}
 	return ctl
 }
