@@ -28,6 +28,7 @@ test: lint
 
 # bench: the micro-benchmarks, then the end-to-end harness (pipe vs a bare franz-go loop; the real broker
 # row needs SLUICE_KAFKA_PLAINTEXT, see README). Figures are ratios against a baseline of the same run.
+# BenchmarkConnect adds Kafka Connect's FileStreamSink (java; jars fetched once by scripts/connect/ctl.sh).
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./pattern/... ./transform/... ./internal/...
 	$(GO) test -run '^$$' -bench . -benchtime 100000x -timeout 30m ./bench

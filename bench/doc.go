@@ -21,4 +21,10 @@
 //
 // BenchmarkStages gives the per-record CPU of each stage (event encoding, filter, target template, the
 // Kafka target's key path, and template and key together as the runtime evaluates them).
+//
+// BenchmarkConnect (real broker only) copies one topic to a file three ways in the same run: Kafka Connect's
+// FileStreamSinkConnector on a standalone worker (scripts/connect/ctl.sh fetches its jars once), `sluice run`
+// on a pass-through pipe, and a bare franz-go loop; it reports each one's start-up (process start to the first
+// line on disk) apart from its steady-state rate. Without java or the jars it skips, or fails when
+// SLUICE_KAFKA_REQUIRED=1.
 package bench
