@@ -110,7 +110,7 @@ func TestKill9(t *testing.T) {
 		end = endOffset(t, c, out)
 		boundaries = append(boundaries, end)
 		reader.readUntil(t, 30*time.Second, parseDelivered, func() bool { return int64(len(reader.ids)) >= end }, nil)
-		t.Logf("kill %d %v after the start, %v after the first new delivery (%v into the test): %d records in the output, %d distinct of %d",
+		t.Logf("kill %d %v after its start, whose first new delivery came %v after the start (%v into the test): %d records in the output, %d distinct of %d",
 			kill+1, time.Since(started).Round(time.Millisecond), first.Round(time.Millisecond), time.Since(start).Round(time.Millisecond),
 			len(reader.ids), distinctCount(reader.ids), w.total())
 	}
