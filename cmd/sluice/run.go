@@ -85,6 +85,12 @@ func cmdRun(ctx context.Context, args []string, std stdio) int {
 		fmt.Fprintf(std.err, "sluice run: %v\n", err)
 		return 2
 	}
+	if f.instanceID != "" {
+		if err := kafka.CheckInstanceID(f.instanceID); err != nil {
+			fmt.Fprintf(std.err, "sluice run: --instance-id: %v\n", err)
+			return 2
+		}
+	}
 	if f.file == "" {
 		fmt.Fprintln(std.err, "sluice run: --file is required")
 		fs.Usage()

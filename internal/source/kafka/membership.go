@@ -31,6 +31,15 @@ const maxInstanceIDLen = 249
 // instanceIDChars are the characters Kafka accepts in a group.instance.id.
 const instanceIDChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
 
+// CheckInstanceID returns an error unless id is a group.instance.id Kafka accepts: 1..249 characters of
+// [a-zA-Z0-9._-].
+func CheckInstanceID(id string) error {
+	if id == "" || len(id) > maxInstanceIDLen || strings.Trim(id, instanceIDChars) != "" {
+		return fmt.Errorf("InstanceID %q is not 1..%d of [a-zA-Z0-9._-]", id, maxInstanceIDLen)
+	}
+	return nil
+}
+
 // instanceLockDir is where the automatic instance IDs' slot locks live.
 func instanceLockDir() string { return filepath.Join(os.TempDir(), "sluice-members") }
 

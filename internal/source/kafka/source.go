@@ -277,8 +277,10 @@ func (cfg *Config) setDefaults() error {
 	if cfg.CommitInterval <= 0 {
 		cfg.CommitInterval = DefaultCommitInterval
 	}
-	if len(cfg.InstanceID) > maxInstanceIDLen || strings.Trim(cfg.InstanceID, instanceIDChars) != "" {
-		problems = append(problems, fmt.Sprintf("InstanceID %q is not 1..%d of [a-zA-Z0-9._-]", cfg.InstanceID, maxInstanceIDLen))
+	if cfg.InstanceID != "" {
+		if err := CheckInstanceID(cfg.InstanceID); err != nil {
+			problems = append(problems, err.Error())
+		}
 	}
 	if cfg.SessionTimeout == 0 {
 		cfg.SessionTimeout = DefaultSessionTimeout
