@@ -23,6 +23,7 @@ import (
 	"github.com/sluicehq/sluice/internal/runtime"
 	"github.com/sluicehq/sluice/internal/sandbox"
 	"github.com/sluicehq/sluice/internal/secret"
+	"github.com/sluicehq/sluice/internal/source/kafka"
 	"github.com/sluicehq/sluice/internal/supervisor"
 
 	// Target and enrichment kinds register themselves into plugin.Default.
@@ -49,6 +50,8 @@ type runFlags struct {
 	logLevel, executionLog       string
 	drainTimeout                 time.Duration
 	failFast                     bool
+	instanceID                   string
+	sessionTimeout               time.Duration
 }
 
 func cmdRun(ctx context.Context, args []string, std stdio) int {
@@ -66,6 +69,8 @@ func cmdRun(ctx context.Context, args []string, std stdio) int {
 	fs.StringVar(&f.executionLog, "execution-log", "stderr", "where the pipe's execution log (LogConfiguration) goes: `stderr` or a file path (appended)")
 	fs.DurationVar(&f.drainTimeout, "drain-timeout", runtime.DefaultDrainTimeout, "how long in-flight batches may take to finish after SIGTERM")
 	fs.BoolVar(&f.failFast, "fail-fast", false, "exit 1 at once when the pipe cannot start; by default a broker, DNS or Secrets Manager that does not answer is retried (backoff up to 5m, each attempt logged; a signal during the wait exits 0)")
+	fs.StringVar(&f.instanceID, "instance-id", "", "the consumer group's static member `ID` (group.instance.id); default: <consumer group>-<hostname>, plus -<n> for the n-th concurrent run of the pipe on this host. A restart with the same ID takes its partitions back at once")
+	fs.DurationVar(&f.sessionTimeout, "session-timeout", kafka.DefaultSessionTimeout, "consumer group session `timeout`: how long a crashed run's partitions wait for its restart before other members take them ("+kafka.MinSessionTimeout.String()+".."+kafka.MaxSessionTimeout.String()+")")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -75,6 +80,16 @@ func cmdRun(ctx context.Context, args []string, std stdio) int {
 	if fs.NArg() > 0 {
 		fmt.Fprintf(std.err, "sluice run: unexpected arguments: %s\n", strings.Join(fs.Args(), " "))
 		return 2
+	}
+	if err := checkSessionTimeout(f.sessionTimeout); err != nil {
+		fmt.Fprintf(std.err, "sluice run: %v\n", err)
+		return 2
+	}
+	if f.instanceID != "" {
+		if err := kafka.CheckInstanceID(f.instanceID); err != nil {
+			fmt.Fprintf(std.err, "sluice run: --instance-id: %v\n", err)
+			return 2
+		}
 	}
 	if f.file == "" {
 		fmt.Fprintln(std.err, "sluice run: --file is required")
@@ -160,6 +175,7 @@ func runPipe(ctx context.Context, def *pipe.Definition, f runFlags, log *slog.Lo
 		DrainTimeout: f.drainTimeout,
 		ExecutionLog: xlog, // the pipe's LogConfiguration records as JSON lines: stderr, or --execution-log
 	}
+	deps.InstanceID, deps.SessionTimeout = f.instanceID, f.sessionTimeout
 	if f.metricsListen != "" {
 		// Served from the start, so that /healthz and the retry logs can be watched while the broker is down;
 		// they keep being served during the drain and stop after the pipe closed (deferred first, so run last).
@@ -240,4 +256,12 @@ func envOr(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// checkSessionTimeout checks --session-timeout against the broker's default bounds.
+func checkSessionTimeout(d time.Duration) error {
+	if d < kafka.MinSessionTimeout || d > kafka.MaxSessionTimeout {
+		return fmt.Errorf("--session-timeout %s outside %s..%s", d, kafka.MinSessionTimeout, kafka.MaxSessionTimeout)
+	}
+	return nil
 }

@@ -144,6 +144,9 @@ func TestRunUsageErrors(t *testing.T) {
 		{"extra argument", []string{"--file", "x.json", "extra"}, 2},
 		{"bad log level", []string{"--file", "x.json", "--log-level", "loud"}, 2},
 		{"missing file", []string{"--file", "/nonexistent/sluice/pipe.json"}, 1},
+		{"session timeout below the broker's minimum", []string{"--file", "x.json", "--session-timeout", "1s"}, 2},
+		{"session timeout above the broker's maximum", []string{"--file", "x.json", "--session-timeout", "31m"}, 2},
+		{"instance ID with a character Kafka refuses", []string{"--file", "x.json", "--instance-id", "a/b"}, 2},
 	}
 	stopped := writeFile(t, "stopped.json", `{"DesiredState": "STOPPED", "Source": "smk://127.0.0.1:1",
 	  "SourceParameters": {"SelfManagedKafkaParameters": {"TopicName": "t"}}, "Target": "file:///tmp/x"}`)

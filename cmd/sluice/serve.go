@@ -23,6 +23,7 @@ import (
 	"github.com/sluicehq/sluice/internal/runtime"
 	"github.com/sluicehq/sluice/internal/sandbox"
 	"github.com/sluicehq/sluice/internal/secret"
+	"github.com/sluicehq/sluice/internal/source/kafka"
 	"github.com/sluicehq/sluice/internal/store"
 )
 
@@ -59,6 +60,7 @@ type serveFlags struct {
 	logLevel                     string
 	maxPipes                     int
 	drainTimeout                 time.Duration
+	sessionTimeout               time.Duration
 	sandboxFlags
 }
 
@@ -80,6 +82,7 @@ func cmdServe(ctx context.Context, args []string, std stdio) int {
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
 	fs.IntVar(&f.maxPipes, "max-pipes", 1000, "pipe quota (ServiceQuotaExceededException beyond it)")
 	fs.DurationVar(&f.drainTimeout, "drain-timeout", runtime.DefaultDrainTimeout, "how long a stopping pipe's in-flight batches may take")
+	fs.DurationVar(&f.sessionTimeout, "session-timeout", kafka.DefaultSessionTimeout, "consumer group session `timeout` of every pipe: how long a crashed server's partitions wait for its restart before other members take them ("+kafka.MinSessionTimeout.String()+".."+kafka.MaxSessionTimeout.String()+")")
 	f.sandboxFlags.register(fs, "DATA-DIR/files, created when missing")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -96,6 +99,9 @@ func cmdServe(ctx context.Context, args []string, std stdio) int {
 	}
 	if fs.NArg() > 0 {
 		return usageErr("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if err := checkSessionTimeout(f.sessionTimeout); err != nil {
+		return usageErr("%v", err)
 	}
 	if f.dataDir == "" {
 		return usageErr("--data-dir is required")
@@ -162,14 +168,15 @@ func serve(ctx context.Context, f serveFlags, keys map[string]string, log *slog.
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	factory := api.RuntimeFactory(api.RuntimeOptions{Deps: runtime.Deps{
-		Registry:     plugin.Default,
-		Secrets:      &secret.Resolver{AWSEndpoint: f.awsEndpoint, Region: f.region, Logger: log, Files: policy.Files},
-		Sandbox:      policy,
-		Logger:       log,
-		Metrics:      reg,
-		Region:       f.region,
-		Account:      f.account,
-		DrainTimeout: f.drainTimeout,
+		Registry:       plugin.Default,
+		Secrets:        &secret.Resolver{AWSEndpoint: f.awsEndpoint, Region: f.region, Logger: log, Files: policy.Files},
+		Sandbox:        policy,
+		Logger:         log,
+		Metrics:        reg,
+		Region:         f.region,
+		Account:        f.account,
+		DrainTimeout:   f.drainTimeout,
+		SessionTimeout: f.sessionTimeout,
 	}})
 	srv, err := api.NewServer(api.Config{
 		Store: st, Factory: factory, Region: f.region, Account: f.account, Keys: keys, MaxPipes: f.maxPipes,

@@ -23,9 +23,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicehq/sluice/internal/kafkatest"
 	"github.com/sluicehq/sluice/internal/sluicetest"
@@ -434,35 +432,6 @@ func distinctCount(ids []recID) int {
 		seen[id] = struct{}{}
 	}
 	return len(seen)
-}
-
-// evictGroupMembers removes every member of group so that a restarted consumer does not wait for the
-// killed one's session to time out (45 s with franz-go's defaults): a kill -9 leaves no LeaveGroup
-// behind. It uses the classic protocol's LeaveGroup with member IDs (KIP-345), what an operator's
-// tooling would do.
-func evictGroupMembers(t *testing.T, adm *kadm.Client, cl *kgo.Client, group string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	groups, err := adm.DescribeGroups(ctx, group)
-	if err != nil {
-		t.Logf("describing group %s: %v", group, err)
-		return
-	}
-	g, ok := groups[group]
-	if !ok || len(g.Members) == 0 {
-		return
-	}
-	req := kmsg.NewPtrLeaveGroupRequest()
-	req.Group = group
-	for _, m := range g.Members {
-		id := kmsg.NewLeaveGroupRequestMember()
-		id.MemberID = m.MemberID
-		req.Members = append(req.Members, id)
-	}
-	if _, err := req.RequestWith(ctx, cl); err != nil {
-		t.Logf("evicting the members of group %s: %v", group, err)
-	}
 }
 
 // produceAll produces recs synchronously.

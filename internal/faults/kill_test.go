@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/internal/kafkatest"
 	"github.com/sluicehq/sluice/internal/sluicetest"
@@ -26,10 +29,20 @@ func kafkaPipe(c *kafkatest.Cluster, name, in, out, group string, batchSize int)
 	}
 }
 
-// TestKill9 kills `sluice run` with SIGKILL at random moments while a producer streams the workload into
-// the source topic, restarting it each time, and checks that every record reached the target topic in
-// per-key order. Duplicates are allowed (at-least-once) and reported per kill: a record delivered again
-// after kill i is counted for kill i.
+// Acceptance bounds of the kill -9 test (issue 11): a kill replays at most the batches delivered but not
+// yet committed, and a restarted run takes its partitions back (static group membership) instead of
+// waiting out the killed member's session timeout.
+const (
+	maxDuplicatesPerKill = 1000
+	maxMedianRestart     = 10 * time.Second
+)
+
+// TestKill9 kills `sluice run` with SIGKILL while it delivers, restarting it each time, while the
+// workload arrives in the source topic one slice per restart, and checks that every record reached the
+// target topic in per-key order, that each kill caused at most maxDuplicatesPerKill duplicates (a record
+// delivered again after kill i is counted for kill i), and that the median time from restarting
+// `sluice run` to its first new delivery is at most maxMedianRestart. Nobody evicts the killed member:
+// the restart must reclaim its partitions itself.
 func TestKill9(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fault test")
@@ -41,47 +54,121 @@ func TestKill9(t *testing.T) {
 	group := "fault-kill-" + in
 	def := writeDefinition(t, kafkaPipe(c, "kill9", in, out, group, 100))
 	reader := newTopicReader(t, c, out)
-	adm := c.Admin(t)
-	admCl := c.Client(t)
+	sluicetest.Binary(t) // build first: the restart times must not include the build
 
-	// The records arrive over about as long as the kills take, so that every kill lands mid-run.
-	sluicetest.Binary(t) // build first: the clock starts with the producer
-	produced := make(chan struct{})
-	go func() {
-		defer close(produced)
-		w.produceOver(t, c, in, time.Duration(*faultKills)*1200*time.Millisecond)
-	}()
+	// Each start gets a slice of the workload: its first tenth produced before the start, so that the
+	// first new delivery measures the restart, the rest in nine chunks 50 ms apart while it runs, so
+	// that the kill (at most 400 ms after the first delivery) lands while it delivers.
+	const chunks = 10
+	nChunks := (*faultKills + 1) * chunks
+	prod := producer(t, c)
+	produceChunk := func(i int) {
+		var recs []*kgo.Record
+		for n := i * w.total() / nChunks; n < (i+1)*w.total()/nChunks; n++ {
+			recs = append(recs, w.record(in, n%w.keys, n/w.keys)) // key-interleaved, in sequence order
+		}
+		produceAll(t, prod, recs)
+	}
 
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 42))
-	var boundaries []int64 // the output's end offset at each kill
+	var (
+		boundaries []int64         // the output's end offset at each kill
+		restarts   []time.Duration // from each restart (a start after a kill) to its first new delivery
+	)
 	start := time.Now()
-	for kill := 1; kill <= *faultKills; kill++ {
+	end := int64(0)
+	for kill := 0; kill <= *faultKills; kill++ {
+		produceChunk(kill * chunks)
+		started := time.Now()
 		p := startSluice(t, def)
-		// A random moment of the process's life: 0.2 s to 2 s after it started, so kills land while it
-		// joins the group, fetches, delivers, produces and commits (commits happen every second).
-		uptime := time.Duration(200+rng.IntN(1800)) * time.Millisecond
-		time.Sleep(uptime)
+		rest := make(chan struct{})
+		go func() {
+			defer close(rest)
+			for i := 1; i < chunks; i++ {
+				time.Sleep(50 * time.Millisecond)
+				produceChunk(kill*chunks + i)
+			}
+		}()
+		first := waitForDelivery(t, c, out, end, p)
+		if kill > 0 {
+			restarts = append(restarts, first)
+		}
+		if kill == *faultKills {
+			// The last start delivers the rest and stops cleanly.
+			<-rest
+			reader.readUntil(t, 5*time.Minute, parseDelivered, func() bool { return distinctCount(reader.ids) >= w.total() }, p.exited)
+			p.stop(t)
+			break
+		}
+		// A random moment while it delivers its slice.
+		time.Sleep(time.Duration(rng.IntN(400)) * time.Millisecond)
 		if err := p.exited(); err != nil {
 			t.Fatal(err)
 		}
 		p.kill(t)
-		end := endOffset(t, c, out)
+		<-rest
+		end = endOffset(t, c, out)
 		boundaries = append(boundaries, end)
 		reader.readUntil(t, 30*time.Second, parseDelivered, func() bool { return int64(len(reader.ids)) >= end }, nil)
-		t.Logf("kill %d after %v of uptime (%v into the test): %d records in the output, %d distinct of %d",
-			kill, uptime, time.Since(start).Round(time.Millisecond), len(reader.ids), distinctCount(reader.ids), w.total())
-		evictGroupMembers(t, adm, admCl, group)
+		t.Logf("kill %d %v after its start, whose first new delivery came %v after the start (%v into the test): %d records in the output, %d distinct of %d",
+			kill+1, time.Since(started).Round(time.Millisecond), first.Round(time.Millisecond), time.Since(start).Round(time.Millisecond),
+			len(reader.ids), distinctCount(reader.ids), w.total())
 	}
-	<-produced
-	p := startSluice(t, def)
-	reader.readUntil(t, 5*time.Minute, parseDelivered, func() bool { return distinctCount(reader.ids) >= w.total() }, p.exited)
-	p.stop(t)
 	reader.poll(t, time.Second, parseDelivered)
 
 	v := w.check(t, reader.ids, nil)
 	perKill := duplicatesPerKill(reader.ids, reader.offsets, boundaries)
+	med := median(restarts)
 	t.Logf("kill -9 x%d over %d records in %v: %d delivered, %d distinct, %d duplicates; per kill: %v",
 		len(boundaries), w.total(), time.Since(start).Round(time.Millisecond), v.delivered, v.distinct, v.duplicates, perKill)
+	t.Logf("restart to first new delivery: %v; median %v", roundAll(restarts), med.Round(time.Millisecond))
+	for i, d := range perKill {
+		if d > maxDuplicatesPerKill {
+			t.Errorf("kill %d caused %d duplicates, want at most %d", i+1, d, maxDuplicatesPerKill)
+		}
+	}
+	if med > maxMedianRestart {
+		t.Errorf("median time from restart to first new delivery %v, want at most %v", med, maxMedianRestart)
+	}
+}
+
+// waitForDelivery waits until the output topic grows past end (the process p delivered something new)
+// and returns how long that took from now, which callers take just after starting p.
+func waitForDelivery(t *testing.T, c *kafkatest.Cluster, topic string, end int64, p *proc) time.Duration {
+	t.Helper()
+	began := time.Now()
+	deadline := began.Add(2 * time.Minute)
+	for endOffset(t, c, topic) <= end {
+		if err := p.exited(); err != nil {
+			t.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no new delivery within 2m of starting sluice run; output:\n%s", p.stderr.tail(4000))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return time.Since(began)
+}
+
+// median returns the median of ds (0 for none).
+func median(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func roundAll(ds []time.Duration) []time.Duration {
+	out := make([]time.Duration, len(ds))
+	for i, d := range ds {
+		out[i] = d.Round(time.Millisecond)
+	}
+	return out
 }
 
 // duplicatesPerKill attributes each repeated delivery to the kill that preceded it.

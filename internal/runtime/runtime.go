@@ -88,6 +88,11 @@ type Deps struct {
 	// operator's roots, egress checked at every dial); handed to plugins in plugin.Env. The zero value,
 	// sandbox.Unrestricted, is what `sluice run` uses.
 	Sandbox sandbox.Policy
+	// InstanceID is the source's static group member ID (group.instance.id); empty derives one per pipe
+	// and host (kafka.Config.InstanceID). Set it only where one process runs one pipe (`sluice run`).
+	InstanceID string
+	// SessionTimeout is the source's consumer-group session timeout; zero means kafka.DefaultSessionTimeout.
+	SessionTimeout time.Duration
 }
 
 // Pipe is one running pipe. Its methods are safe for concurrent use; Run is called once.
@@ -187,6 +192,7 @@ func New(ctx context.Context, def *pipe.Definition, deps Deps) (*Pipe, error) {
 	}
 	// The source's brokers are dialled under the operator's policy.
 	cfg.Auth.Egress = env.Sandbox.Egress
+	cfg.InstanceID, cfg.SessionTimeout = deps.InstanceID, deps.SessionTimeout
 	cfg.ClientOpts = append(cfg.ClientOpts, p.g.kafkaOpts(metrics.ClientSource)...) // franz-go client metrics
 	// handle keeps no event past its return (plugins may not either, and dead letters and the execution
 	// log copy what they keep), so a partition's batches can share one event buffer.

@@ -151,6 +151,9 @@ func (w *worker) run() {
 		}
 		next := b.Records[len(b.Records)-1].Offset + 1
 		w.cl.MarkCommitOffsets(map[string]map[int32]kgo.EpochOffset{w.topic: {w.part: {Epoch: epoch, Offset: next}}})
+		if c := w.s.com.Load(); c != nil {
+			c.soon()
+		}
 		w.mu.Lock()
 		w.next = next
 		w.mu.Unlock()

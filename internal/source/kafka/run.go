@@ -48,6 +48,15 @@ func (s *Source) Run(ctx context.Context, h Handler) error {
 		abort()
 	}()
 
+	instanceID, release, err := s.claimInstanceID()
+	if err != nil {
+		return s.errorf("choosing the group instance ID", err)
+	}
+	defer release()
+	s.mu.Lock()
+	s.instanceID = instanceID
+	s.mu.Unlock()
+
 	reset := kgo.NewOffset().AtEnd()
 	if s.cfg.StartingPosition == TrimHorizon {
 		reset = kgo.NewOffset().AtStart()
@@ -55,6 +64,8 @@ func (s *Source) Run(ctx context.Context, h Handler) error {
 	opts := append(append([]kgo.Opt{}, s.opts...),
 		kgo.WithContext(clientCtx),
 		kgo.ConsumerGroup(s.group),
+		kgo.InstanceID(instanceID),
+		kgo.SessionTimeout(s.cfg.SessionTimeout),
 		kgo.ConsumeTopics(s.cfg.Topic),
 		kgo.ConsumeResetOffset(reset),
 		kgo.AutoCommitMarks(),
@@ -73,8 +84,9 @@ func (s *Source) Run(ctx context.Context, h Handler) error {
 	s.mu.Lock()
 	s.cl = cl
 	s.mu.Unlock()
+	s.com.Store(startCommitter(clientCtx, s, cl))
 	s.log.Info("kafka source started", "brokers", strings.Join(s.cfg.Brokers, ","), "topic", s.cfg.Topic,
-		"consumer_group", s.group, "starting_position", s.cfg.StartingPosition)
+		"consumer_group", s.group, "instance_id", instanceID, "starting_position", s.cfg.StartingPosition)
 
 	errs := newErrorLog(s.log)
 	for {
@@ -167,7 +179,7 @@ func (s *Source) fail(err error) {
 }
 
 // shutdown stops every worker (waiting for in-flight handlers), commits what they acknowledged and
-// leaves the group.
+// leaves the group, so that the partitions move to another member at once.
 func (s *Source) shutdown(cl *kgo.Client) {
 	s.mu.Lock()
 	parts := make([]int32, 0, len(s.workers))
@@ -176,10 +188,23 @@ func (s *Source) shutdown(cl *kgo.Client) {
 	}
 	s.mu.Unlock()
 	s.stopWorkers(cl, parts)
+	if c := s.com.Swap(nil); c != nil {
+		c.close()
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.runCtx), shutdownCommitTimeout)
 	defer cancel()
 	if err := cl.CommitMarkedOffsets(ctx); err != nil {
 		s.log.Error("committing acknowledged offsets at shutdown; they will be read again", "error", err)
+	}
+	// A static member's Close does not leave the group: stop the group management first (so that the
+	// client does not rejoin behind the leave), then leave with the instance ID.
+	memberID, _ := cl.GroupMetadata()
+	if err := cl.LeaveGroupContext(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		s.log.Warn("stopping the group membership", "error", err)
+	}
+	if err := s.leaveGroup(ctx, cl, memberID); err != nil {
+		s.log.Warn("leaving the consumer group; the partitions move to another member after the session timeout",
+			"consumer_group", s.group, "instance_id", s.instanceID, "error", err)
 	}
 	cl.Close()
 	s.mu.Lock()

@@ -22,9 +22,17 @@
 //     turned into events) concurrently, off the poll loop, which only hands each fetch's records over;
 //     within a partition the next batch is handed out only after the handler returned for the previous
 //     one.
-//   - Commits: a batch whose handler returned nil is marked and committed (every second, on revocation
-//     and on shutdown); a batch whose handler failed or was abandoned is never committed. After a crash
-//     up to a second of acknowledged batches may be read again (at-least-once, as Pipes).
+//   - Commits: a batch whose handler returned nil is marked and committed at once, asynchronously: one
+//     commit is in flight per source, and the next carries the newest marks of every partition
+//     acknowledged meanwhile (commit.go); revocation and shutdown commit synchronously, and a periodic
+//     commit (CommitInterval) retries a failed one. A batch whose handler failed or was abandoned is
+//     never committed. After a crash the batches acknowledged since the last commit started are read
+//     again (at-least-once, as Pipes): about one batch per partition, not a commit interval's worth.
+//   - Group membership (decision; Pipes does not say): static (group.instance.id, membership.go), so
+//     that a restarted member takes its partitions back at once instead of after the session timeout.
+//     The instance ID is Config.InstanceID, or "<group>-<hostname>", with "-<n>" added for the n-th
+//     concurrent source of the same group on one host. A clean stop leaves the group at once; a crashed
+//     member's partitions wait for its restart, or for SessionTimeout (default 45 s), whichever is first.
 //   - Rebalances: a revoked partition's context is cancelled, its in-flight handler waited for, its
 //     acknowledged offsets committed, and only then does the rebalance proceed; records queued for it
 //     are dropped and read again by the new owner.
@@ -48,6 +56,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -66,6 +75,11 @@ const (
 	DefaultMaxBatchBytes  = plugin.MaxPayloadBytes
 	DefaultCommitInterval = time.Second
 	DefaultConnectTimeout = 10 * time.Second
+	// DefaultSessionTimeout is the group session timeout: how long a crashed member's partitions wait
+	// for it to come back before the group gives them to the others (Kafka's default).
+	DefaultSessionTimeout = 45 * time.Second
+	MinSessionTimeout     = 6 * time.Second  // the broker's default group.min.session.timeout.ms
+	MaxSessionTimeout     = 30 * time.Minute // the broker's default group.max.session.timeout.ms
 )
 
 // minQueued is the least number of records a partition's queue takes before it counts as full.
@@ -99,14 +113,21 @@ type Config struct {
 	MaxBatchBytes int
 	// ConsumerGroupID is the group; empty means "sluice-" + Pipe.
 	ConsumerGroupID string
+	// InstanceID is the static group member's group.instance.id; empty means "<group>-<hostname>" (plus
+	// "-<n>" for the n-th concurrent source of the group on this host; see membership.go). Two members
+	// with the same InstanceID fence each other: set it only to a value unique to this process.
+	InstanceID string
+	// SessionTimeout is the group session timeout, MinSessionTimeout..MaxSessionTimeout (0 means 45s).
+	SessionTimeout time.Duration
 	// Auth selects the authentication; Secrets resolves its references.
 	Auth    kafkaauth.Auth
 	Secrets plugin.SecretResolver
 	// Logger receives the source's logs (default slog.Default()).
 	Logger *slog.Logger
 
-	// CommitInterval is how often acknowledged offsets are committed (0 means 1s). Revocation and
-	// shutdown always commit.
+	// CommitInterval is how often the periodic commit runs (0 means 1s); it retries a failed commit when
+	// no acknowledged batch follows. Acknowledged batches are committed as they are acknowledged, and
+	// revocation and shutdown always commit.
 	CommitInterval time.Duration
 	// ConnectTimeout bounds New's connection check (0 means 10s).
 	ConnectTimeout time.Duration
@@ -156,6 +177,10 @@ type Source struct {
 	maxQueued int
 	// room is signalled by workers taking up their queue, for the poll loop waiting in waitForRoom.
 	room chan struct{}
+	// com commits after every acknowledged batch; set for the duration of Run.
+	com atomic.Pointer[committer]
+	// instanceID is the static member ID of the running (or last) Run.
+	instanceID string
 
 	mu      sync.Mutex
 	cl      *kgo.Client
@@ -252,6 +277,17 @@ func (cfg *Config) setDefaults() error {
 	if cfg.CommitInterval <= 0 {
 		cfg.CommitInterval = DefaultCommitInterval
 	}
+	if cfg.InstanceID != "" {
+		if err := CheckInstanceID(cfg.InstanceID); err != nil {
+			problems = append(problems, err.Error())
+		}
+	}
+	if cfg.SessionTimeout == 0 {
+		cfg.SessionTimeout = DefaultSessionTimeout
+	}
+	if cfg.SessionTimeout < MinSessionTimeout || cfg.SessionTimeout > MaxSessionTimeout {
+		problems = append(problems, fmt.Sprintf("SessionTimeout %s outside %s..%s", cfg.SessionTimeout, MinSessionTimeout, MaxSessionTimeout))
+	}
 	if cfg.ConnectTimeout <= 0 {
 		cfg.ConnectTimeout = DefaultConnectTimeout
 	}
@@ -301,6 +337,14 @@ func (s *Source) check(ctx context.Context) error {
 
 // GroupID returns the consumer group the source joins.
 func (s *Source) GroupID() string { return s.group }
+
+// InstanceID returns the static member ID of the running Run (or of the last one), empty before the
+// first Run.
+func (s *Source) InstanceID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.instanceID
+}
 
 // Lag returns, per partition being consumed, how many records the partition holds past the last
 // acknowledged one (as of the latest fetch).

@@ -665,6 +665,10 @@ func TestConfigValidation(t *testing.T) {
 		{"no topic", func(c *Config) { c.Topic = "" }, "Topic"},
 		{"no brokers", func(c *Config) { c.Brokers = nil }, "Brokers"},
 		{"long group", func(c *Config) { c.ConsumerGroupID = strings.Repeat("g", 201) }, "ConsumerGroupID"},
+		{"session timeout too short", func(c *Config) { c.SessionTimeout = time.Second }, "SessionTimeout 1s"},
+		{"session timeout too long", func(c *Config) { c.SessionTimeout = time.Hour }, "SessionTimeout 1h"},
+		{"instance ID with a slash", func(c *Config) { c.InstanceID = "a/b" }, "InstanceID"},
+		{"long instance ID", func(c *Config) { c.InstanceID = strings.Repeat("i", 250) }, "InstanceID"},
 	}
 	for _, tc := range cases {
 		cfg := Config{Pipe: "p", Brokers: []string{"127.0.0.1:1"}, Topic: "t"}
