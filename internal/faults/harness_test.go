@@ -56,35 +56,6 @@ func (w workload) partition(k int) int32 {
 	return int32(h.Sum32() % uint32(w.partitions))
 }
 
-// produceOver produces the workload in order, spread evenly over about d (in 50 slices).
-func (w workload) produceOver(t *testing.T, c *kafkatest.Cluster, topic string, d time.Duration) {
-	cl := producer(t, c)
-	const slices = 50
-	per := max(w.total()/slices, 1)
-	var recs []*kgo.Record
-	n := 0
-	tick := time.NewTicker(d / slices)
-	defer tick.Stop()
-	for s := 0; s < w.perKey; s++ {
-		for k := 0; k < w.keys; k++ {
-			recs = append(recs, w.record(topic, k, s))
-			if n++; len(recs) == per {
-				if err := cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
-					t.Errorf("producing the workload to %s: %v", topic, err)
-					return
-				}
-				recs = recs[:0]
-				<-tick.C
-			}
-		}
-	}
-	if len(recs) > 0 {
-		if err := cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
-			t.Errorf("producing the workload to %s: %v", topic, err)
-		}
-	}
-}
-
 // record is workload record (k, s).
 func (w workload) record(topic string, k, s int) *kgo.Record {
 	v := fmt.Sprintf(`{"k":%d,"s":%d}`, k, s)
