@@ -63,8 +63,9 @@ type Target struct {
 }
 
 var (
-	_ plugin.Target = (*Target)(nil)
-	_ plugin.Closer = (*Target)(nil)
+	_ plugin.Target          = (*Target)(nil)
+	_ plugin.JSONLinesTarget = (*Target)(nil)
+	_ plugin.Closer          = (*Target)(nil)
 )
 
 // Config is the parsed form of a `file://` target string.
@@ -163,14 +164,35 @@ func NewWriter(name string, w io.Writer) *Target {
 
 // Deliver appends one line per event and, under the batch fsync policy, syncs the file before returning.
 func (t *Target) Deliver(ctx context.Context, events []json.RawMessage) error {
+	return t.write(ctx, events, AppendLine)
+}
+
+// DeliverJSONLines is Deliver for events the runtime vouches are valid JSON without whitespace outside
+// strings (plugin.JSONLinesTarget): each is written as it is, followed by a newline, without the check
+// that Deliver makes (which cost most of a pass-through pipe's CPU).
+func (t *Target) DeliverJSONLines(ctx context.Context, events []json.RawMessage) error {
+	return t.write(ctx, events, appendTrusted)
+}
+
+func appendTrusted(dst, ev []byte) []byte {
+	dst = append(dst, ev...)
+	return append(dst, '\n')
+}
+
+// write frames events with appendLine into one buffer, writes it with a single call and syncs it under the
+// batch fsync policy.
+func (t *Target) write(ctx context.Context, events []json.RawMessage, appendLine func(dst, ev []byte) []byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	buf := t.buf[:0]
+	if n := lineBytes(events); cap(buf) < n {
+		buf = make([]byte, 0, n) // one allocation instead of doubling through a large batch
+	}
 	for _, ev := range events {
-		buf = AppendLine(buf, ev)
+		buf = appendLine(buf, ev)
 	}
 	t.buf = buf
 	if t.w == nil {
@@ -203,6 +225,15 @@ func (t *Target) Close(context.Context) error {
 		return fmt.Errorf("closing file target %s: %w", t.path, err)
 	}
 	return nil
+}
+
+// lineBytes is the size of events framed as lines when none needs quoting.
+func lineBytes(events []json.RawMessage) int {
+	n := len(events)
+	for _, ev := range events {
+		n += len(ev)
+	}
+	return n
 }
 
 // AppendLine appends ev as one newline-terminated JSON document: compacted when ev is valid JSON, encoded
