@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -47,7 +48,7 @@ var fileCases = []fileCase{
 // side fsyncs (the pipe's target is file://...?fsync=never): the rows compare the machinery, not the disk.
 //
 // Besides the best rates and their ratio it reports each side's spread, max/min over the rounds
-// (SLUICE_BENCH_ROUNDS, default 3; 10 for the two-speed check), and logs every round.
+// (SLUICE_BENCH_ROUNDS, default 3; 10 for the two-speed check), and logs every round's rates.
 func BenchmarkFileTarget(b *testing.B) {
 	for _, fc := range fileCases {
 		b.Run("kfake-"+fc.name, func(b *testing.B) { compareFile(b, kafkatest.Kfake(b), fc) })
@@ -75,7 +76,6 @@ func compareFile(b *testing.B, c *kafkatest.Cluster, fc fileCase) {
 	for r := 1; r <= benchRounds(); r++ {
 		s := runFilePipe(b, c, src, n, want, fc)
 		l := runBareFile(b, c, src, n, want, fc.filtered)
-		b.Logf("%s %s round %d: sluice %.0f rec/s, bare loop %.0f rec/s", c.Name, fc.name, r, s, l)
 		sl, bl = append(sl, s), append(bl, l)
 	}
 	b.StopTimer()
@@ -85,8 +85,9 @@ func compareFile(b *testing.B, c *kafkatest.Cluster, fc fileCase) {
 	b.ReportMetric(sluice/bare, "ratio")
 	b.ReportMetric(sluice/slices.Min(sl), "sluice-max/min")
 	b.ReportMetric(bare/slices.Min(bl), "bare-max/min")
-	b.Logf("%s %s, %d records of %d B (%d delivered), best of %d: sluice %.0f rec/s, bare loop %.0f rec/s, ratio %.2f; spread max/min sluice %.2f, bare %.2f",
-		c.Name, fc.name, n, valueSize, want, len(sl), sluice, bare, sluice/bare, sluice/slices.Min(sl), bare/slices.Min(bl))
+	// One line per run: the testing package keeps only the first lines of a benchmark's log.
+	b.Logf("%s %s, %d records of %d B (%d delivered), best of %d: sluice %.0f rec/s, bare loop %.0f rec/s, ratio %.2f; spread max/min sluice %.2f, bare %.2f; rounds sluice %s, bare %s",
+		c.Name, fc.name, n, valueSize, want, len(sl), sluice, bare, sluice/bare, sluice/slices.Min(sl), bare/slices.Min(bl), kilo(sl), kilo(bl))
 }
 
 // countingFile wraps the real file target, timing the first delivery and the last acknowledgement. It
@@ -224,7 +225,11 @@ func runBareFile(b *testing.B, c *kafkatest.Cluster, src string, n, want int, fi
 		if first.IsZero() {
 			first = time.Now()
 		}
-		buf = buf[:0]
+		size := 0
+		for _, r := range recs {
+			size += len(r.Value) + 1
+		}
+		buf = slices.Grow(buf[:0], size)
 		for _, r := range recs {
 			if filtered && !bytes.Contains(r.Value, paid) {
 				continue
@@ -243,6 +248,18 @@ func runBareFile(b *testing.B, c *kafkatest.Cluster, src string, n, want int, fi
 		b.Fatalf("bare loop wrote %d, want %d", written, want)
 	}
 	return float64(n) / elapsed.Seconds()
+}
+
+// kilo lists rates in thousands of records per second.
+func kilo(rates []float64) string {
+	var b strings.Builder
+	for i, r := range rates {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%.0fk", r/1000)
+	}
+	return b.String()
 }
 
 func countLines(b *testing.B, path string) int {
