@@ -13,6 +13,8 @@
 // Line framing: an event that is valid JSON is written compacted (a pretty-printed input template still gives
 // one line); an event that is not JSON (an input template such as `Hello <$.value.name>` renders plain text)
 // is written as a JSON string, so that every line is one JSON document whatever the template produced.
+// Events the runtime vouches for (plugin.JSONLinesTarget: Sluice's own event JSON, with no enrichment and
+// no template) are written as they are, unchecked.
 //
 // Durability (the fsync policy): with `fsync=batch`, the default, Deliver returns only after the batch's
 // lines are written and the file is fsynced, so the runtime commits Kafka offsets only for events that are on
