@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -53,16 +54,21 @@ func compare(b *testing.B, c *kafkatest.Cluster, batchSize int) {
 	matched := fill(b, c, src, n)
 	b.ResetTimer()
 	var sluice, bare float64
-	for r := 1; r <= rounds; r++ {
+	var sl, bl []float64
+	for r := 1; r <= benchRounds(); r++ { // SLUICE_BENCH_ROUNDS (file_test.go)
 		s := runPipe(b, c, src, n, matched, batchSize)
 		l := runBare(b, c, src, n, matched)
-		b.Logf("%s round %d: sluice %.0f rec/s, bare loop %.0f rec/s", c.Name, r, s, l)
 		sluice, bare = max(sluice, s), max(bare, l)
+		sl, bl = append(sl, s), append(bl, l)
 	}
+	// One line for all rounds: the testing package keeps only the first lines of a benchmark's log.
+	b.Logf("%s rounds: sluice %s, bare loop %s; spread max/min sluice %.2f, bare %.2f", c.Name, kilo(sl), kilo(bl),
+		sluice/slices.Min(sl), bare/slices.Min(bl))
 	b.StopTimer()
 	b.ReportMetric(sluice, "sluice-rec/s")
 	b.ReportMetric(bare, "bare-rec/s")
 	b.ReportMetric(sluice/bare, "ratio")
+	b.ReportMetric(sluice/slices.Min(sl), "sluice-max/min")
 	b.Logf("%s, %d records of %d B (%d match), batch size %d, best of %d: sluice %.0f rec/s, bare loop %.0f rec/s, ratio %.2f",
 		c.Name, n, valueSize, matched, max(batchSize, pipe.DefaultBatchSize), rounds, sluice, bare, sluice/bare)
 }

@@ -45,6 +45,17 @@ type PayloadLimiter interface {
 	MaxPayloadBytes() int
 }
 
+// JSONLinesTarget is implemented by targets that otherwise check every event's framing themselves (the file
+// target checks that an event is one JSON document on one line, and compacts or quotes it when it is not).
+// The runtime calls DeliverJSONLines instead of Deliver when it vouches that every event is valid JSON
+// holding no whitespace outside strings, hence no line break: that is only the Pipes event JSON Sluice
+// encoded itself (package event), handed on with no enrichment and no target input template. Enrichment
+// output and rendered templates are never vouched for and go through Deliver. The events are the same and
+// in the same order as Deliver would get; retries and splitting into MaxBatch chunks are unchanged.
+type JSONLinesTarget interface {
+	DeliverJSONLines(ctx context.Context, events []json.RawMessage) error
+}
+
 // Closer is implemented by parts holding connections or files.
 type Closer interface {
 	Close(ctx context.Context) error

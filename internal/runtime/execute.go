@@ -70,10 +70,14 @@ type keyedTarget interface {
 }
 
 // invokeTarget delivers payloads in order, in chunks of the target's MaxBatch, and returns how many
-// events were delivered before an error. keys, when not nil, are the keyedTarget's keys of inputs.
-func (p *Pipe) invokeTarget(ctx context.Context, payloads, inputs, keys []json.RawMessage) (int, error) {
+// events were delivered before an error. keys, when not nil, are the keyedTarget's keys of inputs. own
+// says the payloads are the source's events as Sluice encoded them (no enrichment, no template): a
+// plugin.JSONLinesTarget then gets them through DeliverJSONLines and does not check them again.
+func (p *Pipe) invokeTarget(ctx context.Context, payloads, inputs, keys []json.RawMessage, own bool) (int, error) {
 	it, withInputs := p.target.(plugin.InputsTarget)
 	kt, _ := p.target.(keyedTarget)
+	lt, lines := p.target.(plugin.JSONLinesTarget)
+	lines = lines && own
 	for lo := 0; lo < len(payloads); {
 		hi := chunkEnd(lo, len(payloads), p.targetMax)
 		var err error
@@ -82,6 +86,8 @@ func (p *Pipe) invokeTarget(ctx context.Context, payloads, inputs, keys []json.R
 			err = kt.DeliverKeyed(ctx, payloads[lo:hi], keys[lo:hi])
 		case withInputs:
 			err = it.DeliverInputs(ctx, payloads[lo:hi], inputs[lo:hi])
+		case lines:
+			err = lt.DeliverJSONLines(ctx, payloads[lo:hi])
 		default:
 			err = p.target.Deliver(ctx, payloads[lo:hi])
 		}

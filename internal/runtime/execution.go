@@ -106,7 +106,7 @@ func (p *Pipe) stages(ctx context.Context, id string, events []json.RawMessage) 
 
 	xl.Log(id, execlog.Entry{Type: execlog.TargetStageEntered})
 	start := time.Now()
-	err := p.targetStage(ctx, id, inputs)
+	err := p.targetStage(ctx, id, inputs, p.enricher == nil)
 	if m != nil {
 		m.TargetStageDuration.Observe(time.Since(start).Seconds())
 	}
@@ -164,8 +164,9 @@ func (p *Pipe) enrichStage(ctx context.Context, id string, events []json.RawMess
 	return out, nil
 }
 
-// targetStage applies the target template and invokes the target in chunks of its MaxBatch.
-func (p *Pipe) targetStage(ctx context.Context, id string, inputs []json.RawMessage) error {
+// targetStage applies the target template and invokes the target in chunks of its MaxBatch. own says the
+// inputs are the source's events as Sluice encoded them (no enrichment ran).
+func (p *Pipe) targetStage(ctx context.Context, id string, inputs []json.RawMessage, own bool) error {
 	xl := p.g.xlog
 	payloads := inputs
 	var keys []json.RawMessage // a keyedTarget's keys, evaluated while rendering (execute.go)
@@ -188,7 +189,7 @@ func (p *Pipe) targetStage(ctx context.Context, id string, inputs []json.RawMess
 		return err
 	}
 	xl.Log(id, execlog.Entry{Type: execlog.TargetInvocationStarted})
-	if _, err := p.invokeTarget(ctx, payloads, inputs, keys); err != nil {
+	if _, err := p.invokeTarget(ctx, payloads, inputs, keys, own && p.targetTemplate == nil); err != nil {
 		xl.Log(id, execlog.Entry{Type: execlog.TargetInvocationFailed, Err: err,
 			Request: dataFor(xl, execlog.TargetInvocationFailed, payloads), Service: p.vars.TargetArn})
 		return err

@@ -31,9 +31,10 @@ type worker struct {
 	mu          sync.Mutex
 	queue       []*kgo.Record
 	queuedBytes int
-	paused      bool  // fetching paused by Source.waitForRoom
-	hwm         int64 // high watermark from the latest fetch
-	next        int64 // offset after the last acknowledged record; -1 before the first fetch
+	paused      bool   // fetching paused by Source.waitForRoom
+	progress    uint64 // batches asked for: moves while the handler keeps returning (Source.waitForRoom)
+	hwm         int64  // high watermark from the latest fetch
+	next        int64  // offset after the last acknowledged record; -1 before the first fetch
 
 	// Owned by the goroutine.
 	enc     *event.PartitionEncoder
@@ -82,11 +83,14 @@ func (w *worker) push(recs []*kgo.Record, hwm int64) {
 	}
 }
 
-// full reports whether the queue holds MaxBatchBytes of record data or maxQueued records.
-func (w *worker) full() bool {
+// full reports whether the queue holds MaxBatchBytes of record data or maxQueued records while its
+// partition is still fetched, and the worker's progress count. A paused partition's queue does not grow,
+// so the poll loop need not wait for it (waiting for it slowed every other partition to one poll per
+// stallLimit).
+func (w *worker) full() (bool, uint64) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return len(w.queue) >= w.s.maxQueued || w.queuedBytes >= w.s.cfg.MaxBatchBytes
+	return !w.paused && (len(w.queue) >= w.s.maxQueued || w.queuedBytes >= w.s.cfg.MaxBatchBytes), w.progress
 }
 
 // pause stops fetching the partition until the worker next takes up its queue.
@@ -165,6 +169,9 @@ func (w *worker) run() {
 // leader epoch of the batch's last record (for the commit).
 func (w *worker) collect(timer *time.Timer) (*Batch, int32) {
 	cfg := &w.s.cfg
+	w.mu.Lock()
+	w.progress++ // the previous batch's handler has returned
+	w.mu.Unlock()
 	recs, ends := w.recs[:0], w.ends[:0]
 	defer func() {
 		clear(recs) // no reference to handed-out records outlives the batch

@@ -133,17 +133,26 @@ func (s *Source) Run(ctx context.Context, h Handler) error {
 	return s.failErr
 }
 
-// waitForRoom returns when no partition's queue is full, or when the queues that are still full after
-// stallLimit have had their partitions paused, or when ctx ends. Not polling is what keeps memory
-// bounded; it does not hold up rebalances, which run between polls.
+// waitForRoom returns when no partition's queue is full (partitions paused here excepted), or when ctx
+// ends. Not polling is what keeps memory bounded; it does not hold up rebalances, which run between polls.
+//
+// A full queue whose worker has not asked for a new batch for stallLimit (a handler stuck retrying) has
+// its partition's fetching paused, so that the others go on. A worker that keeps handling batches is
+// waited for however long it takes, never paused: pausing drops franz-go's buffered data of the
+// partition, and after the resume its next fetch waits until the fetch in flight for the other
+// partitions returns, up to the broker's fetch wait (5 s) when they have caught up. That pause and resume
+// of a busy partition is what made the same run take 2 s one time and 7 s the next.
 func (s *Source) waitForRoom(ctx context.Context) {
 	var timer *time.Timer
+	var seen map[*worker]uint64 // progress of the full workers when the timer was last started
 	for {
 		s.mu.Lock()
 		var full []*worker
+		var progress []uint64
 		for _, w := range s.workers {
-			if w.full() {
+			if f, p := w.full(); f {
 				full = append(full, w)
+				progress = append(progress, p)
 			}
 		}
 		s.mu.Unlock()
@@ -153,16 +162,27 @@ func (s *Source) waitForRoom(ctx context.Context) {
 		if timer == nil {
 			timer = time.NewTimer(stallLimit)
 			defer timer.Stop()
+			seen = make(map[*worker]uint64, len(full))
+			for i, w := range full {
+				seen[w] = progress[i]
+			}
 		}
 		select {
 		case <-s.room:
 		case <-ctx.Done():
 			return
 		case <-timer.C:
+			next := make(map[*worker]uint64, len(full))
 			for _, w := range full {
-				w.pause()
+				f, p := w.full()
+				if last, ok := seen[w]; ok && f && p == last {
+					w.pause() // no batch asked for since the timer started: stuck
+					continue
+				}
+				next[w] = p
 			}
-			return
+			seen = next
+			timer.Reset(stallLimit)
 		case <-time.After(50 * time.Millisecond): // a revoked partition's worker does not signal
 		}
 	}

@@ -38,10 +38,11 @@
 //     are dropped and read again by the new owner.
 //   - Memory: a partition's queue is full at MaxBatchBytes of record data (or 2×BatchSize, at least
 //     10000, records). While a queue is full the source stops polling, so franz-go stops fetching after
-//     its one buffered fetch; a queue still full after half a second (a handler stuck retrying) has its
-//     partition's fetching paused, so that the other partitions go on, until its worker takes the
-//     queue up. Pausing is the exception because franz-go drops the buffered data of a paused
-//     partition and fetches it again.
+//     its one buffered fetch; a full queue whose worker has not asked for a batch for half a second (a
+//     handler stuck retrying) has its partition's fetching paused, so that the other partitions go on,
+//     until its worker takes the queue up. A worker that keeps handling batches is never paused: franz-go
+//     drops the buffered data of a paused partition, and its resumed fetch can wait for the fetch in
+//     flight for the others (up to the broker's fetch wait).
 //
 // Errors from New name the pipe, the brokers and the cause (unreachable broker, missing topic, rejected
 // credentials, untrusted broker certificate, wrong key password, malformed secret); New checks them with

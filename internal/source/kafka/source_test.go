@@ -820,3 +820,74 @@ func TestCloseAbortsBlockedJoin(t *testing.T) {
 		t.Error("Close returned before Run did")
 	}
 }
+
+// TestBusyPartitionIsNotPaused: a handler that is slow but keeps returning batches (a target taking 50 ms
+// a batch) holds a full queue for longer than stallLimit. Its partition must go on being fetched, not be
+// paused: a pause drops franz-go's buffered data, and the resumed partition's next fetch then waits for
+// the fetch in flight for the other partitions, up to the broker's fetch wait (5 s) when they have caught
+// up, which made the same run take 2 s one time and 7 s the next. A stuck handler is still paused
+// (TestPauseWhenQueueFull).
+func TestBusyPartitionIsNotPaused(t *testing.T) {
+	kafkatest.Each(t, func(t *testing.T, c *kafkatest.Cluster) {
+		topic := c.CreateTopic(t, 2)
+		c.Produce(t, records(topic, 0, 0, 200)...)
+		c.Produce(t, records(topic, 1, 0, 1)...)
+		cfg := testConfig(t, c, topic)
+		cfg.BatchSize = 10
+		cfg.MaxBatchBytes = 4000 // the queue is full at 4000 bytes of record data, about 50 of these
+		k := newSink()
+		busy := make(chan struct{}, 1)
+		s := newSource(t, cfg)
+		start(t, s, func(ctx context.Context, b *Batch) error {
+			if b.Partition == 0 {
+				select {
+				case busy <- struct{}{}:
+				default:
+				}
+				select {
+				case <-time.After(50 * time.Millisecond):
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+			return k.handler(ctx, b)
+		})
+		<-busy
+		began := time.Now()
+		// Fetched while the worker works through the first 200 (about a second): they fill its queue.
+		c.Produce(t, records(topic, 0, 200, 200)...)
+		var paused atomic.Bool
+		done := make(chan struct{})
+		watched := make(chan struct{})
+		go func() {
+			defer close(watched)
+			for {
+				select {
+				case <-done:
+					return
+				case <-time.After(10 * time.Millisecond):
+				}
+				s.mu.Lock()
+				cl := s.cl
+				s.mu.Unlock()
+				if cl != nil && len(cl.PauseFetchPartitions(nil)[topic]) > 0 {
+					paused.Store(true)
+				}
+			}
+		}()
+		// Produced once a pause would have happened (stallLimit after the queue filled): fetched only
+		// after the worker took up its queue, which a pause delayed by the fetch wait of partition 1.
+		time.Sleep(stallLimit + 200*time.Millisecond)
+		c.Produce(t, records(topic, 0, 400, 200)...)
+		k.waitFor(t, 601, 60*time.Second)
+		t.Logf("600 records at 50 ms per batch of 10 (3 s of handling) took %v", time.Since(began).Round(time.Millisecond))
+		close(done)
+		<-watched
+		if paused.Load() {
+			t.Error("partition 0 was paused while its handler kept returning batches")
+		}
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		checkContiguous(t, "busy partition 0", k.offsets[0], 0, 600)
+	})
+}

@@ -1,0 +1,49 @@
+package transform
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+)
+
+var compactSeeds = []string{
+	`{"a":1}`, "{\n  \"a\": 1,\n  \"b\": \"x y\"\n}", `42`, ` "hi" `, `Hello`, "a\nb", ``, `{"a":`, `[1, 2 ,3]`,
+	`{"a":[{"b":null},true,false,-0.5e+3]}`, `"\u00e9\n"`, `"\x"`, "\"a\x01\"", `[1,]`, `{"a" 1}`, `01`, `1.`,
+	`{"a":1}}`, `[]`, `{ }`, `"` + string([]byte{0xff}) + `"`, `{"k":"v"} x`, `tru`, `nulll`, "[\t1\r\n]",
+}
+
+// FuzzAppendCompact: AppendCompact agrees with encoding/json's Valid and Compact on every input, and leaves
+// dst as it was on invalid input.
+func FuzzAppendCompact(f *testing.F) {
+	for _, s := range compactSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		got, ok := AppendCompact([]byte("prefix"), src)
+		if ok != json.Valid(src) {
+			t.Fatalf("AppendCompact(%q) ok = %v, json.Valid = %v", src, ok, !ok)
+		}
+		if !ok {
+			if string(got) != "prefix" {
+				t.Fatalf("AppendCompact(%q) invalid but dst = %q", src, got)
+			}
+			return
+		}
+		var want bytes.Buffer
+		want.WriteString("prefix")
+		if err := json.Compact(&want, src); err != nil {
+			t.Fatalf("json.Compact(%q): %v", src, err)
+		}
+		if !bytes.Equal(got, want.Bytes()) {
+			t.Fatalf("AppendCompact(%q) = %q, want %q", src, got, want.Bytes())
+		}
+	})
+}
+
+func TestAppendCompactAllocs(t *testing.T) {
+	src := []byte("{\n  \"order\": {\"id\": \"o-1\", \"items\": [1, 2]},\n  \"pipe\": \"p\"\n}")
+	dst := make([]byte, 0, 256)
+	if n := testing.AllocsPerRun(100, func() { dst, _ = AppendCompact(dst[:0], src) }); n != 0 {
+		t.Fatalf("AppendCompact allocates %v times per call, want 0", n)
+	}
+}
