@@ -59,7 +59,7 @@ func BenchmarkConnect(b *testing.B) {
 		{"connect", func(out string) copyRun { return runConnect(b, ctl, c, src, out, n) }},
 		{"sluice", func(out string) copyRun { return runSluiceFile(b, bin, c, src, out, n, 0) }},
 		{"sluice-batch1000", func(out string) copyRun { return runSluiceFile(b, bin, c, src, out, n, 1000) }},
-		{"bare", func(out string) copyRun { return runBareFile(b, c, src, out, n) }},
+		{"bare", func(out string) copyRun { return runBareWatched(b, c, src, out, n) }},
 	}
 	dir := b.TempDir()
 	rates := make([]float64, len(rows))
@@ -284,10 +284,10 @@ func runSluiceFile(b *testing.B, bin string, c *kafkatest.Cluster, src, out stri
 	return res
 }
 
-// runBareFile is the bare loop for a file target: a group consumer appending each poll's values to out (one
+// runBareWatched is the bare loop for a file target: a group consumer appending each poll's values to out (one
 // write per poll), offsets marked after the write and auto-committed. It runs in a goroutine while the same
 // watcher as the other rows times the file.
-func runBareFile(b *testing.B, c *kafkatest.Cluster, src, out string, n int) copyRun {
+func runBareWatched(b *testing.B, c *kafkatest.Cluster, src, out string, n int) copyRun {
 	b.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
