@@ -15,7 +15,7 @@ import (
 
 // TestSignalDuringRejoin is a regression test for a slow stop: SIGTERM while the consumer group was
 // re-joining took 42 s. A member of the group dies without leaving (kill -9): the next `sluice run` of the
-// group waits in its join until the dead member's session times out (45 s). SIGTERM during that join must
+// group, another member, waits in its join until the dead member's session times out (45 s). SIGTERM during that join must
 // end the process within the drain timeout plus a small margin.
 func TestSignalDuringRejoin(t *testing.T) {
 	kafkatest.Each(t, func(t *testing.T, c *kafkatest.Cluster) {
@@ -26,11 +26,13 @@ func TestSignalDuringRejoin(t *testing.T) {
 		defPath := writeFile(t, dir, "pipe.json", definition(t, c, topic, group, "file://"+filepath.Join(dir, "out.jsonl"), nil, nil))
 		const drain = 3 * time.Second
 
-		dead := sluicetest.Start(t, "run", "--file", defPath)
+		// Two static members with their own instance IDs: a restart under the same ID would take the dead
+		// member's place at once (static membership), so the second one is another member, whose join waits.
+		dead := sluicetest.Start(t, "run", "--file", defPath, "--instance-id", group+"-dead")
 		dead.WaitFor(t, 60*time.Second, `partitions assigned`)
 		dead.Kill(t) // stays a member of the group until its session times out
 
-		p := sluicetest.Start(t, "run", "--file", defPath, "--drain-timeout", drain.String())
+		p := sluicetest.Start(t, "run", "--file", defPath, "--drain-timeout", drain.String(), "--instance-id", group+"-next")
 		p.WaitFor(t, 30*time.Second, `kafka source started`)
 		ctx := context.Background()
 		admin := c.Admin(t)
