@@ -36,11 +36,10 @@ PIDFILE=$RUN/broker.pid
 LOG=$RUN/server.log
 HEAP=${SLUICE_KAFKA_HEAP:-512m}
 # SLUICE_KAFKA_PORT_BASE moves all four ports (base, +1, +2, +4) for a second, isolated broker
-# (with its own SLUICE_CACHE); the default gives the seed document's ports. `start` records the base
-# in $RUN/port-base, so later commands (env, restart, kill) without the variable find the broker
-# where it is instead of assuming 9092.
-PORT_BASE_FILE=$RUN/port-base
-RECORDED_BASE=$(cat "$PORT_BASE_FILE" 2>/dev/null || true)
+# (with its own SLUICE_CACHE); the default gives the seed document's ports. Without the variable,
+# commands (env, restart, kill) use the base of the broker last started here, read from the
+# PLAINTEXT listener of its $RUN/server.properties, instead of assuming 9092.
+RECORDED_BASE=$(sed -n 's|^listeners=PLAINTEXT://127\.0\.0\.1:\([0-9][0-9]*\),.*|\1|p' "$RUN/server.properties" 2>/dev/null || true)
 PORT_BASE=${SLUICE_KAFKA_PORT_BASE:-${RECORDED_BASE:-9092}}
 case $PORT_BASE in
 '' | *[!0-9]*) printf 'kafka: error: SLUICE_KAFKA_PORT_BASE=%s is not a port number\n' "$PORT_BASE" >&2 && exit 1 ;;
@@ -128,6 +127,14 @@ running() {
 }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# same_base fails when the running broker was started on another base than the one asked for
+# (SLUICE_KAFKA_PORT_BASE left over in the environment): its addresses would be wrong.
+same_base() {
+	if [ -n "$RECORDED_BASE" ] && [ "$RECORDED_BASE" != "$PORT_BASE" ]; then
+		die "the broker of $RUN runs on port base $RECORDED_BASE, not $PORT_BASE: stop it first, or unset SLUICE_KAFKA_PORT_BASE"
+	fi
+}
 
 # ports_free says whether the five ports base..base+4 all refuse connections on 127.0.0.1 (the
 # broker binds 127.0.0.1; a listener on 0.0.0.0 answers there too).
@@ -287,9 +294,7 @@ wait_ready() {
 start() {
 	install
 	if running; then
-		if [ -n "$RECORDED_BASE" ] && [ "$RECORDED_BASE" != "$PORT_BASE" ]; then
-			die "the broker of $RUN runs on port base $RECORDED_BASE, not $PORT_BASE: stop it first, or unset SLUICE_KAFKA_PORT_BASE"
-		fi
+		same_base
 		say "already running (pid $(cat "$PIDFILE"))"
 		wait_ready "$(cat "$PIDFILE")"
 		return 0
@@ -316,7 +321,6 @@ start() {
 		-Djava.awt.headless=true -Dlog4j2.configurationFile="$RUN/log4j2.properties" \
 		-cp "$DIST/libs/*" kafka.Kafka "$RUN/server.properties" >"$RUN/stdout.log" 2>&1 </dev/null 8>&- 9>&- &
 	echo $! >"$PIDFILE"
-	echo "$PORT_BASE" >"$PORT_BASE_FILE"
 	wait_ready "$(cat "$PIDFILE")"
 	say "started (pid $(cat "$PIDFILE")) in $((SECONDS - t0))s: PLAINTEXT 127.0.0.1:$PORT_PLAINTEXT, SSL localhost:$PORT_TLS, SASL_SSL localhost:$PORT_SASL"
 }
@@ -371,7 +375,7 @@ kill)
 		say "not running"
 	fi
 	;;
-reset) quiesce && lock && stop && rm -rf "$RUN/data" "$RUN/pki" "$LOG" "$RUN/stdout.log" "$PORT_BASE_FILE" && say "reset $RUN" ;;
+reset) quiesce && lock && stop && rm -rf "$RUN/data" "$RUN/pki" "$LOG" "$RUN/stdout.log" "$RUN/server.properties" && say "reset $RUN" ;;
 status)
 	if running; then
 		say "running (pid $(cat "$PIDFILE"))"
@@ -380,8 +384,11 @@ status)
 		exit 1
 	fi
 	;;
-wait) running || die "not running"; wait_ready "$(cat "$PIDFILE")" ;;
-env) env_exports ;;
+wait) running || die "not running"; same_base; wait_ready "$(cat "$PIDFILE")" ;;
+env)
+	if running; then same_base; fi
+	env_exports
+	;;
 log) tail -${2:-50} "$LOG" ;;
 free-port-base) free_port_base ;;
 cluster-id) cluster_id ;;
