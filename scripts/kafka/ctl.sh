@@ -276,7 +276,7 @@ wait_ready() {
 	local pid=$1 deadline=$((SECONDS + START_TIMEOUT))
 	while :; do
 		if ! kill -0 "$pid" 2>/dev/null; then
-			tail -40 "$LOG" "$RUN/stdout.log" 2>/dev/null >&2 || true
+			tail -40 "$LOG" "$RUN/stdout.log" >&2 2>/dev/null || true
 			die "the broker exited while starting (log: $LOG)"
 		fi
 		if grep -q 'Kafka Server started' "$LOG" 2>/dev/null &&
