@@ -4,7 +4,12 @@
 # SLUICE_* variables with SLUICE_KAFKA_REQUIRED=1 and SLUICE_AWS_REQUIRED=1 (so no real-broker or
 # emulator test can pass by skipping), runs every test with the race detector, and always stops
 # what it started. A broker or emulator that was already running (a developer's) is reused and
-# left running. `make test PKGS=./internal/foo/...` (SLUICE_TEST_PKGS) narrows the packages.
+# left running, but only when its pid file under $SLUICE_CACHE says it is this cache's own: a
+# foreign listener on 9092 (a `sluice dev`, another cache's broker) is never used. Otherwise the
+# broker starts on free ports (9092..9096 when free, else SLUICE_KAFKA_PORT_BASE picked by
+# `ctl.sh free-port-base`), the emulator on 5055 or a free port, and the tests read the addresses
+# from the SLUICE_* exports. Setting SLUICE_KAFKA_PORT_BASE or SLUICE_MOTO_PORT pins them.
+# `make test PKGS=./internal/foo/...` (SLUICE_TEST_PKGS) narrows the packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,19 +35,37 @@ scripts/kafka/ctl.sh install
 wait $moto_install
 
 if scripts/kafka/ctl.sh status 2>/dev/null; then
-	step "reusing the Kafka broker that is already running"
+	# ctl.sh status is true only for the broker its pid file names, started with this cache's
+	# server.properties; ctl.sh env then prints the ports it was started on.
+	step "reusing the Kafka broker of ${SLUICE_CACHE:-~/.cache/sluice} that is already running"
 	scripts/kafka/ctl.sh wait
 else
-	step "starting a fresh Kafka broker"
 	started_kafka=1
 	scripts/kafka/ctl.sh reset
-	scripts/kafka/ctl.sh start
+	# A port found free can be taken before the broker binds it (another test run picking the same
+	# base): ctl.sh start then exits 3, and a new base is picked. A base the caller set is kept.
+	for attempt in 1 2 3 4 5; do
+		if [ -z "${SLUICE_KAFKA_PORT_BASE:-}" ] || [ "${picked_base:-0}" = 1 ]; then
+			SLUICE_KAFKA_PORT_BASE=$(scripts/kafka/ctl.sh free-port-base)
+			picked_base=1
+		fi
+		export SLUICE_KAFKA_PORT_BASE
+		step "starting a fresh Kafka broker on ports $SLUICE_KAFKA_PORT_BASE..$((SLUICE_KAFKA_PORT_BASE + 4))"
+		rc=0
+		scripts/kafka/ctl.sh start || rc=$?
+		if [ $rc = 0 ]; then break; fi
+		if [ $rc != 3 ] || [ "${picked_base:-0}" != 1 ] || [ $attempt = 5 ]; then exit $rc; fi
+	done
 fi
 if scripts/moto/ctl.sh status 2>/dev/null; then
 	step "reusing the Secrets Manager emulator that is already running"
 else
-	step "starting the Secrets Manager emulator"
 	started_moto=1
+	if [ -z "${SLUICE_MOTO_PORT:-}" ]; then
+		SLUICE_MOTO_PORT=$(scripts/moto/ctl.sh free-port)
+		export SLUICE_MOTO_PORT
+	fi
+	step "starting the Secrets Manager emulator on port $SLUICE_MOTO_PORT"
 	scripts/moto/ctl.sh start
 fi
 

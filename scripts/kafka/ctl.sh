@@ -12,14 +12,17 @@
 #   ctl.sh wait      wait until the running broker serves all listeners
 #   ctl.sh env       print the SLUICE_KAFKA_* exports: eval "$(scripts/kafka/ctl.sh env)"
 #   ctl.sh log       print the tail of the broker log
+#   ctl.sh free-port-base  print a port base whose five ports (base..base+4) are all free
+#   ctl.sh cluster-id      print a fresh KRaft cluster id (what `start` formats storage with)
 #
 # Listeners: PLAINTEXT 127.0.0.1:9092, SSL (client certificate required) localhost:9094,
 # SASL_SSL (SCRAM-SHA-256, SCRAM-SHA-512, PLAIN) localhost:9096, controller 127.0.0.1:9093.
-# Only one broker runs per machine: every command holds $RUN/ctl.lock, and the pid file says
+# One broker runs per cache directory: every command holds $RUN/ctl.lock, and the pid file says
 # whose broker is running.
 #
 # Settings (environment): SLUICE_KAFKA_VERSION (default below), SLUICE_CACHE (default
-# ~/.cache/sluice), SLUICE_KAFKA_HEAP (default 512m), SLUICE_KAFKA_PORT_BASE (default 9092).
+# ~/.cache/sluice), SLUICE_KAFKA_HEAP (default 512m), SLUICE_KAFKA_PORT_BASE (default: the base
+# the broker of this cache was started with, else 9092).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -33,8 +36,18 @@ PIDFILE=$RUN/broker.pid
 LOG=$RUN/server.log
 HEAP=${SLUICE_KAFKA_HEAP:-512m}
 # SLUICE_KAFKA_PORT_BASE moves all four ports (base, +1, +2, +4) for a second, isolated broker
-# (with its own SLUICE_CACHE); the default gives the seed document's ports.
-PORT_BASE=${SLUICE_KAFKA_PORT_BASE:-9092}
+# (with its own SLUICE_CACHE); the default gives the seed document's ports. Without the variable,
+# commands (env, restart, kill) use the base of the broker last started here, read from the
+# PLAINTEXT listener of its $RUN/server.properties, instead of assuming 9092.
+RECORDED_BASE=$(sed -n 's|^listeners=PLAINTEXT://127\.0\.0\.1:\([0-9][0-9]*\),.*|\1|p' "$RUN/server.properties" 2>/dev/null || true)
+PORT_BASE=${SLUICE_KAFKA_PORT_BASE:-${RECORDED_BASE:-9092}}
+case $PORT_BASE in
+'' | *[!0-9]*) printf 'kafka: error: SLUICE_KAFKA_PORT_BASE=%s is not a port number\n' "$PORT_BASE" >&2 && exit 1 ;;
+esac
+if [ "$PORT_BASE" -lt 1 ] || [ "$PORT_BASE" -gt 65531 ]; then
+	printf 'kafka: error: port base %s leaves no room for base+4 below 65536\n' "$PORT_BASE" >&2
+	exit 1
+fi
 PORT_PLAINTEXT=$PORT_BASE
 PORT_CONTROLLER=$((PORT_BASE + 1))
 PORT_TLS=$((PORT_BASE + 2))
@@ -101,14 +114,73 @@ EOF
 	say "fetched $(ls "$DIST/libs" | wc -l) jars in $((SECONDS - t0))s"
 }
 
+# running says whether this cache's broker runs: the pid in $PIDFILE is alive and is a Kafka broker
+# started with this run directory's server.properties. Any other listener on the ports, even another
+# Kafka broker (a pid reused after a crash, the broker of another cache), is not ours.
 running() {
 	[ -f "$PIDFILE" ] || return 1
-	local pid
+	local pid cmdline
 	pid=$(cat "$PIDFILE")
-	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && grep -q 'kafka.Kafka' "/proc/$pid/cmdline" 2>/dev/null
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+	cmdline=$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+	grep -qx 'kafka.Kafka' <<<"$cmdline" && grep -qxF "$RUN/server.properties" <<<"$cmdline"
 }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# same_base fails when the running broker was started on another base than the one asked for
+# (SLUICE_KAFKA_PORT_BASE left over in the environment): its addresses would be wrong.
+same_base() {
+	if [ -n "$RECORDED_BASE" ] && [ "$RECORDED_BASE" != "$PORT_BASE" ]; then
+		die "the broker of $RUN runs on port base $RECORDED_BASE, not $PORT_BASE: stop it first, or unset SLUICE_KAFKA_PORT_BASE"
+	fi
+}
+
+# ports_free says whether the five ports base..base+4 all refuse connections on 127.0.0.1 (the
+# broker binds 127.0.0.1; a listener on 0.0.0.0 answers there too).
+ports_free() {
+	local p
+	for p in $(seq "$1" $(($1 + 4))); do
+		if port_open "$p"; then return 1; fi
+	done
+}
+
+# free_port_base prints a base whose five ports are free: 9092 when it can, else a base between
+# 19000 and 28990 (below Linux's ephemeral range, so no client's local port takes one later),
+# starting at a random one so two test runs at once rarely pick the same.
+free_port_base() {
+	if ports_free 9092; then
+		echo 9092
+		return 0
+	fi
+	local i base start=$((RANDOM % 1000))
+	for i in $(seq 0 999); do
+		base=$((19000 + ((start + i) % 1000) * 10))
+		if ports_free "$base"; then
+			echo "$base"
+			return 0
+		fi
+	done
+	die "no port base between 19000 and 28990 has five free ports"
+}
+
+# cluster_id prints a KRaft cluster id as Kafka's own Uuid.randomUuid makes one: 16 random bytes,
+# URL-safe base64 without padding, drawn again while the text has a '-' or is a reserved id (all
+# zero bits, or the value 1). A leading '-' makes kafka-storage read the id as an option ("argument
+# --cluster-id/-t: expected one argument"), one draw in 64; Kafka itself once rejected only a
+# leading '-' and now rejects one anywhere (ids are also used on command lines), and so do we. Done
+# here to save a JVM start; `kafka-storage random-uuid` prints the same kind of id.
+cluster_id() {
+	local id
+	while :; do
+		id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+		case $id in
+		*-* | AAAAAAAAAAAAAAAAAAAAAA | AAAAAAAAAAAAAAAAAAAAAQ) continue ;;
+		esac
+		echo "$id"
+		return 0
+	done
+}
 
 write_config() {
 	local pki=$RUN/pki
@@ -189,11 +261,9 @@ format() {
 	bash "$HERE/pki.sh" "$RUN/pki"
 	write_config
 	say "formatting KRaft storage with SCRAM users"
-	# A cluster id is 16 random bytes in URL-safe base64 without padding (what
-	# `StorageTool random-uuid` prints), made here to save a JVM start.
 	local id
-	id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
-	if ! java_cmd kafka.tools.StorageTool format -t "$id" -c "$RUN/server.properties" \
+	id=$(cluster_id)
+	if ! java_cmd kafka.tools.StorageTool format --cluster-id="$id" -c "$RUN/server.properties" \
 		--add-scram 'SCRAM-SHA-256=[name=sluice-scram256,password=scram256-secret]' \
 		--add-scram 'SCRAM-SHA-512=[name=sluice-scram512,password=scram512-secret]' \
 		>"$RUN/format.log" 2>&1; then
@@ -206,7 +276,7 @@ wait_ready() {
 	local pid=$1 deadline=$((SECONDS + START_TIMEOUT))
 	while :; do
 		if ! kill -0 "$pid" 2>/dev/null; then
-			tail -40 "$LOG" "$RUN/stdout.log" 2>/dev/null >&2 || true
+			tail -40 "$LOG" "$RUN/stdout.log" >&2 2>/dev/null || true
 			die "the broker exited while starting (log: $LOG)"
 		fi
 		if grep -q 'Kafka Server started' "$LOG" 2>/dev/null &&
@@ -224,12 +294,16 @@ wait_ready() {
 start() {
 	install
 	if running; then
+		same_base
 		say "already running (pid $(cat "$PIDFILE"))"
 		wait_ready "$(cat "$PIDFILE")"
 		return 0
 	fi
 	for p in $PORT_PLAINTEXT $PORT_CONTROLLER $PORT_TLS $PORT_SASL; do
-		if port_open "$p"; then die "port $p is in use by a process that is not this test broker"; fi
+		if port_open "$p"; then
+			say "error: port $p is in use by a process that is not this test broker; set SLUICE_KAFKA_PORT_BASE to move all ports (\`$0 free-port-base\` prints a free one)"
+			exit 3
+		fi
 	done
 	if [ ! -f "$RUN/data/meta.properties" ] || [ ! -f "$RUN/pki/ca.pem" ]; then
 		format
@@ -301,7 +375,7 @@ kill)
 		say "not running"
 	fi
 	;;
-reset) quiesce && lock && stop && rm -rf "$RUN/data" "$RUN/pki" "$LOG" "$RUN/stdout.log" && say "reset $RUN" ;;
+reset) quiesce && lock && stop && rm -rf "$RUN/data" "$RUN/pki" "$LOG" "$RUN/stdout.log" "$RUN/server.properties" && say "reset $RUN" ;;
 status)
 	if running; then
 		say "running (pid $(cat "$PIDFILE"))"
@@ -310,11 +384,16 @@ status)
 		exit 1
 	fi
 	;;
-wait) running || die "not running"; wait_ready "$(cat "$PIDFILE")" ;;
-env) env_exports ;;
+wait) running || die "not running"; same_base; wait_ready "$(cat "$PIDFILE")" ;;
+env)
+	if running; then same_base; fi
+	env_exports
+	;;
 log) tail -${2:-50} "$LOG" ;;
+free-port-base) free_port_base ;;
+cluster-id) cluster_id ;;
 *)
-	sed -n '2,20p' "$0" >&2
+	sed -n '2,23p' "$0" >&2
 	exit 2
 	;;
 esac

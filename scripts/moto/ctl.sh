@@ -6,6 +6,7 @@
 #   ctl.sh stop      stop it
 #   ctl.sh status    exit 0 when it runs
 #   ctl.sh env       print the exports: eval "$(scripts/moto/ctl.sh env)"
+#   ctl.sh free-port print a free port: 5055 when it is, else one between 15055 and 16054
 #
 # Any access key works against it; use region us-east-1. State lives in memory only: a restart
 # forgets every secret.
@@ -16,13 +17,14 @@ MOTO_VERSION=${SLUICE_MOTO_VERSION:-5.2.5}
 # the full moto[server] extra (every service's dependencies) takes minutes longer to install. A
 # test needing another service's extra adds it here, e.g. "moto[server]==$MOTO_VERSION".
 MOTO_PIP=${SLUICE_MOTO_PIP:-moto==$MOTO_VERSION flask==3.1.3 flask-cors==6.0.5}
-PORT=${SLUICE_MOTO_PORT:-5055}
 CACHE=${SLUICE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sluice}
 # One venv per requirement list, so changing it installs afresh.
 VENV=$CACHE/moto-$MOTO_VERSION-$(printf '%s' "$MOTO_PIP" | cksum | cut -d' ' -f1)
 RUN=$CACHE/run/moto
 PIDFILE=$RUN/moto.pid
 LOG=$RUN/moto.log
+# `start` records the port in $RUN/port, so `env` without SLUICE_MOTO_PORT finds the running server.
+PORT=${SLUICE_MOTO_PORT:-$(cat "$RUN/port" 2>/dev/null || echo 5055)}
 
 say() { printf 'moto: %s\n' "$*" >&2; }
 die() {
@@ -59,6 +61,26 @@ running() {
 	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && grep -q moto "/proc/$pid/cmdline" 2>/dev/null
 }
 
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# free_port prints 5055 when free, else a free port between 15055 and 16054 (random start, so two
+# test runs at once rarely pick the same).
+free_port() {
+	if ! port_open 5055; then
+		echo 5055
+		return 0
+	fi
+	local i p start=$((RANDOM % 1000))
+	for i in $(seq 0 999); do
+		p=$((15055 + (start + i) % 1000))
+		if ! port_open "$p"; then
+			echo "$p"
+			return 0
+		fi
+	done
+	die "no free port between 15055 and 16054"
+}
+
 answers() {
 	"$VENV/bin/python" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' \
 		"http://127.0.0.1:$PORT/moto-api/" 2>/dev/null
@@ -70,11 +92,12 @@ start() {
 		say "already running (pid $(cat "$PIDFILE"))"
 		return 0
 	fi
-	if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+	if port_open "$PORT"; then
 		die "port $PORT is in use by a process that is not this emulator (set SLUICE_MOTO_PORT)"
 	fi
 	setsid "$VENV/bin/moto_server" -H 127.0.0.1 -p "$PORT" >"$LOG" 2>&1 </dev/null 9>&- &
 	echo $! >"$PIDFILE"
+	echo "$PORT" >"$RUN/port"
 	local deadline=$((SECONDS + 60))
 	until answers; do
 		kill -0 "$(cat "$PIDFILE")" 2>/dev/null || { cat "$LOG" >&2; die "moto_server exited while starting"; }
@@ -113,8 +136,9 @@ status)
 	fi
 	;;
 env) echo "export SLUICE_AWS_ENDPOINT=http://127.0.0.1:$PORT" ;;
+free-port) free_port ;;
 *)
-	sed -n '2,12p' "$0" >&2
+	sed -n '2,13p' "$0" >&2
 	exit 2
 	;;
 esac
