@@ -55,7 +55,9 @@ func TestAmplificationRun(t *testing.T) {
 		if fi, err := os.Stat(out); err == nil && fi.Size() > 0 {
 			t.Errorf("target file has %d bytes, want nothing delivered", fi.Size())
 		}
-		if s := p.Stderr.String(); !strings.Contains(s, "record dead-lettered") || !strings.Contains(s, "6291456-byte limit") {
+		// The dead-letter file is written before the log line that reports it: wait for the line.
+		p.WaitFor(t, 10*time.Second, `record dead-lettered`)
+		if s := p.Stderr.String(); !strings.Contains(s, "6291456-byte limit") {
 			t.Errorf("stderr does not log the records as dead-lettered over the 6291456-byte limit:\n%s", sluicetest.Tail(s, 3000))
 		}
 		p.Signal(t, syscall.SIGTERM)
