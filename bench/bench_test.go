@@ -203,37 +203,7 @@ func runPipe(b *testing.B, c *kafkatest.Cluster, src string, n, matched, batchSi
 			"KafkaParameters": map[string]any{"Key": "$.value.orderId"},
 		},
 	})
-	def, err := pipe.Decode(raw)
-	if err != nil {
-		b.Fatal(err)
-	}
-	def.SetDefaults()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	p, err := runtime.New(ctx, def, runtime.Deps{
-		Registry: reg,
-		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Metrics:  prometheus.NewRegistry(),
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- p.Run(ctx) }()
-	select {
-	case <-ct.done:
-	case err := <-errc:
-		b.Fatalf("pipe stopped: %v", err)
-	case <-time.After(10 * time.Minute):
-		b.Fatalf("pipe delivered %d of %d in 10 minutes", ct.delivered.Load(), matched)
-	}
-	cancel()
-	if err := <-errc; err != nil {
-		b.Fatal(err)
-	}
-	if err := p.Close(context.Background()); err != nil {
-		b.Fatal(err)
-	}
+	runPipeUntil(b, raw, reg, ct.done, ct.delivered.Load, matched)
 	if calls := ct.calls.Load(); calls > 0 {
 		b.Logf("%s sluice: %d target deliveries of %.0f events on average, %v each on average", c.Name, calls,
 			float64(matched)/float64(calls), time.Duration(ct.busy.Load()/calls))
@@ -290,4 +260,42 @@ func runBare(b *testing.B, c *kafkatest.Cluster, src string, n, matched int) flo
 		b.Fatalf("bare loop produced %d, want %d", produced, matched)
 	}
 	return float64(n) / elapsed.Seconds()
+}
+
+// runPipeUntil runs the pipe defined by raw in this process, with reg's plugins, until done is closed (the
+// counting target saw every event it waits for), then drains and closes it. delivered and want only serve the
+// message when the pipe stops early or takes more than 10 minutes.
+func runPipeUntil(b *testing.B, raw []byte, reg *plugin.Registry, done <-chan struct{}, delivered func() int64, want int) {
+	b.Helper()
+	def, err := pipe.Decode(raw)
+	if err != nil {
+		b.Fatal(err)
+	}
+	def.SetDefaults()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p, err := runtime.New(ctx, def, runtime.Deps{
+		Registry: reg,
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Metrics:  prometheus.NewRegistry(),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- p.Run(ctx) }()
+	select {
+	case <-done:
+	case err := <-errc:
+		b.Fatalf("pipe stopped: %v", err)
+	case <-time.After(10 * time.Minute):
+		b.Fatalf("pipe delivered %d of %d in 10 minutes", delivered(), want)
+	}
+	cancel()
+	if err := <-errc; err != nil {
+		b.Fatal(err)
+	}
+	if err := p.Close(context.Background()); err != nil {
+		b.Fatal(err)
+	}
 }

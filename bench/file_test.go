@@ -6,8 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,13 +16,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/internal/kafkatest"
-	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/plugin"
-	"github.com/sluicehq/sluice/internal/runtime"
 	filetarget "github.com/sluicehq/sluice/internal/target/file"
 )
 
@@ -153,37 +148,7 @@ func runFilePipe(b *testing.B, c *kafkatest.Cluster, src string, n, want int, fc
 		def["TargetParameters"] = map[string]any{"InputTemplate": template}
 	}
 	raw, _ := json.Marshal(def)
-	d, err := pipe.Decode(raw)
-	if err != nil {
-		b.Fatal(err)
-	}
-	d.SetDefaults()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	p, err := runtime.New(ctx, d, runtime.Deps{
-		Registry: reg,
-		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Metrics:  prometheus.NewRegistry(),
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- p.Run(ctx) }()
-	select {
-	case <-ct.done:
-	case err := <-errc:
-		b.Fatalf("pipe stopped: %v", err)
-	case <-time.After(10 * time.Minute):
-		b.Fatalf("pipe delivered %d of %d in 10 minutes", ct.delivered.Load(), want)
-	}
-	cancel()
-	if err := <-errc; err != nil {
-		b.Fatal(err)
-	}
-	if err := p.Close(context.Background()); err != nil {
-		b.Fatal(err)
-	}
+	runPipeUntil(b, raw, reg, ct.done, ct.delivered.Load, want)
 	if lines := countLines(b, path); lines != want {
 		b.Fatalf("the pipe wrote %d lines, want %d", lines, want)
 	}
