@@ -214,32 +214,11 @@ func runConnect(b *testing.B, ctl string, c *kafkatest.Cluster, src, out string,
 	if o, err := cfg.CombinedOutput(); err != nil {
 		b.Fatalf("%s config: %v\n%s", ctl, err, o)
 	}
-	var stderr sluicetest.Buffer
 	cmd := exec.Command("bash", ctl, "run", dir) // the script execs java: the pid is the worker's
-	cmd.Env, cmd.Stdout, cmd.Stderr = env, &stderr, &stderr
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		b.Fatalf("starting Kafka Connect: %v", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	exited := func() error {
-		select {
-		case err := <-done:
-			done <- err
-			return fmt.Errorf("Kafka Connect exited (%v); log %s/connect.log:\n%s", err, dir, tailFile(filepath.Join(dir, "connect.log")))
-		default:
-			return nil
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	res, err := watchLines(ctx, out, n, start, exited)
-	stop(b, cmd, done, "Kafka Connect")
-	if err != nil {
-		b.Fatalf("Kafka Connect: %v\nstderr: %s", err, sluicetest.Tail(stderr.String(), 2000))
-	}
-	return res
+	cmd.Env = env
+	return watchProcess(b, cmd, out, n, "Kafka Connect", func() string {
+		return fmt.Sprintf("log %s/connect.log:\n%s", dir, tailFile(filepath.Join(dir, "connect.log")))
+	})
 }
 
 // runSluiceFile runs `sluice run` on a pass-through pipe (no filter, no template) from src to a file target
@@ -256,12 +235,19 @@ func runSluiceFile(b *testing.B, bin string, c *kafkatest.Cluster, src, out stri
 	if err := os.WriteFile(def, []byte(body), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	var stderr sluicetest.Buffer
 	cmd := exec.Command(bin, "run", "--file", def, "--name", fmt.Sprintf("bench-file-%d", time.Now().UnixNano()), "--log-level", "warn")
-	cmd.Stderr = &stderr
+	return watchProcess(b, cmd, out, n, "sluice run", nil)
+}
+
+// watchProcess starts cmd, times out until it has n lines (watchLines), then stops the process with SIGTERM.
+// what names it in errors; detail, when set, adds what to read when it exits early (its own log).
+func watchProcess(b *testing.B, cmd *exec.Cmd, out string, n int, what string, detail func() string) copyRun {
+	b.Helper()
+	var stderr sluicetest.Buffer
+	cmd.Stdout, cmd.Stderr = &stderr, &stderr
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
-		b.Fatalf("starting sluice run: %v", err)
+		b.Fatalf("starting %s: %v", what, err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
@@ -269,7 +255,10 @@ func runSluiceFile(b *testing.B, bin string, c *kafkatest.Cluster, src, out stri
 		select {
 		case err := <-done:
 			done <- err
-			return fmt.Errorf("sluice run exited (%v)", err)
+			if detail != nil {
+				return fmt.Errorf("%s exited (%v); %s", what, err, detail())
+			}
+			return fmt.Errorf("%s exited (%v)", what, err)
 		default:
 			return nil
 		}
@@ -277,9 +266,9 @@ func runSluiceFile(b *testing.B, bin string, c *kafkatest.Cluster, src, out stri
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	res, err := watchLines(ctx, out, n, start, exited)
-	stop(b, cmd, done, "sluice run")
+	stop(b, cmd, done, what)
 	if err != nil {
-		b.Fatalf("sluice: %v\nstderr: %s", err, sluicetest.Tail(stderr.String(), 2000))
+		b.Fatalf("%s: %v\nstderr: %s", what, err, sluicetest.Tail(stderr.String(), 2000))
 	}
 	return res
 }
