@@ -3,6 +3,13 @@ package awsclient
 import (
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/sluicehq/sluice/internal/awsid"
+	"github.com/sluicehq/sluice/internal/sandbox"
 )
 
 func TestSessionName(t *testing.T) {
@@ -49,5 +56,59 @@ func TestTrustedEndpoints(t *testing.T) {
 	}
 	if _, err := trustedEndpoints("", []string{"AWS_ENDPOINT_URL_SQS=::bad"}); err == nil || !strings.Contains(err.Error(), "AWS_ENDPOINT_URL_SQS") {
 		t.Errorf("trustedEndpoints with a bad variable: error = %v, want one naming the variable", err)
+	}
+}
+
+// TestLazyLoad: nothing is loaded until a pipe asks for a configuration, and only once.
+func TestLazyLoad(t *testing.T) {
+	p := New(Options{Region: "eu-central-1", Credentials: credentials.NewStaticCredentialsProvider("a", "b", "")})
+	get := p.For("p", "", sandbox.Unrestricted())
+	if p.loads != 0 {
+		t.Fatalf("loads after For = %d, want 0", p.loads)
+	}
+	for _, region := range []string{"", "ap-south-1"} {
+		cfg, err := get(t.Context(), region)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := region
+		if want == "" {
+			want = "eu-central-1"
+		}
+		// No egress policy: the SDK's own client (a BuildableClient service clients tune).
+		if _, sdk := cfg.HTTPClient.(*awshttp.BuildableClient); cfg.Region != want || !sdk || cfg.BaseEndpoint != nil {
+			t.Errorf("config for %q: region %q, HTTP client %T, endpoint %v; want region %s, SDK defaults", region, cfg.Region, cfg.HTTPClient, cfg.BaseEndpoint, want)
+		}
+		if _, ok := cfg.Retryer().(aws.NopRetryer); !ok {
+			t.Errorf("config for %q: retryer %T, want aws.NopRetryer (the runtime retries)", region, cfg.Retryer())
+		}
+	}
+	cfg, err := p.For("q", "", sandbox.Policy{Egress: sandbox.NewEgress(nil, nil)})(t.Context(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, sdk := cfg.HTTPClient.(*awshttp.BuildableClient); sdk || cfg.HTTPClient == nil {
+		t.Errorf("config under an egress policy: HTTP client %T, want the frozen client of the policy", cfg.HTTPClient)
+	}
+	if p.loads != 1 {
+		t.Fatalf("loads = %d, want 1", p.loads)
+	}
+}
+
+// TestDefaultRegion: without Options.Region, the SDK's configured region, else awsid.DefaultRegion.
+func TestDefaultRegion(t *testing.T) {
+	creds := credentials.NewStaticCredentialsProvider("a", "b", "")
+	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
+	t.Setenv("AWS_REGION", "")
+	t.Setenv("AWS_DEFAULT_REGION", "")
+	t.Setenv("AWS_PROFILE", "")
+	cfg, err := New(Options{Credentials: creds}).For("p", "", sandbox.Unrestricted())(t.Context(), "")
+	if err != nil || cfg.Region != awsid.DefaultRegion {
+		t.Fatalf("region without any = %q, %v; want %s", cfg.Region, err, awsid.DefaultRegion)
+	}
+	t.Setenv("AWS_REGION", "sa-east-1")
+	cfg, err = New(Options{Credentials: creds}).For("p", "", sandbox.Unrestricted())(t.Context(), "")
+	if err != nil || cfg.Region != "sa-east-1" {
+		t.Fatalf("region from AWS_REGION = %q, %v; want sa-east-1", cfg.Region, err)
 	}
 }
