@@ -174,6 +174,7 @@ func serve(ctx context.Context, f serveFlags, keys map[string]string, log *slog.
 	factory := api.RuntimeFactory(api.RuntimeOptions{Deps: runtime.Deps{
 		Registry:       plugin.Default,
 		Secrets:        &secret.Resolver{AWSEndpoint: f.awsEndpoint, Region: f.region, Logger: log, Files: policy.Files},
+		AWS:            f.awsFlags.provider(f.region, log).For,
 		Sandbox:        policy,
 		Logger:         log,
 		Metrics:        reg,
