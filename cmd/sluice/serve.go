@@ -174,7 +174,6 @@ func serve(ctx context.Context, f serveFlags, keys map[string]string, log *slog.
 	factory := api.RuntimeFactory(api.RuntimeOptions{Deps: runtime.Deps{
 		Registry:       plugin.Default,
 		Secrets:        &secret.Resolver{AWSEndpoint: f.awsEndpoint, Region: f.region, Logger: log, Files: policy.Files},
-		AWS:            f.awsFlags.provider(f.region, log).For,
 		Sandbox:        policy,
 		Logger:         log,
 		Metrics:        reg,
@@ -182,7 +181,7 @@ func serve(ctx context.Context, f serveFlags, keys map[string]string, log *slog.
 		Account:        f.account,
 		DrainTimeout:   f.drainTimeout,
 		SessionTimeout: f.sessionTimeout,
-	}})
+	}, AWS: f.awsFlags.provider(f.region, log).For})
 	srv, err := api.NewServer(api.Config{
 		Store: st, Factory: factory, Region: f.region, Account: f.account, Keys: keys, MaxPipes: f.maxPipes,
 		StopTimeout: f.drainTimeout + 10*time.Second, Registerer: reg, Gatherer: reg, Logger: log, Sandbox: policy,

@@ -64,10 +64,10 @@ const shutdownGrace = time.Second
 type Deps struct {
 	// Registry maps Target and Enrichment strings to plugin specs; nil means plugin.Default.
 	Registry *plugin.Registry
-	// AWS gives a pipe its plugin.Env.AWS from the pipe's name, RoleArn and sandbox (the method value
-	// awsclient.Provider.For: the role assumed per pipe, the egress policy on its HTTP client); nil: the
-	// host has no AWS support configured.
-	AWS func(pipeName, roleArn string, sb sandbox.Policy) plugin.AWSConfig
+	// AWS is handed to plugins as plugin.Env.AWS (nil: the host has no AWS support configured): this
+	// pipe's, awsclient.Provider.For with its name, RoleArn and sandbox (api.RuntimeOptions.AWS makes
+	// one per pipe).
+	AWS plugin.AWSConfig
 	// Secrets resolves secret references for the source's credentials and for plugins.
 	Secrets plugin.SecretResolver
 	// Logger receives the runtime's logs; every record carries the pipe name. Nil discards them.
@@ -189,10 +189,7 @@ func New(ctx context.Context, def *pipe.Definition, deps Deps) (*Pipe, error) {
 		return nil, err
 	}
 	env := plugin.Env{PipeName: def.Name, PipeArn: p.vars.PipeArn, RoleArn: def.RoleArn, Secrets: deps.Secrets,
-		Sandbox: deps.Sandbox}
-	if deps.AWS != nil {
-		env.AWS = deps.AWS(def.Name, def.RoleArn, deps.Sandbox)
-	}
+		Sandbox: deps.Sandbox, AWS: deps.AWS}
 	var err error
 	if p.g, err = newGuarantees(ctx, def, deps, reg, &env); err != nil { // may wrap env.Secrets
 		return nil, err
