@@ -20,7 +20,7 @@ type awsFlags struct {
 // register adds --aws-endpoint and --assume-pipe-role to fs.
 func (f *awsFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.awsEndpoint, "aws-endpoint", os.Getenv("SLUICE_AWS_ENDPOINT"),
-		"base endpoint `URL` of every AWS service (AWS targets and enrichments, STS, Secrets Manager), such as an emulator's (env SLUICE_AWS_ENDPOINT; default: AWS, or the SDK's AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>, which win over this flag for their service)")
+		"base endpoint `URL` of every AWS service (AWS targets and enrichments, STS, Secrets Manager), such as an emulator's (env SLUICE_AWS_ENDPOINT; default: AWS_ENDPOINT_URL, else AWS); an AWS_ENDPOINT_URL_<SERVICE> variable wins over it for its service")
 	fs.BoolVar(&f.assumeRole, "assume-pipe-role", true,
 		"make each pipe's AWS calls with its RoleArn, assumed through STS with this host's credentials (false: with this host's credentials, RoleArn ignored)")
 }
