@@ -63,7 +63,7 @@ func TestPluginOwnsItsParameters(t *testing.T) {
 			[]FieldError{{Field: "TargetParameters.SqsQueueParameters.MessageGroupId", Message: "must not be empty"}}},
 		{"another plugin's member", `{"SqsQueueParameters": {"MessageGroupId": "g"}, "KinesisStreamParameters": {"PartitionKey": "k"}}`,
 			[]FieldError{{Field: "TargetParameters.KinesisStreamParameters",
-				Message: "applies only to kinesis targets (arn:aws:kinesis:...), which this pipe's Target is not"}}},
+				Message: "applies only to kinesis targets, which this pipe's Target (sqs) is not"}}},
 		{"nobody's member", `{"LambdaFunctionParameters": {"InvocationType": "FIRE_AND_FORGET"}}`,
 			[]FieldError{{Field: "TargetParameters.LambdaFunctionParameters", Message: "not supported: no target plugin of this Sluice uses it"}}},
 	}
@@ -77,8 +77,8 @@ func TestPluginOwnsItsParameters(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			d.setDefaults(reg)
-			got := d.validate(reg)
+			d.SetDefaults(reg)
+			got := d.Validate(reg)
 			if diff := cmp.Diff(tc.want, []FieldError(got)); diff != "" {
 				t.Errorf("validate (-want +got):\n%s", diff)
 			}

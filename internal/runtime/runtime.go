@@ -141,19 +141,19 @@ type Pipe struct {
 	closeErr  error
 }
 
-// New validates def (already defaulted by the caller with SetDefaults; an invalid one gives an error
+// New validates def with deps.Registry (already defaulted by the caller with SetDefaults; an invalid one gives an error
 // wrapping pipe.FieldErrors before anything is dialled), compiles its filters and templates, and builds
 // its enrichment, target and source (see the package comment for what New checks on the cluster).
 func New(ctx context.Context, def *pipe.Definition, deps Deps) (*Pipe, error) {
 	if def == nil {
 		return nil, errors.New("creating pipe: nil definition")
 	}
-	if errs := def.Validate(); len(errs) > 0 {
-		return nil, fmt.Errorf("pipe %s: invalid definition: %w", def.Name, errs)
-	}
 	reg := deps.Registry
 	if reg == nil {
 		reg = plugin.Default
+	}
+	if errs := def.Validate(reg); len(errs) > 0 {
+		return nil, fmt.Errorf("pipe %s: invalid definition: %w", def.Name, errs)
 	}
 	log := deps.Logger
 	if log == nil {
