@@ -149,10 +149,11 @@ func Merge(cur *Definition, u *UpdateRequest, reg *plugin.Registry) (*Definition
 }
 
 // replaceMembers replaces each plugin-owned member of dst that src gives (same names, same order): a
-// parameter object is replaced as a whole, as UpdatePipe does.
+// parameter object is replaced as a whole, as UpdatePipe does; one given as null is left alone, as an
+// omitted one.
 func replaceMembers(dst, src []memberRef) {
 	for i := range dst {
-		if *src[i].raw != nil {
+		if present(*src[i].raw) {
 			*dst[i].raw = append(json.RawMessage(nil), *src[i].raw...)
 		}
 	}
