@@ -126,7 +126,11 @@ func (d *Definition) validateCollect(reg *plugin.Registry, files *[]LocalFile) F
 		}
 		for _, m := range ep.members() {
 			if present(m.raw) {
-				v.member("EnrichmentParameters", m.name, enrKind, reg.EnricherMemberKinds(m.name))
+				var members []string
+				if enr != nil {
+					members = enr.Members
+				}
+				v.member("EnrichmentParameters", m.name, enrKind, members, reg.EnricherMemberKinds(m.name))
 				v.localFiles("EnrichmentParameters."+m.name, m.raw)
 			}
 		}
@@ -161,7 +165,11 @@ func (d *Definition) validateCollect(reg *plugin.Registry, files *[]LocalFile) F
 		}
 		for _, m := range tp.members() {
 			if present(m.raw) {
-				v.member("TargetParameters", m.name, tgtKind, reg.TargetMemberKinds(m.name))
+				var members []string
+				if tgt != nil {
+					members = tgt.Members
+				}
+				v.member("TargetParameters", m.name, tgtKind, members, reg.TargetMemberKinds(m.name))
 				v.localFiles("TargetParameters."+m.name, m.raw)
 			}
 		}
@@ -185,16 +193,18 @@ type validator struct {
 }
 
 // member checks that a plugin-owned member of p ("TargetParameters", "EnrichmentParameters") belongs to
-// the plugin of the pipe's part, of kind (empty when the part is absent or invalid, which is reported
-// elsewhere); owners are the kinds of the registered plugins owning the member.
-func (v *validator) member(p, name, kind string, owners []string) {
+// the plugin of the pipe's part: of kind (empty when the part is absent or invalid, which is reported
+// elsewhere), owning members. owners are the kinds of the registered plugins owning the member, for the
+// message.
+func (v *validator) member(p, name, kind string, members, owners []string) {
 	what := strings.TrimSuffix(p, "Parameters") // "Target", "Enrichment"
 	switch {
+	case contains(members, name):
 	case len(owners) == 0:
 		v.fe.add(p+"."+name, "not supported: no %s plugin of this Sluice uses it", strings.ToLower(what))
 	case kind == "":
 		// The part is absent or invalid: whether the member fits it cannot be judged.
-	case !contains(owners, kind):
+	default:
 		v.fe.add(p+"."+name, "applies only to %s %ss, which this pipe's %s (%s) is not", strings.Join(owners, ", "),
 			strings.ToLower(what), what, kind)
 	}
