@@ -273,6 +273,12 @@ type KafkaTargetParameters struct {
 	Credentials *KafkaCredentials `json:"Credentials,omitempty"`
 	// ServerRootCaCertificate as for the source.
 	ServerRootCaCertificate string `json:"ServerRootCaCertificate,omitempty"`
+	// ExactlyOnce produces the target's records and commits the source offsets in one Kafka
+	// transaction (exactlyonce.go has what it requires).
+	ExactlyOnce bool `json:"ExactlyOnce,omitempty"`
+	// IdempotentEnrichment asserts that calling the pipe's enrichment again for the same event is
+	// harmless, which ExactlyOnce requires of an enrichment.
+	IdempotentEnrichment bool `json:"IdempotentEnrichment,omitempty"`
 }
 
 // LogConfiguration is PipeLogConfigurationParameters. Sluice writes execution logs as JSON lines

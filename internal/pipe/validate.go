@@ -163,6 +163,7 @@ func (d *Definition) validateCollect(reg *plugin.Registry, files *[]LocalFile) F
 		v.localFile("Target", d.Target)
 	}
 	v.targetParams(d.TargetParameters, tgt)
+	v.exactlyOnce(d) // exactlyonce.go
 	if tgt.IsHTTP() && batchSize > 1 {
 		fe.add("SourceParameters.SelfManagedKafkaParameters.BatchSize", "must be 1 with an HTTP target, which takes one event per request (as Pipes requires for API destinations)")
 	}
