@@ -87,6 +87,8 @@ type Target struct {
 	pipeName string
 	scratch  sync.Pool // *scratch
 	refusals *refusals // under an egress policy; nil otherwise
+	// exactlyOnce: produce into the source's transaction (transact.go), not with cl.
+	exactlyOnce bool
 }
 
 // refusals ends the Delivers in flight when the egress policy refuses a broker connection: franz-go
@@ -212,7 +214,7 @@ func New(ctx context.Context, env plugin.Env, target string, params json.RawMess
 	}
 	mech, ref := p.Credentials.Mechanism()
 	auth := kafkaauth.Auth{Mechanism: mech, SecretRef: ref, RootCARef: p.ServerRootCaCertificate, Egress: env.Sandbox.Egress}
-	t := &Target{addr: addr, pipeName: env.PipeName}
+	t := &Target{addr: addr, pipeName: env.PipeName, exactlyOnce: p.ExactlyOnce}
 	if auth.Egress != nil {
 		t.refusals = newRefusals()
 		auth.OnRefused = t.refusals.refuse
@@ -351,7 +353,11 @@ func (t *Target) produce(ctx context.Context, events []json.RawMessage, appendKe
 	failed := 0
 	ctx, release := t.refusals.watch(ctx)
 	defer release()
-	for _, res := range t.cl.ProduceSync(ctx, ptrs...) {
+	results, perr := t.produceSync(ctx, ptrs) // transact.go
+	if perr != nil {
+		return perr
+	}
+	for _, res := range results {
 		if res.Err != nil {
 			if firstErr == nil {
 				firstErr = res.Err
