@@ -2,6 +2,7 @@ package faults_test
 
 import (
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -17,6 +18,10 @@ import (
 // workload arrives one slice per start. A read_committed reader of the target topic must then see
 // every record exactly once (0 lost, 0 duplicates) in per-key order. Size: -fault.records (200000 for
 // the full size) and -fault.kills.
+// maxEOSRestart bounds each restart of the exactly-once fault test: well below the transaction timeout
+// (a minute), which is what a restart that does not fence its predecessor waits.
+const maxEOSRestart = 20 * time.Second
+
 func TestKill9ExactlyOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fault test")
@@ -95,6 +100,15 @@ func TestKill9ExactlyOnce(t *testing.T) {
 	t.Logf("restart to first new delivery: %v; median %v", roundAll(restarts), median(restarts).Round(time.Millisecond))
 	if v.duplicates != 0 {
 		t.Errorf("a read_committed reader saw %d duplicates, want 0", v.duplicates)
+	}
+	// A restart fences its killed predecessor at once (same transactional ID), also when the kill came
+	// between the predecessor's offset commit and its transaction's end: without that, the pending
+	// offsets hold the restart's offset fetch for the transaction timeout (a minute).
+	if med := median(restarts); med > maxMedianRestart {
+		t.Errorf("median time from restart to first new delivery %v, want at most %v", med, maxMedianRestart)
+	}
+	if slowest := slices.Max(append(restarts, 0)); slowest > maxEOSRestart {
+		t.Errorf("slowest restart to first new delivery %v, want at most %v", slowest, maxEOSRestart)
 	}
 	if v.distinct != w.total() {
 		t.Errorf("a read_committed reader saw %d distinct records of %d", v.distinct, w.total())

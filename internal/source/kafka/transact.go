@@ -266,6 +266,21 @@ func (s *Source) runTransactional(runCtx, clientCtx context.Context, instanceID 
 	s.cl = cl
 	s.handler = s.txnHandler(s.handler)
 	s.mu.Unlock()
+	// Fence the predecessor at once. franz-go initializes the producer ID only at the first produce,
+	// but a killed predecessor that had sent its TxnOffsetCommit and not its EndTxn leaves pending
+	// offsets, and the group's offset fetch (RequireStable) waits for them to resolve before this member
+	// consumes anything, which would be the transaction timeout. InitProducerID with the same
+	// transactional ID aborts that transaction now.
+	pctx, cancel := context.WithTimeout(clientCtx, s.cfg.ConnectTimeout+txnDeliveryTimeout)
+	_, _, err = cl.ProducerID(pctx)
+	cancel()
+	if err != nil {
+		sess.Close()
+		s.mu.Lock()
+		s.cl = nil
+		s.mu.Unlock()
+		return s.errorf("initializing the transactional producer (transactional ID "+instanceID+")", s.classify(err))
+	}
 	s.log.Info("kafka source started (exactly-once)", "brokers", strings.Join(s.cfg.Brokers, ","), "topic", s.cfg.Topic,
 		"consumer_group", s.group, "instance_id", instanceID, "transactional_id", instanceID,
 		"starting_position", s.cfg.StartingPosition)
