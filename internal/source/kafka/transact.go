@@ -22,7 +22,8 @@ import (
 // inside the same transaction, so a read_committed reader of the target topic sees each source record's
 // output exactly once, or not at all while its transaction is open or after it aborted.
 //
-// Design: one transaction per round. A round is one poll: Begin, hand the polled records to the
+// Design: one transaction per round. A round is one poll of at most roundBatches batches per assigned
+// partition: Begin, hand the polled records to the
 // partitions' workers (which cut and deliver their batches as usual: partitions in parallel, each
 // partition's batches one after the other, under the runtime's concurrency limiter), wait until every
 // polled record's batch was handled, then End, which flushes, commits the offsets of everything polled
@@ -54,6 +55,12 @@ type ExactlyOnce struct {
 	// source's cluster ID: one transaction cannot span two clusters.
 	TargetBrokers []string
 }
+
+// roundBatches bounds a round (one transaction) to about this many batches per assigned partition. A
+// round's output becomes visible to read_committed readers only when it commits, and a crash throws
+// away the open round's work, so rounds are kept short; each costs an End (a flush, the offset commit,
+// a heartbeat and EndTxn: a few round trips), which a round of several batches per partition amortises.
+const roundBatches = 50
 
 // txnTimeout is the transaction timeout: the broker aborts a transaction left open this long (a round
 // that outlives it fails its End and stops Run). A round is one poll's records, delivered to a Kafka
@@ -288,7 +295,10 @@ func (s *Source) runTransactional(runCtx, clientCtx context.Context, instanceID 
 	errs := newErrorLog(s.log)
 	var open *round
 	for runCtx.Err() == nil {
-		fetches := sess.PollFetches(runCtx)
+		s.mu.Lock()
+		limit := roundBatches * s.cfg.BatchSize * max(1, len(s.workers))
+		s.mu.Unlock()
+		fetches := sess.PollRecords(runCtx, limit)
 		if fetches.IsClientClosed() {
 			sess.AllowRebalance()
 			break
