@@ -271,3 +271,51 @@ func TestTransactOtherCluster(t *testing.T) {
 		t.Errorf("same cluster refused: %v", err)
 	}
 }
+
+// TestTransactRebalance: a second exactly-once member joining mid-stream takes over some partitions
+// (a rebalance between rounds, or one that aborts the open round), and a read_committed reader still
+// sees every record once, in order per partition, with both members having delivered.
+func TestTransactRebalance(t *testing.T) {
+	kafkatest.Each(t, func(t *testing.T, c *kafkatest.Cluster) {
+		in, out := c.CreateTopic(t, 4), c.CreateTopic(t, 1)
+		per := map[int32]int{0: 600, 1: 600, 2: 600, 3: 600}
+		for p := range per {
+			c.Produce(t, records(in, p, 0, 300)...)
+		}
+		cfg := txnConfig(t, c, in)
+		cfg.BatchSize = 20
+		var a, b atomic.Int64
+		slow := func(n *atomic.Int64) func(context.Context, *Batch) error {
+			return func(ctx context.Context, bt *Batch) error {
+				n.Add(int64(len(bt.Records)))
+				time.Sleep(5 * time.Millisecond) // rounds long enough for the join to land inside one
+				return nil
+			}
+		}
+		cfgA := cfg
+		cfgA.InstanceID = "a-" + in
+		stopA := start(t, newSource(t, cfgA), forward(out, slow(&a)))
+		kafkatest.Eventually(t, 60*time.Second, func() error {
+			if a.Load() < 200 {
+				return fmt.Errorf("first member delivered %d records", a.Load())
+			}
+			return nil
+		})
+		cfgB := cfg
+		cfgB.InstanceID = "b-" + in
+		cfgB.Logger = testLogger(t)
+		stopB := start(t, newSource(t, cfgB), forward(out, slow(&b)))
+		for p := range per {
+			c.Produce(t, records(in, p, 300, 300)...)
+		}
+		got := readOut(t, c, out, true, 2400, 90*time.Second)
+		if err := errors.Join(stopB(), stopA()); err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		got = readOut(t, c, out, true, 2401, 3*time.Second)
+		checkExactlyOnce(t, got, per)
+		if b.Load() == 0 {
+			t.Errorf("the second member delivered nothing: no rebalance happened (first member %d records)", a.Load())
+		}
+	})
+}
