@@ -235,7 +235,7 @@ func TestTransactRestartFencesZombie(t *testing.T) {
 		cfg2.Logger = testLogger(t)
 		stop := start(t, newSource(t, cfg2), forward(out, nil))
 		readOut(t, c, out, true, 100, 60*time.Second) // the restart delivered everything
-		close(release) // the zombie wakes up and tries to go on
+		close(release)                                // the zombie wakes up and tries to go on
 		zcancel()
 		select {
 		case <-zombieDone:
