@@ -240,6 +240,9 @@ func (s *Source) txnHandler(h Handler) Handler {
 // runTransactional is Run's exactly-once variant: the client is a GroupTransactSession and every poll
 // is one transaction (see the comment at the top of this file).
 func (s *Source) runTransactional(runCtx, clientCtx context.Context, instanceID string) error {
+	// A round's records are all polled before its batches are cut, and no more arrive until it ends:
+	// waiting for more (BatchWindow) would only delay the round's commit. No worker runs yet.
+	s.cfg.BatchWindow = 0
 	reset := kgo.NewOffset().AtEnd()
 	if s.cfg.StartingPosition == TrimHorizon {
 		reset = kgo.NewOffset().AtStart()

@@ -317,3 +317,17 @@ func TestTransactRebalance(t *testing.T) {
 		}
 	})
 }
+
+// TestTransactIgnoresBatchWindow: in exactly-once mode a round's batches are cut from what the round
+// polled, so a batching window would only hold each transaction open: with a 30 s window, the records
+// are still committed within seconds.
+func TestTransactIgnoresBatchWindow(t *testing.T) {
+	c := kafkatest.Kfake(t)
+	in, out := c.CreateTopic(t, 1), c.CreateTopic(t, 1)
+	c.Produce(t, records(in, 0, 0, 15)...)
+	cfg := txnConfig(t, c, in)
+	cfg.BatchSize = 10
+	cfg.BatchWindow = 30 * time.Second
+	start(t, newSource(t, cfg), forward(out, nil))
+	checkExactlyOnce(t, readOut(t, c, out, true, 15, 10*time.Second), map[int32]int{0: 15})
+}
