@@ -23,9 +23,10 @@ import (
 // output exactly once, or not at all while its transaction is open or after it aborted.
 //
 // Design: one transaction per round. A round is one poll of at most roundBatches batches per assigned
-// partition: Begin, hand the polled records to the
-// partitions' workers (which cut and deliver their batches as usual: partitions in parallel, each
-// partition's batches one after the other, under the runtime's concurrency limiter), wait until every
+// partition: Begin, hand the polled records to the partitions' workers (which cut and deliver their
+// batches as usual: partitions in parallel, each partition's batches one after the other, under the
+// runtime's concurrency limiter; the batching window is ignored, as a round's records are all there),
+// wait until every
 // polled record's batch was handled, then End, which flushes, commits the offsets of everything polled
 // (that is, everything delivered) with TxnOffsetCommit and commits the transaction. The session commits
 // what was polled, not what was marked, so a round must not end while polled records are still queued;
@@ -43,8 +44,9 @@ import (
 // Rebalances and crashes: rebalances are held back for the whole round (BlockRebalanceOnPoll until
 // End returns), so a revocation never cuts a round; a partition lost mid-round (the session expired)
 // makes the session abort it. The transactional ID is the static member's instance ID, stable per
-// pipe and node, so a restarted node's first transaction fences its killed predecessor (its open
-// transaction is aborted by the broker), and a zombie that lost its partitions cannot commit: its
+// pipe and node, so a restarted node fences its killed predecessor (InitProducerID, done before
+// consuming: the predecessor's open transaction is aborted by the broker, and pending offsets it
+// committed in it no longer hold up the restart's offset fetch), and a zombie that lost its partitions cannot commit: its
 // TxnOffsetCommit carries a stale member or generation and is refused (KIP-447), and the session aborts.
 // A stopping pipe aborts the open round: what it delivered is read again by the next run, invisible to
 // read_committed readers until then.
