@@ -2,6 +2,7 @@ package runtime_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -11,6 +12,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/internal/kafkatest"
+	"github.com/sluicehq/sluice/internal/pipe"
+	"github.com/sluicehq/sluice/internal/retry"
 	"github.com/sluicehq/sluice/internal/runtime"
 )
 
@@ -94,4 +97,48 @@ func TestExactlyOnceOtherCluster(t *testing.T) {
 	if !strings.Contains(err.Error(), `"target-cluster"`) || !strings.Contains(err.Error(), `"kfake"`) || !strings.Contains(err.Error(), "ExactlyOnce") {
 		t.Errorf("error %q: want it to name ExactlyOnce and both cluster IDs", err)
 	}
+}
+
+// TestExactlyOnceDeadLetter: with ExactlyOnce, a record given up before it is produced (its rendered
+// payload is over the Kafka target's limit) is dead-lettered outside the transaction, and the rest of
+// its batch is produced and committed in the transaction: a read_committed reader sees the others once.
+func TestExactlyOnceDeadLetter(t *testing.T) {
+	kafkatest.Each(t, func(t *testing.T, c *kafkatest.Cluster) {
+		in, out := c.CreateTopic(t, 1), c.CreateTopic(t, 1)
+		big := `{"blob":"` + strings.Repeat("x", 100<<10) + `"}`
+		produce(t, c, in, []*kgoRecord{{value: `{"i":0}`}, {value: big}, {value: `{"i":2}`}})
+		def := definition(t, c, in, spec{
+			batchSize:      10,
+			target:         "kafka://" + c.Bootstrap[0] + "/" + out,
+			targetParams:   map[string]any{"KafkaParameters": map[string]any{"ExactlyOnce": true}},
+			targetTemplate: "[" + strings.Repeat("<$.value>,", 11) + "<$.value>]", // 1.2 MB for the big one
+		})
+		dlqTarget, dlqPath := outFile(t)
+		zero := 0
+		smk := def.SourceParameters.SelfManagedKafkaParameters
+		smk.MaximumRetryAttempts = &zero
+		smk.DeadLetterConfig = &pipe.DeadLetterConfig{Arn: dlqTarget}
+		start(t, def, deps(t, nil))
+		waitCommitted(t, c, groupOf(def), in, map[int32]int64{0: 3})
+		lines := waitLines(t, dlqPath, 1)
+		var dl retry.DeadLetter
+		if len(lines) != 1 || json.Unmarshal([]byte(lines[0]), &dl) != nil || dl.Offset != 1 {
+			t.Fatalf("dead letters %d (first %.200q), want the record at offset 1", len(lines), lines)
+		}
+		cl := c.Client(t, kgo.ConsumeTopics(out), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+			kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+		var got []string
+		deadline := time.Now().Add(20 * time.Second)
+		for len(got) < 3 && time.Now().Before(deadline) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) { got = append(got, string(r.Value)) })
+			cancel()
+			if soon := time.Now().Add(2 * time.Second); len(got) == 2 && soon.Before(deadline) {
+				deadline = soon // a little longer: anything more would be a duplicate
+			}
+		}
+		if len(got) != 2 || !strings.Contains(got[0], `"i":0`) || !strings.Contains(got[1], `"i":2`) {
+			t.Errorf("read_committed reader saw %d records (%.120q), want the two small ones once", len(got), got)
+		}
+	})
 }
