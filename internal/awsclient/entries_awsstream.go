@@ -78,3 +78,27 @@ func indexRange(dst []int, lo, hi int) []int {
 	}
 	return dst
 }
+
+// Refused lists the entries of one batch call that the service refused. count is the call's failed
+// count (FailedRecordCount, FailedPutCount); entry j of its n response entries, which is entry lo+j of
+// the Deliver batch, was refused when code(j) returns a code. A count with no codes is an error of the
+// whole call.
+func Refused(lo int, count int32, n int, code func(j int) (code, message *string)) ([]EntryFailure, error) {
+	if count == 0 {
+		return nil, nil
+	}
+	var failed []EntryFailure
+	for j := range n {
+		if c, m := code(j); c != nil {
+			msg := ""
+			if m != nil {
+				msg = *m
+			}
+			failed = append(failed, EntryFailure{Index: lo + j, Code: *c, Message: msg})
+		}
+	}
+	if len(failed) == 0 {
+		return nil, fmt.Errorf("%d entries failed without an error code", count)
+	}
+	return failed, nil
+}

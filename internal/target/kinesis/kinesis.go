@@ -168,17 +168,11 @@ func (t *Target) put(ctx context.Context, b plugin.Batch, keys []string, lo, hi 
 	if err != nil {
 		return nil, fmt.Errorf("kinesis PutRecords to %s: %w", t.streamARN, err)
 	}
-	if aws.ToInt32(out.FailedRecordCount) == 0 {
-		return nil, nil
-	}
-	var failed []awsclient.EntryFailure
-	for j, r := range out.Records {
-		if r.ErrorCode != nil {
-			failed = append(failed, awsclient.EntryFailure{Index: lo + j, Code: *r.ErrorCode, Message: aws.ToString(r.ErrorMessage)})
-		}
-	}
-	if len(failed) == 0 { // a count without per-record codes: treat the call as failed
-		return nil, fmt.Errorf("kinesis PutRecords to %s: %d records failed without an error code", t.streamARN, aws.ToInt32(out.FailedRecordCount))
+	failed, err := awsclient.Refused(lo, aws.ToInt32(out.FailedRecordCount), len(out.Records), func(j int) (*string, *string) {
+		return out.Records[j].ErrorCode, out.Records[j].ErrorMessage
+	})
+	if err != nil {
+		return nil, fmt.Errorf("kinesis PutRecords to %s: %w", t.streamARN, err)
 	}
 	return failed, nil
 }

@@ -195,59 +195,11 @@ func TestDeliverSplitsBySize(t *testing.T) {
 	}
 }
 
-// refuse makes the first PutRecords call drop the records at idx before they reach the emulator and
-// answer them with code, as Kinesis does for records it refuses.
-func refuse(code string, idx ...int) func(op string, n int, req []byte) awstest.Fault {
-	return func(op string, n int, req []byte) awstest.Fault {
-		if op != "PutRecords" || n != 0 {
-			return awstest.Fault{}
-		}
-		var in map[string]any
-		if err := json.Unmarshal(req, &in); err != nil {
-			panic(err)
-		}
-		recs := in["Records"].([]any)
-		drop := map[int]bool{}
-		for _, i := range idx {
-			drop[i] = true
-		}
-		var kept []any
-		for i, r := range recs {
-			if !drop[i] {
-				kept = append(kept, r)
-			}
-		}
-		in["Records"] = kept
-		fwd, _ := json.Marshal(in)
-		return awstest.Fault{Request: fwd, Response: func(body []byte) []byte {
-			var out struct {
-				FailedRecordCount int
-				Records           []map[string]any
-			}
-			if err := json.Unmarshal(body, &out); err != nil {
-				return body
-			}
-			var all []map[string]any
-			k := 0
-			for i := range recs {
-				if drop[i] {
-					all = append(all, map[string]any{"ErrorCode": code, "ErrorMessage": "Rate exceeded for shard shardId-000000000000"})
-					continue
-				}
-				all = append(all, out.Records[k])
-				k++
-			}
-			res, _ := json.Marshal(map[string]any{"FailedRecordCount": len(idx), "Records": all})
-			return res
-		}}
-	}
-}
-
 func TestDeliverPartialFailure(t *testing.T) {
 	moto := awstest.MotoConfig(t)
 	stream := newStream(t, kinesis.NewFromConfig(moto), 1)
 	ic := awstest.Intercept(t, kafkatest.AWSEndpoint(t))
-	ic.Hook(refuse("ProvisionedThroughputExceededException", 2, 4))
+	ic.Hook(awstest.Refuse(awstest.KinesisPutRecords, 0, "ProvisionedThroughputExceededException", 2, 4))
 	tg, err := NewWithConfig(awstest.ConfigAt(ic.URL), plugin.Check{Endpoint: stream, Params: params(`{"KinesisStreamParameters":{"PartitionKey":"k"}}`)})
 	if err != nil {
 		t.Fatal(err)
@@ -285,13 +237,7 @@ func TestDeliverThrottledAndMissingKey(t *testing.T) {
 	moto := awstest.MotoConfig(t)
 	stream := newStream(t, kinesis.NewFromConfig(moto), 1)
 	ic := awstest.Intercept(t, kafkatest.AWSEndpoint(t))
-	ic.Hook(func(op string, n int, _ []byte) awstest.Fault {
-		if op == "PutRecords" && n == 0 {
-			return awstest.Fault{Status: 400, Header: map[string][]string{"Content-Type": {"application/x-amz-json-1.1"}},
-				Body: []byte(`{"__type":"ProvisionedThroughputExceededException","message":"Rate exceeded"}`)}
-		}
-		return awstest.Fault{}
-	})
+	ic.Hook(awstest.Throttle("PutRecords", 0, "ProvisionedThroughputExceededException"))
 	tg, err := NewWithConfig(awstest.ConfigAt(ic.URL), plugin.Check{Endpoint: stream, Params: params(`{"KinesisStreamParameters":{"PartitionKey":"$.value.id"}}`)})
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,189 @@
+package firehose
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/firehose"
+	"github.com/aws/aws-sdk-go-v2/service/firehose/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/google/go-cmp/cmp"
+	"github.com/sluicehq/sluice/internal/awsclient/awstest"
+	"github.com/sluicehq/sluice/internal/kafkatest"
+	"github.com/sluicehq/sluice/internal/plugin"
+)
+
+func TestValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name, target string
+		want         []plugin.FieldError
+	}{
+		{"delivery stream", "arn:aws:firehose:eu-west-1:123456789012:deliverystream/d", nil},
+		{"no region", "arn:aws:firehose::123456789012:deliverystream/d", nil},
+		{"stream", "arn:aws:firehose:eu-west-1:123456789012:stream/d", []plugin.FieldError{{Field: "Target", Message: `resource "stream/d" must be deliverystream/NAME`}}},
+		{"not an arn", "firehose/d", []plugin.FieldError{{Field: "Target", Message: "is not an ARN: arn: invalid prefix"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if d := cmp.Diff(tc.want, Validate(plugin.Check{Endpoint: tc.target})); d != "" {
+				t.Errorf("Validate(%s) (-want +got):\n%s", tc.target, d)
+			}
+		})
+	}
+}
+
+// newDeliveryStream makes a bucket and a delivery stream writing into it, and returns the stream's ARN
+// and the bucket's name.
+func newDeliveryStream(t *testing.T, cfg aws.Config) (string, string) {
+	t.Helper()
+	ctx := t.Context()
+	name := fmt.Sprintf("awsstream-%d", time.Now().UnixNano())
+	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &name}); err != nil {
+		t.Fatalf("CreateBucket: %v", err)
+	}
+	fh := firehose.NewFromConfig(cfg)
+	out, err := fh.CreateDeliveryStream(ctx, &firehose.CreateDeliveryStreamInput{
+		DeliveryStreamName: &name,
+		ExtendedS3DestinationConfiguration: &types.ExtendedS3DestinationConfiguration{
+			BucketARN: aws.String("arn:aws:s3:::" + name),
+			RoleARN:   aws.String("arn:aws:iam::123456789012:role/firehose"),
+			Prefix:    aws.String("out/"),
+		},
+	})
+	if err != nil {
+		t.Fatalf("CreateDeliveryStream: %v", err)
+	}
+	t.Cleanup(func() {
+		_, _ = fh.DeleteDeliveryStream(ctx, &firehose.DeleteDeliveryStreamInput{DeliveryStreamName: &name})
+	})
+	return aws.ToString(out.DeliveryStreamARN), name
+}
+
+// objects returns the contents of the bucket's objects (the emulator writes one per PutRecordBatch
+// call), sorted.
+func objects(t *testing.T, cfg aws.Config, bucket string) []string {
+	t.Helper()
+	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+	l, err := s3c.ListObjectsV2(t.Context(), &s3.ListObjectsV2Input{Bucket: &bucket})
+	if err != nil {
+		t.Fatalf("ListObjectsV2: %v", err)
+	}
+	var out []string
+	for _, o := range l.Contents {
+		g, err := s3c.GetObject(t.Context(), &s3.GetObjectInput{Bucket: &bucket, Key: o.Key})
+		if err != nil {
+			t.Fatalf("GetObject %s: %v", *o.Key, err)
+		}
+		b, err := io.ReadAll(g.Body)
+		g.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(*o.Key, "out/") {
+			t.Errorf("object %s is not under the stream's prefix out/", *o.Key)
+		}
+		out = append(out, string(b))
+	}
+	sort.Strings(out)
+	return out
+}
+
+func payloads(n int, f func(i int) string) plugin.Batch {
+	var b plugin.Batch
+	for i := range n {
+		b.Payloads = append(b.Payloads, json.RawMessage(f(i)))
+		b.Inputs = append(b.Inputs, json.RawMessage(`{}`))
+	}
+	return b
+}
+
+func TestDeliverToS3(t *testing.T) {
+	cfg := awstest.MotoConfig(t)
+	stream, bucket := newDeliveryStream(t, cfg)
+	tg, err := NewWithConfig(cfg, plugin.Check{Endpoint: stream})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tg.Deliver(t.Context(), payloads(3, func(i int) string { return fmt.Sprintf("{\"n\":%d}\n", i) })); err != nil {
+		t.Fatalf("Deliver: %v", err)
+	}
+	want := []string{"{\"n\":0}\n{\"n\":1}\n{\"n\":2}\n"}
+	if d := cmp.Diff(want, objects(t, cfg, bucket)); d != "" {
+		t.Errorf("S3 objects (-want +got):\n%s", d)
+	}
+}
+
+func TestDeliverSplitsBySize(t *testing.T) {
+	moto := awstest.MotoConfig(t)
+	stream, bucket := newDeliveryStream(t, moto)
+	ic := awstest.Intercept(t, kafkatest.AWSEndpoint(t))
+	tg, err := NewWithConfig(awstest.ConfigAt(ic.URL), plugin.Check{Endpoint: stream})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Six 900 KiB records: four fit in one 4 MiB call, so 4 + 2.
+	big := strings.Repeat("x", 900<<10)
+	if err := tg.Deliver(t.Context(), payloads(6, func(i int) string { return fmt.Sprintf("%d%s", i, big) })); err != nil {
+		t.Fatalf("Deliver: %v", err)
+	}
+	var sizes []int
+	for _, c := range ic.Calls("PutRecordBatch") {
+		var req struct{ Records []json.RawMessage }
+		if err := json.Unmarshal(c.Request, &req); err != nil {
+			t.Fatal(err)
+		}
+		sizes = append(sizes, len(req.Records))
+	}
+	if d := cmp.Diff([]int{4, 2}, sizes); d != "" {
+		t.Errorf("records per PutRecordBatch call (-want +got):\n%s", d)
+	}
+	var lens []int
+	for _, o := range objects(t, moto, bucket) {
+		lens = append(lens, len(o))
+	}
+	sort.Ints(lens)
+	if d := cmp.Diff([]int{2 * (1 + 900<<10), 4 * (1 + 900<<10)}, lens); d != "" {
+		t.Errorf("object sizes (-want +got):\n%s", d)
+	}
+}
+
+func TestDeliverPartialFailureAndThrottling(t *testing.T) {
+	moto := awstest.MotoConfig(t)
+	stream, bucket := newDeliveryStream(t, moto)
+	ic := awstest.Intercept(t, kafkatest.AWSEndpoint(t))
+	tg, err := NewWithConfig(awstest.ConfigAt(ic.URL), plugin.Check{Endpoint: stream})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := payloads(4, func(i int) string { return fmt.Sprintf("%d;", i) })
+
+	ic.Hook(awstest.Throttle("PutRecordBatch", 0, "ThrottlingException"))
+	err = tg.Deliver(t.Context(), b)
+	var th *plugin.ThrottledError
+	if !errors.As(err, &th) {
+		t.Fatalf("Deliver = %v, want a *plugin.ThrottledError", err)
+	}
+
+	ic.Hook(awstest.Refuse(awstest.FirehosePutRecordBatch, 1, "ServiceUnavailableException", 1))
+	err = tg.Deliver(t.Context(), b)
+	var pe *plugin.PartialError
+	if !errors.As(err, &pe) || !cmp.Equal(pe.Failed, []int{1}) {
+		t.Fatalf("Deliver = %v, want PartialError{Failed: [1]}", err)
+	}
+	if plugin.IsPermanent(pe.Err) || !strings.Contains(pe.Err.Error(), "ServiceUnavailableException") {
+		t.Errorf("PartialError.Err = %v, want a retryable ServiceUnavailableException", pe.Err)
+	}
+	if err := tg.Deliver(t.Context(), plugin.Batch{Payloads: b.Payloads[1:], Inputs: b.Inputs[1:]}); err != nil {
+		t.Fatalf("Deliver(retry): %v", err)
+	}
+	if d := cmp.Diff([]string{"0;2;3;", "1;2;3;"}, objects(t, moto, bucket)); d != "" {
+		t.Errorf("S3 objects (-want +got):\n%s", d)
+	}
+}
