@@ -102,3 +102,19 @@ func Refused(lo int, count int32, n int, code func(j int) (code, message *string
 	}
 	return failed, nil
 }
+
+// EachEvent delivers n events one call each (the targets Pipes cannot batch: ECS, Batch, Redshift Data,
+// SageMaker pipelines), in order, stopping at the first failure: the classified error when it is the
+// first event, else a *plugin.PartialError from that event on.
+func EachEvent(ctx context.Context, n int, call func(ctx context.Context, i int) error) error {
+	for i := range n {
+		if err := call(ctx, i); err != nil {
+			err = Classify(err)
+			if i == 0 {
+				return err
+			}
+			return &plugin.PartialError{Failed: indexRange(nil, i, n), Err: err}
+		}
+	}
+	return nil
+}

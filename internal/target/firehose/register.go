@@ -3,8 +3,6 @@
 package firehose
 
 import (
-	"context"
-
 	"github.com/sluicehq/sluice/internal/awsclient"
 	"github.com/sluicehq/sluice/internal/plugin"
 )
@@ -15,17 +13,8 @@ func init() {
 		Validate:        Validate,
 		MaxBatch:        MaxBatch,
 		MaxPayloadBytes: MaxPayloadBytes,
-		New:             New,
+		New:             awsclient.NewTarget(NewWithConfig),
 	})
 }
 
 var _ plugin.Target = (*Target)(nil)
-
-// New builds the target with the pipe's AWS configuration for the delivery stream's region.
-func New(ctx context.Context, env plugin.Env, c plugin.Check) (plugin.Target, error) {
-	cfg, err := awsclient.ConfigFor(ctx, env, c.Endpoint)
-	if err != nil {
-		return nil, err
-	}
-	return NewWithConfig(cfg, c)
-}
