@@ -8,7 +8,6 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/sluicehq/sluice/internal/plugin"
 )
 
@@ -18,7 +17,7 @@ func ConfigFor(ctx context.Context, env plugin.Env, endpoint string) (aws.Config
 	if env.AWS == nil {
 		return aws.Config{}, fmt.Errorf("target %s: %w", endpoint, errors.New("this host has no AWS support configured"))
 	}
-	a, err := arn.Parse(endpoint)
+	a, err := ParseARN(endpoint)
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("target %s: %w", endpoint, err)
 	}

@@ -11,11 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 )
 
-type FieldError struct {
-	Field   string `json:"name"`
-	Message string `json:"message"`
-}
-
 type Check struct {
 	Endpoint      string
 	Params        json.RawMessage
@@ -33,13 +28,5 @@ type Batch struct {
 	Keys     []json.RawMessage
 	OwnJSON  bool
 }
-
-type PartialError struct {
-	Failed []int
-	Err    error
-}
-
-func (e *PartialError) Error() string { return e.Err.Error() }
-func (e *PartialError) Unwrap() error { return e.Err }
 
 type AWSConfig func(ctx context.Context, region string) (aws.Config, error)

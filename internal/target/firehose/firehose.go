@@ -49,23 +49,19 @@ func NewWithConfig(cfg aws.Config, c plugin.Check) (*Target, error) {
 
 // Deliver puts b's payloads as records, in order, in as few PutRecordBatch calls as the limits allow.
 func (t *Target) Deliver(ctx context.Context, b plugin.Batch) error {
-	return awsclient.SendChunks(ctx, len(b.Payloads), MaxBatch, maxRequestBytes,
+	return awsclient.Chunks(len(b.Payloads), MaxBatch, maxRequestBytes,
 		func(i int) int { return len(b.Payloads[i]) },
-		func(ctx context.Context, lo, hi int) ([]awsclient.EntryFailure, error) {
+		func(lo, hi int) error {
 			in := &firehose.PutRecordBatchInput{DeliveryStreamName: &t.name, Records: make([]types.Record, 0, hi-lo)}
 			for _, p := range b.Payloads[lo:hi] {
 				in.Records = append(in.Records, types.Record{Data: p})
 			}
 			out, err := t.client.PutRecordBatch(ctx, in)
 			if err != nil {
-				return nil, fmt.Errorf("firehose PutRecordBatch to %s: %w", t.arn, err)
+				return awsclient.Classify(fmt.Errorf("firehose PutRecordBatch to %s: %w", t.arn, err))
 			}
-			failed, err := awsclient.Refused(lo, aws.ToInt32(out.FailedPutCount), len(out.RequestResponses), func(j int) (*string, *string) {
+			return awsclient.Refused("firehose PutRecordBatch to "+t.arn, aws.ToInt32(out.FailedPutCount), len(out.RequestResponses), func(j int) (*string, *string) {
 				return out.RequestResponses[j].ErrorCode, out.RequestResponses[j].ErrorMessage
 			})
-			if err != nil {
-				return nil, fmt.Errorf("firehose PutRecordBatch to %s: %w", t.arn, err)
-			}
-			return failed, nil
 		})
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/go-cmp/cmp"
 	"github.com/sluicehq/sluice/internal/awsclient/awstest"
-	"github.com/sluicehq/sluice/internal/kafkatest"
 	"github.com/sluicehq/sluice/internal/plugin"
 )
 
@@ -28,7 +27,7 @@ func TestValidate(t *testing.T) {
 		{"delivery stream", "arn:aws:firehose:eu-west-1:123456789012:deliverystream/d", nil},
 		{"no region", "arn:aws:firehose::123456789012:deliverystream/d", nil},
 		{"stream", "arn:aws:firehose:eu-west-1:123456789012:stream/d", []plugin.FieldError{{Field: "Target", Message: `resource "stream/d" must be deliverystream/NAME`}}},
-		{"not an arn", "firehose/d", []plugin.FieldError{{Field: "Target", Message: "is not an ARN: arn: invalid prefix"}}},
+		{"not an arn", "firehose/d", []plugin.FieldError{{Field: "Target", Message: `ARN "firehose/d": prefix must be "arn:"`}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if d := cmp.Diff(tc.want, Validate(plugin.Check{Endpoint: tc.target})); d != "" {
@@ -105,7 +104,7 @@ func payloads(n int, f func(i int) string) plugin.Batch {
 }
 
 func TestDeliverToS3(t *testing.T) {
-	cfg := awstest.MotoConfig(t)
+	cfg := awstest.Config(t, "")
 	stream, bucket := newDeliveryStream(t, cfg)
 	tg, err := NewWithConfig(cfg, plugin.Check{Endpoint: stream})
 	if err != nil {
@@ -121,10 +120,10 @@ func TestDeliverToS3(t *testing.T) {
 }
 
 func TestDeliverSplitsBySize(t *testing.T) {
-	moto := awstest.MotoConfig(t)
+	moto := awstest.Config(t, "")
 	stream, bucket := newDeliveryStream(t, moto)
-	ic := awstest.Intercept(t, kafkatest.AWSEndpoint(t))
-	tg, err := NewWithConfig(awstest.ConfigAt(ic.URL), plugin.Check{Endpoint: stream})
+	fp := awstest.NewFaultProxy(t, awstest.Endpoint(t))
+	tg, err := NewWithConfig(awstest.PipeConfig(t, fp.URL), plugin.Check{Endpoint: stream})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,9 +133,9 @@ func TestDeliverSplitsBySize(t *testing.T) {
 		t.Fatalf("Deliver: %v", err)
 	}
 	var sizes []int
-	for _, c := range ic.Calls("PutRecordBatch") {
+	for _, c := range fp.Calls("PutRecordBatch") {
 		var req struct{ Records []json.RawMessage }
-		if err := json.Unmarshal(c.Request, &req); err != nil {
+		if err := json.Unmarshal(c.Body, &req); err != nil {
 			t.Fatal(err)
 		}
 		sizes = append(sizes, len(req.Records))
@@ -155,23 +154,23 @@ func TestDeliverSplitsBySize(t *testing.T) {
 }
 
 func TestDeliverPartialFailureAndThrottling(t *testing.T) {
-	moto := awstest.MotoConfig(t)
+	moto := awstest.Config(t, "")
 	stream, bucket := newDeliveryStream(t, moto)
-	ic := awstest.Intercept(t, kafkatest.AWSEndpoint(t))
-	tg, err := NewWithConfig(awstest.ConfigAt(ic.URL), plugin.Check{Endpoint: stream})
+	fp := awstest.NewFaultProxy(t, awstest.Endpoint(t))
+	tg, err := NewWithConfig(awstest.PipeConfig(t, fp.URL), plugin.Check{Endpoint: stream})
 	if err != nil {
 		t.Fatal(err)
 	}
 	b := payloads(4, func(i int) string { return fmt.Sprintf("%d;", i) })
 
-	ic.Hook(awstest.Throttle("PutRecordBatch", 0, "ThrottlingException"))
+	fp.Fail("PutRecordBatch", 1, awstest.Throttle("ThrottlingException"))
 	err = tg.Deliver(t.Context(), b)
 	var th *plugin.ThrottledError
 	if !errors.As(err, &th) {
 		t.Fatalf("Deliver = %v, want a *plugin.ThrottledError", err)
 	}
 
-	ic.Hook(awstest.Refuse(awstest.FirehosePutRecordBatch, 1, "ServiceUnavailableException", 1))
+	fp.Add(awstest.Refuse(awstest.FirehosePutRecordBatch, 0, "ServiceUnavailableException", 1))
 	err = tg.Deliver(t.Context(), b)
 	var pe *plugin.PartialError
 	if !errors.As(err, &pe) || !cmp.Equal(pe.Failed, []int{1}) {

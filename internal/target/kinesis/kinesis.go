@@ -16,7 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/sluicehq/sluice/internal/awsclient"
 	"github.com/sluicehq/sluice/internal/plugin"
-	"github.com/sluicehq/sluice/transform"
 )
 
 const (
@@ -45,11 +44,11 @@ type Parameters struct {
 // Validate checks the Target ARN (arn:aws:kinesis:REGION:ACCOUNT:stream/NAME) and
 // KinesisStreamParameters. It does no I/O.
 func Validate(c plugin.Check) []plugin.FieldError {
-	_, _, errs := parse(c)
+	_, errs := parse(c)
 	return errs
 }
 
-func parse(c plugin.Check) (Parameters, *transform.Path, []plugin.FieldError) {
+func parse(c plugin.Check) (awsclient.Param, []plugin.FieldError) {
 	_, _, errs := awsclient.TargetARN(c.Endpoint, "kinesis", "stream/")
 	var p Parameters
 	present, perrs := awsclient.DecodeMember(c.Params, Member, &p)
@@ -60,17 +59,16 @@ func parse(c plugin.Check) (Parameters, *transform.Path, []plugin.FieldError) {
 	case !present || p.PartitionKey == nil:
 		errs = append(errs, plugin.FieldError{Field: field, Message: "is required with a Kinesis stream target"})
 	case awsclient.IsDynamic(*p.PartitionKey):
-		path, err := transform.ParsePath(*p.PartitionKey)
-		if err != nil {
-			errs = append(errs, plugin.FieldError{Field: field, Message: "is not a valid JSON path: " + err.Error()})
-		}
-		return p, path, errs
+		key, kerrs := awsclient.ParseParam(field, *p.PartitionKey)
+		return key, append(errs, kerrs...)
 	default:
 		if err := checkKey(*p.PartitionKey); err != nil {
 			errs = append(errs, plugin.FieldError{Field: field, Message: err.Error()})
 		}
+		key, _ := awsclient.ParseParam(field, *p.PartitionKey)
+		return key, errs
 	}
-	return p, nil, errs
+	return awsclient.Param{}, errs
 }
 
 // checkKey applies Kinesis' rule to a partition key (Pipes' model allows an empty one; Kinesis refuses
@@ -86,21 +84,16 @@ func checkKey(k string) error {
 type Target struct {
 	client    *kinesis.Client
 	streamARN string
-	key       string
-	keyPath   *transform.Path
+	key       awsclient.Param
 }
 
 // NewWithConfig builds the target with an explicit AWS configuration.
 func NewWithConfig(cfg aws.Config, c plugin.Check) (*Target, error) {
-	p, path, errs := parse(c)
+	key, errs := parse(c)
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("kinesis target: %s %s", errs[0].Field, errs[0].Message)
 	}
-	t := &Target{client: kinesis.NewFromConfig(cfg), streamARN: c.Endpoint, keyPath: path}
-	if path == nil {
-		t.key = *p.PartitionKey
-	}
-	return t, nil
+	return &Target{client: kinesis.NewFromConfig(cfg), streamARN: c.Endpoint, key: key}, nil
 }
 
 // Deliver puts b's payloads as records, in order, in as few PutRecords calls as the limits allow.
@@ -118,63 +111,56 @@ func (t *Target) Deliver(ctx context.Context, b plugin.Batch) error {
 		}
 		keys[i] = k
 	}
-	err := awsclient.SendChunks(ctx, n, MaxBatch, maxRequestBytes,
+	err := awsclient.Chunks(n, MaxBatch, maxRequestBytes,
 		func(i int) int { return len(b.Payloads[i]) + len(keys[i]) },
-		func(ctx context.Context, lo, hi int) ([]awsclient.EntryFailure, error) {
-			return t.put(ctx, b, keys, lo, hi)
-		})
-	if keyErr == nil {
-		return err
-	}
-	var pe *plugin.PartialError
+		func(lo, hi int) error { return t.put(ctx, b, keys, lo, hi) })
 	switch {
-	case errors.As(err, &pe):
+	case keyErr == nil:
+		return err
+	case err == nil && n == 0:
+		return keyErr
+	case err == nil:
+		return &plugin.PartialError{Failed: rangeFrom(n, len(b.Payloads)), Err: keyErr}
+	}
+	// A failure among the events before the unusable key stops the delivery there; the events from
+	// the unusable key on failed too.
+	var pe *plugin.PartialError
+	if errors.As(err, &pe) {
 		pe.Failed = append(pe.Failed, rangeFrom(n, len(b.Payloads))...)
 		return pe
-	case err != nil:
-		return err
-	case n == 0:
-		return keyErr
 	}
-	return &plugin.PartialError{Failed: rangeFrom(n, len(b.Payloads)), Err: keyErr}
+	return err
 }
 
 func (t *Target) partitionKey(b plugin.Batch, i int) (string, error) {
-	if t.keyPath == nil {
-		return t.key, nil
+	if !t.key.IsPath() {
+		return t.key.String(), nil
 	}
 	if i >= len(b.Inputs) {
-		return "", fmt.Errorf("event %d: no untransformed event to read PartitionKey %s from", i, t.keyPath)
+		return "", fmt.Errorf("event %d: no untransformed event to read PartitionKey %s from", i, t.key)
 	}
-	k, found, err := t.keyPath.LookupText(b.Inputs[i])
+	k, err := t.key.Value(b.Inputs[i])
 	if err != nil {
-		return "", fmt.Errorf("event %d: PartitionKey %s: %w", i, t.keyPath, err)
-	}
-	if !found {
-		return "", fmt.Errorf("event %d: PartitionKey %s is not in the event", i, t.keyPath)
+		return "", fmt.Errorf("event %d: %w", i, err)
 	}
 	if err := checkKey(k); err != nil {
-		return "", fmt.Errorf("event %d: PartitionKey %s: %w", i, t.keyPath, err)
+		return "", fmt.Errorf("event %d: PartitionKey %s: %w", i, t.key, err)
 	}
 	return k, nil
 }
 
-func (t *Target) put(ctx context.Context, b plugin.Batch, keys []string, lo, hi int) ([]awsclient.EntryFailure, error) {
+func (t *Target) put(ctx context.Context, b plugin.Batch, keys []string, lo, hi int) error {
 	in := &kinesis.PutRecordsInput{StreamARN: &t.streamARN, Records: make([]types.PutRecordsRequestEntry, 0, hi-lo)}
 	for i := lo; i < hi; i++ {
 		in.Records = append(in.Records, types.PutRecordsRequestEntry{Data: b.Payloads[i], PartitionKey: &keys[i]})
 	}
 	out, err := t.client.PutRecords(ctx, in)
 	if err != nil {
-		return nil, fmt.Errorf("kinesis PutRecords to %s: %w", t.streamARN, err)
+		return awsclient.Classify(fmt.Errorf("kinesis PutRecords to %s: %w", t.streamARN, err))
 	}
-	failed, err := awsclient.Refused(lo, aws.ToInt32(out.FailedRecordCount), len(out.Records), func(j int) (*string, *string) {
+	return awsclient.Refused("kinesis PutRecords to "+t.streamARN, aws.ToInt32(out.FailedRecordCount), len(out.Records), func(j int) (*string, *string) {
 		return out.Records[j].ErrorCode, out.Records[j].ErrorMessage
 	})
-	if err != nil {
-		return nil, fmt.Errorf("kinesis PutRecords to %s: %w", t.streamARN, err)
-	}
-	return failed, nil
 }
 
 func rangeFrom(lo, hi int) []int {

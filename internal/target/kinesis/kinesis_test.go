@@ -16,7 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/google/go-cmp/cmp"
 	"github.com/sluicehq/sluice/internal/awsclient/awstest"
-	"github.com/sluicehq/sluice/internal/kafkatest"
 	"github.com/sluicehq/sluice/internal/plugin"
 )
 
@@ -40,7 +39,7 @@ func TestValidate(t *testing.T) {
 		{"unknown member", good, `{"KinesisStreamParameters":{"PartitionKey":"k","Shard":"1"}}`, []plugin.FieldError{{Field: "TargetParameters.KinesisStreamParameters", Message: `has unknown member "Shard"`}}},
 		{"wrong type", good, `{"KinesisStreamParameters":{"PartitionKey":7}}`, []plugin.FieldError{{Field: "TargetParameters.KinesisStreamParameters.PartitionKey", Message: "must be a string, not number"}}},
 		{"other service", "arn:aws:sqs:us-east-1:123456789012:q", `{"KinesisStreamParameters":{"PartitionKey":"k"}}`, []plugin.FieldError{{Field: "Target", Message: `is an ARN of service "sqs", not "kinesis"`}, {Field: "Target", Message: `resource "q" must be stream/NAME`}}},
-		{"bad account", "arn:aws:kinesis:us-east-1:12:stream/s", `{"KinesisStreamParameters":{"PartitionKey":"k"}}`, []plugin.FieldError{{Field: "Target", Message: `account "12" must be 12 digits`}}},
+		{"bad account", "arn:aws:kinesis:us-east-1:12:stream/s", `{"KinesisStreamParameters":{"PartitionKey":"k"}}`, []plugin.FieldError{{Field: "Target", Message: `ARN "arn:aws:kinesis:us-east-1:12:stream/s": account "12" must be 12 digits`}}},
 		{"no stream name", arnPrefix, `{"KinesisStreamParameters":{"PartitionKey":"k"}}`, []plugin.FieldError{{Field: "Target", Message: `resource "stream/" must be stream/NAME`}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -133,7 +132,7 @@ func batch(n int, payload func(i int) string, value func(i int) string) plugin.B
 }
 
 func TestDeliverDynamicPartitionKey(t *testing.T) {
-	cfg := awstest.MotoConfig(t)
+	cfg := awstest.Config(t, "")
 	c := kinesis.NewFromConfig(cfg)
 	stream := newStream(t, c, 2)
 	tg, err := NewWithConfig(cfg, plugin.Check{Endpoint: stream, Params: params(`{"KinesisStreamParameters":{"PartitionKey":"$.value.customer"}}`)})
@@ -161,10 +160,10 @@ func TestDeliverDynamicPartitionKey(t *testing.T) {
 }
 
 func TestDeliverSplitsBySize(t *testing.T) {
-	moto := awstest.MotoConfig(t)
+	moto := awstest.Config(t, "")
 	stream := newStream(t, kinesis.NewFromConfig(moto), 1)
-	ic := awstest.Intercept(t, kafkatest.AWSEndpoint(t))
-	tg, err := NewWithConfig(awstest.ConfigAt(ic.URL), plugin.Check{Endpoint: stream, Params: params(`{"KinesisStreamParameters":{"PartitionKey":"k"}}`)})
+	fp := awstest.NewFaultProxy(t, awstest.Endpoint(t))
+	tg, err := NewWithConfig(awstest.PipeConfig(t, fp.URL), plugin.Check{Endpoint: stream, Params: params(`{"KinesisStreamParameters":{"PartitionKey":"k"}}`)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,9 +174,9 @@ func TestDeliverSplitsBySize(t *testing.T) {
 		t.Fatalf("Deliver: %v", err)
 	}
 	var sizes []int
-	for _, c := range ic.Calls("PutRecords") {
+	for _, c := range fp.Calls("PutRecords") {
 		var req struct{ Records []json.RawMessage }
-		if err := json.Unmarshal(c.Request, &req); err != nil {
+		if err := json.Unmarshal(c.Body, &req); err != nil {
 			t.Fatal(err)
 		}
 		sizes = append(sizes, len(req.Records))
@@ -196,11 +195,11 @@ func TestDeliverSplitsBySize(t *testing.T) {
 }
 
 func TestDeliverPartialFailure(t *testing.T) {
-	moto := awstest.MotoConfig(t)
+	moto := awstest.Config(t, "")
 	stream := newStream(t, kinesis.NewFromConfig(moto), 1)
-	ic := awstest.Intercept(t, kafkatest.AWSEndpoint(t))
-	ic.Hook(awstest.Refuse(awstest.KinesisPutRecords, 0, "ProvisionedThroughputExceededException", 2, 4))
-	tg, err := NewWithConfig(awstest.ConfigAt(ic.URL), plugin.Check{Endpoint: stream, Params: params(`{"KinesisStreamParameters":{"PartitionKey":"k"}}`)})
+	fp := awstest.NewFaultProxy(t, awstest.Endpoint(t))
+	fp.Add(awstest.Refuse(awstest.KinesisPutRecords, 0, "ProvisionedThroughputExceededException", 2, 4))
+	tg, err := NewWithConfig(awstest.PipeConfig(t, fp.URL), plugin.Check{Endpoint: stream, Params: params(`{"KinesisStreamParameters":{"PartitionKey":"k"}}`)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,11 +233,11 @@ func TestDeliverPartialFailure(t *testing.T) {
 }
 
 func TestDeliverThrottledAndMissingKey(t *testing.T) {
-	moto := awstest.MotoConfig(t)
+	moto := awstest.Config(t, "")
 	stream := newStream(t, kinesis.NewFromConfig(moto), 1)
-	ic := awstest.Intercept(t, kafkatest.AWSEndpoint(t))
-	ic.Hook(awstest.Throttle("PutRecords", 0, "ProvisionedThroughputExceededException"))
-	tg, err := NewWithConfig(awstest.ConfigAt(ic.URL), plugin.Check{Endpoint: stream, Params: params(`{"KinesisStreamParameters":{"PartitionKey":"$.value.id"}}`)})
+	fp := awstest.NewFaultProxy(t, awstest.Endpoint(t))
+	fp.Fail("PutRecords", 1, awstest.Throttle("ProvisionedThroughputExceededException"))
+	tg, err := NewWithConfig(awstest.PipeConfig(t, fp.URL), plugin.Check{Endpoint: stream, Params: params(`{"KinesisStreamParameters":{"PartitionKey":"$.value.id"}}`)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +258,7 @@ func TestDeliverThrottledAndMissingKey(t *testing.T) {
 	if !errors.As(err, &pe) || !cmp.Equal(pe.Failed, []int{2}) || !plugin.IsPermanent(pe.Err) {
 		t.Fatalf("Deliver = %#v, want PartialError{Failed: [2]} permanent", err)
 	}
-	if !strings.Contains(pe.Err.Error(), "$.value.id is not in the event") {
+	if !strings.Contains(pe.Err.Error(), "$.value.id: the JSON path is not in the event") {
 		t.Errorf("error %q does not name the missing path", pe.Err)
 	}
 	var keys []string
@@ -269,7 +268,7 @@ func TestDeliverThrottledAndMissingKey(t *testing.T) {
 	if d := cmp.Diff([]string{"k0", "k1"}, keys); d != "" {
 		t.Errorf("keys (-want +got):\n%s", d)
 	}
-	if !bytes.Contains(ic.Calls("PutRecords")[1].Request, []byte(`"PartitionKey":"k1"`)) {
-		t.Errorf("second call %s lacks PartitionKey k1", ic.Calls("PutRecords")[1].Request)
+	if !bytes.Contains(fp.Calls("PutRecords")[1].Body, []byte(`"PartitionKey":"k1"`)) {
+		t.Errorf("second call %s lacks PartitionKey k1", fp.Calls("PutRecords")[1].Body)
 	}
 }
