@@ -119,4 +119,3 @@ func (t *Target) Deliver(ctx context.Context, b plugin.Batch) error {
 		return nil
 	})
 }
-
