@@ -22,18 +22,25 @@ func IsDynamic(s string) bool { return s == "$" || strings.HasPrefix(s, "$.") }
 // its value in one event. Enum members need no exclusion here: a plugin's Validate checks them against
 // their enum first, so a path there is refused before Dynamic is built.
 type Dynamic struct {
+	raw   json.RawMessage // the object as given ({} when absent)
 	doc   any
 	paths map[string]*transform.Path
 }
 
-// ParseDynamic decodes a parameter object and compiles the paths in it. field is the absolute name of
-// the object ("TargetParameters.EcsTaskParameters"); a malformed path is a FieldError naming the member
-// ("TargetParameters.EcsTaskParameters.Overrides.ContainerOverrides[0].Command[1]").
-func ParseDynamic(field string, raw json.RawMessage) (*Dynamic, []plugin.FieldError) {
-	d := &Dynamic{paths: map[string]*transform.Path{}}
-	if len(raw) == 0 {
+// ParseDynamic decodes the pipe's TargetParameters member and compiles the paths in it. A malformed
+// path is a FieldError naming the member ("TargetParameters.EcsTaskParameters.Overrides.
+// ContainerOverrides[0].Command[1]"). An absent member is an empty object.
+func ParseDynamic(c plugin.Check, member string) (*Dynamic, []plugin.FieldError) {
+	field := "TargetParameters." + member
+	d := &Dynamic{raw: json.RawMessage(`{}`), paths: map[string]*transform.Path{}}
+	raw, err := c.Member(member)
+	if err != nil {
+		return nil, []plugin.FieldError{{Field: "TargetParameters", Message: "must be a JSON object: " + err.Error()}}
+	}
+	if raw == nil {
 		return d, nil
 	}
+	d.raw = raw
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	if err := dec.Decode(&d.doc); err != nil {
@@ -55,6 +62,25 @@ func ParseDynamic(field string, raw json.RawMessage) (*Dynamic, []plugin.FieldEr
 		d.paths[s] = p
 	})
 	return d, errs
+}
+
+// Decode decodes the object for event i of b into v: as given when it holds no path, else resolved
+// against b.Inputs[i], the untransformed event. Errors are permanent: the same event fails the same way.
+func (d *Dynamic) Decode(b plugin.Batch, i int, v any) error {
+	raw := d.raw
+	if !d.Static() {
+		if i >= len(b.Inputs) {
+			return plugin.Permanent(fmt.Errorf("event %d: no untransformed event to read dynamic parameters from", i))
+		}
+		var err error
+		if raw, err = d.Resolve(b.Inputs[i]); err != nil {
+			return plugin.Permanent(fmt.Errorf("event %d: %w", i, err))
+		}
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return plugin.Permanent(fmt.Errorf("event %d: decoding parameters: %w", i, err))
+	}
+	return nil
 }
 
 // Static reports whether the object holds no path, so that one value serves every event.

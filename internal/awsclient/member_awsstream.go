@@ -10,20 +10,16 @@ import (
 	"github.com/sluicehq/sluice/internal/plugin"
 )
 
-// DecodeMember decodes one member of a TargetParameters object (params, the whole object as JSON) into v,
-// strictly: an unknown field or a value of the wrong type is a FieldError named from
-// "TargetParameters.<member>". It reports whether the member was present (and not null).
-func DecodeMember(params json.RawMessage, member string, v any) (bool, []plugin.FieldError) {
+// DecodeMember decodes one member of the pipe's TargetParameters into v, strictly: an unknown field or
+// a value of the wrong type is a FieldError named from "TargetParameters.<member>". It reports whether
+// the member was present (and not null).
+func DecodeMember(c plugin.Check, member string, v any) (bool, []plugin.FieldError) {
 	field := "TargetParameters." + member
-	if len(params) == 0 {
-		return false, nil
-	}
-	var all map[string]json.RawMessage
-	if err := json.Unmarshal(params, &all); err != nil {
+	raw, err := c.Member(member)
+	if err != nil {
 		return false, []plugin.FieldError{{Field: "TargetParameters", Message: "must be a JSON object: " + err.Error()}}
 	}
-	raw, ok := all[member]
-	if !ok || string(raw) == "null" {
+	if raw == nil {
 		return false, nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
@@ -32,18 +28,6 @@ func DecodeMember(params json.RawMessage, member string, v any) (bool, []plugin.
 		return true, []plugin.FieldError{decodeError(field, err)}
 	}
 	return true, nil
-}
-
-// MemberJSON returns one member of a TargetParameters object as raw JSON (nil when absent).
-func MemberJSON(params json.RawMessage, member string) json.RawMessage {
-	var all map[string]json.RawMessage
-	if json.Unmarshal(params, &all) != nil {
-		return nil
-	}
-	if raw := all[member]; string(raw) != "null" {
-		return raw
-	}
-	return nil
 }
 
 // decodeError names the field a JSON decoding error is about.

@@ -6,7 +6,6 @@ package ecs
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -36,7 +35,6 @@ type Target struct {
 	client  *ecs.Client
 	cluster string
 	dyn     *awsclient.Dynamic
-	static  json.RawMessage
 }
 
 // NewWithConfig builds the target with an explicit AWS configuration.
@@ -45,14 +43,14 @@ func NewWithConfig(cfg aws.Config, c plugin.Check) (*Target, error) {
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("ecs target: %s %s", errs[0].Field, errs[0].Message)
 	}
-	return &Target{client: ecs.NewFromConfig(cfg), cluster: c.Endpoint, dyn: dyn, static: awsclient.MemberJSON(c.Params, Member)}, nil
+	return &Target{client: ecs.NewFromConfig(cfg), cluster: c.Endpoint, dyn: dyn}, nil
 }
 
 // Deliver runs the task once per event, in order.
 func (t *Target) Deliver(ctx context.Context, b plugin.Batch) error {
 	return awsclient.EachEvent(ctx, len(b.Payloads), func(ctx context.Context, i int) error {
 		var p Parameters
-		if err := awsclient.ResolveInto(t.dyn, t.static, b, i, &p); err != nil {
+		if err := t.dyn.Decode(b, i, &p); err != nil {
 			return err
 		}
 		out, err := t.client.RunTask(ctx, p.runTask(t.cluster))

@@ -201,7 +201,7 @@ func (o *TaskOverride) check(f *awsclient.Fields) {
 func parse(c plugin.Check) (*Parameters, *awsclient.Dynamic, []plugin.FieldError) {
 	_, _, errs := awsclient.TargetARN(c.Endpoint, "ecs", "cluster/")
 	var p Parameters
-	present, perrs := awsclient.DecodeMember(c.Params, Member, &p)
+	present, perrs := awsclient.DecodeMember(c, Member, &p)
 	if len(perrs) > 0 {
 		return nil, nil, append(errs, perrs...)
 	}
@@ -212,6 +212,6 @@ func parse(c plugin.Check) (*Parameters, *awsclient.Dynamic, []plugin.FieldError
 	}
 	p.check(f)
 	errs = append(errs, f.Errs...)
-	dyn, derrs := awsclient.ParseDynamic(f.Prefix, awsclient.MemberJSON(c.Params, Member))
+	dyn, derrs := awsclient.ParseDynamic(c, Member)
 	return &p, dyn, append(errs, derrs...)
 }

@@ -51,7 +51,7 @@ func Validate(c plugin.Check) []plugin.FieldError {
 func parse(c plugin.Check) (awsclient.Param, []plugin.FieldError) {
 	_, _, errs := awsclient.TargetARN(c.Endpoint, "kinesis", "stream/")
 	var p Parameters
-	present, perrs := awsclient.DecodeMember(c.Params, Member, &p)
+	present, perrs := awsclient.DecodeMember(c, Member, &p)
 	errs = append(errs, perrs...)
 	field := "TargetParameters." + Member + ".PartitionKey"
 	switch {

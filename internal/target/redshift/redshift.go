@@ -8,7 +8,6 @@ package redshift
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -45,7 +44,7 @@ func Validate(c plugin.Check) []plugin.FieldError {
 func parse(c plugin.Check) (string, *Parameters, *awsclient.Dynamic, []plugin.FieldError) {
 	_, cluster, errs := awsclient.TargetARN(c.Endpoint, "redshift", "cluster:")
 	var p Parameters
-	present, perrs := awsclient.DecodeMember(c.Params, Member, &p)
+	present, perrs := awsclient.DecodeMember(c, Member, &p)
 	if len(perrs) > 0 {
 		return "", nil, nil, append(errs, perrs...)
 	}
@@ -68,7 +67,7 @@ func parse(c plugin.Check) (string, *Parameters, *awsclient.Dynamic, []plugin.Fi
 		f.Add("SecretManagerArn", "must not be given with DbUser: the Data API authenticates with one or the other")
 	}
 	errs = append(errs, f.Errs...)
-	dyn, derrs := awsclient.ParseDynamic(f.Prefix, awsclient.MemberJSON(c.Params, Member))
+	dyn, derrs := awsclient.ParseDynamic(c, Member)
 	return cluster, &p, dyn, append(errs, derrs...)
 }
 
@@ -78,7 +77,6 @@ type Target struct {
 	arn     string
 	cluster string
 	dyn     *awsclient.Dynamic
-	static  json.RawMessage
 }
 
 // NewWithConfig builds the target with an explicit AWS configuration.
@@ -87,7 +85,7 @@ func NewWithConfig(cfg aws.Config, c plugin.Check) (*Target, error) {
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("redshift target: %s %s", errs[0].Field, errs[0].Message)
 	}
-	return &Target{client: redshiftdata.NewFromConfig(cfg), arn: c.Endpoint, cluster: cluster, dyn: dyn, static: awsclient.MemberJSON(c.Params, Member)}, nil
+	return &Target{client: redshiftdata.NewFromConfig(cfg), arn: c.Endpoint, cluster: cluster, dyn: dyn}, nil
 }
 
 // Deliver runs the statements once per event, in order. The call returns when the Data API has
@@ -96,7 +94,7 @@ func NewWithConfig(cfg aws.Config, c plugin.Check) (*Target, error) {
 func (t *Target) Deliver(ctx context.Context, b plugin.Batch) error {
 	return awsclient.EachEvent(ctx, len(b.Payloads), func(ctx context.Context, i int) error {
 		var p Parameters
-		if err := awsclient.ResolveInto(t.dyn, t.static, b, i, &p); err != nil {
+		if err := t.dyn.Decode(b, i, &p); err != nil {
 			return err
 		}
 		if len(p.Sqls) == 1 {

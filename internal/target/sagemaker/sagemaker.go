@@ -7,7 +7,6 @@ package sagemaker
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -46,7 +45,7 @@ func Validate(c plugin.Check) []plugin.FieldError {
 func parse(c plugin.Check) (string, *awsclient.Dynamic, []plugin.FieldError) {
 	_, name, errs := awsclient.TargetARN(c.Endpoint, "sagemaker", "pipeline/")
 	var p Parameters
-	_, perrs := awsclient.DecodeMember(c.Params, Member, &p)
+	_, perrs := awsclient.DecodeMember(c, Member, &p)
 	if len(perrs) > 0 {
 		return "", nil, append(errs, perrs...)
 	}
@@ -60,7 +59,7 @@ func parse(c plugin.Check) (string, *awsclient.Dynamic, []plugin.FieldError) {
 		f.String(n+".Value", pp.Value, 0, 1024, nil, true)
 	}
 	errs = append(errs, f.Errs...)
-	dyn, derrs := awsclient.ParseDynamic(f.Prefix, awsclient.MemberJSON(c.Params, Member))
+	dyn, derrs := awsclient.ParseDynamic(c, Member)
 	return name, dyn, append(errs, derrs...)
 }
 
@@ -70,7 +69,6 @@ type Target struct {
 	arn    string
 	name   string
 	dyn    *awsclient.Dynamic
-	static json.RawMessage
 }
 
 // NewWithConfig builds the target with an explicit AWS configuration.
@@ -79,18 +77,14 @@ func NewWithConfig(cfg aws.Config, c plugin.Check) (*Target, error) {
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("sagemaker target: %s %s", errs[0].Field, errs[0].Message)
 	}
-	static := awsclient.MemberJSON(c.Params, Member)
-	if static == nil {
-		static = json.RawMessage(`{}`)
-	}
-	return &Target{client: sagemaker.NewFromConfig(cfg), arn: c.Endpoint, name: name, dyn: dyn, static: static}, nil
+	return &Target{client: sagemaker.NewFromConfig(cfg), arn: c.Endpoint, name: name, dyn: dyn}, nil
 }
 
 // Deliver starts one execution per event, in order.
 func (t *Target) Deliver(ctx context.Context, b plugin.Batch) error {
 	return awsclient.EachEvent(ctx, len(b.Payloads), func(ctx context.Context, i int) error {
 		var p Parameters
-		if err := awsclient.ResolveInto(t.dyn, t.static, b, i, &p); err != nil {
+		if err := t.dyn.Decode(b, i, &p); err != nil {
 			return err
 		}
 		in := &sagemaker.StartPipelineExecutionInput{PipelineName: &t.name}
