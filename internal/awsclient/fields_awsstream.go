@@ -82,3 +82,13 @@ func Anchored(pattern string) *regexp.Regexp { return regexp.MustCompile(`^(` + 
 
 // PathPattern is the JSON path alternative the Pipes model appends to patterns of dynamic members.
 const PathPattern = `\$(\.[\w/_-]+(\[(\d+|\*)\])*)*`
+
+// OneEventPerCall refuses a source BatchSize above 1 for a target Pipes invokes once per event (ECS,
+// Batch, Redshift Data, SageMaker pipelines: "batching cannot be activated"), as the HTTP target does.
+func OneEventPerCall(c plugin.Check, what string) []plugin.FieldError {
+	if c.BatchSize > 1 {
+		return []plugin.FieldError{{Field: "SourceParameters.SelfManagedKafkaParameters.BatchSize",
+			Message: fmt.Sprintf("must be 1 with %s, which takes one event per call (as Pipes requires), not %d", what, c.BatchSize)}}
+	}
+	return nil
+}

@@ -200,6 +200,7 @@ func (o *TaskOverride) check(f *awsclient.Fields) {
 // parse decodes and checks the Target ARN and EcsTaskParameters, returning the cluster ARN.
 func parse(c plugin.Check) (*Parameters, *awsclient.Dynamic, []plugin.FieldError) {
 	_, _, errs := awsclient.TargetARN(c.Endpoint, "ecs", "cluster/")
+	errs = append(errs, awsclient.OneEventPerCall(c, "an ECS task target")...)
 	var p Parameters
 	present, perrs := awsclient.DecodeMember(c, Member, &p)
 	if len(perrs) > 0 {

@@ -43,6 +43,7 @@ func Validate(c plugin.Check) []plugin.FieldError {
 
 func parse(c plugin.Check) (string, *Parameters, *awsclient.Dynamic, []plugin.FieldError) {
 	_, cluster, errs := awsclient.TargetARN(c.Endpoint, "redshift", "cluster:")
+	errs = append(errs, awsclient.OneEventPerCall(c, "a Redshift Data target")...)
 	var p Parameters
 	present, perrs := awsclient.DecodeMember(c, Member, &p)
 	if len(perrs) > 0 {

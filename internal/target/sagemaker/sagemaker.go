@@ -44,6 +44,7 @@ func Validate(c plugin.Check) []plugin.FieldError {
 
 func parse(c plugin.Check) (string, *awsclient.Dynamic, []plugin.FieldError) {
 	_, name, errs := awsclient.TargetARN(c.Endpoint, "sagemaker", "pipeline/")
+	errs = append(errs, awsclient.OneEventPerCall(c, "a SageMaker pipeline target")...)
 	var p Parameters
 	_, perrs := awsclient.DecodeMember(c, Member, &p)
 	if len(perrs) > 0 {

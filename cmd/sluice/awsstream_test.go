@@ -1,0 +1,89 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/internal/target/timestream"
+)
+
+// TestStreamAndTaskTargetsRefuseBadParameters: a bad parameter of the Kinesis, Firehose, ECS, Redshift
+// Data and SageMaker targets, and any Timestream target (Pipes does not take Kafka sources for it), is a
+// ValidationException naming the field from CreatePipe, and exit 2 naming it from `sluice run`, before
+// anything connects to the broker.
+func TestStreamAndTaskTargetsRefuseBadParameters(t *testing.T) {
+	keyless(t)
+	url, _, _ := startServe(t, "--listen", "127.0.0.1:0", "--data-dir", t.TempDir())
+	broker, accepted := countingListener(t)
+	const acct = ":us-east-1:123456789012:"
+	for i, tc := range []struct {
+		name, field, message string
+		top, smk             map[string]any
+	}{
+		{"timestream", "Target", timestream.Message, map[string]any{
+			"Target":           "arn:aws:timestream" + acct + "database/db/table/t",
+			"TargetParameters": map[string]any{"TimestreamParameters": map[string]any{"TimeValue": "$.value.t", "VersionValue": "1", "DimensionMappings": []any{}}},
+		}, nil},
+		{"kinesis without a partition key", "TargetParameters.KinesisStreamParameters.PartitionKey", "is required", map[string]any{
+			"Target": "arn:aws:kinesis" + acct + "stream/s",
+		}, nil},
+		{"firehose resource", "Target", "deliverystream/NAME", map[string]any{"Target": "arn:aws:firehose" + acct + "stream/s"}, nil},
+		{"ecs launch type", "TargetParameters.EcsTaskParameters.LaunchType", "must be one of", map[string]any{
+			"Target":           "arn:aws:ecs" + acct + "cluster/c",
+			"TargetParameters": map[string]any{"EcsTaskParameters": map[string]any{"TaskDefinitionArn": "arn:aws:ecs" + acct + "task-definition/t:1", "LaunchType": "LAMBDA"}},
+		}, nil},
+		{"ecs batch size", "SourceParameters.SelfManagedKafkaParameters.BatchSize", "must be 1 with an ECS task target", map[string]any{
+			"Target":           "arn:aws:ecs" + acct + "cluster/c",
+			"TargetParameters": map[string]any{"EcsTaskParameters": map[string]any{"TaskDefinitionArn": "arn:aws:ecs" + acct + "task-definition/t:1"}},
+		}, map[string]any{"BatchSize": 5}},
+		{"redshift without sqls", "TargetParameters.RedshiftDataParameters.Sqls", "is required", map[string]any{
+			"Target":           "arn:aws:redshift" + acct + "cluster:c",
+			"TargetParameters": map[string]any{"RedshiftDataParameters": map[string]any{"Database": "dev"}},
+		}, nil},
+		{"sagemaker parameter path", "TargetParameters.SageMakerPipelineParameters.PipelineParameterList[0].Value", "JSON path", map[string]any{
+			"Target":           "arn:aws:sagemaker" + acct + "pipeline/p",
+			"TargetParameters": map[string]any{"SageMakerPipelineParameters": map[string]any{"PipelineParameterList": []any{map[string]any{"Name": "n", "Value": "$.value["}}}},
+		}, nil},
+		{"member of another target", "TargetParameters.KinesisStreamParameters", "", map[string]any{
+			"Target":           "arn:aws:firehose" + acct + "deliverystream/d",
+			"TargetParameters": map[string]any{"KinesisStreamParameters": map[string]any{"PartitionKey": "k"}},
+		}, nil},
+	} {
+		t.Run(strings.ReplaceAll(tc.name, " ", "_"), func(t *testing.T) {
+			body := pipeBody(t, broker, "orders", tc.top, tc.smk)
+			code, resp := apiCall(t, "POST", fmt.Sprintf("%s/v1/pipes/bad-%d", url, i), body)
+			var ve struct {
+				Type      string `json:"__type"`
+				FieldList []struct{ Name, Message string } `json:"fieldList"`
+			}
+			if err := json.Unmarshal([]byte(resp), &ve); err != nil || code != 400 || !strings.Contains(resp, "ValidationException") {
+				t.Fatalf("CreatePipe = %d %s, want a ValidationException", code, resp)
+			}
+			found := false
+			for _, f := range ve.FieldList {
+				found = found || f.Name == tc.field && strings.Contains(f.Message, tc.message)
+			}
+			if !found {
+				t.Errorf("CreatePipe fieldList %+v has no %s with %q", ve.FieldList, tc.field, tc.message)
+			}
+
+			path := writeFile(t, "pipe.json", body)
+			var out, errb bytes.Buffer
+			if code := cmdRun(context.Background(), []string{"--file", path}, stdio{out: &out, err: &errb}); code != 2 {
+				t.Fatalf("sluice run exit = %d, want 2; stderr:\n%s", code, errb.String())
+			}
+			if !strings.Contains(errb.String(), tc.field+":") || !strings.Contains(errb.String(), tc.message) {
+				t.Errorf("sluice run stderr does not name %s with %q:\n%s", tc.field, tc.message, errb.String())
+			}
+		})
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := accepted.Load(); n != 0 {
+		t.Fatalf("invalid definitions opened %d connections to the broker", n)
+	}
+}
