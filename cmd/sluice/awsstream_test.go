@@ -58,7 +58,7 @@ func TestStreamAndTaskTargetsRefuseBadParameters(t *testing.T) {
 			body := pipeBody(t, broker, "orders", tc.top, tc.smk)
 			code, resp := apiCall(t, "POST", fmt.Sprintf("%s/v1/pipes/bad-%d", url, i), body)
 			var ve struct {
-				Type      string `json:"__type"`
+				Type      string                           `json:"__type"`
 				FieldList []struct{ Name, Message string } `json:"fieldList"`
 			}
 			if err := json.Unmarshal([]byte(resp), &ve); err != nil || code != 400 || !strings.Contains(resp, "ValidationException") {

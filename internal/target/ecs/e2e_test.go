@@ -34,7 +34,7 @@ func TestPipeToECS(t *testing.T) {
 		TargetParameters: map[string]any{"EcsTaskParameters": map[string]any{
 			"TaskDefinitionArn": tdArn, "LaunchType": "FARGATE", "Group": "$.value.job",
 			"NetworkConfiguration": map[string]any{"awsvpcConfiguration": map[string]any{"Subnets": []string{subnet}, "SecurityGroups": []string{sg}}},
-			"Overrides": map[string]any{"ContainerOverrides": []any{map[string]any{"Name": "app", "Command": []string{"run", "$.value.job"}}}},
+			"Overrides":            map[string]any{"ContainerOverrides": []any{map[string]any{"Name": "app", "Command": []string{"run", "$.value.job"}}}},
 		}},
 	})
 	want := []string{"j0: run j0", "j1: run j1", "j2: run j2"}
