@@ -12,8 +12,8 @@ import (
 	"github.com/sluicehq/sluice/internal/target/timestream"
 )
 
-// TestStreamAndTaskTargetsRefuseBadParameters: a bad parameter of the Kinesis, Firehose, ECS, Redshift
-// Data and SageMaker targets, and any Timestream target (Pipes does not take Kafka sources for it), is a
+// TestStreamAndTaskTargetsRefuseBadParameters: a bad parameter of the Kinesis, Firehose, ECS, Batch,
+// Redshift Data and SageMaker targets, and any Timestream target (Pipes does not take Kafka sources for it), is a
 // ValidationException naming the field from CreatePipe, and exit 2 naming it from `sluice run`, before
 // anything connects to the broker.
 func TestStreamAndTaskTargetsRefuseBadParameters(t *testing.T) {
@@ -41,6 +41,10 @@ func TestStreamAndTaskTargetsRefuseBadParameters(t *testing.T) {
 			"Target":           "arn:aws:ecs" + acct + "cluster/c",
 			"TargetParameters": map[string]any{"EcsTaskParameters": map[string]any{"TaskDefinitionArn": "arn:aws:ecs" + acct + "task-definition/t:1"}},
 		}, map[string]any{"BatchSize": 5}},
+		{"batch job name", "TargetParameters.BatchJobParameters.JobName", "must match", map[string]any{
+			"Target":           "arn:aws:batch" + acct + "job-queue/q",
+			"TargetParameters": map[string]any{"BatchJobParameters": map[string]any{"JobDefinition": "d", "JobName": "has space"}},
+		}, nil},
 		{"redshift without sqls", "TargetParameters.RedshiftDataParameters.Sqls", "is required", map[string]any{
 			"Target":           "arn:aws:redshift" + acct + "cluster:c",
 			"TargetParameters": map[string]any{"RedshiftDataParameters": map[string]any{"Database": "dev"}},

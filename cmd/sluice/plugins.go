@@ -5,6 +5,7 @@ package main
 // (docs/adding-a-target.md).
 import (
 	_ "github.com/sluicehq/sluice/internal/enrich/http"
+	_ "github.com/sluicehq/sluice/internal/target/batch"
 	_ "github.com/sluicehq/sluice/internal/target/ecs"
 	_ "github.com/sluicehq/sluice/internal/target/file"
 	_ "github.com/sluicehq/sluice/internal/target/firehose"

@@ -23,7 +23,7 @@ func TestPipeToECS(t *testing.T) {
 	cfg := awstest.Config(t, "")
 	client := ecs.NewFromConfig(cfg)
 	clusterArn, tdArn := newCluster(t, client)
-	subnet, sg := defaultNetwork(t, cfg)
+	subnet, sg := defaultNetwork(t)
 	var recs []*kgo.Record
 	for i := range 3 {
 		recs = append(recs, &kgo.Record{Topic: topic, Value: fmt.Appendf(nil, `{"job":"j%d"}`, i)})

@@ -1,14 +1,10 @@
 package ecs
 
 import (
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"regexp"
 	"sort"
 	"strings"
@@ -16,7 +12,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/google/go-cmp/cmp"
@@ -115,45 +110,25 @@ func newCluster(t *testing.T, c *ecs.Client) (string, string) {
 }
 
 // defaultNetwork returns a subnet and a security group of the emulator's default VPC, which its ECS
-// checks awsvpc tasks against. The two EC2 queries are made by hand (signed like the SDK does) rather
-// than through the EC2 SDK module, which is large to build for two calls.
-func defaultNetwork(t *testing.T, cfg aws.Config) (subnet, group string) {
+// checks awsvpc tasks against.
+func defaultNetwork(t *testing.T) (subnet, group string) {
 	t.Helper()
-	query := func(action, pattern string) string {
-		body := "Action=" + action + "&Version=2016-11-15"
-		req, err := http.NewRequestWithContext(t.Context(), "POST", awstest.Endpoint(t), strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
-		creds, err := cfg.Credentials.Retrieve(t.Context())
-		if err != nil {
-			t.Fatal(err)
-		}
-		sum := sha256.Sum256([]byte(body))
-		if err := v4.NewSigner().SignHTTP(t.Context(), creds, req, hex.EncodeToString(sum[:]), "ec2", cfg.Region, time.Now()); err != nil {
-			t.Fatal(err)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatalf("EC2 %s: %v", action, err)
-		}
-		defer resp.Body.Close()
-		out, _ := io.ReadAll(resp.Body)
+	find := func(action, pattern string) string {
+		out := awstest.Query(t, "ec2", "2016-11-15", action, nil)
 		m := regexp.MustCompile(pattern).FindSubmatch(out)
 		if m == nil {
-			t.Fatalf("EC2 %s answered %d %s, with no %s", action, resp.StatusCode, out, pattern)
+			t.Fatalf("EC2 %s answered %s, with no %s", action, out, pattern)
 		}
 		return string(m[1])
 	}
-	return query("DescribeSubnets", `<subnetId>(subnet-[0-9a-z]+)</subnetId>`), query("DescribeSecurityGroups", `<groupId>(sg-[0-9a-z]+)</groupId>`)
+	return find("DescribeSubnets", `<subnetId>(subnet-[0-9a-z]+)</subnetId>`), find("DescribeSecurityGroups", `<groupId>(sg-[0-9a-z]+)</groupId>`)
 }
 
 func TestDeliverRunsTaskPerEvent(t *testing.T) {
 	cfg := awstest.Config(t, "")
 	c := ecs.NewFromConfig(cfg)
 	clusterArn, tdArn := newCluster(t, c)
-	subnet, sg := defaultNetwork(t, cfg)
+	subnet, sg := defaultNetwork(t)
 	fp := awstest.NewFaultProxy(t, awstest.Endpoint(t))
 	params := fmt.Sprintf(`{"InputTemplate":"ignored","EcsTaskParameters":{"TaskDefinitionArn":%q,"LaunchType":"FARGATE",
 		"NetworkConfiguration":{"awsvpcConfiguration":{"Subnets":["$.value.subnet"],"SecurityGroups":[%q],"AssignPublicIp":"DISABLED"}},
@@ -227,7 +202,7 @@ func TestDeliverFailures(t *testing.T) {
 	cfg := awstest.Config(t, "")
 	// moto 5.2.5 needs security groups with an awsvpc network configuration (it fails with a 500
 	// without them; ECS does not).
-	subnet, sg := defaultNetwork(t, cfg)
+	subnet, sg := defaultNetwork(t)
 	net := fmt.Sprintf(`"NetworkConfiguration":{"awsvpcConfiguration":{"Subnets":[%q],"SecurityGroups":[%q]}}`, subnet, sg)
 	clusterArn, tdArn := newCluster(t, ecs.NewFromConfig(cfg))
 	fp := awstest.NewFaultProxy(t, awstest.Endpoint(t))
