@@ -27,6 +27,7 @@ func TargetARN(endpoint, service, prefix string) (ARN, string, []plugin.FieldErr
 	}
 	name, ok := strings.CutPrefix(a.Resource, prefix)
 	if !ok || name == "" {
+		name = ""
 		bad("resource %q must be %sNAME", a.Resource, prefix)
 	}
 	return a, name, errs
