@@ -114,6 +114,9 @@ func (o *TaskOverride) taskOverride() *types.TaskOverride {
 		out.EphemeralStorage = &types.EphemeralStorage{SizeInGiB: int32v(o.EphemeralStorage.SizeInGiB)}
 	}
 	for _, a := range o.InferenceAcceleratorOverrides {
+		// The Pipes model still has the member, so it is passed on as given; ECS answers whether it
+		// still takes it.
+		//lint:ignore SA1019 forwarded as the pipe gives it
 		out.InferenceAcceleratorOverrides = append(out.InferenceAcceleratorOverrides, types.InferenceAcceleratorOverride{DeviceName: a.DeviceName, DeviceType: a.DeviceType})
 	}
 	for _, c := range o.ContainerOverrides {
