@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/sluicehq/sluice/internal/plugin"
@@ -36,4 +37,27 @@ func NewTarget[T plugin.Target](build func(aws.Config, plugin.Check) (T, error))
 		}
 		return build(cfg, c)
 	}
+}
+
+// PerEventSpec is the registry entry of a target Pipes invokes once per event (ECS, Batch, Redshift
+// Data, SageMaker pipelines): one ARN service, one TargetParameters member, MaxBatch 1 and a default
+// source BatchSize of 1 (Validate refuses more: OneEventPerCall).
+func PerEventSpec[T plugin.Target](kind, member string, validate func(plugin.Check) []plugin.FieldError, build func(aws.Config, plugin.Check) (T, error)) plugin.TargetSpec {
+	return plugin.TargetSpec{
+		Kinds: []string{kind}, Members: []string{member}, Validate: validate,
+		MaxBatch: 1, DefaultBatchSize: 1, New: NewTarget(build),
+	}
+}
+
+// Invalid is what a constructor returns for parameters its Validate refuses (a caller that skipped
+// validation): every problem, marked permanent. It is nil when errs is empty.
+func Invalid(target string, errs []plugin.FieldError) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = e.Field + ": " + e.Message
+	}
+	return plugin.Permanent(fmt.Errorf("%s target: invalid parameters: %s", target, strings.Join(msgs, "; ")))
 }

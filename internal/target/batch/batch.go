@@ -19,8 +19,6 @@ import (
 const (
 	// Member is the TargetParameters member this target owns.
 	Member = "BatchJobParameters"
-	// MaxBatch is one: Pipes makes one SubmitJob call per event.
-	MaxBatch = 1
 )
 
 // Parameters is TargetParameters.BatchJobParameters.
@@ -129,8 +127,8 @@ type Target struct {
 // NewWithConfig builds the target with an explicit AWS configuration.
 func NewWithConfig(cfg aws.Config, c plugin.Check) (*Target, error) {
 	dyn, errs := parse(c)
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("batch target: %s %s", errs[0].Field, errs[0].Message)
+	if err := awsclient.Invalid("batch", errs); err != nil {
+		return nil, err
 	}
 	return &Target{client: batch.NewFromConfig(cfg), queue: c.Endpoint, dyn: dyn}, nil
 }

@@ -2,7 +2,6 @@ package batch
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,19 +27,15 @@ const queueArn = "arn:aws:batch:us-east-1:123456789012:job-queue/q"
 
 func TestValidate(t *testing.T) {
 	const pre = "TargetParameters.BatchJobParameters"
-	for _, tc := range []struct {
-		name, target, params string
-		batchSize            int
-		want                 []plugin.FieldError
-	}{
-		{"minimal", queueArn, `{"BatchJobParameters":{"JobDefinition":"jd","JobName":"job-1"}}`, 1, nil},
-		{"full", queueArn, `{"BatchJobParameters":{"JobDefinition":"$.value.def","JobName":"$.value.name","ArrayProperties":{"Size":4},
+	awstest.CheckValidate(t, Validate, []awstest.ValidateCase{
+		{Name: "minimal", Target: queueArn, Params: `{"BatchJobParameters":{"JobDefinition":"jd","JobName":"job-1"}}`, BatchSize: 1},
+		{Name: "full", Target: queueArn, Params: `{"BatchJobParameters":{"JobDefinition":"$.value.def","JobName":"$.value.name","ArrayProperties":{"Size":4},
 			"RetryStrategy":{"Attempts":3},"DependsOn":[{"JobId":"$.value.after","Type":"SEQUENTIAL"}],"Parameters":{"order":"$.value.id"},
 			"ContainerOverrides":{"Command":["run","$.value.id"],"Environment":[{"Name":"ID","Value":"$.value.id"}],"InstanceType":"m5.large",
-			"ResourceRequirements":[{"Type":"VCPU","Value":"2"}]}}}`, 1, nil},
-		{"absent", queueArn, ``, 1, []plugin.FieldError{{Field: pre, Message: "is required with a Batch job queue target (JobDefinition and JobName at least)"}}},
-		{"every problem", "arn:aws:batch:us-east-1:123456789012:job-definition/d", `{"BatchJobParameters":{"JobName":"-x","ArrayProperties":{"Size":1},
-			"RetryStrategy":{"Attempts":11},"DependsOn":[{"Type":"ALL"}],"ContainerOverrides":{"ResourceRequirements":[{"Type":"DISK"}]}}}`, 10, []plugin.FieldError{
+			"ResourceRequirements":[{"Type":"VCPU","Value":"2"}]}}}`, BatchSize: 1},
+		{Name: "absent", Target: queueArn, BatchSize: 1, Want: []plugin.FieldError{{Field: pre, Message: "is required with a Batch job queue target (JobDefinition and JobName at least)"}}},
+		{Name: "every problem", Target: "arn:aws:batch:us-east-1:123456789012:job-definition/d", Params: `{"BatchJobParameters":{"JobName":"-x","ArrayProperties":{"Size":1},
+			"RetryStrategy":{"Attempts":11},"DependsOn":[{"Type":"ALL"}],"ContainerOverrides":{"ResourceRequirements":[{"Type":"DISK"}]}}}`, BatchSize: 10, Want: []plugin.FieldError{
 			{Field: "Target", Message: `resource "job-definition/d" must be job-queue/NAME`},
 			{Field: "SourceParameters.SelfManagedKafkaParameters.BatchSize", Message: "must be 1 with a Batch job queue target, which takes one event per call (as Pipes requires), not 10"},
 			{Field: pre + ".JobDefinition", Message: "is required"},
@@ -51,20 +46,8 @@ func TestValidate(t *testing.T) {
 			{Field: pre + ".ContainerOverrides.ResourceRequirements[0].Type", Message: `must be one of GPU, MEMORY, VCPU, not "DISK"`},
 			{Field: pre + ".ContainerOverrides.ResourceRequirements[0].Value", Message: "is required"},
 		}},
-		{"wrong type", queueArn, `{"BatchJobParameters":{"JobDefinition":"jd","JobName":"j","Parameters":{"n":1}}}`, 1, []plugin.FieldError{{Field: pre + ".Parameters", Message: "must be a string, not number"}}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got := Validate(plugin.Check{Endpoint: tc.target, Params: json.RawMessage(tc.params), BatchSize: tc.batchSize})
-			if d := cmp.Diff(tc.want, got); d != "" {
-				t.Errorf("Validate (-want +got):\n%s", d)
-			}
-		})
-	}
-}
-
-func kafkaEvent(value string) json.RawMessage {
-	return json.RawMessage(fmt.Sprintf(`{"eventSource":"SelfManagedKafka","topic":"t","partition":0,"offset":0,"value":%q}`,
-		base64.StdEncoding.EncodeToString([]byte(value))))
+		{Name: "wrong type", Target: queueArn, Params: `{"BatchJobParameters":{"JobDefinition":"jd","JobName":"j","Parameters":{"n":1}}}`, BatchSize: 1, Want: []plugin.FieldError{{Field: pre + ".Parameters", Message: "must be a string, not number"}}},
+	})
 }
 
 // newQueue makes what a job needs in the emulator (a service role, an unmanaged compute environment, a
@@ -188,7 +171,7 @@ func TestDeliverSubmitsJobPerEvent(t *testing.T) {
 	var b plugin.Batch
 	for i := range 2 {
 		b.Payloads = append(b.Payloads, json.RawMessage(`"not sent"`))
-		b.Inputs = append(b.Inputs, kafkaEvent(fmt.Sprintf(`{"id":"o%d","name":"job-%d"}`, i, i)))
+		b.Inputs = append(b.Inputs, awstest.KafkaEvent(fmt.Sprintf(`{"id":"o%d","name":"job-%d"}`, i, i)))
 	}
 	if err := tg.Deliver(t.Context(), b); err != nil {
 		t.Fatalf("Deliver: %v", err)

@@ -20,8 +20,6 @@ import (
 const (
 	// Member is the TargetParameters member this target owns.
 	Member = "EcsTaskParameters"
-	// MaxBatch is one: Pipes makes one RunTask call per event.
-	MaxBatch = 1
 )
 
 // Validate checks the Target ARN and EcsTaskParameters. It does no I/O.
@@ -40,8 +38,8 @@ type Target struct {
 // NewWithConfig builds the target with an explicit AWS configuration.
 func NewWithConfig(cfg aws.Config, c plugin.Check) (*Target, error) {
 	_, dyn, errs := parse(c)
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("ecs target: %s %s", errs[0].Field, errs[0].Message)
+	if err := awsclient.Invalid("ecs", errs); err != nil {
+		return nil, err
 	}
 	return &Target{client: ecs.NewFromConfig(cfg), cluster: c.Endpoint, dyn: dyn}, nil
 }

@@ -1,7 +1,6 @@
 package ecs
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,27 +23,24 @@ const cluster = "arn:aws:ecs:us-east-1:123456789012:cluster/c"
 func TestValidate(t *testing.T) {
 	const pre = "TargetParameters.EcsTaskParameters"
 	td := `"TaskDefinitionArn":"arn:aws:ecs:us-east-1:123456789012:task-definition/t:1"`
-	for _, tc := range []struct {
-		name, target, params string
-		want                 []plugin.FieldError
-	}{
-		{"minimal", cluster, `{"EcsTaskParameters":{` + td + `}}`, nil},
-		{"task definition from a path", cluster, `{"EcsTaskParameters":{"TaskDefinitionArn":"$.value.td"}}`, nil},
-		{"full", cluster, `{"EcsTaskParameters":{` + td + `,"TaskCount":2,"LaunchType":"FARGATE","PlatformVersion":"1.4.0","Group":"$.value.g",
+	awstest.CheckValidate(t, Validate, []awstest.ValidateCase{
+		{Name: "minimal", Target: cluster, Params: `{"EcsTaskParameters":{` + td + `}}`},
+		{Name: "task definition from a path", Target: cluster, Params: `{"EcsTaskParameters":{"TaskDefinitionArn":"$.value.td"}}`},
+		{Name: "full", Target: cluster, Params: `{"EcsTaskParameters":{` + td + `,"TaskCount":2,"LaunchType":"FARGATE","PlatformVersion":"1.4.0","Group":"$.value.g",
 			"NetworkConfiguration":{"awsvpcConfiguration":{"Subnets":["subnet-1","$.value.subnet"],"SecurityGroups":["sg-1"],"AssignPublicIp":"ENABLED"}},
 			"EnableECSManagedTags":true,"EnableExecuteCommand":false,"PropagateTags":"TASK_DEFINITION","ReferenceId":"$.value.id",
 			"PlacementConstraints":[{"type":"memberOf","expression":"attribute:x == y"}],"PlacementStrategy":[{"type":"spread","field":"host"}],
 			"Overrides":{"Cpu":"256","Memory":"512","TaskRoleArn":"arn:aws:iam::123456789012:role/r","EphemeralStorage":{"sizeInGiB":30},
 				"ContainerOverrides":[{"Name":"app","Command":["echo","$.value.msg"],"Cpu":128,"Environment":[{"name":"ID","value":"$.value.id"}],
 				"EnvironmentFiles":[{"type":"s3","value":"arn:aws:s3:::b/env"}],"ResourceRequirements":[{"type":"GPU","value":"1"}]}]},
-			"Tags":[{"Key":"k","Value":"$.value.id"}]}}`, nil},
-		{"absent", cluster, `{}`, []plugin.FieldError{{Field: pre, Message: "is required with an ECS cluster target (TaskDefinitionArn at least)"}}},
-		{"every problem", "arn:aws:ecs:us-east-1:123456789012:service/s", `{"EcsTaskParameters":{"TaskCount":0,"LaunchType":"LAMBDA",
+			"Tags":[{"Key":"k","Value":"$.value.id"}]}}`},
+		{Name: "absent", Target: cluster, Params: `{}`, Want: []plugin.FieldError{{Field: pre, Message: "is required with an ECS cluster target (TaskDefinitionArn at least)"}}},
+		{Name: "every problem", Target: "arn:aws:ecs:us-east-1:123456789012:service/s", Params: `{"EcsTaskParameters":{"TaskCount":0,"LaunchType":"LAMBDA",
 			"CapacityProviderStrategy":[{"weight":2000}],
 			"NetworkConfiguration":{"awsvpcConfiguration":{"Subnets":["net-1"],"AssignPublicIp":"YES"}},
 			"PropagateTags":"SERVICE","Overrides":{"TaskRoleArn":"role","EphemeralStorage":{"sizeInGiB":5},
 			"ContainerOverrides":[{"EnvironmentFiles":[{"type":"http","value":"x"}]}]},
-			"Tags":[{"Key":""}],"PlacementStrategy":[{"type":"pack"}],"Group":"$.value["}}`, []plugin.FieldError{
+			"Tags":[{"Key":""}],"PlacementStrategy":[{"type":"pack"}],"Group":"$.value["}}`, Want: []plugin.FieldError{
 			{Field: "Target", Message: `resource "service/s" must be cluster/NAME`},
 			{Field: pre + ".TaskDefinitionArn", Message: "is required"},
 			{Field: pre + ".TaskCount", Message: "must be 1..10, not 0"},
@@ -63,26 +59,9 @@ func TestValidate(t *testing.T) {
 			{Field: pre + ".Overrides.ContainerOverrides[0].EnvironmentFiles[0].type", Message: `must be one of s3, not "http"`},
 			{Field: pre + ".Group", Message: "is not a valid JSON path"},
 		}},
-		{"unknown member", cluster, `{"EcsTaskParameters":{` + td + `,"Cluster":"x"}}`, []plugin.FieldError{{Field: pre, Message: `has unknown member "Cluster"`}}},
-		{"wrong type", cluster, `{"EcsTaskParameters":{` + td + `,"TaskCount":"2"}}`, []plugin.FieldError{{Field: pre + ".TaskCount", Message: "must be an integer, not string"}}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got := Validate(plugin.Check{Endpoint: tc.target, Params: json.RawMessage(tc.params)})
-			for i := range got { // path errors carry the parser's position; compare their start
-				if strings.HasPrefix(got[i].Message, "is not a valid JSON path") {
-					got[i].Message = "is not a valid JSON path"
-				}
-			}
-			if d := cmp.Diff(tc.want, got); d != "" {
-				t.Errorf("Validate (-want +got):\n%s", d)
-			}
-		})
-	}
-}
-
-func kafkaEvent(value string) json.RawMessage {
-	return json.RawMessage(fmt.Sprintf(`{"eventSource":"SelfManagedKafka","topic":"t","partition":0,"offset":0,"value":%q}`,
-		base64.StdEncoding.EncodeToString([]byte(value))))
+		{Name: "unknown member", Target: cluster, Params: `{"EcsTaskParameters":{` + td + `,"Cluster":"x"}}`, Want: []plugin.FieldError{{Field: pre, Message: `has unknown member "Cluster"`}}},
+		{Name: "wrong type", Target: cluster, Params: `{"EcsTaskParameters":{` + td + `,"TaskCount":"2"}}`, Want: []plugin.FieldError{{Field: pre + ".TaskCount", Message: "must be an integer, not string"}}},
+	})
 }
 
 // newCluster makes a cluster and a Fargate task definition; it returns the cluster's and the task
@@ -142,7 +121,7 @@ func TestDeliverRunsTaskPerEvent(t *testing.T) {
 	var b plugin.Batch
 	for i := range 2 {
 		b.Payloads = append(b.Payloads, json.RawMessage(`"ignored"`))
-		b.Inputs = append(b.Inputs, kafkaEvent(fmt.Sprintf(`{"id":"o%d","group":"g%d","msg":"hello %d","subnet":%q}`, i, i, i, subnet)))
+		b.Inputs = append(b.Inputs, awstest.KafkaEvent(fmt.Sprintf(`{"id":"o%d","group":"g%d","msg":"hello %d","subnet":%q}`, i, i, i, subnet)))
 	}
 	if err := tg.Deliver(t.Context(), b); err != nil {
 		t.Fatalf("Deliver: %v", err)
@@ -211,7 +190,7 @@ func TestDeliverFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := plugin.Batch{Payloads: []json.RawMessage{json.RawMessage(`1`), json.RawMessage(`2`), json.RawMessage(`3`)}, Inputs: []json.RawMessage{kafkaEvent(`{"group":"a"}`), kafkaEvent(`{"group":"b"}`), kafkaEvent(`{"group":"c"}`)}}
+	b := plugin.Batch{Payloads: []json.RawMessage{json.RawMessage(`1`), json.RawMessage(`2`), json.RawMessage(`3`)}, Inputs: []json.RawMessage{awstest.KafkaEvent(`{"group":"a"}`), awstest.KafkaEvent(`{"group":"b"}`), awstest.KafkaEvent(`{"group":"c"}`)}}
 
 	// A throttled second call: the first event is delivered, the rest come back as a partial failure.
 	fp.Add(awstest.Rule{Op: "RunTask", Skip: 1, Times: 1, Error: &awstest.APIError{Code: "ThrottlingException", Message: "Rate exceeded"}})

@@ -5,15 +5,6 @@ import (
 	"github.com/sluicehq/sluice/internal/plugin"
 )
 
-func init() {
-	plugin.Default.AddTarget(plugin.TargetSpec{
-		Kinds:            []string{"ecs"},
-		Members:          []string{Member},
-		Validate:         Validate,
-		MaxBatch:         MaxBatch,
-		DefaultBatchSize: 1,
-		New:              awsclient.NewTarget(NewWithConfig),
-	})
-}
+func init() { plugin.Default.AddTarget(awsclient.PerEventSpec("ecs", Member, Validate, NewWithConfig)) }
 
 var _ plugin.Target = (*Target)(nil)

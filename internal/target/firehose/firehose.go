@@ -41,8 +41,8 @@ type Target struct {
 // NewWithConfig builds the target with an explicit AWS configuration.
 func NewWithConfig(cfg aws.Config, c plugin.Check) (*Target, error) {
 	_, name, errs := awsclient.TargetARN(c.Endpoint, "firehose", "deliverystream/")
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("firehose target: %s %s", errs[0].Field, errs[0].Message)
+	if err := awsclient.Invalid("firehose", errs); err != nil {
+		return nil, err
 	}
 	return &Target{client: firehose.NewFromConfig(cfg), name: name, arn: c.Endpoint}, nil
 }

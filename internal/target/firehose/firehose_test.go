@@ -20,21 +20,12 @@ import (
 )
 
 func TestValidate(t *testing.T) {
-	for _, tc := range []struct {
-		name, target string
-		want         []plugin.FieldError
-	}{
-		{"delivery stream", "arn:aws:firehose:eu-west-1:123456789012:deliverystream/d", nil},
-		{"no region", "arn:aws:firehose::123456789012:deliverystream/d", nil},
-		{"stream", "arn:aws:firehose:eu-west-1:123456789012:stream/d", []plugin.FieldError{{Field: "Target", Message: `resource "stream/d" must be deliverystream/NAME`}}},
-		{"not an arn", "firehose/d", []plugin.FieldError{{Field: "Target", Message: `ARN "firehose/d": prefix must be "arn:"`}}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if d := cmp.Diff(tc.want, Validate(plugin.Check{Endpoint: tc.target})); d != "" {
-				t.Errorf("Validate(%s) (-want +got):\n%s", tc.target, d)
-			}
-		})
-	}
+	awstest.CheckValidate(t, Validate, []awstest.ValidateCase{
+		{Name: "delivery stream", Target: "arn:aws:firehose:eu-west-1:123456789012:deliverystream/d"},
+		{Name: "no region", Target: "arn:aws:firehose::123456789012:deliverystream/d"},
+		{Name: "stream", Target: "arn:aws:firehose:eu-west-1:123456789012:stream/d", Want: []plugin.FieldError{{Field: "Target", Message: `resource "stream/d" must be deliverystream/NAME`}}},
+		{Name: "not an arn", Target: "firehose/d", Want: []plugin.FieldError{{Field: "Target", Message: `ARN "firehose/d": prefix must be "arn:"`}}},
+	})
 }
 
 // newDeliveryStream makes a bucket and a delivery stream writing into it, and returns the stream's ARN

@@ -90,8 +90,8 @@ type Target struct {
 // NewWithConfig builds the target with an explicit AWS configuration.
 func NewWithConfig(cfg aws.Config, c plugin.Check) (*Target, error) {
 	key, errs := parse(c)
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("kinesis target: %s %s", errs[0].Field, errs[0].Message)
+	if err := awsclient.Invalid("kinesis", errs); err != nil {
+		return nil, err
 	}
 	return &Target{client: kinesis.NewFromConfig(cfg), streamARN: c.Endpoint, key: key}, nil
 }

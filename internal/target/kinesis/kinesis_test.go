@@ -2,7 +2,6 @@ package kinesis
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,40 +24,20 @@ func params(js string) json.RawMessage { return json.RawMessage(js) }
 
 func TestValidate(t *testing.T) {
 	good := arnPrefix + "s"
-	for _, tc := range []struct {
-		name, target, params string
-		want                 []plugin.FieldError
-	}{
-		{"static key", good, `{"KinesisStreamParameters":{"PartitionKey":"k"}}`, nil},
-		{"path key", good, `{"InputTemplate":"x","KinesisStreamParameters":{"PartitionKey":"$.value.id"}}`, nil},
-		{"missing member", good, `{}`, []plugin.FieldError{{Field: "TargetParameters.KinesisStreamParameters.PartitionKey", Message: "is required with a Kinesis stream target"}}},
-		{"no params", good, ``, []plugin.FieldError{{Field: "TargetParameters.KinesisStreamParameters.PartitionKey", Message: "is required with a Kinesis stream target"}}},
-		{"empty key", good, `{"KinesisStreamParameters":{"PartitionKey":""}}`, []plugin.FieldError{{Field: "TargetParameters.KinesisStreamParameters.PartitionKey", Message: "must be 1..256 characters, not 0"}}},
-		{"long key", good, `{"KinesisStreamParameters":{"PartitionKey":"` + strings.Repeat("é", 257) + `"}}`, []plugin.FieldError{{Field: "TargetParameters.KinesisStreamParameters.PartitionKey", Message: "must be 1..256 characters, not 257"}}},
-		{"bad path", good, `{"KinesisStreamParameters":{"PartitionKey":"$.value[x]"}}`, []plugin.FieldError{{Field: "TargetParameters.KinesisStreamParameters.PartitionKey"}}},
-		{"unknown member", good, `{"KinesisStreamParameters":{"PartitionKey":"k","Shard":"1"}}`, []plugin.FieldError{{Field: "TargetParameters.KinesisStreamParameters", Message: `has unknown member "Shard"`}}},
-		{"wrong type", good, `{"KinesisStreamParameters":{"PartitionKey":7}}`, []plugin.FieldError{{Field: "TargetParameters.KinesisStreamParameters.PartitionKey", Message: "must be a string, not number"}}},
-		{"other service", "arn:aws:sqs:us-east-1:123456789012:q", `{"KinesisStreamParameters":{"PartitionKey":"k"}}`, []plugin.FieldError{{Field: "Target", Message: `is an ARN of service "sqs", not "kinesis"`}, {Field: "Target", Message: `resource "q" must be stream/NAME`}}},
-		{"bad account", "arn:aws:kinesis:us-east-1:12:stream/s", `{"KinesisStreamParameters":{"PartitionKey":"k"}}`, []plugin.FieldError{{Field: "Target", Message: `ARN "arn:aws:kinesis:us-east-1:12:stream/s": account "12" must be 12 digits`}}},
-		{"no stream name", arnPrefix, `{"KinesisStreamParameters":{"PartitionKey":"k"}}`, []plugin.FieldError{{Field: "Target", Message: `resource "stream/" must be stream/NAME`}}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got := Validate(plugin.Check{Endpoint: tc.target, Params: params(tc.params)})
-			// A path error's message comes from the transform package; compare only its field.
-			if len(tc.want) == 1 && tc.want[0].Message == "" && len(got) == 1 {
-				got[0].Message = ""
-			}
-			if d := cmp.Diff(tc.want, got); d != "" {
-				t.Errorf("Validate(%s, %s) (-want +got):\n%s", tc.target, tc.params, d)
-			}
-		})
-	}
-}
-
-// kafkaEvent is a Pipes Kafka record whose value is the JSON text value (base64 as on the wire).
-func kafkaEvent(value string) json.RawMessage {
-	return json.RawMessage(fmt.Sprintf(`{"eventSource":"SelfManagedKafka","topic":"t","partition":0,"offset":0,"value":%q}`,
-		base64.StdEncoding.EncodeToString([]byte(value))))
+	awstest.CheckValidate(t, Validate, []awstest.ValidateCase{
+		{Name: "static key", Target: good, Params: `{"KinesisStreamParameters":{"PartitionKey":"k"}}`},
+		{Name: "path key", Target: good, Params: `{"InputTemplate":"x","KinesisStreamParameters":{"PartitionKey":"$.value.id"}}`},
+		{Name: "missing member", Target: good, Params: `{}`, Want: []plugin.FieldError{{Field: "TargetParameters.KinesisStreamParameters.PartitionKey", Message: "is required with a Kinesis stream target"}}},
+		{Name: "no params", Target: good, Want: []plugin.FieldError{{Field: "TargetParameters.KinesisStreamParameters.PartitionKey", Message: "is required with a Kinesis stream target"}}},
+		{Name: "empty key", Target: good, Params: `{"KinesisStreamParameters":{"PartitionKey":""}}`, Want: []plugin.FieldError{{Field: "TargetParameters.KinesisStreamParameters.PartitionKey", Message: "must be 1..256 characters, not 0"}}},
+		{Name: "long key", Target: good, Params: `{"KinesisStreamParameters":{"PartitionKey":"` + strings.Repeat("é", 257) + `"}}`, Want: []plugin.FieldError{{Field: "TargetParameters.KinesisStreamParameters.PartitionKey", Message: "must be 1..256 characters, not 257"}}},
+		{Name: "bad path", Target: good, Params: `{"KinesisStreamParameters":{"PartitionKey":"$.value[x]"}}`, Want: []plugin.FieldError{{Field: "TargetParameters.KinesisStreamParameters.PartitionKey", Message: "is not a valid JSON path"}}},
+		{Name: "unknown member", Target: good, Params: `{"KinesisStreamParameters":{"PartitionKey":"k","Shard":"1"}}`, Want: []plugin.FieldError{{Field: "TargetParameters.KinesisStreamParameters", Message: `has unknown member "Shard"`}}},
+		{Name: "wrong type", Target: good, Params: `{"KinesisStreamParameters":{"PartitionKey":7}}`, Want: []plugin.FieldError{{Field: "TargetParameters.KinesisStreamParameters.PartitionKey", Message: "must be a string, not number"}}},
+		{Name: "other service", Target: "arn:aws:sqs:us-east-1:123456789012:q", Params: `{"KinesisStreamParameters":{"PartitionKey":"k"}}`, Want: []plugin.FieldError{{Field: "Target", Message: `is an ARN of service "sqs", not "kinesis"`}, {Field: "Target", Message: `resource "q" must be stream/NAME`}}},
+		{Name: "bad account", Target: "arn:aws:kinesis:us-east-1:12:stream/s", Params: `{"KinesisStreamParameters":{"PartitionKey":"k"}}`, Want: []plugin.FieldError{{Field: "Target", Message: `ARN "arn:aws:kinesis:us-east-1:12:stream/s": account "12" must be 12 digits`}}},
+		{Name: "no stream name", Target: arnPrefix, Params: `{"KinesisStreamParameters":{"PartitionKey":"k"}}`, Want: []plugin.FieldError{{Field: "Target", Message: `resource "stream/" must be stream/NAME`}}},
+	})
 }
 
 // newStream creates a stream with shards shards in the emulator and returns its ARN.
@@ -126,7 +105,7 @@ func batch(n int, payload func(i int) string, value func(i int) string) plugin.B
 	var b plugin.Batch
 	for i := range n {
 		b.Payloads = append(b.Payloads, json.RawMessage(payload(i)))
-		b.Inputs = append(b.Inputs, kafkaEvent(value(i)))
+		b.Inputs = append(b.Inputs, awstest.KafkaEvent(value(i)))
 	}
 	return b
 }

@@ -19,8 +19,6 @@ import (
 const (
 	// Member is the TargetParameters member this target owns.
 	Member = "RedshiftDataParameters"
-	// MaxBatch is one: Pipes makes one call per event.
-	MaxBatch = 1
 )
 
 // Parameters is TargetParameters.RedshiftDataParameters.
@@ -83,8 +81,8 @@ type Target struct {
 // NewWithConfig builds the target with an explicit AWS configuration.
 func NewWithConfig(cfg aws.Config, c plugin.Check) (*Target, error) {
 	cluster, _, dyn, errs := parse(c)
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("redshift target: %s %s", errs[0].Field, errs[0].Message)
+	if err := awsclient.Invalid("redshift", errs); err != nil {
+		return nil, err
 	}
 	return &Target{client: redshiftdata.NewFromConfig(cfg), arn: c.Endpoint, cluster: cluster, dyn: dyn}, nil
 }

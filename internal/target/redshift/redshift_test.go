@@ -2,7 +2,6 @@ package redshift
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,15 +21,12 @@ const cluster = "arn:aws:redshift:us-east-1:123456789012:cluster:warehouse"
 
 func TestValidate(t *testing.T) {
 	const pre = "TargetParameters.RedshiftDataParameters"
-	for _, tc := range []struct {
-		name, target, params string
-		want                 []plugin.FieldError
-	}{
-		{"minimal", cluster, `{"RedshiftDataParameters":{"Database":"dev","Sqls":["select 1"]}}`, nil},
-		{"dynamic", cluster, `{"RedshiftDataParameters":{"Database":"$.value.db","Sqls":["$.value.sql","select 2"],"DbUser":"$.value.user","StatementName":"s","WithEvent":true}}`, nil},
-		{"secret", cluster, `{"RedshiftDataParameters":{"Database":"dev","Sqls":["select 1"],"SecretManagerArn":"arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"}}`, nil},
-		{"absent", cluster, `{}`, []plugin.FieldError{{Field: pre, Message: "is required with a Redshift cluster target (Database and Sqls at least)"}}},
-		{"every problem", "arn:aws:redshift:us-east-1:123456789012:namespace:n", `{"RedshiftDataParameters":{"Sqls":[],"DbUser":"","SecretManagerArn":"db-secret","StatementName":"` + strings.Repeat("s", 501) + `"}}`, []plugin.FieldError{
+	awstest.CheckValidate(t, Validate, []awstest.ValidateCase{
+		{Name: "minimal", Target: cluster, Params: `{"RedshiftDataParameters":{"Database":"dev","Sqls":["select 1"]}}`},
+		{Name: "dynamic", Target: cluster, Params: `{"RedshiftDataParameters":{"Database":"$.value.db","Sqls":["$.value.sql","select 2"],"DbUser":"$.value.user","StatementName":"s","WithEvent":true}}`},
+		{Name: "secret", Target: cluster, Params: `{"RedshiftDataParameters":{"Database":"dev","Sqls":["select 1"],"SecretManagerArn":"arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"}}`},
+		{Name: "absent", Target: cluster, Params: `{}`, Want: []plugin.FieldError{{Field: pre, Message: "is required with a Redshift cluster target (Database and Sqls at least)"}}},
+		{Name: "every problem", Target: "arn:aws:redshift:us-east-1:123456789012:namespace:n", Params: `{"RedshiftDataParameters":{"Sqls":[],"DbUser":"","SecretManagerArn":"db-secret","StatementName":"` + strings.Repeat("s", 501) + `"}}`, Want: []plugin.FieldError{
 			{Field: "Target", Message: `resource "namespace:n" must be cluster:NAME`},
 			{Field: pre + ".Database", Message: "is required"},
 			{Field: pre + ".Sqls", Message: "must have 1..40 items, not 0"},
@@ -39,29 +35,12 @@ func TestValidate(t *testing.T) {
 			{Field: pre + ".StatementName", Message: "must be at most 500 characters, not 501"},
 			{Field: pre + ".SecretManagerArn", Message: "must not be given with DbUser: the Data API authenticates with one or the other"},
 		}},
-		{"empty statement and bad path", cluster, `{"RedshiftDataParameters":{"Database":"dev","Sqls":["select 1",""," $.x","$.a["]}}`, []plugin.FieldError{
+		{Name: "empty statement and bad path", Target: cluster, Params: `{"RedshiftDataParameters":{"Database":"dev","Sqls":["select 1",""," $.x","$.a["]}}`, Want: []plugin.FieldError{
 			{Field: pre + ".Sqls[1]", Message: "must be at least 1 characters"},
 			{Field: pre + ".Sqls[3]", Message: "is not a valid JSON path"},
 		}},
-		{"wrong type", cluster, `{"RedshiftDataParameters":{"Database":"dev","Sqls":"select 1"}}`, []plugin.FieldError{{Field: pre + ".Sqls", Message: "must be an array, not string"}}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got := Validate(plugin.Check{Endpoint: tc.target, Params: json.RawMessage(tc.params)})
-			for i := range got {
-				if strings.HasPrefix(got[i].Message, "is not a valid JSON path") {
-					got[i].Message = "is not a valid JSON path"
-				}
-			}
-			if d := cmp.Diff(tc.want, got); d != "" {
-				t.Errorf("Validate (-want +got):\n%s", d)
-			}
-		})
-	}
-}
-
-func kafkaEvent(value string) json.RawMessage {
-	return json.RawMessage(fmt.Sprintf(`{"eventSource":"SelfManagedKafka","topic":"t","partition":0,"offset":0,"value":%q}`,
-		base64.StdEncoding.EncodeToString([]byte(value))))
+		{Name: "wrong type", Target: cluster, Params: `{"RedshiftDataParameters":{"Database":"dev","Sqls":"select 1"}}`, Want: []plugin.FieldError{{Field: pre + ".Sqls", Message: "must be an array, not string"}}},
+	})
 }
 
 // fixTimes forwards calls of op to the emulator and rewrites the timestamps of its answer: moto 5.2.5
@@ -129,7 +108,7 @@ func TestDeliverExecutesStatementPerEvent(t *testing.T) {
 	var b plugin.Batch
 	for i := range 2 {
 		b.Payloads = append(b.Payloads, json.RawMessage(`"not sent"`))
-		b.Inputs = append(b.Inputs, kafkaEvent(fmt.Sprintf(`{"db":"db%d","sql":"insert into t values (%d, 'it''s')","name":"load-%d"}`, i, i, i)))
+		b.Inputs = append(b.Inputs, awstest.KafkaEvent(fmt.Sprintf(`{"db":"db%d","sql":"insert into t values (%d, 'it''s')","name":"load-%d"}`, i, i, i)))
 	}
 	if err := tg.Deliver(t.Context(), b); err != nil {
 		t.Fatalf("Deliver: %v", err)
@@ -174,7 +153,7 @@ func TestDeliverSeveralStatements(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := plugin.Batch{Payloads: []json.RawMessage{json.RawMessage(`{}`)}, Inputs: []json.RawMessage{kafkaEvent(`{"sql":"delete from t"}`)}}
+	b := plugin.Batch{Payloads: []json.RawMessage{json.RawMessage(`{}`)}, Inputs: []json.RawMessage{awstest.KafkaEvent(`{"sql":"delete from t"}`)}}
 	err = tg.Deliver(t.Context(), b)
 	if err == nil || !strings.Contains(err.Error(), "BatchExecuteStatement") {
 		t.Errorf("Deliver = %v, want the emulator's refusal of BatchExecuteStatement", err)

@@ -6,14 +6,7 @@ import (
 )
 
 func init() {
-	plugin.Default.AddTarget(plugin.TargetSpec{
-		Kinds:            []string{"sagemaker"},
-		Members:          []string{Member},
-		Validate:         Validate,
-		MaxBatch:         MaxBatch,
-		DefaultBatchSize: 1,
-		New:              awsclient.NewTarget(NewWithConfig),
-	})
+	plugin.Default.AddTarget(awsclient.PerEventSpec("sagemaker", Member, Validate, NewWithConfig))
 }
 
 var _ plugin.Target = (*Target)(nil)

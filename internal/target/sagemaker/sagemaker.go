@@ -19,8 +19,6 @@ import (
 const (
 	// Member is the TargetParameters member this target owns.
 	Member = "SageMakerPipelineParameters"
-	// MaxBatch is one: Pipes makes one call per event.
-	MaxBatch = 1
 )
 
 // Parameters is TargetParameters.SageMakerPipelineParameters.
@@ -75,8 +73,8 @@ type Target struct {
 // NewWithConfig builds the target with an explicit AWS configuration.
 func NewWithConfig(cfg aws.Config, c plugin.Check) (*Target, error) {
 	name, dyn, errs := parse(c)
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("sagemaker target: %s %s", errs[0].Field, errs[0].Message)
+	if err := awsclient.Invalid("sagemaker", errs); err != nil {
+		return nil, err
 	}
 	return &Target{client: sagemaker.NewFromConfig(cfg), arn: c.Endpoint, name: name, dyn: dyn}, nil
 }

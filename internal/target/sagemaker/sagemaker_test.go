@@ -1,7 +1,6 @@
 package sagemaker
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,13 +19,10 @@ import (
 func TestValidate(t *testing.T) {
 	const pre = "TargetParameters.SageMakerPipelineParameters"
 	const target = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p"
-	for _, tc := range []struct {
-		name, target, params string
-		want                 []plugin.FieldError
-	}{
-		{"no parameters", target, ``, nil},
-		{"parameters", target, `{"SageMakerPipelineParameters":{"PipelineParameterList":[{"Name":"Input-1","Value":"$.value.uri"},{"Name":"$.value.name","Value":""}]}}`, nil},
-		{"every problem", "arn:aws:sagemaker:us-east-1:123456789012:endpoint/e", `{"SageMakerPipelineParameters":{"PipelineParameterList":[{"Name":"-bad"},{"Value":"` + strings.Repeat("v", 1025) + `"},{"Name":"x","Value":"$.a["}]}}`, []plugin.FieldError{
+	awstest.CheckValidate(t, Validate, []awstest.ValidateCase{
+		{Name: "no parameters", Target: target},
+		{Name: "parameters", Target: target, Params: `{"SageMakerPipelineParameters":{"PipelineParameterList":[{"Name":"Input-1","Value":"$.value.uri"},{"Name":"$.value.name","Value":""}]}}`},
+		{Name: "every problem", Target: "arn:aws:sagemaker:us-east-1:123456789012:endpoint/e", Params: `{"SageMakerPipelineParameters":{"PipelineParameterList":[{"Name":"-bad"},{"Value":"` + strings.Repeat("v", 1025) + `"},{"Name":"x","Value":"$.a["}]}}`, Want: []plugin.FieldError{
 			{Field: "Target", Message: `resource "endpoint/e" must be pipeline/NAME`},
 			{Field: pre + ".PipelineParameterList[0].Value", Message: "is required"},
 			{Field: pre + ".PipelineParameterList[0].Name", Message: `must match [a-zA-Z0-9](-*[a-zA-Z0-9])*|\$(\.[\w/_-]+(\[(\d+|\*)\])*)*`},
@@ -34,25 +30,8 @@ func TestValidate(t *testing.T) {
 			{Field: pre + ".PipelineParameterList[1].Value", Message: "must be at most 1024 characters, not 1025"},
 			{Field: pre + ".PipelineParameterList[2].Value", Message: "is not a valid JSON path"},
 		}},
-		{"unknown member", target, `{"SageMakerPipelineParameters":{"Parameters":[]}}`, []plugin.FieldError{{Field: pre, Message: `has unknown member "Parameters"`}}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got := Validate(plugin.Check{Endpoint: tc.target, Params: json.RawMessage(tc.params)})
-			for i := range got {
-				if strings.HasPrefix(got[i].Message, "is not a valid JSON path") {
-					got[i].Message = "is not a valid JSON path"
-				}
-			}
-			if d := cmp.Diff(tc.want, got); d != "" {
-				t.Errorf("Validate (-want +got):\n%s", d)
-			}
-		})
-	}
-}
-
-func kafkaEvent(value string) json.RawMessage {
-	return json.RawMessage(fmt.Sprintf(`{"eventSource":"SelfManagedKafka","topic":"t","partition":0,"offset":0,"value":%q}`,
-		base64.StdEncoding.EncodeToString([]byte(value))))
+		{Name: "unknown member", Target: target, Params: `{"SageMakerPipelineParameters":{"Parameters":[]}}`, Want: []plugin.FieldError{{Field: pre, Message: `has unknown member "Parameters"`}}},
+	})
 }
 
 // newPipeline creates a pipeline with two string parameters and returns its ARN and name.
@@ -85,7 +64,7 @@ func TestDeliverStartsExecutionPerEvent(t *testing.T) {
 	var b plugin.Batch
 	for i := range 3 {
 		b.Payloads = append(b.Payloads, json.RawMessage(`"not sent"`))
-		b.Inputs = append(b.Inputs, kafkaEvent(fmt.Sprintf(`{"uri":"s3://in/%d.csv"}`, i)))
+		b.Inputs = append(b.Inputs, awstest.KafkaEvent(fmt.Sprintf(`{"uri":"s3://in/%d.csv"}`, i)))
 	}
 	if err := tg.Deliver(t.Context(), b); err != nil {
 		t.Fatalf("Deliver: %v", err)
