@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"testing"
 )
 
 // Entries names the members of one batch API's request and response: the request's entry list
@@ -70,4 +71,18 @@ func Refuse(e Entries, skip int, code string, idx ...int) Rule {
 		resp.Header.Del("Content-Length")
 		return resp, nil
 	}}
+}
+
+// EntriesPerCall returns how many entries each call of e.Op that fp saw carried, in order.
+func EntriesPerCall(t testing.TB, fp *FaultProxy, e Entries) []int {
+	t.Helper()
+	var out []int
+	for _, c := range fp.Calls(e.Op) {
+		var req map[string][]json.RawMessage
+		if err := json.Unmarshal(c.Body, &req); err != nil {
+			t.Fatalf("%s request %s: %v", e.Op, c.Body, err)
+		}
+		out = append(out, len(req[e.Request]))
+	}
+	return out
 }

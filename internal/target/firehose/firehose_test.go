@@ -123,15 +123,7 @@ func TestDeliverSplitsBySize(t *testing.T) {
 	if err := tg.Deliver(t.Context(), payloads(6, func(i int) string { return fmt.Sprintf("%d%s", i, big) })); err != nil {
 		t.Fatalf("Deliver: %v", err)
 	}
-	var sizes []int
-	for _, c := range fp.Calls("PutRecordBatch") {
-		var req struct{ Records []json.RawMessage }
-		if err := json.Unmarshal(c.Body, &req); err != nil {
-			t.Fatal(err)
-		}
-		sizes = append(sizes, len(req.Records))
-	}
-	if d := cmp.Diff([]int{4, 2}, sizes); d != "" {
+	if d := cmp.Diff([]int{4, 2}, awstest.EntriesPerCall(t, fp, awstest.FirehosePutRecordBatch)); d != "" {
 		t.Errorf("records per PutRecordBatch call (-want +got):\n%s", d)
 	}
 	var lens []int

@@ -152,15 +152,7 @@ func TestDeliverSplitsBySize(t *testing.T) {
 	if err := tg.Deliver(t.Context(), b); err != nil {
 		t.Fatalf("Deliver: %v", err)
 	}
-	var sizes []int
-	for _, c := range fp.Calls("PutRecords") {
-		var req struct{ Records []json.RawMessage }
-		if err := json.Unmarshal(c.Body, &req); err != nil {
-			t.Fatal(err)
-		}
-		sizes = append(sizes, len(req.Records))
-	}
-	if d := cmp.Diff([]int{5, 5, 2}, sizes); d != "" {
+	if d := cmp.Diff([]int{5, 5, 2}, awstest.EntriesPerCall(t, fp, awstest.KinesisPutRecords)); d != "" {
 		t.Errorf("records per PutRecords call (-want +got):\n%s", d)
 	}
 	got := readAll(t, kinesis.NewFromConfig(moto), stream)
