@@ -78,11 +78,15 @@ func EntriesPerCall(t testing.TB, fp *FaultProxy, e Entries) []int {
 	t.Helper()
 	var out []int
 	for _, c := range fp.Calls(e.Op) {
-		var req map[string][]json.RawMessage
+		var req map[string]json.RawMessage
+		var entries []json.RawMessage
 		if err := json.Unmarshal(c.Body, &req); err != nil {
-			t.Fatalf("%s request %s: %v", e.Op, c.Body, err)
+			t.Fatalf("%s request: %v", e.Op, err)
 		}
-		out = append(out, len(req[e.Request]))
+		if err := json.Unmarshal(req[e.Request], &entries); err != nil {
+			t.Fatalf("%s request member %s: %v", e.Op, e.Request, err)
+		}
+		out = append(out, len(entries))
 	}
 	return out
 }
