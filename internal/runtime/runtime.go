@@ -64,7 +64,9 @@ const shutdownGrace = time.Second
 type Deps struct {
 	// Registry maps Target and Enrichment strings to plugin specs; nil means plugin.Default.
 	Registry *plugin.Registry
-	// AWS is handed to plugins as plugin.Env.AWS (nil: the host has no AWS support configured).
+	// AWS is handed to plugins as plugin.Env.AWS (nil: the host has no AWS support configured): this
+	// pipe's, awsclient.Provider.For with its name, RoleArn and sandbox (api.RuntimeOptions.AWS makes
+	// one per pipe).
 	AWS plugin.AWSConfig
 	// Secrets resolves secret references for the source's credentials and for plugins.
 	Secrets plugin.SecretResolver
