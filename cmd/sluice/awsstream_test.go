@@ -5,10 +5,22 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"os/exec"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	kinesistypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/internal/awsclient/awstest"
+	"github.com/sluicehq/sluice/internal/kafkatest"
+	"github.com/sluicehq/sluice/internal/sluicetest"
 	"github.com/sluicehq/sluice/internal/target/timestream"
 )
 
@@ -89,5 +101,58 @@ func TestStreamAndTaskTargetsRefuseBadParameters(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	if n := accepted.Load(); n != 0 {
 		t.Fatalf("invalid definitions opened %d connections to the broker", n)
+	}
+}
+
+// TestRunBinaryToKinesis runs the built binary as the README shows it pointed at the emulator
+// (--aws-endpoint, the pipe's RoleArn assumed through the emulator's STS): records on the real broker
+// reach a Kinesis stream, with the partition key read from each record.
+func TestRunBinaryToKinesis(t *testing.T) {
+	c := kafkatest.Real(t)
+	topic := c.CreateTopic(t, 1)
+	endpoint := awstest.Endpoint(t)
+	client := kinesis.NewFromConfig(awstest.Config(t, ""))
+	name := fmt.Sprintf("run-kinesis-%d", time.Now().UnixNano())
+	if _, err := client.CreateStream(t.Context(), &kinesis.CreateStreamInput{StreamName: &name, ShardCount: aws.Int32(1)}); err != nil {
+		t.Fatalf("CreateStream: %v", err)
+	}
+	t.Cleanup(func() { _, _ = client.DeleteStream(context.Background(), &kinesis.DeleteStreamInput{StreamName: &name}) })
+	c.Produce(t,
+		&kgo.Record{Topic: topic, Value: []byte(`{"customer":"c1","n":1}`)},
+		&kgo.Record{Topic: topic, Value: []byte(`{"customer":"c2","n":2}`)},
+	)
+	def := writeFile(t, "pipe.json", fmt.Sprintf(`{"Source": "smk://%s", "RoleArn": %q,
+	  "SourceParameters": {"SelfManagedKafkaParameters": {"TopicName": %q, "StartingPosition": "TRIM_HORIZON"}},
+	  "Target": "arn:aws:kinesis:us-east-1:%s:stream/%s",
+	  "TargetParameters": {"InputTemplate": "{\"n\": <$.value.n>}", "KinesisStreamParameters": {"PartitionKey": "$.value.customer"}}}`,
+		c.Bootstrap[0], awstest.RoleArn("pipe"), topic, awstest.Account, name))
+	cmd := exec.Command(sluicetest.Binary(t), "run", "--file", def, "--name", name, "--aws-endpoint", endpoint)
+	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=us-east-1")
+	p := sluicetest.StartCmd(t, cmd)
+	want := []string{`c1 {"n": 1}`, `c2 {"n": 2}`}
+	kafkatest.Eventually(t, 60*time.Second, func() error {
+		if p.Exited() {
+			t.Fatalf("sluice run exited:\n%s", sluicetest.Tail(p.Stderr.String(), 3000))
+		}
+		it, err := client.GetShardIterator(t.Context(), &kinesis.GetShardIteratorInput{StreamName: &name, ShardId: aws.String("shardId-000000000000"), ShardIteratorType: kinesistypes.ShardIteratorTypeTrimHorizon})
+		if err != nil {
+			return err
+		}
+		r, err := client.GetRecords(t.Context(), &kinesis.GetRecordsInput{ShardIterator: it.ShardIterator})
+		if err != nil {
+			return err
+		}
+		var got []string
+		for _, rec := range r.Records {
+			got = append(got, aws.ToString(rec.PartitionKey)+" "+string(rec.Data))
+		}
+		if !slices.Equal(got, want) {
+			return fmt.Errorf("stream holds %q, want %q", got, want)
+		}
+		return nil
+	})
+	p.Signal(t, syscall.SIGTERM)
+	if code := p.Wait(t, 30*time.Second); code != 0 {
+		t.Errorf("sluice run exit after SIGTERM = %d, want 0; stderr:\n%s", code, sluicetest.Tail(p.Stderr.String(), 3000))
 	}
 }
