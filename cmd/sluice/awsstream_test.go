@@ -116,7 +116,9 @@ func TestRunBinaryToKinesis(t *testing.T) {
 	if _, err := client.CreateStream(t.Context(), &kinesis.CreateStreamInput{StreamName: &name, ShardCount: aws.Int32(1)}); err != nil {
 		t.Fatalf("CreateStream: %v", err)
 	}
-	t.Cleanup(func() { _, _ = client.DeleteStream(context.Background(), &kinesis.DeleteStreamInput{StreamName: &name}) })
+	t.Cleanup(func() {
+		_, _ = client.DeleteStream(context.Background(), &kinesis.DeleteStreamInput{StreamName: &name})
+	})
 	c.Produce(t,
 		&kgo.Record{Topic: topic, Value: []byte(`{"customer":"c1","n":1}`)},
 		&kgo.Record{Topic: topic, Value: []byte(`{"customer":"c2","n":2}`)},
