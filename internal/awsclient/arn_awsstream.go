@@ -32,3 +32,14 @@ func TargetARN(endpoint, service, prefix string) (ARN, string, []plugin.FieldErr
 	}
 	return a, name, errs
 }
+
+// ResourceID is how a call names the resource of a Target ARN: the ARN itself, or the resource's name
+// when the ARN has no region (a Sluice extension: the default region), since the services refuse an ARN
+// without one.
+func ResourceID(endpoint, service, prefix string) string {
+	a, name, errs := TargetARN(endpoint, service, prefix)
+	if len(errs) == 0 && a.Region == "" {
+		return name
+	}
+	return endpoint
+}

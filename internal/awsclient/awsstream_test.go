@@ -178,3 +178,15 @@ func FuzzDynamic(f *testing.F) {
 		}
 	})
 }
+
+func TestResourceID(t *testing.T) {
+	for arn, want := range map[string]string{
+		"arn:aws:ecs:eu-west-1:123456789012:cluster/c": "arn:aws:ecs:eu-west-1:123456789012:cluster/c",
+		"arn:aws:ecs::123456789012:cluster/c":          "c",
+		"arn:aws:ecs::123456789012:service/c":          "arn:aws:ecs::123456789012:service/c",
+	} {
+		if got := ResourceID(arn, "ecs", "cluster/"); got != want {
+			t.Errorf("ResourceID(%s) = %q, want %q", arn, got, want)
+		}
+	}
+}

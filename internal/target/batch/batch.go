@@ -120,7 +120,8 @@ func parse(c plugin.Check) (*awsclient.Dynamic, []plugin.FieldError) {
 // Target submits jobs to one queue.
 type Target struct {
 	client *batch.Client
-	queue  string
+	arn    string // the Target ARN, for messages
+	queue  string // how calls name the queue
 	dyn    *awsclient.Dynamic
 }
 
@@ -130,7 +131,7 @@ func NewWithConfig(cfg aws.Config, c plugin.Check) (*Target, error) {
 	if err := awsclient.Invalid("batch", errs); err != nil {
 		return nil, err
 	}
-	return &Target{client: batch.NewFromConfig(cfg), queue: c.Endpoint, dyn: dyn}, nil
+	return &Target{client: batch.NewFromConfig(cfg), arn: c.Endpoint, queue: awsclient.ResourceID(c.Endpoint, "batch", "job-queue/"), dyn: dyn}, nil
 }
 
 // Deliver submits one job per event, in order.
@@ -141,7 +142,7 @@ func (t *Target) Deliver(ctx context.Context, b plugin.Batch) error {
 			return err
 		}
 		if _, err := t.client.SubmitJob(ctx, p.submitJob(t.queue)); err != nil {
-			return fmt.Errorf("batch SubmitJob to %s: %w", t.queue, err)
+			return fmt.Errorf("batch SubmitJob to %s: %w", t.arn, err)
 		}
 		return nil
 	})

@@ -31,7 +31,8 @@ func Validate(c plugin.Check) []plugin.FieldError {
 // Target runs tasks on one cluster.
 type Target struct {
 	client  *ecs.Client
-	cluster string
+	arn     string // the Target ARN, for messages
+	cluster string // how calls name the cluster
 	dyn     *awsclient.Dynamic
 }
 
@@ -41,7 +42,7 @@ func NewWithConfig(cfg aws.Config, c plugin.Check) (*Target, error) {
 	if err := awsclient.Invalid("ecs", errs); err != nil {
 		return nil, err
 	}
-	return &Target{client: ecs.NewFromConfig(cfg), cluster: c.Endpoint, dyn: dyn}, nil
+	return &Target{client: ecs.NewFromConfig(cfg), arn: c.Endpoint, cluster: awsclient.ResourceID(c.Endpoint, "ecs", "cluster/"), dyn: dyn}, nil
 }
 
 // Deliver runs the task once per event, in order.
@@ -53,14 +54,14 @@ func (t *Target) Deliver(ctx context.Context, b plugin.Batch) error {
 		}
 		out, err := t.client.RunTask(ctx, p.runTask(t.cluster))
 		if err != nil {
-			return fmt.Errorf("ecs RunTask on %s: %w", t.cluster, err)
+			return fmt.Errorf("ecs RunTask on %s: %w", t.arn, err)
 		}
 		if len(out.Failures) > 0 {
 			var reasons []string
 			for _, f := range out.Failures {
 				reasons = append(reasons, aws.ToString(f.Arn)+": "+aws.ToString(f.Reason)+" "+aws.ToString(f.Detail))
 			}
-			return fmt.Errorf("ecs RunTask on %s: %w", t.cluster, errors.New(strings.Join(reasons, "; ")))
+			return fmt.Errorf("ecs RunTask on %s: %w", t.arn, errors.New(strings.Join(reasons, "; ")))
 		}
 		return nil
 	})

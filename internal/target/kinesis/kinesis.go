@@ -82,9 +82,11 @@ func checkKey(k string) error {
 
 // Target puts each batch into one stream.
 type Target struct {
-	client    *kinesis.Client
-	streamARN string
-	key       awsclient.Param
+	client *kinesis.Client
+	stream string // the Target ARN, for messages
+	// streamARN or streamName names the stream in calls (the name when the ARN has no region).
+	streamARN, streamName *string
+	key                   awsclient.Param
 }
 
 // NewWithConfig builds the target with an explicit AWS configuration.
@@ -93,7 +95,13 @@ func NewWithConfig(cfg aws.Config, c plugin.Check) (*Target, error) {
 	if err := awsclient.Invalid("kinesis", errs); err != nil {
 		return nil, err
 	}
-	return &Target{client: kinesis.NewFromConfig(cfg), streamARN: c.Endpoint, key: key}, nil
+	t := &Target{client: kinesis.NewFromConfig(cfg), stream: c.Endpoint, key: key}
+	if id := awsclient.ResourceID(c.Endpoint, "kinesis", "stream/"); id != c.Endpoint {
+		t.streamName = &id
+	} else {
+		t.streamARN = &t.stream
+	}
+	return t, nil
 }
 
 // Deliver puts b's payloads as records, in order, in as few PutRecords calls as the limits allow.
@@ -150,15 +158,15 @@ func (t *Target) partitionKey(b plugin.Batch, i int) (string, error) {
 }
 
 func (t *Target) put(ctx context.Context, b plugin.Batch, keys []string, lo, hi int) error {
-	in := &kinesis.PutRecordsInput{StreamARN: &t.streamARN, Records: make([]types.PutRecordsRequestEntry, 0, hi-lo)}
+	in := &kinesis.PutRecordsInput{StreamARN: t.streamARN, StreamName: t.streamName, Records: make([]types.PutRecordsRequestEntry, 0, hi-lo)}
 	for i := lo; i < hi; i++ {
 		in.Records = append(in.Records, types.PutRecordsRequestEntry{Data: b.Payloads[i], PartitionKey: &keys[i]})
 	}
 	out, err := t.client.PutRecords(ctx, in)
 	if err != nil {
-		return awsclient.Classify(fmt.Errorf("kinesis PutRecords to %s: %w", t.streamARN, err))
+		return awsclient.Classify(fmt.Errorf("kinesis PutRecords to %s: %w", t.stream, err))
 	}
-	return awsclient.Refused("kinesis PutRecords to "+t.streamARN, aws.ToInt32(out.FailedRecordCount), len(out.Records), func(j int) (*string, *string) {
+	return awsclient.Refused("kinesis PutRecords to "+t.stream, aws.ToInt32(out.FailedRecordCount), len(out.Records), func(j int) (*string, *string) {
 		return out.Records[j].ErrorCode, out.Records[j].ErrorMessage
 	})
 }

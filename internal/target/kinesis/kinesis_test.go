@@ -243,3 +243,27 @@ func TestDeliverThrottledAndMissingKey(t *testing.T) {
 		t.Errorf("second call %s lacks PartitionKey k1", fp.Calls("PutRecords")[1].Body)
 	}
 }
+
+// TestDeliverRegionlessARN: a Target ARN without a region (the default region) names the stream by its
+// name in calls, since Kinesis refuses such an ARN.
+func TestDeliverRegionlessARN(t *testing.T) {
+	cfg := awstest.Config(t, "")
+	c := kinesis.NewFromConfig(cfg)
+	stream := newStream(t, c, 1)
+	regionless := strings.Replace(stream, ":us-east-1:", "::", 1)
+	fp := awstest.NewFaultProxy(t, awstest.Endpoint(t))
+	tg, err := NewWithConfig(awstest.PipeConfig(t, fp.URL), plugin.Check{Endpoint: regionless, Params: params(`{"KinesisStreamParameters":{"PartitionKey":"k"}}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tg.Deliver(t.Context(), batch(1, func(int) string { return `{"n":0}` }, func(int) string { return `{}` })); err != nil {
+		t.Fatalf("Deliver: %v", err)
+	}
+	var req struct{ StreamARN, StreamName string }
+	if err := json.Unmarshal(fp.Calls("PutRecords")[0].Body, &req); err != nil || req.StreamARN != "" || !strings.HasSuffix(stream, "/"+req.StreamName) {
+		t.Errorf("PutRecords named the stream %+v (%v), want its name only", req, err)
+	}
+	if got := flatten(readAll(t, c, stream)); len(got) != 1 || got[0].Data != `{"n":0}` {
+		t.Errorf("records = %v, want the one delivered", got)
+	}
+}
