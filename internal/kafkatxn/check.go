@@ -22,6 +22,13 @@ type Parameters struct {
 //     delivered again, and Sluice cannot undo an external call. (The enrichment may answer differently
 //     the second time; only the committed delivery is visible, so that does not break exactly-once.)
 //   - IdempotentEnrichment applies only with ExactlyOnce.
+//
+// A DeadLetterConfig is accepted with ExactlyOnce: records given up before producing (a key path that
+// fails, an event larger than the target accepts) are dead-lettered outside the transaction, so the
+// dead-letter destination gets them at least once. A record the target cluster refuses aborts the whole
+// transaction instead and is never dead-lettered (it blocks its partition, as a poison record does
+// without a DeadLetterConfig). Whether the target is on the source's cluster cannot be told from the
+// broker lists' text (aliases, load balancers, a subset of the brokers), hence the check at start.
 func Check(p Parameters, enrichment string) []plugin.FieldError {
 	const f = "TargetParameters.KafkaParameters"
 	if !p.ExactlyOnce {
