@@ -193,8 +193,7 @@ func runDev(ctx context.Context, f devFlags, std stdio, log *slog.Logger) error 
 			Registry: plugins, Logger: log, Metrics: metricsReg,
 			DrainTimeout: 5 * time.Second, ExecutionLog: std.err,
 			Secrets: &secret.Resolver{AWSEndpoint: f.awsEndpoint, Files: files}, Sandbox: policy,
-			AWS: f.awsFlags.provider("", log).For,
-		}}),
+		}, AWS: f.awsFlags.provider("", log).For}),
 		Registerer: metricsReg, Gatherer: metricsReg, Logger: log, StopTimeout: 15 * time.Second, Sandbox: policy,
 	})
 	if err != nil {

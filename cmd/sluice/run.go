@@ -167,7 +167,7 @@ func runPipe(ctx context.Context, def *pipe.Definition, f runFlags, log *slog.Lo
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	deps := runtime.Deps{
 		Secrets:      &secret.Resolver{AWSEndpoint: f.awsEndpoint, Region: f.region, Logger: log},
-		AWS:          f.awsFlags.provider(f.region, log).For,
+		AWS:          f.awsFlags.provider(f.region, log).For(def.Name, def.RoleArn, sandbox.Unrestricted()),
 		Logger:       log,
 		Metrics:      reg,
 		Region:       f.region,

@@ -181,8 +181,7 @@ func serve(ctx context.Context, f serveFlags, keys map[string]string, log *slog.
 		Account:        f.account,
 		DrainTimeout:   f.drainTimeout,
 		SessionTimeout: f.sessionTimeout,
-		AWS:            f.awsFlags.provider(f.region, log).For,
-	}})
+	}, AWS: f.awsFlags.provider(f.region, log).For})
 	srv, err := api.NewServer(api.Config{
 		Store: st, Factory: factory, Registry: plugin.Default, Region: f.region, Account: f.account, Keys: keys, MaxPipes: f.maxPipes,
 		StopTimeout: f.drainTimeout + 10*time.Second, Registerer: reg, Gatherer: reg, Logger: log, Sandbox: policy,

@@ -87,9 +87,9 @@ func TestPipeRole(t *testing.T) {
 				h := newHarness(t, func(cfg *Config) {
 					cfg.Factory = RuntimeFactory(RuntimeOptions{
 						Deps: runtime.Deps{Registry: reg, Secrets: &secret.Resolver{}, DrainTimeout: 5 * time.Second,
-							Retry: runtime.Backoff{Initial: 50 * time.Millisecond, Max: time.Second},
-							AWS:   awsclient.New(o).For},
+							Retry: runtime.Backoff{Initial: 50 * time.Millisecond, Max: time.Second}},
 						PreflightTimeout: 5 * time.Second,
+						AWS:              awsclient.New(o).For,
 					})
 					cfg.StopTimeout = 20 * time.Second
 				})
