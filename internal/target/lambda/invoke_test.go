@@ -26,7 +26,9 @@ func functions(t *testing.T, fn func(awstest.Invocation) awstest.FunctionResult)
 	return p, plugin.Env{PipeName: "lambda-test", AWS: awstest.AWSConfig(p.URL)}
 }
 
-func echo(inv awstest.Invocation) awstest.FunctionResult { return awstest.FunctionResult{Payload: inv.Payload} }
+func echo(inv awstest.Invocation) awstest.FunctionResult {
+	return awstest.FunctionResult{Payload: inv.Payload}
+}
 
 func raws(ss ...string) []json.RawMessage {
 	out := make([]json.RawMessage, len(ss))

@@ -1,0 +1,266 @@
+package stepfunctions
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/sluicehq/sluice/internal/awsclient/awstest"
+	"github.com/sluicehq/sluice/internal/kafkatest"
+	"github.com/sluicehq/sluice/internal/plugin"
+	"github.com/sluicehq/sluice/internal/retry"
+)
+
+// Definitions of the test state machines.
+const (
+	// passThrough outputs its input.
+	passThrough = `{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}`
+	// summary outputs one object: how many events, and the events.
+	summary = `{"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"count.$":"States.ArrayLength($)","events.$":"$"},"End":true}}}`
+	// fail fails every execution.
+	fail = `{"StartAt":"F","States":{"F":{"Type":"Fail","Error":"OrderRejected","Cause":"no customer"}}}`
+)
+
+// emulator sets moto up to run state machines (its execute_state_machine mode) and returns a
+// FaultProxy in front of it that answers StartSyncExecution with moto's executions, after the rules
+// given (which therefore come first), with a client of moto itself.
+func emulator(t *testing.T, rules ...awstest.Rule) (*awstest.FaultProxy, *sfn.Client) {
+	t.Helper()
+	ep := kafkatest.AWSEndpoint(t)
+	awstest.MotoConfig(t, ep, map[string]any{"stepfunctions": map[string]any{"execute_state_machine": true}})
+	p := awstest.NewFaultProxy(t, ep)
+	for _, r := range rules {
+		p.Add(r)
+	}
+	p.Add(awstest.SyncExecutions())
+	cfg, _ := awstest.AWSConfig(ep)(context.Background(), "us-east-1")
+	return p, sfn.NewFromConfig(cfg)
+}
+
+// createMachine creates a state machine of type typ in moto and returns its ARN.
+func createMachine(t *testing.T, cl *sfn.Client, typ types.StateMachineType, definition string) string {
+	t.Helper()
+	out, err := cl.CreateStateMachine(context.Background(), &sfn.CreateStateMachineInput{
+		Name:       aws.String(fmt.Sprintf("sluice-%d", time.Now().UnixNano())),
+		Definition: aws.String(definition),
+		RoleArn:    aws.String("arn:aws:iam::123456789012:role/sfn"),
+		Type:       typ,
+	})
+	if err != nil {
+		t.Fatalf("creating a %s state machine in moto: %v", typ, err)
+	}
+	return aws.ToString(out.StateMachineArn)
+}
+
+// executions returns the inputs and statuses of a state machine's executions, read back from moto.
+func executions(t *testing.T, cl *sfn.Client, arn string) []sfn.DescribeExecutionOutput {
+	t.Helper()
+	list, err := cl.ListExecutions(context.Background(), &sfn.ListExecutionsInput{StateMachineArn: aws.String(arn)})
+	if err != nil {
+		t.Fatalf("ListExecutions(%s): %v", arn, err)
+	}
+	var out []sfn.DescribeExecutionOutput
+	for _, e := range list.Executions {
+		d, err := cl.DescribeExecution(context.Background(), &sfn.DescribeExecutionInput{ExecutionArn: e.ExecutionArn})
+		if err != nil {
+			t.Fatalf("DescribeExecution(%s): %v", aws.ToString(e.ExecutionArn), err)
+		}
+		out = append(out, *d)
+	}
+	return out
+}
+
+func raws(ss ...string) []json.RawMessage {
+	out := make([]json.RawMessage, len(ss))
+	for i, s := range ss {
+		out[i] = json.RawMessage(s)
+	}
+	return out
+}
+
+func newTestTarget(t *testing.T, p *awstest.FaultProxy, arn, params string) (plugin.Target, error) {
+	t.Helper()
+	c := plugin.Check{Endpoint: arn}
+	if params != "" {
+		c.Params = json.RawMessage(params)
+	}
+	return TargetSpec.New(context.Background(), plugin.Env{PipeName: "sfn-test", AWS: awstest.AWSConfig(p.URL)}, c)
+}
+
+const fireAndForget = `{"StepFunctionStateMachineParameters":{"InvocationType":"FIRE_AND_FORGET"}}`
+
+// TestDeliver checks one execution per batch with the batch as one JSON array, synchronous on an
+// EXPRESS state machine and started without waiting on EXPRESS and STANDARD ones, read back from moto.
+func TestDeliver(t *testing.T) {
+	p, cl := emulator(t)
+	for _, tc := range []struct {
+		name     string
+		typ      types.StateMachineType
+		params   string
+		wantCall string
+	}{
+		{"express request-response", types.StateMachineTypeExpress, ``, "StartSyncExecution"},
+		{"express fire-and-forget", types.StateMachineTypeExpress, fireAndForget, "StartExecution"},
+		{"standard fire-and-forget", types.StateMachineTypeStandard, fireAndForget, "StartExecution"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			arn := createMachine(t, cl, tc.typ, passThrough)
+			before := len(p.Calls(tc.wantCall))
+			tg, err := newTestTarget(t, p, arn, tc.params)
+			if err != nil {
+				t.Fatalf("New: %v", err)
+			}
+			if err := tg.Deliver(context.Background(), plugin.Batch{Payloads: raws(`{"id":1}`, `text`, `{"id":3}`)}); err != nil {
+				t.Fatalf("Deliver: %v", err)
+			}
+			if n := len(p.Calls(tc.wantCall)) - before; n != 1 {
+				t.Errorf("%d %s calls, want 1", n, tc.wantCall)
+			}
+			var ex []sfn.DescribeExecutionOutput
+			kafkatest.Eventually(t, 10*time.Second, func() error {
+				ex = executions(t, cl, arn)
+				if len(ex) != 1 || ex[0].Status == types.ExecutionStatusRunning {
+					return fmt.Errorf("%d executions, want one that ended", len(ex))
+				}
+				return nil
+			})
+			var got []string
+			for _, e := range ex {
+				var v any
+				if err := json.Unmarshal([]byte(aws.ToString(e.Input)), &v); err != nil {
+					t.Fatalf("execution input %s: %v", aws.ToString(e.Input), err)
+				}
+				b, _ := json.Marshal(v)
+				got = append(got, string(b)+" "+string(e.Status))
+			}
+			if diff := cmp.Diff([]string{`[{"id":1},"text",{"id":3}] SUCCEEDED`}, got); diff != "" {
+				t.Errorf("executions (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestDeliverFailures checks the errors of a delivery: a failed execution is retried, StartSyncExecution
+// throttled is overload, a full execution quota too, a state machine that does not exist is permanent.
+func TestDeliverFailures(t *testing.T) {
+	p, cl := emulator(t)
+	failing := createMachine(t, cl, types.StateMachineTypeExpress, fail)
+	tg, err := newTestTarget(t, p, failing, ``)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	err = tg.Deliver(context.Background(), plugin.Batch{Payloads: raws(`{}`)})
+	var ee *ExecutionError
+	if !errors.As(err, &ee) || ee.Status != types.SyncExecutionStatusFailed || ee.Code != "OrderRejected" || ee.Cause != "no customer" {
+		t.Fatalf("Deliver = %v, want the execution's failure", err)
+	}
+	if c, _ := retry.Classify(err); c != retry.Retryable {
+		t.Errorf("a failed execution is %v, want retryable", c)
+	}
+
+	ok := createMachine(t, cl, types.StateMachineTypeExpress, passThrough)
+	for _, tc := range []struct {
+		name string
+		op   string
+		err  awstest.APIError
+		want retry.Class
+	}{
+		{"throttled", "StartSyncExecution", awstest.Throttle("ThrottlingException"), retry.Throttled},
+		{"execution quota", "StartSyncExecution", awstest.APIError{Code: "ExecutionLimitExceeded", Message: "limit"}, retry.Throttled},
+		{"no such state machine", "StartSyncExecution", awstest.APIError{Code: "StateMachineDoesNotExist", Message: "gone"}, retry.Permanent},
+		{"throttled fire and forget", "StartExecution", awstest.Throttle("ThrottlingException"), retry.Throttled},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			params := ``
+			if tc.op == "StartExecution" {
+				params = fireAndForget
+			}
+			p, _ := emulator(t, awstest.Rule{Op: tc.op, Times: 1, Error: &tc.err})
+			tg, err := newTestTarget(t, p, ok, params)
+			if err != nil {
+				t.Fatalf("New: %v", err)
+			}
+			err = tg.Deliver(context.Background(), plugin.Batch{Payloads: raws(`{}`)})
+			if c, _ := retry.Classify(err); err == nil || c != tc.want {
+				t.Fatalf("Deliver = %v (%v), want a %v error", err, c, tc.want)
+			}
+			if !strings.Contains(err.Error(), tc.err.Code) || !strings.Contains(err.Error(), ok) {
+				t.Errorf("error %q does not name the state machine and %s", err, tc.err.Code)
+			}
+		})
+	}
+}
+
+// TestStandardRequestResponse checks that a STANDARD state machine is refused, at New, for
+// REQUEST_RESPONSE and as an enrichment.
+func TestStandardRequestResponse(t *testing.T) {
+	denied := awstest.APIError{Code: "AccessDeniedException", Message: "denied"}
+	p, cl := emulator(t, awstest.Rule{Op: "DescribeStateMachine", Skip: 2, Times: 1, Error: &denied})
+	arn := createMachine(t, cl, types.StateMachineTypeStandard, passThrough)
+	if _, err := newTestTarget(t, p, arn, ``); !plugin.IsPermanent(err) || !strings.Contains(err.Error(), "STANDARD") {
+		t.Errorf("New(STANDARD, REQUEST_RESPONSE) = %v, want a permanent error naming STANDARD", err)
+	}
+	_, err := EnricherSpec.New(context.Background(), plugin.Env{AWS: awstest.AWSConfig(p.URL)}, plugin.Check{Endpoint: arn})
+	if !plugin.IsPermanent(err) || !strings.Contains(err.Error(), "EXPRESS") {
+		t.Errorf("enrichment New(STANDARD) = %v, want a permanent error asking for EXPRESS", err)
+	}
+	// A role that may not describe the state machine (the third DescribeStateMachine is denied) skips
+	// the check; StartSyncExecution then refuses it.
+	tg, err := newTestTarget(t, p, arn, ``)
+	if err != nil {
+		t.Fatalf("New without DescribeStateMachine: %v", err)
+	}
+	if err := tg.Deliver(context.Background(), plugin.Batch{Payloads: raws(`{}`)}); !plugin.IsPermanent(err) {
+		t.Errorf("Deliver to STANDARD with REQUEST_RESPONSE = %v, want a permanent error", err)
+	}
+}
+
+// TestEnrich checks the enrichment's cardinality rules on moto's executions: the output array as is,
+// one object for the whole batch, or nothing.
+func TestEnrich(t *testing.T) {
+	p, cl := emulator(t)
+	in := raws(`{"id":1}`, `{"id":2}`)
+	for _, tc := range []struct {
+		name, definition string
+		want             []json.RawMessage
+	}{
+		{"array out", passThrough, in},
+		{"one object out", summary, raws(`{"count":2,"events":[{"id":1},{"id":2}]}`)},
+		{"empty array out", `{"StartAt":"P","States":{"P":{"Type":"Pass","Result":[],"End":true}}}`, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			arn := createMachine(t, cl, types.StateMachineTypeExpress, tc.definition)
+			e, err := EnricherSpec.New(context.Background(), plugin.Env{AWS: awstest.AWSConfig(p.URL)}, plugin.Check{Endpoint: arn})
+			if err != nil {
+				t.Fatalf("New: %v", err)
+			}
+			got, err := e.Enrich(context.Background(), plugin.Batch{Payloads: in})
+			if err != nil {
+				t.Fatalf("Enrich: %v", err)
+			}
+			compact := func(rs []json.RawMessage) []string {
+				var out []string
+				for _, r := range rs {
+					var v any
+					_ = json.Unmarshal(r, &v)
+					b, _ := json.Marshal(v)
+					out = append(out, string(b))
+				}
+				return out
+			}
+			if diff := cmp.Diff(compact(tc.want), compact(got), cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("events (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
