@@ -5,47 +5,30 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"strings"
-
-	"github.com/aws/aws-sdk-go-v2/aws/arn"
 
 	"github.com/sluicehq/sluice/internal/plugin"
 )
 
-// The parts of an ARN that Pipes' model constrains (pipes-spec §1.3): the partition, a region such as
-// "us-east-1" or "us-gov-west-1", and a 12-digit account.
-var (
-	partitionRE = regexp.MustCompile(`^aws[a-zA-Z0-9-]*$`)
-	regionRE    = regexp.MustCompile(`^[a-z]{2,4}((-gov)|(-de)|(-iso([a-z]?)))?-[a-z]+(-\d{1})?$`)
-	accountRE   = regexp.MustCompile(`^\d{12}$`)
-)
-
 // CheckARN parses value, the ARN in field ("Target", "Enrichment"), as one of service's resources in a
-// named region and account (the form every invoked resource has: a function, a state machine). It
+// named region and account (the form of every invoked resource: a function, a state machine). It
 // returns the parsed ARN and every problem found, each naming field; the resource part is left to the
 // caller.
-func CheckARN(field, value, service string) (arn.ARN, []plugin.FieldError) {
-	a, err := arn.Parse(value)
+func CheckARN(field, value, service string) (ARN, []plugin.FieldError) {
+	a, err := ParseARN(value)
 	if err != nil {
-		return arn.ARN{}, []plugin.FieldError{{Field: field, Message: fmt.Sprintf("%q is not an ARN: %v", value, err)}}
+		return ARN{}, []plugin.FieldError{{Field: field, Message: err.Error()}}
 	}
 	var errs []plugin.FieldError
-	add := func(format string, args ...any) {
-		errs = append(errs, plugin.FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
-	}
-	if !partitionRE.MatchString(a.Partition) {
-		add("ARN partition %q is not an AWS partition (aws, aws-cn, aws-us-gov, ...)", a.Partition)
-	}
 	if a.Service != service {
-		add("ARN service %q is not %q", a.Service, service)
+		errs = append(errs, plugin.FieldError{Field: field, Message: fmt.Sprintf("ARN service %q is not %q", a.Service, service)})
 	}
-	if !regionRE.MatchString(a.Region) {
-		add("ARN region %q is not a region such as us-east-1", a.Region)
+	if a.Region == "" {
+		errs = append(errs, plugin.FieldError{Field: field, Message: "ARN region is missing: the " + service + " call is made in it"})
 	}
-	if !accountRE.MatchString(a.AccountID) {
-		add("ARN account %q is not a 12-digit account ID", a.AccountID)
+	if a.Account == "" {
+		errs = append(errs, plugin.FieldError{Field: field, Message: "ARN account is missing"})
 	}
 	return a, errs
 }

@@ -12,10 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-
+	"github.com/sluicehq/sluice/internal/awsclient"
 	"github.com/sluicehq/sluice/internal/plugin"
+	"github.com/sluicehq/sluice/internal/sandbox"
 )
 
 // InvokeOp is the Op prefix of Lambda's Invoke calls ("POST /2015-03-31/functions/NAME/invocations"),
@@ -200,22 +199,6 @@ func errorResponse(e APIError) *Response {
 		"Content-Type": {"application/x-amz-json-1.0"}, "X-Amzn-Errortype": {e.Code}}, Body: body}
 }
 
-// AWSConfig returns a plugin.Env.AWS for tests: every service at endpoint (an emulator or a
-// FaultProxy), static credentials (moto's default account), no SDK retries (the runtime retries).
-func AWSConfig(endpoint string) plugin.AWSConfig {
-	return func(_ context.Context, region string) (aws.Config, error) {
-		if region == "" {
-			region = "us-east-1"
-		}
-		return aws.Config{
-			Region:       region,
-			Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-			BaseEndpoint: aws.String(endpoint),
-			Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
-		}, nil
-	}
-}
-
 // MotoConfig sets parts of moto's server configuration (its /moto-api/config endpoint), such as
 // {"lambda": {"use_docker": false}} (Lambda functions answer without Docker: they echo their event, or
 // return what /moto-api/static/lambda-simple/response queued) or {"stepfunctions":
@@ -231,4 +214,14 @@ func MotoConfig(t testing.TB, endpoint string, config map[string]any) {
 	if resp.StatusCode/100 != 2 {
 		t.Fatalf("awstest: configuring moto: %s", resp.Status)
 	}
+}
+
+// AWSAt returns the plugin.Env.AWS of a pipe whose calls go to endpoint (a FaultProxy in front of the
+// emulator) with the static test credentials and no role assumed, through awsclient as in a pipe (no
+// SDK retries).
+func AWSAt(t testing.TB, endpoint string) plugin.AWSConfig {
+	t.Helper()
+	o := Options(t)
+	o.Endpoint, o.AssumeRole = endpoint, false
+	return awsclient.New(o).For("test", "", sandbox.Unrestricted())
 }

@@ -23,7 +23,7 @@ func functions(t *testing.T, fn func(awstest.Invocation) awstest.FunctionResult)
 	t.Helper()
 	p := awstest.NewFaultProxy(t, kafkatest.AWSEndpoint(t))
 	p.Add(awstest.Lambda(fn))
-	return p, plugin.Env{PipeName: "lambda-test", AWS: awstest.AWSConfig(p.URL)}
+	return p, plugin.Env{PipeName: "lambda-test", AWS: awstest.AWSAt(t, p.URL)}
 }
 
 func echo(inv awstest.Invocation) awstest.FunctionResult {
@@ -109,7 +109,7 @@ func TestDeliverInvokeErrors(t *testing.T) {
 			p := awstest.NewFaultProxy(t, kafkatest.AWSEndpoint(t))
 			p.Fail(awstest.InvokeOp, 1, tc.err)
 			p.Add(awstest.Lambda(echo))
-			tg := newTestTarget(t, plugin.Env{AWS: awstest.AWSConfig(p.URL)}, fnARN, ``)
+			tg := newTestTarget(t, plugin.Env{AWS: awstest.AWSAt(t, p.URL)}, fnARN, ``)
 			err := tg.Deliver(context.Background(), plugin.Batch{Payloads: raws(`{}`)})
 			if c, _ := retry.Classify(err); err == nil || c != tc.want {
 				t.Fatalf("Deliver = %v (%v), want a %v error", err, c, tc.want)

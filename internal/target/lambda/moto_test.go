@@ -50,7 +50,7 @@ func motoFunction(t *testing.T, endpoint string) string {
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	cfg, _ := awstest.AWSConfig(endpoint)(context.Background(), "us-east-1")
+	cfg := awstest.Config(t, "")
 	out, err := lambda.NewFromConfig(cfg).CreateFunction(context.Background(), &lambda.CreateFunctionInput{
 		FunctionName: aws.String(name), Role: aws.String(role), Runtime: types.RuntimePython312,
 		Handler: aws.String("index.handler"), Code: &types.FunctionCode{ZipFile: code.Bytes()},
@@ -77,7 +77,7 @@ func motoLambdaResult(t *testing.T, endpoint, result string) {
 func TestEnrichMoto(t *testing.T) {
 	ep := kafkatest.AWSEndpoint(t)
 	fn := motoFunction(t, ep)
-	e, err := EnricherSpec.New(context.Background(), plugin.Env{AWS: awstest.AWSConfig(ep)}, plugin.Check{Endpoint: fn})
+	e, err := EnricherSpec.New(context.Background(), plugin.Env{AWS: awstest.AWSAt(t, ep)}, plugin.Check{Endpoint: fn})
 	if err != nil {
 		t.Fatalf("New(%s): %v", fn, err)
 	}

@@ -24,12 +24,12 @@ func TestValidateTarget(t *testing.T) {
 		{"$LATEST", fnARN + ":$LATEST", `{"InputTemplate":"x","LambdaFunctionParameters":{}}`, nil},
 		{"GovCloud", "arn:aws-us-gov:lambda:us-gov-west-1:123456789012:function:f", ``, nil},
 		{"not an ARN", "orders", ``, []plugin.FieldError{
-			{Field: "Target", Message: `"orders" is not an ARN: arn: invalid prefix`}}},
+			{Field: "Target", Message: `ARN "orders": prefix must be "arn:"`}}},
 		{"other service", "arn:aws:sqs:us-east-1:123456789012:function:f", ``, []plugin.FieldError{
 			{Field: "Target", Message: `ARN service "sqs" is not "lambda"`}}},
 		{"no region nor account", "arn:aws:lambda:::function:f", ``, []plugin.FieldError{
-			{Field: "Target", Message: `ARN region "" is not a region such as us-east-1`},
-			{Field: "Target", Message: `ARN account "" is not a 12-digit account ID`}}},
+			{Field: "Target", Message: `ARN region is missing: the lambda call is made in it`},
+			{Field: "Target", Message: `ARN account is missing`}}},
 		{"layer", "arn:aws:lambda:us-east-1:123456789012:layer:l:1", ``, []plugin.FieldError{
 			{Field: "Target", Message: `Lambda ARN resource "layer:l:1" is not function:NAME[:VERSION_OR_ALIAS]`}}},
 		{"bad name and qualifier", "arn:aws:lambda:us-east-1:123456789012:function:a.b:", ``, []plugin.FieldError{
@@ -64,7 +64,7 @@ func TestValidateEnricher(t *testing.T) {
 		{fnARN, nil},
 		{fnARN + ":live", nil},
 		{"arn:aws:lambda:us-east-1:12345:function:f", []plugin.FieldError{
-			{Field: "Enrichment", Message: `ARN account "12345" is not a 12-digit account ID`}}},
+			{Field: "Enrichment", Message: `ARN "arn:aws:lambda:us-east-1:12345:function:f": account "12345" must be 12 digits`}}},
 	} {
 		if diff := cmp.Diff(tc.want, EnricherSpec.Validate(plugin.Check{Endpoint: tc.endpoint})); diff != "" {
 			t.Errorf("Validate(%s) (-want +got):\n%s", tc.endpoint, diff)

@@ -43,7 +43,7 @@ func emulator(t *testing.T, rules ...awstest.Rule) (*awstest.FaultProxy, *sfn.Cl
 		p.Add(r)
 	}
 	p.Add(awstest.SyncExecutions())
-	cfg, _ := awstest.AWSConfig(ep)(context.Background(), "us-east-1")
+	cfg, _ := awstest.AWSAt(t, ep)(context.Background(), "us-east-1")
 	return p, sfn.NewFromConfig(cfg)
 }
 
@@ -94,7 +94,7 @@ func newTestTarget(t *testing.T, p *awstest.FaultProxy, arn, params string) (plu
 	if params != "" {
 		c.Params = json.RawMessage(params)
 	}
-	return TargetSpec.New(context.Background(), plugin.Env{PipeName: "sfn-test", AWS: awstest.AWSConfig(p.URL)}, c)
+	return TargetSpec.New(context.Background(), plugin.Env{PipeName: "sfn-test", AWS: awstest.AWSAt(t, p.URL)}, c)
 }
 
 const fireAndForget = `{"StepFunctionStateMachineParameters":{"InvocationType":"FIRE_AND_FORGET"}}`
@@ -210,7 +210,7 @@ func TestStandardRequestResponse(t *testing.T) {
 	if _, err := newTestTarget(t, p, arn, ``); !plugin.IsPermanent(err) || !strings.Contains(err.Error(), "STANDARD") {
 		t.Errorf("New(STANDARD, REQUEST_RESPONSE) = %v, want a permanent error naming STANDARD", err)
 	}
-	_, err := EnricherSpec.New(context.Background(), plugin.Env{AWS: awstest.AWSConfig(p.URL)}, plugin.Check{Endpoint: arn})
+	_, err := EnricherSpec.New(context.Background(), plugin.Env{AWS: awstest.AWSAt(t, p.URL)}, plugin.Check{Endpoint: arn})
 	if !plugin.IsPermanent(err) || !strings.Contains(err.Error(), "EXPRESS") {
 		t.Errorf("enrichment New(STANDARD) = %v, want a permanent error asking for EXPRESS", err)
 	}
@@ -240,7 +240,7 @@ func TestEnrich(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			arn := createMachine(t, cl, types.StateMachineTypeExpress, tc.definition)
-			e, err := EnricherSpec.New(context.Background(), plugin.Env{AWS: awstest.AWSConfig(p.URL)}, plugin.Check{Endpoint: arn})
+			e, err := EnricherSpec.New(context.Background(), plugin.Env{AWS: awstest.AWSAt(t, p.URL)}, plugin.Check{Endpoint: arn})
 			if err != nil {
 				t.Fatalf("New: %v", err)
 			}

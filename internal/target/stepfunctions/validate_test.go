@@ -31,7 +31,7 @@ func TestValidateTarget(t *testing.T) {
 		{"bad qualifier", smARN + ":v$1", ``, []plugin.FieldError{
 			{Field: "Target", Message: `state machine qualifier "v$1" must be a version or an alias (letters, digits, '-' or '_')`}}},
 		{"bad region", "arn:aws:states:Europe:123456789012:stateMachine:orders", ``, []plugin.FieldError{
-			{Field: "Target", Message: `ARN region "Europe" is not a region such as us-east-1`}}},
+			{Field: "Target", Message: `ARN "arn:aws:states:Europe:123456789012:stateMachine:orders": region "Europe" must be lowercase letters, digits and hyphens, such as us-east-1`}}},
 		{"bad invocation type and unknown field", smARN, `{"StepFunctionStateMachineParameters":{"InvocationType":"SYNC","Name":"x"}}`, []plugin.FieldError{
 			{Field: "TargetParameters.StepFunctionStateMachineParameters.Name", Message: `unknown field; StepFunctionStateMachineParameters has only InvocationType`},
 			{Field: "TargetParameters.StepFunctionStateMachineParameters.InvocationType", Message: `must be REQUEST_RESPONSE or FIRE_AND_FORGET, not "SYNC"`}}},
