@@ -8,4 +8,6 @@ import (
 	_ "github.com/sluicehq/sluice/internal/target/file"
 	_ "github.com/sluicehq/sluice/internal/target/http"
 	_ "github.com/sluicehq/sluice/internal/target/kafka"
+	_ "github.com/sluicehq/sluice/internal/target/lambda"
+	_ "github.com/sluicehq/sluice/internal/target/stepfunctions"
 )

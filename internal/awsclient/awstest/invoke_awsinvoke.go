@@ -216,12 +216,20 @@ func MotoConfig(t testing.TB, endpoint string, config map[string]any) {
 	}
 }
 
-// AWSAt returns the plugin.Env.AWS of a pipe whose calls go to endpoint (a FaultProxy in front of the
-// emulator) with the static test credentials and no role assumed, through awsclient as in a pipe (no
-// SDK retries).
-func AWSAt(t testing.TB, endpoint string) plugin.AWSConfig {
+// ProviderAt is Provider with every call sent to endpoint (a FaultProxy in front of the emulator; ""
+// is the emulator itself).
+func ProviderAt(t testing.TB, endpoint string) *awsclient.Provider {
 	t.Helper()
 	o := Options(t)
-	o.Endpoint, o.AssumeRole = endpoint, false
-	return awsclient.New(o).For("test", "", sandbox.Unrestricted())
+	if endpoint != "" {
+		o.Endpoint = endpoint
+	}
+	return awsclient.New(o)
+}
+
+// AWSAt returns the plugin.Env.AWS of a pipe without a role whose calls go to endpoint, through
+// awsclient as in a pipe (no SDK retries).
+func AWSAt(t testing.TB, endpoint string) plugin.AWSConfig {
+	t.Helper()
+	return ProviderAt(t, endpoint).For("test", "", sandbox.Unrestricted())
 }

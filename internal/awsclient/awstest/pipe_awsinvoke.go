@@ -1,0 +1,135 @@
+package awstest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"regexp"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sluicehq/sluice/internal/kafkatest"
+	"github.com/sluicehq/sluice/internal/pipe"
+	"github.com/sluicehq/sluice/internal/runtime"
+	"github.com/sluicehq/sluice/internal/sandbox"
+	"github.com/sluicehq/sluice/internal/secret"
+)
+
+// Pipe is a pipe that RunPipe runs in the test's process.
+type Pipe struct {
+	Def     *pipe.Definition
+	metrics *prometheus.Registry
+}
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// KafkaPipe returns a CreatePipe document reading topic on c from the start, batchSize records at a
+// time, named after the test, with RoleArn RoleArn("pipe"); rest adds or replaces top-level members
+// (Target, TargetParameters, Enrichment, ...) and smk adds SelfManagedKafkaParameters members
+// (MaximumRetryAttempts, DeadLetterConfig, ...).
+func KafkaPipe(t testing.TB, c *kafkatest.Cluster, topic string, batchSize int, smk, rest map[string]any) map[string]any {
+	t.Helper()
+	name := unsafeName.ReplaceAllString(t.Name(), "-")
+	suffix := fmt.Sprintf("-%d", time.Now().UnixNano()%1e9)
+	if len(name)+len(suffix) > 64 {
+		name = name[len(name)+len(suffix)-64:]
+	}
+	params := map[string]any{"TopicName": topic, "StartingPosition": "TRIM_HORIZON", "BatchSize": batchSize}
+	if len(c.Bootstrap) > 1 {
+		params["AdditionalBootstrapServers"] = c.Bootstrap[1:]
+	}
+	maps.Copy(params, smk)
+	def := map[string]any{
+		"Name":             name + suffix,
+		"Source":           "smk://" + c.Bootstrap[0],
+		"SourceParameters": map[string]any{"SelfManagedKafkaParameters": params},
+		"RoleArn":          RoleArn("pipe"),
+	}
+	maps.Copy(def, rest)
+	return def
+}
+
+// RunPipe decodes def through the path `sluice run` takes (pipe.Decode, SetDefaults, Validate; a
+// problem fails the test), builds it with its AWS calls sent to endpoint ("" is the emulator; a
+// FaultProxy's URL) with the pipe's RoleArn assumed, and runs it until the test ends. The retry backoff
+// is short (20 to 200 ms) so that retries and dead letters happen quickly.
+func RunPipe(t testing.TB, def map[string]any, endpoint string) *Pipe {
+	t.Helper()
+	raw, err := json.Marshal(def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := pipe.Decode(raw)
+	if err != nil {
+		t.Fatalf("decoding test pipe %s: %v", raw, err)
+	}
+	d.SetDefaults()
+	if errs := d.Validate(); len(errs) > 0 {
+		t.Fatalf("test pipe %s is invalid: %v", raw, errs)
+	}
+	p, err := StartPipe(t, d, endpoint)
+	if err != nil {
+		t.Fatalf("building pipe %s: %v", d.Name, err)
+	}
+	return p
+}
+
+// StartPipe builds and runs d as RunPipe does, returning the build error of runtime.New.
+func StartPipe(t testing.TB, d *pipe.Definition, endpoint string) (*Pipe, error) {
+	t.Helper()
+	aws := ProviderAt(t, endpoint).For(d.Name, d.RoleArn, sandbox.Unrestricted())
+	reg := prometheus.NewRegistry()
+	ctx, cancel := context.WithCancel(context.Background())
+	rp, err := runtime.New(ctx, d, runtime.Deps{
+		AWS:          aws,
+		Secrets:      &secret.Resolver{},
+		Logger:       slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo})),
+		Metrics:      reg,
+		DrainTimeout: 10 * time.Second,
+		Retry:        runtime.Backoff{Initial: 20 * time.Millisecond, Max: 200 * time.Millisecond},
+	})
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- rp.Run(ctx) }()
+	stop := sync.OnceValue(func() error {
+		cancel()
+		runErr := <-errc
+		closeCtx, cc := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cc()
+		return errors.Join(runErr, rp.Close(closeCtx))
+	})
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
+			t.Errorf("stopping pipe %s: %v", d.Name, err)
+		}
+	})
+	return &Pipe{Def: d, metrics: reg}, nil
+}
+
+// Counter returns the sum of the counter name's series (sluice_pipe_executions_throttled_total, ...).
+func (p *Pipe) Counter(t testing.TB, name string) float64 {
+	t.Helper()
+	mfs, err := p.metrics.Gather()
+	if err != nil {
+		t.Fatalf("gathering metrics: %v", err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			sum += m.GetCounter().GetValue()
+		}
+	}
+	return sum
+}

@@ -1,0 +1,238 @@
+package lambda
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/internal/awsclient/awstest"
+	"github.com/sluicehq/sluice/internal/kafkatest"
+
+	_ "github.com/sluicehq/sluice/internal/target/file" // dead letters
+)
+
+// End-to-end tests: records produced on the real broker go through a pipe run in this process into
+// Lambda. The function is a FaultProxy rule speaking Lambda's Invoke protocol (moto's Lambda cannot run
+// a function without Docker, and its Docker-free mode only echoes), recording every invocation and
+// failing on demand; TestPipeEnrichmentMoto uses moto's own Docker-free Lambda.
+
+// produce writes n records {"id": i} to a new one-partition topic on the real broker and returns the
+// broker and the topic.
+func produce(t *testing.T, n int) (*kafkatest.Cluster, string) {
+	t.Helper()
+	c := kafkatest.Real(t)
+	topic := c.CreateTopic(t, 1)
+	recs := make([]*kgo.Record, n)
+	for i := range recs {
+		recs[i] = &kgo.Record{Topic: topic, Key: fmt.Appendf(nil, "k%d", i), Value: fmt.Appendf(nil, `{"id":%d}`, i)}
+	}
+	c.Produce(t, recs...)
+	return c, topic
+}
+
+// ids returns the "id" of each element of a batch array.
+func ids(t *testing.T, payload []byte) []int {
+	t.Helper()
+	var batch []struct {
+		ID *int `json:"id"`
+	}
+	if err := json.Unmarshal(payload, &batch); err != nil {
+		t.Fatalf("invocation payload %s is not a JSON array: %v", payload, err)
+	}
+	out := make([]int, len(batch))
+	for i, e := range batch {
+		if e.ID == nil {
+			t.Fatalf("invocation payload %s: element %d has no id", payload, i)
+		}
+		out[i] = *e.ID
+	}
+	return out
+}
+
+// delivered waits until the invocations of function that the rule let through (not answered with a
+// fault) carry at least n events, and returns their batches.
+func delivered(t *testing.T, p *awstest.FaultProxy, function string, n int, ok func(awstest.Invocation) bool) [][]int {
+	t.Helper()
+	var batches [][]int
+	kafkatest.Eventually(t, 60*time.Second, func() error {
+		batches = nil
+		total := 0
+		for _, inv := range p.Invocations() {
+			if inv.Function == function && ok(inv) {
+				b := ids(t, inv.Payload)
+				batches = append(batches, b)
+				total += len(b)
+			}
+		}
+		if total < n {
+			return fmt.Errorf("%d events delivered to %s, want %d", total, function, n)
+		}
+		return nil
+	})
+	return batches
+}
+
+func seq(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+// TestPipeTarget delivers 7 records with BatchSize 3: one Invoke per batch with the batch as one JSON
+// array of the rendered events, in order, with the invocation type of LambdaFunctionParameters.
+func TestPipeTarget(t *testing.T) {
+	for _, tc := range []struct{ invocationType, wantType string }{
+		{"REQUEST_RESPONSE", "RequestResponse"},
+		{"FIRE_AND_FORGET", "Event"},
+	} {
+		t.Run(tc.invocationType, func(t *testing.T) {
+			c, topic := produce(t, 7)
+			p := awstest.NewFaultProxy(t, awstest.Endpoint(t))
+			p.Add(awstest.Lambda(echo))
+			fn := fnARN + ":live"
+			awstest.RunPipe(t, awstest.KafkaPipe(t, c, topic, 3, nil, map[string]any{
+				"Target": fn,
+				"TargetParameters": map[string]any{
+					"InputTemplate":            `{"id": <$.value.id>, "offset": <$.offset>}`,
+					"LambdaFunctionParameters": map[string]any{"InvocationType": tc.invocationType},
+				},
+			}), p.URL)
+			batches := delivered(t, p, fn, 7, func(awstest.Invocation) bool { return true })
+			var all []int
+			for _, b := range batches {
+				if len(b) == 0 || len(b) > 3 {
+					t.Errorf("batch %v: want 1 to 3 events (BatchSize 3)", b)
+				}
+				all = append(all, b...)
+			}
+			if !slices.Equal(all, seq(7)) {
+				t.Errorf("events in invocation order = %v, want %v", all, seq(7))
+			}
+			for _, inv := range p.Invocations() {
+				if inv.Type != tc.wantType {
+					t.Errorf("invocation type %q, want %q", inv.Type, tc.wantType)
+				}
+			}
+			// The calls are made with the pipe's role, assumed through STS: temporary credentials.
+			for _, call := range p.Calls("") {
+				if strings.HasPrefix(call.Op, awstest.InvokeOp) && (call.Header.Get("X-Amz-Security-Token") == "" ||
+					!strings.Contains(call.Header.Get("Authorization"), "Credential=ASIA")) {
+					t.Errorf("Invoke signed with %q, want the assumed role's temporary credentials", call.Header.Get("Authorization"))
+				}
+			}
+		})
+	}
+}
+
+// deadLetters waits until the dead-letter file holds n records and returns their offsets and reasons.
+func deadLetters(t *testing.T, path string, n int) []string {
+	t.Helper()
+	var out []string
+	kafkatest.Eventually(t, 60*time.Second, func() error {
+		out = out[:0]
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		sc := bufio.NewScanner(bytes.NewReader(data))
+		for sc.Scan() {
+			var dl struct {
+				Offset     int64
+				Reason     string
+				ErrorClass string
+				Error      string
+			}
+			if err := json.Unmarshal(sc.Bytes(), &dl); err != nil {
+				return fmt.Errorf("dead letter %s: %v", sc.Text(), err)
+			}
+			out = append(out, fmt.Sprintf("%d %s %s %v", dl.Offset, dl.Reason, dl.ErrorClass, strings.Contains(dl.Error, "order 3 is poison")))
+		}
+		if len(out) < n {
+			return fmt.Errorf("%d dead letters, want %d", len(out), n)
+		}
+		return nil
+	})
+	return out
+}
+
+// TestPipeFunctionError: a function that fails on one record fails its batches; the runtime retries
+// them (MaximumRetryAttempts 2), then bisects and dead-letters that record alone, and the others are
+// delivered.
+func TestPipeFunctionError(t *testing.T) {
+	c, topic := produce(t, 7)
+	p := awstest.NewFaultProxy(t, awstest.Endpoint(t))
+	p.Add(awstest.Lambda(func(inv awstest.Invocation) awstest.FunctionResult {
+		if slices.Contains(ids(t, inv.Payload), 3) {
+			return awstest.FunctionResult{FunctionError: "Unhandled", Payload: []byte(`{"errorType":"ValueError","errorMessage":"order 3 is poison"}`)}
+		}
+		return awstest.FunctionResult{Payload: []byte(`null`)}
+	}))
+	dlq := filepath.Join(t.TempDir(), "dead.jsonl")
+	awstest.RunPipe(t, awstest.KafkaPipe(t, c, topic, 3,
+		map[string]any{"MaximumRetryAttempts": 2, "DeadLetterConfig": map[string]any{"Arn": "file://" + dlq}},
+		map[string]any{"Target": fnARN, "TargetParameters": map[string]any{"InputTemplate": `{"id": <$.value.id>}`}}), p.URL)
+
+	if got, want := deadLetters(t, dlq, 1), []string{"3 retries-exhausted retryable true"}; !slices.Equal(got, want) {
+		t.Errorf("dead letters = %v, want %v", got, want)
+	}
+	succeeded := func(inv awstest.Invocation) bool { return !slices.Contains(ids(t, inv.Payload), 3) }
+	var got []int
+	for _, b := range delivered(t, p, fnARN, 6, succeeded) {
+		got = append(got, b...)
+	}
+	if want := []int{0, 1, 2, 4, 5, 6}; !slices.Equal(got, want) {
+		t.Errorf("events delivered = %v, want %v", got, want)
+	}
+	failed := 0
+	for _, inv := range p.Invocations() {
+		if !succeeded(inv) {
+			failed++
+		}
+	}
+	// The batch [3 4 5] is tried 3 times (2 retries), then bisected: [3] 3 times more.
+	if failed < 6 {
+		t.Errorf("%d invocations with the failing record, want at least 6 (retries, then alone)", failed)
+	}
+}
+
+// TestPipeThrottled: Invoke answered TooManyRequestsException counts as throttling (the pipe's
+// ExecutionThrottled) and is retried until the function takes the batch.
+func TestPipeThrottled(t *testing.T) {
+	c, topic := produce(t, 4)
+	p := awstest.NewFaultProxy(t, awstest.Endpoint(t))
+	p.Fail(awstest.InvokeOp, 3, awstest.Throttle("TooManyRequestsException"))
+	var calls atomic.Int32
+	p.Add(awstest.Lambda(func(inv awstest.Invocation) awstest.FunctionResult {
+		calls.Add(1)
+		return echo(inv)
+	}))
+	pp := awstest.RunPipe(t, awstest.KafkaPipe(t, c, topic, 10, nil, map[string]any{"Target": fnARN}), p.URL)
+	kafkatest.Eventually(t, 60*time.Second, func() error {
+		if calls.Load() == 0 {
+			return fmt.Errorf("the function has not been invoked")
+		}
+		return nil
+	})
+	if n := len(p.Invocations()); n != 4 {
+		t.Errorf("%d Invoke calls, want the 3 throttled then the one that went through", n)
+	}
+	if n := pp.Counter(t, "sluice_pipe_executions_throttled_total"); n != 3 {
+		t.Errorf("sluice_pipe_executions_throttled_total = %v, want 3", n)
+	}
+	inv := p.Invocations()
+	if last := inv[len(inv)-1]; string(last.Payload) == "" || !json.Valid(last.Payload) {
+		t.Errorf("the invocation after throttling carried %q", last.Payload)
+	}
+}
