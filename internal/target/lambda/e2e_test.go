@@ -236,3 +236,133 @@ func TestPipeThrottled(t *testing.T) {
 		t.Errorf("the invocation after throttling carried %q", last.Payload)
 	}
 }
+
+// TestPipeEnrichment: the enrichment function gets each batch as one JSON array and its response is
+// the new event list: an object is one event for the whole batch, an array one event per element, []
+// skips the target.
+func TestPipeEnrichment(t *testing.T) {
+	const enricher = "arn:aws:lambda:us-east-1:123456789012:function:enrich"
+	for _, tc := range []struct {
+		name     string
+		response func(ids []int) string
+		want     func(batch []int) []int // the ids the target gets for one enrichment batch
+	}{
+		{"object: one event per batch", func(ids []int) string { return fmt.Sprintf(`{"id":%d}`, 100+len(ids)) },
+			func(b []int) []int { return []int{100 + len(b)} }},
+		{"array: one event per element", func(ids []int) string {
+			var out []string
+			for _, id := range ids {
+				out = append(out, fmt.Sprintf(`{"id":%d},{"id":%d}`, id, 10*id))
+			}
+			return "[" + strings.Join(out, ",") + "]"
+		}, func(b []int) []int {
+			var out []int
+			for _, id := range b {
+				out = append(out, id, 10*id)
+			}
+			return out
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, topic := produce(t, 5)
+			p := awstest.NewFaultProxy(t, awstest.Endpoint(t))
+			p.Add(awstest.Lambda(func(inv awstest.Invocation) awstest.FunctionResult {
+				if inv.Function == enricher {
+					return awstest.FunctionResult{Payload: []byte(tc.response(ids(t, inv.Payload)))}
+				}
+				return echo(inv)
+			}))
+			awstest.RunPipe(t, awstest.KafkaPipe(t, c, topic, 2, nil, map[string]any{
+				"Enrichment":           enricher,
+				"EnrichmentParameters": map[string]any{"InputTemplate": `{"id": <$.value.id>}`},
+				"Target":               fnARN,
+			}), p.URL)
+			var enriched []int
+			for _, b := range delivered(t, p, enricher, 5, func(awstest.Invocation) bool { return true }) {
+				if len(b) > 2 {
+					t.Errorf("enrichment batch %v: want at most 2 events (BatchSize 2)", b)
+				}
+				enriched = append(enriched, tc.want(b)...)
+			}
+			var got []int
+			for _, b := range delivered(t, p, fnARN, len(enriched), func(awstest.Invocation) bool { return true }) {
+				got = append(got, b...)
+			}
+			if !slices.Equal(got, enriched) {
+				t.Errorf("target events = %v, want %v", got, enriched)
+			}
+			for _, inv := range p.Invocations() {
+				if inv.Function == enricher && inv.Type != "RequestResponse" {
+					t.Errorf("enrichment invoked as %q, want RequestResponse", inv.Type)
+				}
+			}
+		})
+	}
+}
+
+// TestPipeEnrichmentSkip: an enrichment answering [] for every batch skips the target.
+func TestPipeEnrichmentSkip(t *testing.T) {
+	c, topic := produce(t, 3)
+	p := awstest.NewFaultProxy(t, awstest.Endpoint(t))
+	var enriched atomic.Int32
+	p.Add(awstest.Lambda(func(inv awstest.Invocation) awstest.FunctionResult {
+		if inv.Function == fnARN+":enrich" {
+			var batch []json.RawMessage
+			_ = json.Unmarshal(inv.Payload, &batch) // the source's events
+			enriched.Add(int32(len(batch)))
+			return awstest.FunctionResult{Payload: []byte(`[]`)}
+		}
+		return echo(inv)
+	}))
+	pp := awstest.RunPipe(t, awstest.KafkaPipe(t, c, topic, 10, nil, map[string]any{
+		"Enrichment": fnARN + ":enrich", "Target": fnARN,
+	}), p.URL)
+	kafkatest.Eventually(t, 60*time.Second, func() error {
+		if n := enriched.Load(); n < 3 {
+			return fmt.Errorf("%d events enriched, want 3", n)
+		}
+		if n := pp.Counter(t, "sluice_pipe_target_stage_skipped_total"); n == 0 {
+			return fmt.Errorf("no target stage skipped yet")
+		}
+		return nil
+	})
+	for _, inv := range p.Invocations() {
+		if inv.Function == fnARN {
+			t.Errorf("the target was invoked with %s, want it skipped", inv.Payload)
+		}
+	}
+}
+
+// TestPipeEnrichmentMoto runs the enrichment on moto's own Lambda, without Docker (a function there
+// echoes its event): the target gets the records' events unchanged.
+func TestPipeEnrichmentMoto(t *testing.T) {
+	c, topic := produce(t, 4)
+	enricher := motoFunction(t, awstest.Endpoint(t))
+	p := awstest.NewFaultProxy(t, awstest.Endpoint(t))
+	sink := awstest.Lambda(echo)
+	sink.Op = awstest.InvokeOp + fnARN + "/" // the target only; the enrichment goes on to moto
+	p.Add(sink)
+	awstest.RunPipe(t, awstest.KafkaPipe(t, c, topic, 10, nil, map[string]any{
+		"Enrichment":           enricher,
+		"EnrichmentParameters": map[string]any{"InputTemplate": `{"id": <$.value.id>, "via": "moto"}`},
+		"Target":               fnARN,
+	}), p.URL)
+	var got []int
+	for _, b := range delivered(t, p, fnARN, 4, func(inv awstest.Invocation) bool {
+		return strings.Contains(string(inv.Payload), `"moto"`)
+	}) {
+		got = append(got, b...)
+	}
+	if !slices.Equal(got, seq(4)) {
+		t.Errorf("target events = %v, want %v", got, seq(4))
+	}
+	enrichments := 0
+	for _, call := range p.Calls("") {
+		if strings.HasPrefix(call.Op, awstest.InvokeOp+enricher) && !call.Answered {
+			enrichments++
+		}
+	}
+	if enrichments == 0 {
+		t.Errorf("no enrichment call reached moto")
+	}
+}
