@@ -1,21 +1,25 @@
 package awstest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
+	"os"
 	"regexp"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/internal/kafkatest"
 	"github.com/sluicehq/sluice/internal/pipe"
+	"github.com/sluicehq/sluice/internal/retry"
 	"github.com/sluicehq/sluice/internal/runtime"
 	"github.com/sluicehq/sluice/internal/sandbox"
 	"github.com/sluicehq/sluice/internal/secret"
@@ -132,4 +136,63 @@ func (p *Pipe) Counter(t testing.TB, name string) float64 {
 		}
 	}
 	return sum
+}
+
+// ProduceIDs writes n records, values {"id": 0} to {"id": n-1} in order, to a new one-partition topic on
+// the real broker, and returns the broker and the topic.
+func ProduceIDs(t testing.TB, n int) (*kafkatest.Cluster, string) {
+	t.Helper()
+	c := kafkatest.Real(t)
+	topic := c.CreateTopic(t, 1)
+	recs := make([]*kgo.Record, n)
+	for i := range recs {
+		recs[i] = &kgo.Record{Topic: topic, Key: fmt.Appendf(nil, "k%d", i), Value: fmt.Appendf(nil, `{"id":%d}`, i)}
+	}
+	c.Produce(t, recs...)
+	return c, topic
+}
+
+// IDs returns the "id" member of each element of a JSON array (a batch of ProduceIDs' events after a
+// template such as {"id": <$.value.id>}).
+func IDs(array []byte) ([]int, error) {
+	var batch []struct {
+		ID *int `json:"id"`
+	}
+	if err := json.Unmarshal(array, &batch); err != nil {
+		return nil, fmt.Errorf("%s is not a JSON array of objects: %w", array, err)
+	}
+	out := make([]int, len(batch))
+	for i, e := range batch {
+		if e.ID == nil {
+			return nil, fmt.Errorf("%s: element %d has no id", array, i)
+		}
+		out[i] = *e.ID
+	}
+	return out, nil
+}
+
+// DeadLetters waits until the file:// dead-letter destination at path holds at least n records and
+// returns them.
+func DeadLetters(t testing.TB, path string, n int) []retry.DeadLetter {
+	t.Helper()
+	var out []retry.DeadLetter
+	kafkatest.Eventually(t, 60*time.Second, func() error {
+		out = out[:0]
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for line := range bytes.Lines(data) {
+			var dl retry.DeadLetter
+			if err := json.Unmarshal(line, &dl); err != nil {
+				return fmt.Errorf("dead letter %s: %w", line, err)
+			}
+			out = append(out, dl)
+		}
+		if len(out) < n {
+			return fmt.Errorf("%d dead letters in %s, want %d", len(out), path, n)
+		}
+		return nil
+	})
+	return out
 }

@@ -1,19 +1,14 @@
 package lambda
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/internal/awsclient/awstest"
 	"github.com/sluicehq/sluice/internal/kafkatest"
@@ -26,35 +21,15 @@ import (
 // a function without Docker, and its Docker-free mode only echoes), recording every invocation and
 // failing on demand; TestPipeEnrichmentMoto uses moto's own Docker-free Lambda.
 
-// produce writes n records {"id": i} to a new one-partition topic on the real broker and returns the
-// broker and the topic.
-func produce(t *testing.T, n int) (*kafkatest.Cluster, string) {
-	t.Helper()
-	c := kafkatest.Real(t)
-	topic := c.CreateTopic(t, 1)
-	recs := make([]*kgo.Record, n)
-	for i := range recs {
-		recs[i] = &kgo.Record{Topic: topic, Key: fmt.Appendf(nil, "k%d", i), Value: fmt.Appendf(nil, `{"id":%d}`, i)}
-	}
-	c.Produce(t, recs...)
-	return c, topic
-}
+// produce writes n records {"id": i} to a new topic on the real broker.
+func produce(t *testing.T, n int) (*kafkatest.Cluster, string) { return awstest.ProduceIDs(t, n) }
 
 // ids returns the "id" of each element of a batch array.
 func ids(t *testing.T, payload []byte) []int {
 	t.Helper()
-	var batch []struct {
-		ID *int `json:"id"`
-	}
-	if err := json.Unmarshal(payload, &batch); err != nil {
-		t.Fatalf("invocation payload %s is not a JSON array: %v", payload, err)
-	}
-	out := make([]int, len(batch))
-	for i, e := range batch {
-		if e.ID == nil {
-			t.Fatalf("invocation payload %s: element %d has no id", payload, i)
-		}
-		out[i] = *e.ID
+	out, err := awstest.IDs(payload)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return out
 }
@@ -136,34 +111,14 @@ func TestPipeTarget(t *testing.T) {
 	}
 }
 
-// deadLetters waits until the dead-letter file holds n records and returns their offsets and reasons.
+// deadLetters waits until the dead-letter file holds n records and returns their offsets, reasons,
+// error classes and whether the error names the function's message.
 func deadLetters(t *testing.T, path string, n int) []string {
 	t.Helper()
 	var out []string
-	kafkatest.Eventually(t, 60*time.Second, func() error {
-		out = out[:0]
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		sc := bufio.NewScanner(bytes.NewReader(data))
-		for sc.Scan() {
-			var dl struct {
-				Offset     int64
-				Reason     string
-				ErrorClass string
-				Error      string
-			}
-			if err := json.Unmarshal(sc.Bytes(), &dl); err != nil {
-				return fmt.Errorf("dead letter %s: %v", sc.Text(), err)
-			}
-			out = append(out, fmt.Sprintf("%d %s %s %v", dl.Offset, dl.Reason, dl.ErrorClass, strings.Contains(dl.Error, "order 3 is poison")))
-		}
-		if len(out) < n {
-			return fmt.Errorf("%d dead letters, want %d", len(out), n)
-		}
-		return nil
-	})
+	for _, dl := range awstest.DeadLetters(t, path, n) {
+		out = append(out, fmt.Sprintf("%d %s %s %v", dl.Offset, dl.Reason, dl.ErrorClass, strings.Contains(dl.Error, "order 3 is poison")))
+	}
 	return out
 }
 
