@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/sluicehq/sluice/internal/awsclient"
 	"github.com/sluicehq/sluice/internal/awsclient/awstest"
 	"github.com/sluicehq/sluice/internal/kafkatest"
 	"github.com/sluicehq/sluice/internal/plugin"
@@ -84,8 +85,9 @@ func TestDeliverFunctionError(t *testing.T) {
 			Payload: []byte(`{"errorType":"ValueError","errorMessage":"order 7 has no customer"}`)}
 	})
 	err := newTestTarget(t, env, fnARN, ``).Deliver(context.Background(), plugin.Batch{Payloads: raws(`{}`)})
-	if !IsFunctionError(err) {
-		t.Fatalf("Deliver = %v, want a FunctionError", err)
+	var re *awsclient.ResourceError
+	if !errors.As(err, &re) {
+		t.Fatalf("Deliver = %v, want a ResourceError", err)
 	}
 	if want := "lambda function " + fnARN + " failed (Unhandled): ValueError: order 7 has no customer"; err.Error() != want {
 		t.Errorf("error = %q, want %q", err, want)
@@ -188,8 +190,8 @@ func TestEnrichFunctionError(t *testing.T) {
 		t.Fatalf("New: %v", err)
 	}
 	_, err = e.Enrich(context.Background(), plugin.Batch{Payloads: raws(`{}`)})
-	var fe *FunctionError
-	if !errors.As(err, &fe) || fe.Message != "lookup failed" || plugin.IsPermanent(err) {
-		t.Fatalf("Enrich = %v, want a retryable FunctionError with the function's message", err)
+	var re *awsclient.ResourceError
+	if !errors.As(err, &re) || re.Message != "lookup failed" || re.Status != "Unhandled" || plugin.IsPermanent(err) {
+		t.Fatalf("Enrich = %v, want a retryable ResourceError with the function's message", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/plugin"
 )
 
@@ -69,5 +70,29 @@ func TestValidateEnricher(t *testing.T) {
 		if diff := cmp.Diff(tc.want, EnricherSpec.Validate(plugin.Check{Endpoint: tc.endpoint})); diff != "" {
 			t.Errorf("Validate(%s) (-want +got):\n%s", tc.endpoint, diff)
 		}
+	}
+}
+
+// TestPipeValidate checks that a pipe definition's validation (the API's CreatePipe and `sluice run`)
+// reports the plugin's problems by field.
+func TestPipeValidate(t *testing.T) {
+	d, err := pipe.Decode([]byte(`{"Name":"p","Source":"smk://127.0.0.1:9092","RoleArn":"arn:aws:iam::123456789012:role/r",
+		"SourceParameters":{"SelfManagedKafkaParameters":{"TopicName":"t"}},
+		"Enrichment":"arn:aws:lambda:us-east-1:123456789012:function:bad.name",
+		"Target":"` + fnARN + `","TargetParameters":{"LambdaFunctionParameters":{"InvocationType":"Event"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.SetDefaults()
+	got := map[string]string{}
+	for _, fe := range d.Validate() {
+		got[fe.Field] = fe.Message
+	}
+	want := map[string]string{
+		"Enrichment": `Lambda function name "bad.name" must be 1 to 64 letters, digits, '-' or '_'`,
+		"TargetParameters.LambdaFunctionParameters.InvocationType": `must be REQUEST_RESPONSE or FIRE_AND_FORGET, not "Event"`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Validate (-want +got):\n%s", diff)
 	}
 }

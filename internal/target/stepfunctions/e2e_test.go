@@ -125,7 +125,7 @@ func TestPipeFailedExecution(t *testing.T) {
 		map[string]any{"Target": arn}), p.URL)
 	var got []string
 	for _, dl := range awstest.DeadLetters(t, dlq, 2) {
-		got = append(got, fmt.Sprintf("%d %s %s %v", dl.Offset, dl.Reason, dl.ErrorClass, strings.Contains(dl.Error, "FAILED: OrderRejected: no customer")))
+		got = append(got, fmt.Sprintf("%d %s %s %v", dl.Offset, dl.Reason, dl.ErrorClass, strings.Contains(dl.Error, "failed (FAILED): OrderRejected: no customer")))
 	}
 	slices.Sort(got)
 	if want := []string{"0 retries-exhausted retryable true", "1 retries-exhausted retryable true"}; !slices.Equal(got, want) {

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/sluicehq/sluice/internal/awsclient"
 	"github.com/sluicehq/sluice/internal/awsclient/awstest"
 	"github.com/sluicehq/sluice/internal/kafkatest"
 	"github.com/sluicehq/sluice/internal/plugin"
@@ -160,8 +161,8 @@ func TestDeliverFailures(t *testing.T) {
 		t.Fatalf("New: %v", err)
 	}
 	err = tg.Deliver(context.Background(), plugin.Batch{Payloads: raws(`{}`)})
-	var ee *ExecutionError
-	if !errors.As(err, &ee) || ee.Status != types.SyncExecutionStatusFailed || ee.Code != "OrderRejected" || ee.Cause != "no customer" {
+	var re *awsclient.ResourceError
+	if !errors.As(err, &re) || re.Status != "FAILED" || re.Code != "OrderRejected" || re.Message != "no customer" {
 		t.Fatalf("Deliver = %v, want the execution's failure", err)
 	}
 	if c, _ := retry.Classify(err); c != retry.Retryable {

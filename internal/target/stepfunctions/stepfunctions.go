@@ -1,6 +1,7 @@
 // Package stepfunctions is the AWS Step Functions target and enrichment (pipes-spec §6, §7): the
 // whole batch starts one execution, its input one JSON array (an array even for one event; a payload
-// that is not JSON is sent as a JSON string), at most 256 KB.
+// that is not JSON is sent as a JSON string), at most 256 KB. What it shares with Lambda is
+// awsclient.InvokeSpec.
 //
 // Target and Enrichment string: a state machine ARN, unqualified or with a version or alias,
 //
@@ -9,8 +10,9 @@
 //
 // Target parameters: "StepFunctionStateMachineParameters": {"InvocationType": "REQUEST_RESPONSE" |
 // "FIRE_AND_FORGET"}. REQUEST_RESPONSE (the default) runs an EXPRESS state machine synchronously
-// (StartSyncExecution) and waits for its result: an execution that FAILED or TIMED_OUT fails the
-// delivery, which the runtime retries and, past the pipe's retry policy, dead-letters. FIRE_AND_FORGET
+// (StartSyncExecution) and waits for its result: an execution that FAILED or TIMED_OUT is an
+// *awsclient.ResourceError that fails the delivery, which the runtime retries and, past the pipe's
+// retry policy, dead-letters. FIRE_AND_FORGET
 // starts the execution (StartExecution) of an EXPRESS or STANDARD state machine and does not wait.
 //
 // A STANDARD state machine with REQUEST_RESPONSE, which Pipes refuses, cannot be told from its ARN, so
@@ -44,11 +46,9 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/sluicehq/sluice/internal/awsclient"
+	httpenrich "github.com/sluicehq/sluice/internal/enrich/http"
 	"github.com/sluicehq/sluice/internal/plugin"
 )
-
-// Service is the ARN service, the registry kind of the target and the enrichment.
-const Service = "states"
 
 // Member is the TargetParameters member of the target.
 const Member = "StepFunctionStateMachineParameters"
@@ -56,27 +56,22 @@ const Member = "StepFunctionStateMachineParameters"
 // MaxInputBytes is the most an execution's input holds (262,144 characters of UTF-8 JSON).
 const MaxInputBytes = 256 << 10
 
+// Spec is what the Step Functions target and enrichment are made of.
+var Spec = awsclient.InvokeSpec{
+	Service:         "states",
+	Member:          Member,
+	MaxPayloadBytes: MaxInputBytes,
+	Resource:        checkMachine,
+	New:             newMachine,
+	Split:           httpenrich.Split,
+}
+
+// TargetSpec and EnricherSpec are the registry entries, added to plugin.Default.
+var TargetSpec, EnricherSpec = Spec.Specs()
+
 func init() {
 	plugin.Default.AddTarget(TargetSpec)
 	plugin.Default.AddEnricher(EnricherSpec)
-}
-
-// TargetSpec is the registry entry of the Step Functions target: no batch limit of its own (the
-// pipe's BatchSize decides, as in Pipes), 256 KB per event.
-var TargetSpec = plugin.TargetSpec{
-	Kinds:           []string{Service},
-	Members:         []string{Member},
-	Validate:        validateTarget,
-	MaxPayloadBytes: MaxInputBytes,
-	New:             newTarget,
-}
-
-// EnricherSpec is the registry entry of the Step Functions enrichment.
-var EnricherSpec = plugin.EnricherSpec{
-	Kinds:           []string{Service},
-	Validate:        validateEnricher,
-	MaxPayloadBytes: MaxInputBytes,
-	New:             newEnricher,
 }
 
 // A state machine name: 1 to 80 characters, none of them white space, brackets, wildcards, the
@@ -87,66 +82,50 @@ var (
 	qualifierRE   = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
 )
 
-// machine is a parsed state machine ARN.
-type machine struct {
-	arn, region string
-	// base is the ARN without version or alias, which DescribeStateMachine takes.
-	base string
-}
-
-// parseMachine checks the state machine ARN in field and returns it with every problem found.
-func parseMachine(field, value string) (machine, []plugin.FieldError) {
-	a, errs := awsclient.CheckARN(field, value, Service)
-	if a.Resource == "" {
-		return machine{}, errs
-	}
-	m := machine{arn: value, region: a.Region, base: value}
+// checkMachine checks the resource of a state machine ARN: stateMachine:NAME[:QUALIFIER].
+func checkMachine(field string, a awsclient.ARN) []plugin.FieldError {
 	kind, rest, _ := strings.Cut(a.Resource, ":")
 	if kind != "stateMachine" {
-		return m, append(errs, plugin.FieldError{Field: field, Message: fmt.Sprintf(
-			"Step Functions ARN resource %q is not stateMachine:NAME[:VERSION_OR_ALIAS]", a.Resource)})
+		return []plugin.FieldError{{Field: field, Message: fmt.Sprintf(
+			"Step Functions ARN resource %q is not stateMachine:NAME[:VERSION_OR_ALIAS]", a.Resource)}}
 	}
+	var errs []plugin.FieldError
 	name, qualifier, qualified := strings.Cut(rest, ":")
 	if !machineNameRE.MatchString(name) {
 		errs = append(errs, plugin.FieldError{Field: field, Message: fmt.Sprintf(
 			"state machine name %q must be 1 to 80 characters without white space, brackets or special characters", name)})
 	}
-	if qualified {
-		m.base = strings.TrimSuffix(value, ":"+qualifier)
-		if !qualifierRE.MatchString(qualifier) {
-			errs = append(errs, plugin.FieldError{Field: field, Message: fmt.Sprintf(
-				"state machine qualifier %q must be a version or an alias (letters, digits, '-' or '_')", qualifier)})
-		}
+	if qualified && !qualifierRE.MatchString(qualifier) {
+		errs = append(errs, plugin.FieldError{Field: field, Message: fmt.Sprintf(
+			"state machine qualifier %q must be a version or an alias (letters, digits, '-' or '_')", qualifier)})
 	}
-	return m, errs
-}
-
-func validateTarget(c plugin.Check) []plugin.FieldError {
-	_, errs := parseMachine("Target", c.Endpoint)
-	_, perrs := awsclient.InvocationType(c, "TargetParameters", Member)
-	return append(errs, perrs...)
-}
-
-func validateEnricher(c plugin.Check) []plugin.FieldError {
-	_, errs := parseMachine("Enrichment", c.Endpoint)
 	return errs
 }
 
-// client builds the Step Functions client of the state machine's region with the pipe's AWS
-// configuration.
-func client(ctx context.Context, env plugin.Env, m machine) (*sfn.Client, error) {
-	if env.AWS == nil {
-		return nil, plugin.Permanent(fmt.Errorf("state machine %s: this host has no AWS support configured", m.arn))
-	}
-	cfg, err := env.AWS(ctx, m.region)
+// newMachine builds the runner of a state machine with the pipe's AWS configuration in the ARN's
+// region. For synchronous use it asks DescribeStateMachine for the type and refuses a STANDARD one.
+func newMachine(ctx context.Context, env plugin.Env, a awsclient.ARN, wait, enrichment bool) (awsclient.Invoker, error) {
+	cfg, err := env.AWS(ctx, a.Region)
 	if err != nil {
-		return nil, fmt.Errorf("AWS configuration for state machine %s: %w", m.arn, err)
+		return nil, fmt.Errorf("AWS configuration for state machine %s: %w", a, err)
 	}
-	return sfn.NewFromConfig(cfg, func(o *sfn.Options) {
+	m := &machine{arn: a.String(), client: sfn.NewFromConfig(cfg, func(o *sfn.Options) {
 		if o.BaseEndpoint != nil {
 			o.APIOptions = append(o.APIOptions, noHostPrefix)
 		}
-	}), nil
+	})}
+	if !wait {
+		return m, nil
+	}
+	what := "an enrichment must be an EXPRESS state machine"
+	if !enrichment {
+		what = fmt.Sprintf("TargetParameters.%s.InvocationType %s needs an EXPRESS state machine; use %s",
+			Member, awsclient.RequestResponse, awsclient.FireAndForget)
+	}
+	if err := m.checkType(ctx, a, what); err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 // noHostPrefix keeps StartSyncExecution on an overridden endpoint: the SDK would send it to
@@ -158,16 +137,21 @@ func noHostPrefix(stack *middleware.Stack) error {
 		}), middleware.Before)
 }
 
-// checkType refuses a STANDARD state machine where only EXPRESS can serve (what, a sentence naming
-// the use). It asks DescribeStateMachine; a role without that permission skips the check.
-func checkType(ctx context.Context, cl *sfn.Client, m machine, what string) error {
-	out, err := cl.DescribeStateMachine(ctx, &sfn.DescribeStateMachineInput{StateMachineArn: aws.String(m.base)})
+// checkType refuses a STANDARD state machine where only EXPRESS can serve (what says why). It asks
+// DescribeStateMachine of the unqualified ARN (a version or alias has its state machine's type); a role
+// without that permission skips the check.
+func (m *machine) checkType(ctx context.Context, a awsclient.ARN, what string) error {
+	base := a
+	if parts := strings.SplitN(a.Resource, ":", 3); len(parts) == 3 {
+		base.Resource = parts[0] + ":" + parts[1]
+	}
+	out, err := m.client.DescribeStateMachine(ctx, &sfn.DescribeStateMachineInput{StateMachineArn: aws.String(base.String())})
 	if err != nil {
 		var api smithy.APIError
 		if errors.As(err, &api) && strings.HasPrefix(api.ErrorCode(), "AccessDenied") {
 			return nil
 		}
-		return fmt.Errorf("describing state machine %s: %w", m.base, awsclient.Classify(err))
+		return fmt.Errorf("describing state machine %s: %w", base, awsclient.Classify(err))
 	}
 	if out.Type == types.StateMachineTypeStandard {
 		return plugin.Permanent(fmt.Errorf("state machine %s is a STANDARD workflow: %s", m.arn, what))
