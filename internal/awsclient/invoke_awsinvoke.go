@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/sluicehq/sluice/internal/plugin"
 )
@@ -32,16 +35,46 @@ type InvokeSpec struct {
 	// MaxPayloadBytes bounds one event and one call's whole array (0: plugin.MaxPayloadBytes);
 	// AsyncPayloadBytes lowers it for FIRE_AND_FORGET (0: the same).
 	MaxPayloadBytes, AsyncPayloadBytes int
-	// Resource checks the resource part of the ARN in field, returning every problem.
-	Resource func(field string, a ARN) []plugin.FieldError
-	// New builds the caller of the resource at endpoint, in region a.Region. wait says it will be
-	// asked for synchronous calls (REQUEST_RESPONSE, every enrichment): it may refuse a resource that
-	// cannot serve them (a STANDARD state machine); enrichment says which part of the pipe it serves.
-	New func(ctx context.Context, env plugin.Env, a ARN, wait, enrichment bool) (Invoker, error)
+	// Resource is the form of the ARN's resource part.
+	Resource ResourceForm
+	// New builds the caller of the resource a with cfg, the pipe's AWS configuration in a's region.
+	// wait says it will be asked for synchronous calls (REQUEST_RESPONSE, every enrichment): it may
+	// refuse a resource that cannot serve them (a STANDARD state machine); enrichment says which part
+	// of the pipe it serves.
+	New func(ctx context.Context, cfg aws.Config, a ARN, wait, enrichment bool) (Invoker, error)
 	// Split turns the enrichment's response into events: httpenrich.Split, the rules every
 	// enrichment shares (pipes-spec §6). (A field rather than an import: awsclient stays below the
 	// HTTP plugins, which may use it.)
 	Split func(response []byte) []json.RawMessage
+}
+
+// ResourceForm is the resource part of an invoked resource's ARN: TYPE:NAME, optionally followed by
+// :QUALIFIER (a version or an alias).
+type ResourceForm struct {
+	// Type is the resource type ("function", "stateMachine"); Noun names the resource in messages
+	// ("Lambda function").
+	Type, Noun string
+	// Name and Qualifier are the patterns of the name and the qualifier, NameRule and QualifierRule
+	// their descriptions in messages ("1 to 64 letters, digits, '-' or '_'").
+	Name, Qualifier         *regexp.Regexp
+	NameRule, QualifierRule string
+}
+
+// check reports the problems of the resource part of a, the ARN in field.
+func (f ResourceForm) check(field string, a ARN) []plugin.FieldError {
+	typ, rest, _ := strings.Cut(a.Resource, ":")
+	if typ != f.Type {
+		return []plugin.FieldError{{Field: field, Message: fmt.Sprintf("%s ARN resource %q is not %s:NAME[:VERSION_OR_ALIAS]", f.Noun, a.Resource, f.Type)}}
+	}
+	var errs []plugin.FieldError
+	name, qualifier, qualified := strings.Cut(rest, ":")
+	if !f.Name.MatchString(name) {
+		errs = append(errs, plugin.FieldError{Field: field, Message: fmt.Sprintf("%s name %q must be %s", f.Noun, name, f.NameRule)})
+	}
+	if qualified && !f.Qualifier.MatchString(qualifier) {
+		errs = append(errs, plugin.FieldError{Field: field, Message: fmt.Sprintf("%s qualifier %q must be %s", f.Noun, qualifier, f.QualifierRule)})
+	}
+	return errs
 }
 
 // Invoker calls one resource with a batch array.
@@ -87,6 +120,13 @@ func (e *ResourceError) Error() string {
 	return strings.Join(parts, ": ")
 }
 
+// AddTo adds the target and the enrichment of s to r (plugin.Default from the plugin's init).
+func (s InvokeSpec) AddTo(r *plugin.Registry) {
+	t, e := s.Specs()
+	r.AddTarget(t)
+	r.AddEnricher(e)
+}
+
 // Specs returns the target and enrichment registry entries of s: no batch limit of their own (the
 // pipe's BatchSize decides, as in Pipes).
 func (s InvokeSpec) Specs() (plugin.TargetSpec, plugin.EnricherSpec) {
@@ -114,7 +154,7 @@ func (s InvokeSpec) resource(field, endpoint string) (ARN, []plugin.FieldError) 
 	if a.Resource == "" {
 		return a, errs
 	}
-	return a, append(errs, s.Resource(field, a)...)
+	return a, append(errs, s.Resource.check(field, a)...)
 }
 
 // target checks the Target ARN and the member, returning whether the target waits.
@@ -129,10 +169,7 @@ func (s InvokeSpec) newTarget(ctx context.Context, env plugin.Env, c plugin.Chec
 	if len(errs) > 0 {
 		return nil, plugin.Permanent(FieldErrorsError(errs))
 	}
-	if env.AWS == nil {
-		return nil, plugin.Permanent(fmt.Errorf("target %s: this host has no AWS support configured", c.Endpoint))
-	}
-	in, err := s.New(ctx, env, a, wait, false)
+	in, err := s.invoker(ctx, env, a, wait, false)
 	if err != nil {
 		return nil, fmt.Errorf("building the target %s of pipe %s: %w", c.Endpoint, env.PipeName, err)
 	}
@@ -151,10 +188,7 @@ func (s InvokeSpec) newEnricher(ctx context.Context, env plugin.Env, c plugin.Ch
 	if len(errs) > 0 {
 		return nil, plugin.Permanent(FieldErrorsError(errs))
 	}
-	if env.AWS == nil {
-		return nil, plugin.Permanent(fmt.Errorf("enrichment %s: this host has no AWS support configured", c.Endpoint))
-	}
-	in, err := s.New(ctx, env, a, true, true)
+	in, err := s.invoker(ctx, env, a, true, true)
 	if err != nil {
 		return nil, fmt.Errorf("building the enrichment %s of pipe %s: %w", c.Endpoint, env.PipeName, err)
 	}
@@ -163,6 +197,18 @@ func (s InvokeSpec) newEnricher(ctx context.Context, env plugin.Env, c plugin.Ch
 		limit = plugin.MaxPayloadBytes
 	}
 	return &invokeEnricher{in: in, resource: c.Endpoint, limit: limit, split: s.Split}, nil
+}
+
+// invoker builds the caller of a with the pipe's AWS configuration in a's region.
+func (s InvokeSpec) invoker(ctx context.Context, env plugin.Env, a ARN, wait, enrichment bool) (Invoker, error) {
+	if env.AWS == nil {
+		return nil, plugin.Permanent(errors.New("this host has no AWS support configured"))
+	}
+	cfg, err := env.AWS(ctx, a.Region)
+	if err != nil {
+		return nil, fmt.Errorf("AWS configuration for region %s: %w", a.Region, err)
+	}
+	return s.New(ctx, cfg, a, wait, enrichment)
 }
 
 // invokeTarget delivers each batch with one call.

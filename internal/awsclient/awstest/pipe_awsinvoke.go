@@ -10,6 +10,7 @@ import (
 	"maps"
 	"os"
 	"regexp"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -195,4 +196,23 @@ func DeadLetters(t testing.TB, path string, n int) []retry.DeadLetter {
 		return nil
 	})
 	return out
+}
+
+// WaitBatches polls batches, the batch arrays a pipe delivered so far (their ids, as IDs reads them),
+// until they carry at least n events in all, and returns the last answer; an error from batches is
+// polled again until the deadline, then fails the test.
+func WaitBatches(t testing.TB, n int, batches func() ([][]int, error)) [][]int {
+	t.Helper()
+	var got [][]int
+	kafkatest.Eventually(t, 60*time.Second, func() error {
+		var err error
+		if got, err = batches(); err != nil {
+			return err
+		}
+		if total := len(slices.Concat(got...)); total < n {
+			return fmt.Errorf("%d events delivered, want %d", total, n)
+		}
+		return nil
+	})
+	return got
 }

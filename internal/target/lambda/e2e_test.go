@@ -38,23 +38,19 @@ func ids(t *testing.T, payload []byte) []int {
 // fault) carry at least n events, and returns their batches.
 func delivered(t *testing.T, p *awstest.FaultProxy, function string, n int, ok func(awstest.Invocation) bool) [][]int {
 	t.Helper()
-	var batches [][]int
-	kafkatest.Eventually(t, 60*time.Second, func() error {
-		batches = nil
-		total := 0
+	return awstest.WaitBatches(t, n, func() ([][]int, error) {
+		var batches [][]int
 		for _, inv := range p.Invocations() {
 			if inv.Function == function && ok(inv) {
-				b := ids(t, inv.Payload)
+				b, err := awstest.IDs(inv.Payload)
+				if err != nil {
+					return nil, err
+				}
 				batches = append(batches, b)
-				total += len(b)
 			}
 		}
-		if total < n {
-			return fmt.Errorf("%d events delivered to %s, want %d", total, function, n)
-		}
-		return nil
+		return batches, nil
 	})
-	return batches
 }
 
 func seq(n int) []int {

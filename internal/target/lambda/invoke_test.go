@@ -18,6 +18,11 @@ import (
 	"github.com/sluicehq/sluice/internal/retry"
 )
 
+// The registry entries under test.
+var targetSpec, enricherSpec = Spec.Specs()
+
+const fnARN = "arn:aws:lambda:us-east-1:123456789012:function:orders"
+
 // functions starts a FaultProxy in front of moto whose Lambda rule runs fn for every invocation, and
 // returns it with the plugin.Env pointing at it.
 func functions(t *testing.T, fn func(awstest.Invocation) awstest.FunctionResult) (*awstest.FaultProxy, plugin.Env) {
@@ -45,7 +50,7 @@ func newTestTarget(t *testing.T, env plugin.Env, endpoint, params string) plugin
 	if params != "" {
 		c.Params = json.RawMessage(params)
 	}
-	tg, err := TargetSpec.New(context.Background(), env, c)
+	tg, err := targetSpec.New(context.Background(), env, c)
 	if err != nil {
 		t.Fatalf("New(%s): %v", endpoint, err)
 	}
@@ -162,7 +167,7 @@ func TestEnrichCardinality(t *testing.T) {
 			p, env := functions(t, func(awstest.Invocation) awstest.FunctionResult {
 				return awstest.FunctionResult{Payload: []byte(tc.response)}
 			})
-			e, err := EnricherSpec.New(context.Background(), env, plugin.Check{Endpoint: fnARN})
+			e, err := enricherSpec.New(context.Background(), env, plugin.Check{Endpoint: fnARN})
 			if err != nil {
 				t.Fatalf("New: %v", err)
 			}
@@ -185,7 +190,7 @@ func TestEnrichFunctionError(t *testing.T) {
 	_, env := functions(t, func(awstest.Invocation) awstest.FunctionResult {
 		return awstest.FunctionResult{FunctionError: "lookup failed"}
 	})
-	e, err := EnricherSpec.New(context.Background(), env, plugin.Check{Endpoint: fnARN})
+	e, err := enricherSpec.New(context.Background(), env, plugin.Check{Endpoint: fnARN})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

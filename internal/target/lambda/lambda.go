@@ -28,10 +28,9 @@ package lambda
 
 import (
 	"context"
-	"fmt"
 	"regexp"
-	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/sluicehq/sluice/internal/awsclient"
@@ -47,51 +46,22 @@ var Spec = awsclient.InvokeSpec{
 	Service:           "lambda",
 	Member:            "LambdaFunctionParameters",
 	AsyncPayloadBytes: asyncPayloadBytes,
-	Resource:          checkFunction,
-	New:               newFunction,
-	Split:             httpenrich.Split,
+	Resource: awsclient.ResourceForm{
+		Type: "function", Noun: "Lambda function",
+		// As Invoke's FunctionName accepts them; the qualifier is a version, an alias or $LATEST.
+		Name:          regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`),
+		NameRule:      "1 to 64 letters, digits, '-' or '_'",
+		Qualifier:     regexp.MustCompile(`^(\$LATEST|[a-zA-Z0-9_-]{1,128})$`),
+		QualifierRule: "$LATEST, a version or an alias (1 to 128 letters, digits, '-' or '_')",
+	},
+	New:   newFunction,
+	Split: httpenrich.Split,
 }
 
-// TargetSpec and EnricherSpec are the registry entries, added to plugin.Default.
-var TargetSpec, EnricherSpec = Spec.Specs()
+func init() { Spec.AddTo(plugin.Default) }
 
-func init() {
-	plugin.Default.AddTarget(TargetSpec)
-	plugin.Default.AddEnricher(EnricherSpec)
-}
-
-// Function name and qualifier (version, alias or $LATEST) as Lambda's Invoke accepts them.
-var (
-	functionNameRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
-	qualifierRE    = regexp.MustCompile(`^(\$LATEST|[a-zA-Z0-9_-]{1,128})$`)
-)
-
-// checkFunction checks the resource of a function ARN: function:NAME[:QUALIFIER].
-func checkFunction(field string, a awsclient.ARN) []plugin.FieldError {
-	kind, rest, _ := strings.Cut(a.Resource, ":")
-	if kind != "function" {
-		return []plugin.FieldError{{Field: field, Message: fmt.Sprintf(
-			"Lambda ARN resource %q is not function:NAME[:VERSION_OR_ALIAS]", a.Resource)}}
-	}
-	var errs []plugin.FieldError
-	name, qualifier, qualified := strings.Cut(rest, ":")
-	if !functionNameRE.MatchString(name) {
-		errs = append(errs, plugin.FieldError{Field: field, Message: fmt.Sprintf(
-			"Lambda function name %q must be 1 to 64 letters, digits, '-' or '_'", name)})
-	}
-	if qualified && !qualifierRE.MatchString(qualifier) {
-		errs = append(errs, plugin.FieldError{Field: field, Message: fmt.Sprintf(
-			"Lambda function qualifier %q must be $LATEST, a version or an alias (1 to 128 letters, digits, '-' or '_')", qualifier)})
-	}
-	return errs
-}
-
-// newFunction builds the invoker of a function with the pipe's AWS configuration in the ARN's region.
-// It does no I/O: the function is first called by a delivery.
-func newFunction(ctx context.Context, env plugin.Env, a awsclient.ARN, _, _ bool) (awsclient.Invoker, error) {
-	cfg, err := env.AWS(ctx, a.Region)
-	if err != nil {
-		return nil, fmt.Errorf("AWS configuration for lambda %s: %w", a, err)
-	}
+// newFunction builds the invoker of a function. It does no I/O: the function is first called by a
+// delivery.
+func newFunction(_ context.Context, cfg aws.Config, a awsclient.ARN, _, _ bool) (awsclient.Invoker, error) {
 	return &function{arn: a.String(), client: lambda.NewFromConfig(cfg)}, nil
 }

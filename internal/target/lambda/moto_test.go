@@ -77,7 +77,7 @@ func motoLambdaResult(t *testing.T, endpoint, result string) {
 func TestEnrichMoto(t *testing.T) {
 	ep := kafkatest.AWSEndpoint(t)
 	fn := motoFunction(t, ep)
-	e, err := EnricherSpec.New(context.Background(), plugin.Env{AWS: awstest.AWSAt(t, ep)}, plugin.Check{Endpoint: fn})
+	e, err := enricherSpec.New(context.Background(), plugin.Env{AWS: awstest.AWSAt(t, ep)}, plugin.Check{Endpoint: fn})
 	if err != nil {
 		t.Fatalf("New(%s): %v", fn, err)
 	}

@@ -61,54 +61,24 @@ var Spec = awsclient.InvokeSpec{
 	Service:         "states",
 	Member:          Member,
 	MaxPayloadBytes: MaxInputBytes,
-	Resource:        checkMachine,
-	New:             newMachine,
-	Split:           httpenrich.Split,
+	Resource: awsclient.ResourceForm{
+		Type: "stateMachine", Noun: "state machine",
+		// No white space, brackets, wildcards, the special characters Step Functions refuses, or
+		// control characters.
+		Name:          regexp.MustCompile("^[^\\s<>{}\\[\\]?*\"#%\\\\^|~`$&,;:/\\x00-\\x1f\\x7f-\\x9f]{1,80}$"),
+		NameRule:      "1 to 80 characters without white space, brackets or special characters",
+		Qualifier:     regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`),
+		QualifierRule: "a version number or an alias (letters, digits, '-' or '_')",
+	},
+	New:   newMachine,
+	Split: httpenrich.Split,
 }
 
-// TargetSpec and EnricherSpec are the registry entries, added to plugin.Default.
-var TargetSpec, EnricherSpec = Spec.Specs()
+func init() { Spec.AddTo(plugin.Default) }
 
-func init() {
-	plugin.Default.AddTarget(TargetSpec)
-	plugin.Default.AddEnricher(EnricherSpec)
-}
-
-// A state machine name: 1 to 80 characters, none of them white space, brackets, wildcards, the
-// special characters Step Functions refuses, or control characters; a qualifier (version or alias)
-// of letters, digits, '-' and '_'.
-var (
-	machineNameRE = regexp.MustCompile("^[^\\s<>{}\\[\\]?*\"#%\\\\^|~`$&,;:/\\x00-\\x1f\\x7f-\\x9f]{1,80}$")
-	qualifierRE   = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
-)
-
-// checkMachine checks the resource of a state machine ARN: stateMachine:NAME[:QUALIFIER].
-func checkMachine(field string, a awsclient.ARN) []plugin.FieldError {
-	kind, rest, _ := strings.Cut(a.Resource, ":")
-	if kind != "stateMachine" {
-		return []plugin.FieldError{{Field: field, Message: fmt.Sprintf(
-			"Step Functions ARN resource %q is not stateMachine:NAME[:VERSION_OR_ALIAS]", a.Resource)}}
-	}
-	var errs []plugin.FieldError
-	name, qualifier, qualified := strings.Cut(rest, ":")
-	if !machineNameRE.MatchString(name) {
-		errs = append(errs, plugin.FieldError{Field: field, Message: fmt.Sprintf(
-			"state machine name %q must be 1 to 80 characters without white space, brackets or special characters", name)})
-	}
-	if qualified && !qualifierRE.MatchString(qualifier) {
-		errs = append(errs, plugin.FieldError{Field: field, Message: fmt.Sprintf(
-			"state machine qualifier %q must be a version or an alias (letters, digits, '-' or '_')", qualifier)})
-	}
-	return errs
-}
-
-// newMachine builds the runner of a state machine with the pipe's AWS configuration in the ARN's
-// region. For synchronous use it asks DescribeStateMachine for the type and refuses a STANDARD one.
-func newMachine(ctx context.Context, env plugin.Env, a awsclient.ARN, wait, enrichment bool) (awsclient.Invoker, error) {
-	cfg, err := env.AWS(ctx, a.Region)
-	if err != nil {
-		return nil, fmt.Errorf("AWS configuration for state machine %s: %w", a, err)
-	}
+// newMachine builds the runner of a state machine. For synchronous use it asks DescribeStateMachine for
+// the type and refuses a STANDARD one.
+func newMachine(ctx context.Context, cfg aws.Config, a awsclient.ARN, wait, enrichment bool) (awsclient.Invoker, error) {
 	m := &machine{arn: a.String(), client: sfn.NewFromConfig(cfg, func(o *sfn.Options) {
 		if o.BaseEndpoint != nil {
 			o.APIOptions = append(o.APIOptions, noHostPrefix)
