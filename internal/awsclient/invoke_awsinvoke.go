@@ -130,20 +130,16 @@ func (s InvokeSpec) AddTo(r *plugin.Registry) {
 // Specs returns the target and enrichment registry entries of s: no batch limit of their own (the
 // pipe's BatchSize decides, as in Pipes).
 func (s InvokeSpec) Specs() (plugin.TargetSpec, plugin.EnricherSpec) {
-	limit := s.MaxPayloadBytes
-	if limit >= plugin.MaxPayloadBytes {
-		limit = 0
-	}
 	return plugin.TargetSpec{
 			Kinds:           []string{s.Service},
 			Members:         []string{s.Member},
 			Validate:        func(c plugin.Check) []plugin.FieldError { _, _, errs := s.target(c); return errs },
-			MaxPayloadBytes: limit,
+			MaxPayloadBytes: s.MaxPayloadBytes,
 			New:             s.newTarget,
 		}, plugin.EnricherSpec{
 			Kinds:           []string{s.Service},
 			Validate:        func(c plugin.Check) []plugin.FieldError { _, errs := s.resource("Enrichment", c.Endpoint); return errs },
-			MaxPayloadBytes: limit,
+			MaxPayloadBytes: s.MaxPayloadBytes,
 			New:             s.newEnricher,
 		}
 }
@@ -173,14 +169,7 @@ func (s InvokeSpec) newTarget(ctx context.Context, env plugin.Env, c plugin.Chec
 	if err != nil {
 		return nil, fmt.Errorf("building the target %s of pipe %s: %w", c.Endpoint, env.PipeName, err)
 	}
-	t := &invokeTarget{in: in, wait: wait, limit: s.MaxPayloadBytes}
-	if !wait && s.AsyncPayloadBytes > 0 {
-		t.limit = s.AsyncPayloadBytes
-	}
-	if t.limit <= 0 || t.limit > plugin.MaxPayloadBytes {
-		t.limit = plugin.MaxPayloadBytes
-	}
-	return t, nil
+	return &invokeTarget{in: in, wait: wait, limit: s.callLimit(wait)}, nil
 }
 
 func (s InvokeSpec) newEnricher(ctx context.Context, env plugin.Env, c plugin.Check) (plugin.Enricher, error) {
@@ -192,11 +181,20 @@ func (s InvokeSpec) newEnricher(ctx context.Context, env plugin.Env, c plugin.Ch
 	if err != nil {
 		return nil, fmt.Errorf("building the enrichment %s of pipe %s: %w", c.Endpoint, env.PipeName, err)
 	}
+	return &invokeEnricher{in: in, resource: c.Endpoint, limit: s.callLimit(true), split: s.Split}, nil
+}
+
+// callLimit is the most one call carries, its whole array as well as each event: MaxPayloadBytes, or
+// AsyncPayloadBytes for a call that does not wait, within plugin.MaxPayloadBytes.
+func (s InvokeSpec) callLimit(wait bool) int {
 	limit := s.MaxPayloadBytes
+	if !wait && s.AsyncPayloadBytes > 0 {
+		limit = s.AsyncPayloadBytes
+	}
 	if limit <= 0 || limit > plugin.MaxPayloadBytes {
 		limit = plugin.MaxPayloadBytes
 	}
-	return &invokeEnricher{in: in, resource: c.Endpoint, limit: limit, split: s.Split}, nil
+	return limit
 }
 
 // invoker builds the caller of a with the pipe's AWS configuration in a's region.
@@ -251,8 +249,7 @@ var _ plugin.Enricher = (*invokeEnricher)(nil)
 
 // Enrich sends b.Payloads as one JSON array and splits the response into events (InvokeSpec.Split:
 // an array gives its elements; "", {} and [] nothing, which skips the target; any other value one
-// event). A response over 6 MB fails permanently: the same
-// batch would get the same response.
+// event). A response over 6 MB fails permanently: the same batch would get the same response.
 func (e *invokeEnricher) Enrich(ctx context.Context, b plugin.Batch) ([]json.RawMessage, error) {
 	if len(b.Payloads) == 0 {
 		return nil, nil
