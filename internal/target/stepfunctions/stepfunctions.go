@@ -12,8 +12,10 @@
 // "FIRE_AND_FORGET"}. REQUEST_RESPONSE (the default) runs an EXPRESS state machine synchronously
 // (StartSyncExecution) and waits for its result: an execution that FAILED or TIMED_OUT is an
 // *awsclient.ResourceError that fails the delivery, which the runtime retries and, past the pipe's
-// retry policy, dead-letters. FIRE_AND_FORGET
-// starts the execution (StartExecution) of an EXPRESS or STANDARD state machine and does not wait.
+// retry policy, dead-letters. FIRE_AND_FORGET starts the execution (StartExecution) of an EXPRESS or
+// STANDARD state machine and does not wait. Errors of the calls go through awsclient.Classify:
+// ThrottlingException and ExecutionLimitExceeded are overload, StateMachineDoesNotExist and
+// AccessDenied permanent, the rest retried.
 //
 // A STANDARD state machine with REQUEST_RESPONSE, which Pipes refuses, cannot be told from its ARN, so
 // Validate (which does no I/O) lets it through and the constructor refuses it: it asks
