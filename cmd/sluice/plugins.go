@@ -5,9 +5,16 @@ package main
 // (docs/adding-a-target.md).
 import (
 	_ "github.com/sluicehq/sluice/internal/enrich/http"
+	_ "github.com/sluicehq/sluice/internal/target/batch"
+	_ "github.com/sluicehq/sluice/internal/target/ecs"
 	_ "github.com/sluicehq/sluice/internal/target/file"
+	_ "github.com/sluicehq/sluice/internal/target/firehose"
 	_ "github.com/sluicehq/sluice/internal/target/http"
 	_ "github.com/sluicehq/sluice/internal/target/kafka"
+	_ "github.com/sluicehq/sluice/internal/target/kinesis"
 	_ "github.com/sluicehq/sluice/internal/target/lambda"
+	_ "github.com/sluicehq/sluice/internal/target/redshift"
+	_ "github.com/sluicehq/sluice/internal/target/sagemaker"
 	_ "github.com/sluicehq/sluice/internal/target/stepfunctions"
+	_ "github.com/sluicehq/sluice/internal/target/timestream"
 )

@@ -20,6 +20,7 @@ import (
 	"github.com/sluicehq/sluice/internal/execlog"
 	"github.com/sluicehq/sluice/internal/metrics"
 	"github.com/sluicehq/sluice/internal/pipe"
+	"github.com/sluicehq/sluice/internal/plugin"
 	"github.com/sluicehq/sluice/internal/runtime"
 	"github.com/sluicehq/sluice/internal/sandbox"
 	"github.com/sluicehq/sluice/internal/secret"
@@ -39,13 +40,14 @@ Flags:
 
 // runFlags are the flags of sluice run.
 type runFlags struct {
-	file, name, metricsListen    string
-	awsEndpoint, region, account string
-	logLevel, executionLog       string
-	drainTimeout                 time.Duration
-	failFast                     bool
-	instanceID                   string
-	sessionTimeout               time.Duration
+	file, name, metricsListen string
+	region, account           string
+	logLevel, executionLog    string
+	drainTimeout              time.Duration
+	failFast                  bool
+	instanceID                string
+	sessionTimeout            time.Duration
+	awsFlags
 }
 
 func cmdRun(ctx context.Context, args []string, std stdio) int {
@@ -56,8 +58,8 @@ func cmdRun(ctx context.Context, args []string, std stdio) int {
 	fs.StringVar(&f.file, "file", "", "the pipe definition `path` (.json, .yaml or .yml)")
 	fs.StringVar(&f.name, "name", "", "the pipe `name` (default: the definition's Name, else the file's base name)")
 	fs.StringVar(&f.metricsListen, "metrics-listen", "", "serve Prometheus /metrics on `host:port`")
-	fs.StringVar(&f.awsEndpoint, "aws-endpoint", os.Getenv("SLUICE_AWS_ENDPOINT"), "Secrets Manager endpoint `URL` for secret ARNs")
-	fs.StringVar(&f.region, "region", envOr("AWS_REGION", awsid.DefaultRegion), "AWS `region` for the pipe ARN and Secrets Manager")
+	f.awsFlags.register(fs)
+	fs.StringVar(&f.region, "region", envOr("AWS_REGION", awsid.DefaultRegion), "AWS `region` of the pipe ARN, and the default region of AWS calls")
 	fs.StringVar(&f.account, "account", awsid.DefaultAccount, "AWS `account` ID used in the pipe ARN")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
 	fs.StringVar(&f.executionLog, "execution-log", "stderr", "where the pipe's execution log (LogConfiguration) goes: `stderr` or a file path (appended)")
@@ -73,6 +75,10 @@ func cmdRun(ctx context.Context, args []string, std stdio) int {
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(std.err, "sluice run: unexpected arguments: %s\n", strings.Join(fs.Args(), " "))
+		return 2
+	}
+	if err := f.awsFlags.check(); err != nil {
+		fmt.Fprintf(std.err, "sluice run: %v\n", err)
 		return 2
 	}
 	if err := checkSessionTimeout(f.sessionTimeout); err != nil {
@@ -117,23 +123,23 @@ func loadDefinition(ctx context.Context, path, name string, w io.Writer) (*pipe.
 		fmt.Fprintf(w, "sluice run: definition: %v\n", err)
 		return nil, 1
 	}
-	def, err := pipe.Decode(data)
-	var decodeErrs pipe.FieldErrors
-	if err != nil && (def == nil || !errors.As(err, &decodeErrs)) {
+	def, err := pipe.Load(data, plugin.Default, func(def *pipe.Definition) error {
+		switch {
+		case name != "":
+			def.Name = name
+		case def.Name == "":
+			// A CreatePipe body carries no Name (the API takes it from the URI): use the file's base name.
+			def.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+		}
+		return nil
+	})
+	// Validation goes on after decode problems, so that one run lists every problem. Warnings do not stop
+	// the pipe (Pipes accepts such definitions); they are shown with the problems, or before the pipe starts.
+	var errs pipe.FieldErrors
+	if err != nil && (def == nil || !errors.As(err, &errs)) {
 		fmt.Fprintf(w, "sluice run: %s: %v\n", path, err)
 		return nil, 2
 	}
-	switch {
-	case name != "":
-		def.Name = name
-	case def.Name == "":
-		// A CreatePipe body carries no Name (the API takes it from the URI): use the file's base name.
-		def.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-	}
-	def.SetDefaults()
-	// Validation goes on after decode problems, so that one run lists every problem. Warnings do not stop
-	// the pipe (Pipes accepts such definitions); they are shown with the problems, or before the pipe starts.
-	errs := decodeErrs.Join(def.Validate())
 	if len(errs) > 0 {
 		fmt.Fprintf(w, "sluice run: %s: invalid pipe definition (%d problems):\n", path, len(errs))
 		for _, fe := range errs {
@@ -161,6 +167,7 @@ func runPipe(ctx context.Context, def *pipe.Definition, f runFlags, log *slog.Lo
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	deps := runtime.Deps{
 		Secrets:      &secret.Resolver{AWSEndpoint: f.awsEndpoint, Region: f.region, Logger: log},
+		AWS:          f.awsFlags.provider(f.region, log).For(def.Name, def.RoleArn, sandbox.Unrestricted()),
 		Logger:       log,
 		Metrics:      reg,
 		Region:       f.region,

@@ -111,6 +111,23 @@ func TestRunRejectsInvalidDefinitions(t *testing.T) {
 			definition: `{"Source": "smk://` + broker + `", "SourceParameters": {"SelfManagedKafkaParameters": {"TopicName": "t", "BatchSize": 10}}, "Target": "https://example.com/in"}`,
 			wantFields: []string{"SourceParameters.SelfManagedKafkaParameters.BatchSize"},
 		},
+		{
+			// The Kafka target's own member, checked by the plugin (and its cluster never dialled either).
+			name: "bad plugin parameters",
+			file: "kafka.json",
+			definition: `{"Source": "smk://` + broker + `", "SourceParameters": {"SelfManagedKafkaParameters": {"TopicName": "t"}},
+			  "Target": "kafka://` + broker + `/out",
+			  "TargetParameters": {"KafkaParameters": {"Key": "$.bad path", "Credentials": {"BasicAuth": "password"}, "Extra": true}}}`,
+			wantFields: []string{"TargetParameters.KafkaParameters.Key", "TargetParameters.KafkaParameters.Credentials.BasicAuth",
+				"TargetParameters.KafkaParameters.Extra"},
+		},
+		{
+			name: "bad HTTP parameters",
+			file: "http-params.json",
+			definition: `{"Source": "smk://` + broker + `", "SourceParameters": {"SelfManagedKafkaParameters": {"TopicName": "t"}},
+			  "Target": "https://example.com/in", "TargetParameters": {"HttpParameters": {"HeaderParameters": {"bad name": "x"}}}}`,
+			wantFields: []string{"TargetParameters.HttpParameters.HeaderParameters[bad name] name"},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(strings.ReplaceAll(tc.name, " ", "_"), func(t *testing.T) {
@@ -147,6 +164,8 @@ func TestRunUsageErrors(t *testing.T) {
 		{"session timeout below the broker's minimum", []string{"--file", "x.json", "--session-timeout", "1s"}, 2},
 		{"session timeout above the broker's maximum", []string{"--file", "x.json", "--session-timeout", "31m"}, 2},
 		{"instance ID with a character Kafka refuses", []string{"--file", "x.json", "--instance-id", "a/b"}, 2},
+		{"AWS endpoint that is not a URL", []string{"--file", "x.json", "--aws-endpoint", "127.0.0.1:5055"}, 2},
+		{"assume-pipe-role that is not a boolean", []string{"--file", "x.json", "--assume-pipe-role=maybe"}, 2},
 	}
 	stopped := writeFile(t, "stopped.json", `{"DesiredState": "STOPPED", "Source": "smk://127.0.0.1:1",
 	  "SourceParameters": {"SelfManagedKafkaParameters": {"TopicName": "t"}}, "Target": "file:///tmp/x"}`)

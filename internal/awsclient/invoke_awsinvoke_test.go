@@ -2,6 +2,7 @@ package awsclient_test
 
 import (
 	"encoding/json"
+	"errors"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -94,16 +95,16 @@ func TestInvokeValidate(t *testing.T) {
 // TestInvokePipeValidate checks that a pipe definition's validation (the API's CreatePipe and `sluice
 // run`) reports the plugins' problems by field.
 func TestInvokePipeValidate(t *testing.T) {
-	d, err := pipe.Decode([]byte(`{"Name":"p","Source":"smk://127.0.0.1:9092","RoleArn":"arn:aws:iam::123456789012:role/r",
+	_, err := pipe.Load([]byte(`{"Name":"p","Source":"smk://127.0.0.1:9092","RoleArn":"arn:aws:iam::123456789012:role/r",
 		"SourceParameters":{"SelfManagedKafkaParameters":{"TopicName":"t"}},
 		"Enrichment":"arn:aws:states:us-east-1:123456789012:stateMachine:a b",
-		"Target":"` + fnARN + `","TargetParameters":{"LambdaFunctionParameters":{"InvocationType":"Event"}}}`))
-	if err != nil {
-		t.Fatal(err)
+		"Target":"`+fnARN+`","TargetParameters":{"LambdaFunctionParameters":{"InvocationType":"Event"}}}`), plugin.Default, nil)
+	var errs pipe.FieldErrors
+	if !errors.As(err, &errs) {
+		t.Fatalf("Load = %v, want FieldErrors", err)
 	}
-	d.SetDefaults()
 	got := map[string]string{}
-	for _, e := range d.Validate() {
+	for _, e := range errs {
 		got[e.Field] = e.Message
 	}
 	want := map[string]string{

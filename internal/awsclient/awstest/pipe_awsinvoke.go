@@ -20,13 +20,14 @@ import (
 
 	"github.com/sluicehq/sluice/internal/kafkatest"
 	"github.com/sluicehq/sluice/internal/pipe"
+	"github.com/sluicehq/sluice/internal/plugin"
 	"github.com/sluicehq/sluice/internal/retry"
 	"github.com/sluicehq/sluice/internal/runtime"
 	"github.com/sluicehq/sluice/internal/sandbox"
 	"github.com/sluicehq/sluice/internal/secret"
 )
 
-// Pipe is a pipe that RunPipe runs in the test's process.
+// Pipe is a pipe that RunDefinition runs in the test's process.
 type Pipe struct {
 	Def     *pipe.Definition
 	metrics *prometheus.Registry
@@ -35,9 +36,9 @@ type Pipe struct {
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
 // KafkaPipe returns a CreatePipe document reading topic on c from the start, batchSize records at a
-// time, named after the test, with RoleArn RoleArn("pipe"); rest adds or replaces top-level members
-// (Target, TargetParameters, Enrichment, ...) and smk adds SelfManagedKafkaParameters members
-// (MaximumRetryAttempts, DeadLetterConfig, ...).
+// time (0: the default), named after the test, with RoleArn RoleArn("pipe"); rest adds or replaces
+// top-level members (Target, TargetParameters, Enrichment, ...) and smk adds SelfManagedKafkaParameters
+// members (MaximumRetryAttempts, DeadLetterConfig, ...).
 func KafkaPipe(t testing.TB, c *kafkatest.Cluster, topic string, batchSize int, smk, rest map[string]any) map[string]any {
 	t.Helper()
 	name := unsafeName.ReplaceAllString(t.Name(), "-")
@@ -45,7 +46,10 @@ func KafkaPipe(t testing.TB, c *kafkatest.Cluster, topic string, batchSize int, 
 	if len(name)+len(suffix) > 64 {
 		name = name[len(name)+len(suffix)-64:]
 	}
-	params := map[string]any{"TopicName": topic, "StartingPosition": "TRIM_HORIZON", "BatchSize": batchSize}
+	params := map[string]any{"TopicName": topic, "StartingPosition": "TRIM_HORIZON"}
+	if batchSize > 0 {
+		params["BatchSize"] = batchSize
+	}
 	if len(c.Bootstrap) > 1 {
 		params["AdditionalBootstrapServers"] = c.Bootstrap[1:]
 	}
@@ -60,23 +64,20 @@ func KafkaPipe(t testing.TB, c *kafkatest.Cluster, topic string, batchSize int, 
 	return def
 }
 
-// RunPipe decodes def through the path `sluice run` takes (pipe.Decode, SetDefaults, Validate; a
-// problem fails the test), builds it with its AWS calls sent to endpoint ("" is the emulator; a
-// FaultProxy's URL) with the pipe's RoleArn assumed, and runs it until the test ends. The retry backoff
-// is short (20 to 200 ms) so that retries and dead letters happen quickly.
-func RunPipe(t testing.TB, def map[string]any, endpoint string) *Pipe {
+// RunDefinition loads def through the path the API and `sluice run` take (pipe.Load with
+// plugin.Default, so the test's package must register its plugins; a problem fails the test), builds it
+// with its AWS calls sent to endpoint ("" is the emulator; a FaultProxy's URL) with the pipe's RoleArn
+// assumed, and runs it until the test ends. The retry backoff is short (20 to 200 ms) so that retries
+// and dead letters happen quickly.
+func RunDefinition(t testing.TB, def map[string]any, endpoint string) *Pipe {
 	t.Helper()
 	raw, err := json.Marshal(def)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := pipe.Decode(raw)
+	d, err := pipe.Load(raw, plugin.Default, nil)
 	if err != nil {
-		t.Fatalf("decoding test pipe %s: %v", raw, err)
-	}
-	d.SetDefaults()
-	if errs := d.Validate(); len(errs) > 0 {
-		t.Fatalf("test pipe %s is invalid: %v", raw, errs)
+		t.Fatalf("test pipe %s is invalid: %v", raw, err)
 	}
 	p, err := StartPipe(t, d, endpoint)
 	if err != nil {
@@ -85,7 +86,7 @@ func RunPipe(t testing.TB, def map[string]any, endpoint string) *Pipe {
 	return p
 }
 
-// StartPipe builds and runs d as RunPipe does, returning the build error of runtime.New.
+// StartPipe builds and runs d as RunDefinition does, returning the build error of runtime.New.
 func StartPipe(t testing.TB, d *pipe.Definition, endpoint string) (*Pipe, error) {
 	t.Helper()
 	aws := ProviderAt(t, endpoint).For(d.Name, d.RoleArn, sandbox.Unrestricted())

@@ -74,7 +74,7 @@ func TestPipeTarget(t *testing.T) {
 			p := awstest.NewFaultProxy(t, awstest.Endpoint(t))
 			p.Add(awstest.Lambda(echo))
 			fn := fnARN + ":live"
-			awstest.RunPipe(t, awstest.KafkaPipe(t, c, topic, 3, nil, map[string]any{
+			awstest.RunDefinition(t, awstest.KafkaPipe(t, c, topic, 3, nil, map[string]any{
 				"Target": fn,
 				"TargetParameters": map[string]any{
 					"InputTemplate":            `{"id": <$.value.id>, "offset": <$.offset>}`,
@@ -132,7 +132,7 @@ func TestPipeFunctionError(t *testing.T) {
 		return awstest.FunctionResult{Payload: []byte(`null`)}
 	}))
 	dlq := filepath.Join(t.TempDir(), "dead.jsonl")
-	awstest.RunPipe(t, awstest.KafkaPipe(t, c, topic, 3,
+	awstest.RunDefinition(t, awstest.KafkaPipe(t, c, topic, 3,
 		map[string]any{"MaximumRetryAttempts": 2, "DeadLetterConfig": map[string]any{"Arn": "file://" + dlq}},
 		map[string]any{"Target": fnARN, "TargetParameters": map[string]any{"InputTemplate": `{"id": <$.value.id>}`}}), p.URL)
 
@@ -176,7 +176,7 @@ func TestPipeThrottled(t *testing.T) {
 		mu.Unlock()
 		return echo(inv)
 	}))
-	pp := awstest.RunPipe(t, awstest.KafkaPipe(t, c, topic, 10, nil, map[string]any{
+	pp := awstest.RunDefinition(t, awstest.KafkaPipe(t, c, topic, 10, nil, map[string]any{
 		"Target": fnARN, "TargetParameters": map[string]any{"InputTemplate": `{"id": <$.value.id>}`}}), p.URL)
 	kafkatest.Eventually(t, 60*time.Second, func() error {
 		mu.Lock()
@@ -234,7 +234,7 @@ func TestPipeEnrichment(t *testing.T) {
 				}
 				return echo(inv)
 			}))
-			awstest.RunPipe(t, awstest.KafkaPipe(t, c, topic, 2, nil, map[string]any{
+			awstest.RunDefinition(t, awstest.KafkaPipe(t, c, topic, 2, nil, map[string]any{
 				"Enrichment":           enricher,
 				"EnrichmentParameters": map[string]any{"InputTemplate": `{"id": <$.value.id>}`},
 				"Target":               fnARN,
@@ -276,7 +276,7 @@ func TestPipeEnrichmentSkip(t *testing.T) {
 		}
 		return echo(inv)
 	}))
-	pp := awstest.RunPipe(t, awstest.KafkaPipe(t, c, topic, 10, nil, map[string]any{
+	pp := awstest.RunDefinition(t, awstest.KafkaPipe(t, c, topic, 10, nil, map[string]any{
 		"Enrichment": fnARN + ":enrich", "Target": fnARN,
 	}), p.URL)
 	kafkatest.Eventually(t, 60*time.Second, func() error {
@@ -304,7 +304,7 @@ func TestPipeEnrichmentMoto(t *testing.T) {
 	sink := awstest.Lambda(echo)
 	sink.Op = awstest.InvokeOp + fnARN + "/" // the target only; the enrichment goes on to moto
 	p.Add(sink)
-	awstest.RunPipe(t, awstest.KafkaPipe(t, c, topic, 10, nil, map[string]any{
+	awstest.RunDefinition(t, awstest.KafkaPipe(t, c, topic, 10, nil, map[string]any{
 		"Enrichment":           enricher,
 		"EnrichmentParameters": map[string]any{"InputTemplate": `{"id": <$.value.id>, "via": "moto"}`},
 		"Target":               fnARN,

@@ -323,7 +323,7 @@ func TestPipeTarget(t *testing.T) {
 			if tc.params != nil {
 				tp[Member] = tc.params
 			}
-			awstest.RunPipe(t, awstest.KafkaPipe(t, c, topic, 3, nil, map[string]any{"Target": arn, "TargetParameters": tp}), p.URL)
+			awstest.RunDefinition(t, awstest.KafkaPipe(t, c, topic, 3, nil, map[string]any{"Target": arn, "TargetParameters": tp}), p.URL)
 			var all []int
 			batches := batchInputs(t, cl, arn, 7)
 			for _, b := range batches {
@@ -365,7 +365,7 @@ func TestPipeFailedExecution(t *testing.T) {
 	arn := createMachine(t, cl, types.StateMachineTypeExpress, fail)
 	c, topic := awstest.ProduceIDs(t, 2)
 	dlq := filepath.Join(t.TempDir(), "dead.jsonl")
-	awstest.RunPipe(t, awstest.KafkaPipe(t, c, topic, 2,
+	awstest.RunDefinition(t, awstest.KafkaPipe(t, c, topic, 2,
 		map[string]any{"MaximumRetryAttempts": 1, "DeadLetterConfig": map[string]any{"Arn": "file://" + dlq}},
 		map[string]any{"Target": arn}), p.URL)
 	var got []string
@@ -389,7 +389,7 @@ func TestPipeThrottled(t *testing.T) {
 	p, cl := emulator(t, awstest.Rule{Op: "StartSyncExecution", Times: 2, Error: &throttle})
 	arn := createMachine(t, cl, types.StateMachineTypeExpress, passThrough)
 	c, topic := awstest.ProduceIDs(t, 3)
-	pp := awstest.RunPipe(t, awstest.KafkaPipe(t, c, topic, 10, nil, map[string]any{
+	pp := awstest.RunDefinition(t, awstest.KafkaPipe(t, c, topic, 10, nil, map[string]any{
 		"Target": arn, "TargetParameters": map[string]any{"InputTemplate": `{"id": <$.value.id>}`}}), p.URL)
 	if got := batchInputs(t, cl, arn, 3); !slices.Equal(slices.Concat(got...), []int{0, 1, 2}) {
 		t.Errorf("executions carry %v, want [0 1 2]", got)
@@ -409,13 +409,9 @@ func TestPipeStandardRequestResponse(t *testing.T) {
 	arn := createMachine(t, cl, types.StateMachineTypeStandard, passThrough)
 	c, topic := awstest.ProduceIDs(t, 1)
 	raw, _ := json.Marshal(awstest.KafkaPipe(t, c, topic, 1, nil, map[string]any{"Target": arn}))
-	d, err := pipe.Decode(raw)
+	d, err := pipe.Load(raw, plugin.Default, nil)
 	if err != nil {
-		t.Fatal(err)
-	}
-	d.SetDefaults()
-	if errs := d.Validate(); len(errs) > 0 {
-		t.Fatalf("Validate: %v", errs)
+		t.Fatalf("Load: %v", err)
 	}
 	if _, err := awstest.StartPipe(t, d, p.URL); !plugin.IsPermanent(err) || !strings.Contains(err.Error(), "STANDARD") {
 		t.Fatalf("building the pipe = %v, want a permanent error naming STANDARD", err)
@@ -429,7 +425,7 @@ func TestPipeEnrichment(t *testing.T) {
 	arn := createMachine(t, cl, types.StateMachineTypeExpress, summary)
 	c, topic := awstest.ProduceIDs(t, 5)
 	out := filepath.Join(t.TempDir(), "out.jsonl")
-	awstest.RunPipe(t, awstest.KafkaPipe(t, c, topic, 2, nil, map[string]any{
+	awstest.RunDefinition(t, awstest.KafkaPipe(t, c, topic, 2, nil, map[string]any{
 		"Enrichment":           arn,
 		"EnrichmentParameters": map[string]any{"InputTemplate": `{"id": <$.value.id>}`},
 		"Target":               "file://" + out,
