@@ -1,0 +1,223 @@
+// Package sqs is the Amazon SQS queue target: every event becomes one message, sent with
+// SendMessageBatch, at most ten to a call, in order.
+//
+// Target: the queue's ARN, `arn:aws:sqs:REGION:ACCOUNT:NAME` (NAME ending in `.fifo` for a FIFO
+// queue). The queue URL is derived from it (no GetQueueUrl call, so the pipe's role needs only
+// sqs:SendMessage).
+//
+// Target parameters, as in Pipes:
+//
+//	"SqsQueueParameters": {
+//	  "MessageGroupId": "orders" | "$.value.customerId",         // FIFO queues (required there)
+//	  "MessageDeduplicationId": "$.value.orderId"               // FIFO queues without content-based deduplication
+//	}
+//
+// Either may be a JSON path, read from the event before the target input template; a string result is
+// used as it is, a number or boolean as its JSON text. A path that finds nothing, or leads to null, an
+// object or an array, fails that message permanently (the messages before it are still sent).
+//
+// The message body is the payload: the event after the input template, as text. A message is limited
+// to 1 MiB, SQS's maximum message size (a queue may set a lower MaximumMessageSize: SQS then refuses the
+// message, and the target reports that message's failure after delivering the ones before it), and one
+// call to 1 MiB in all. SQS refuses characters outside #x9, #xA, #xD, #x20-#xD7FF, #xE000-#xFFFD and
+// #x10000-#x10FFFF; such a message fails permanently.
+//
+// Failed entries of a batch (SendMessageBatch's Failed list) are reported to the runtime as a partial
+// failure: it retries from the first failed message, sending again the ones after it, so a FIFO
+// group keeps its order (a MessageDeduplicationId, or content-based deduplication, removes the
+// duplicates within SQS's five-minute deduplication interval).
+package sqs
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/sluicehq/sluice/internal/awsclient"
+	"github.com/sluicehq/sluice/internal/plugin"
+)
+
+// Kind is the ARN service this target registers under.
+const Kind = "sqs"
+
+// Member is the TargetParameters member this target owns.
+const Member = "SqsQueueParameters"
+
+const (
+	maxBatch = 10      // SendMessageBatch's entry limit
+	maxBytes = 1 << 20 // SQS's maximum message size and batch size (1 MiB)
+	maxParam = 100     // Pipes' limit on MessageGroupId and MessageDeduplicationId as written
+)
+
+func init() {
+	plugin.Default.AddTarget(plugin.TargetSpec{
+		Kinds:           []string{Kind},
+		Members:         []string{Member},
+		Validate:        Validate,
+		MaxBatch:        maxBatch,
+		MaxPayloadBytes: maxBytes,
+		New:             New,
+	})
+}
+
+// Parameters is TargetParameters.SqsQueueParameters.
+type Parameters struct {
+	MessageGroupId         *string
+	MessageDeduplicationId *string
+}
+
+// config is a checked pipe's view of the queue.
+type config struct {
+	arn      awsclient.ARN
+	queueURL string
+	fifo     bool
+	group    awsclient.Param
+	dedup    awsclient.Param
+}
+
+// Validate reports every problem with the Target ARN and SqsQueueParameters.
+func Validate(c plugin.Check) []plugin.FieldError {
+	_, errs := parse(c)
+	return errs
+}
+
+func parse(c plugin.Check) (config, []plugin.FieldError) {
+	var cfg config
+	arn, errs := awsclient.TargetARN(c.Endpoint, Kind, queueName)
+	cfg.arn = arn
+	cfg.fifo = strings.HasSuffix(arn.Resource, ".fifo")
+	cfg.queueURL = "https://sqs." + arn.Region + ".amazonaws.com/" + arn.Account + "/" + arn.Resource
+
+	var p Parameters
+	errs = append(errs, awsclient.DecodeMember(c, Member, "TargetParameters."+Member, &p)...)
+	field := "TargetParameters." + Member + "."
+	param := func(name string, v *string) awsclient.Param {
+		if v == nil {
+			return awsclient.Param{}
+		}
+		if n := utf8.RuneCountInString(*v); n > maxParam {
+			errs = append(errs, plugin.Errorf(field+name, "is %d characters long, more than %d", n, maxParam))
+			return awsclient.Param{}
+		}
+		prm, perrs := awsclient.ParseParam(field+name, *v)
+		errs = append(errs, perrs...)
+		return prm
+	}
+	cfg.group = param("MessageGroupId", p.MessageGroupId)
+	cfg.dedup = param("MessageDeduplicationId", p.MessageDeduplicationId)
+	if arn.Resource != "" {
+		switch {
+		case cfg.fifo && (p.MessageGroupId == nil || *p.MessageGroupId == ""):
+			errs = append(errs, plugin.Errorf(field+"MessageGroupId", "is required for the FIFO queue %s", arn.Resource))
+		case !cfg.fifo && p.MessageDeduplicationId != nil:
+			errs = append(errs, plugin.Errorf(field+"MessageDeduplicationId", "applies only to FIFO queues (names ending in .fifo), not to %s", arn.Resource))
+		}
+	}
+	return cfg, errs
+}
+
+// queueName checks a queue name as SQS does: 1 to 80 letters, digits, '-' and '_', the .fifo suffix
+// included.
+func queueName(name string) string {
+	base := strings.TrimSuffix(name, ".fifo")
+	if len(name) > 80 || base == "" || strings.TrimFunc(base, func(r rune) bool {
+		return r == '-' || r == '_' || (r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z')
+	}) != "" {
+		return fmt.Sprintf("queue name %q is not 1 to 80 letters, digits, '-' or '_' (and .fifo for a FIFO queue)", name)
+	}
+	return ""
+}
+
+// Target sends events to one queue. It is safe for concurrent use.
+type Target struct {
+	cfg    config
+	client *sqs.Client
+}
+
+var _ plugin.Target = (*Target)(nil)
+
+// New builds the target for a checked pipe; it makes no call.
+func New(ctx context.Context, env plugin.Env, c plugin.Check) (plugin.Target, error) {
+	cfg, errs := parse(c)
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("SQS target %s: %s: %s", c.Endpoint, errs[0].Field, errs[0].Message)
+	}
+	ac, err := awsclient.TargetConfig(ctx, env, "SQS target "+c.Endpoint, cfg.arn.Region)
+	if err != nil {
+		return nil, err
+	}
+	return &Target{cfg: cfg, client: sqs.NewFromConfig(ac)}, nil
+}
+
+// Deliver sends the batch's events as messages, in order.
+func (t *Target) Deliver(ctx context.Context, b plugin.Batch) error {
+	entries := make([]types.SendMessageBatchRequestEntry, len(b.Payloads))
+	return awsclient.SendEntries(ctx, awsclient.Entries{
+		Op:       "SendMessageBatch",
+		N:        len(b.Payloads),
+		MaxCount: maxBatch,
+		MaxBytes: maxBytes,
+		Prepare: func(i int) (int, error) {
+			e, err := t.entry(i, b)
+			entries[i] = e
+			return len(b.Payloads[i]), err
+		},
+		Send: func(ctx context.Context, lo, hi int) ([]awsclient.EntryFailure, error) {
+			out, err := t.client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: &t.cfg.queueURL, Entries: entries[lo:hi]})
+			if err != nil {
+				return nil, fmt.Errorf("sending to %s: %w", t.cfg.arn.Resource, err)
+			}
+			return awsclient.IDFailures("SendMessageBatch", lo, hi, out.Failed, func(f types.BatchResultErrorEntry) (*string, *string, *string, bool) {
+				return f.Id, f.Code, f.Message, f.SenderFault
+			})
+		},
+	})
+}
+
+// entry builds the message of event i.
+func (t *Target) entry(i int, b plugin.Batch) (types.SendMessageBatchRequestEntry, error) {
+	body := b.Payloads[i]
+	e := types.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(string(body))}
+	if at, r := refused(body); at >= 0 {
+		return e, plugin.Permanent(fmt.Errorf("the message body holds %U at byte %d, a character SQS refuses", r, at))
+	}
+	var input []byte
+	if i < len(b.Inputs) {
+		input = b.Inputs[i]
+	}
+	var err error
+	if e.MessageGroupId, err = value(t.cfg.group, input); err != nil {
+		return e, err
+	}
+	e.MessageDeduplicationId, err = value(t.cfg.dedup, input)
+	return e, err
+}
+
+// value is a parameter's value for one event, nil when the pipe gives none.
+func value(p awsclient.Param, input []byte) (*string, error) {
+	if p.IsZero() {
+		return nil, nil
+	}
+	v, err := p.Value(input)
+	return &v, err
+}
+
+// refused returns the byte offset and character of the first character SQS does not accept in a
+// message, or -1.
+func refused(body []byte) (int, rune) {
+	for at := 0; at < len(body); {
+		r, n := utf8.DecodeRune(body[at:])
+		ok := r == 0x9 || r == 0xA || r == 0xD || (r >= 0x20 && r <= 0xD7FF) || (r >= 0xE000 && r <= 0xFFFD) || r >= 0x10000
+		if !ok || (r == utf8.RuneError && n == 1) {
+			return at, r
+		}
+		at += n
+	}
+	return -1, 0
+}

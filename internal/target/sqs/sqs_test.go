@@ -1,0 +1,188 @@
+package sqs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/sluicehq/sluice/internal/awsclient/awstest"
+	"github.com/sluicehq/sluice/internal/plugin"
+)
+
+const queueARN = "arn:aws:sqs:us-east-1:123456789012:orders"
+
+func TestValidate(t *testing.T) {
+	const f = "TargetParameters.SqsQueueParameters."
+	tests := []struct {
+		name   string
+		target string
+		params string
+		want   []plugin.FieldError
+	}{
+		{"standard queue", queueARN, ``, nil},
+		{"static group on a standard queue (fair queues)", queueARN, `{"SqsQueueParameters":{"MessageGroupId":"g"}}`, nil},
+		{"FIFO with paths", queueARN + ".fifo", `{"SqsQueueParameters":{"MessageGroupId":"$.value.customer","MessageDeduplicationId":"$.value.id"}}`, nil},
+		{"template is the runtime's", queueARN, `{"InputTemplate":"x"}`, nil},
+		{"FIFO without group", queueARN + ".fifo", `{"SqsQueueParameters":{}}`, []plugin.FieldError{
+			{Field: f + "MessageGroupId", Message: "is required for the FIFO queue orders.fifo"}}},
+		{"dedup on a standard queue", queueARN, `{"SqsQueueParameters":{"MessageDeduplicationId":"x"}}`, []plugin.FieldError{
+			{Field: f + "MessageDeduplicationId", Message: "applies only to FIFO queues (names ending in .fifo), not to orders"}}},
+		{"too long and a bad path", queueARN + ".fifo", `{"SqsQueueParameters":{"MessageGroupId":"` + strings.Repeat("g", 101) + `","MessageDeduplicationId":"$.value[x]"}}`, []plugin.FieldError{
+			{Field: f + "MessageGroupId", Message: "is 101 characters long, more than 100"},
+			{Field: f + "MessageDeduplicationId", Message: `is not a valid JSON path: json path: line 1, column 9: json path "$.value[x]": expected an array index or * after '['`}}},
+		{"unknown member field", queueARN, `{"SqsQueueParameters":{"GroupId":"g"}}`, []plugin.FieldError{
+			{Field: "TargetParameters.SqsQueueParameters", Message: `unknown field "GroupId"`}}},
+		{"wrong type", queueARN, `{"SqsQueueParameters":{"MessageGroupId":7}}`, []plugin.FieldError{
+			{Field: f + "MessageGroupId", Message: "must be a JSON string, not number"}}},
+		{"another service", "arn:aws:sns:us-east-1:123456789012:orders", ``, []plugin.FieldError{
+			{Field: "Target", Message: `arn:aws:sns:us-east-1:123456789012:orders: service "sns", want "sqs"`}}},
+		{"no region or account", "arn:aws:sqs:::orders", ``, []plugin.FieldError{
+			{Field: "Target", Message: "arn:aws:sqs:::orders: no region; no account"}}},
+		{"bad queue name", "arn:aws:sqs:us-east-1:123456789012:a/b", ``, []plugin.FieldError{
+			{Field: "Target", Message: `arn:aws:sqs:us-east-1:123456789012:a/b: queue name "a/b" is not 1 to 80 letters, digits, '-' or '_' (and .fifo for a FIFO queue)`}}},
+		{"not an ARN", "sqs://orders", ``, []plugin.FieldError{
+			{Field: "Target", Message: `sqs://orders is not an ARN: ARN "sqs://orders": prefix must be "arn:"`}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Validate(plugin.Check{Endpoint: tc.target, Params: json.RawMessage(tc.params)})
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("Validate(%s, %s) (-want +got):\n%s", tc.target, tc.params, diff)
+			}
+		})
+	}
+}
+
+// deliver builds the target of a pipe and delivers one batch of payloads, whose inputs are the payloads
+// themselves.
+func deliver(t *testing.T, tg plugin.Target, payloads ...string) error {
+	t.Helper()
+	b := plugin.Batch{}
+	for _, p := range payloads {
+		b.Payloads = append(b.Payloads, json.RawMessage(p))
+		b.Inputs = append(b.Inputs, json.RawMessage(p))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	return tg.Deliver(ctx, b)
+}
+
+func build(t *testing.T, endpoint, target, params string) plugin.Target {
+	t.Helper()
+	c := plugin.Check{Endpoint: target, Params: json.RawMessage(params), PipeName: "sqs-test"}
+	if errs := Validate(c); len(errs) > 0 {
+		t.Fatalf("Validate: %v", errs)
+	}
+	tg, err := New(context.Background(), awstest.Env(t, c.PipeName, endpoint), c)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return tg
+}
+
+func payloads(n int, format string) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf(format, i)
+	}
+	return out
+}
+
+// TestDeliverFIFO sends a batch to a FIFO queue in moto, with the group and deduplication ids read from
+// each event, and reads it back in order with its ids.
+func TestDeliverFIFO(t *testing.T) {
+	q := awstest.NewQueue(t, ".fifo", nil)
+	tg := build(t, awstest.Endpoint(t), q.ARN, `{"SqsQueueParameters":{"MessageGroupId":"$.group","MessageDeduplicationId":"$.id"}}`)
+	events := payloads(10, `{"id":"e%d","group":"g","n":1}`)
+	if err := deliver(t, tg, events...); err != nil {
+		t.Fatalf("Deliver: %v", err)
+	}
+	got := q.Receive(t, 10, 10*time.Second)
+	if diff := cmp.Diff(events, awstest.Bodies(got)); diff != "" {
+		t.Errorf("bodies (-want +got):\n%s", diff)
+	}
+	for i, m := range got {
+		if g, d := awstest.Attribute(m, "MessageGroupId"), awstest.Attribute(m, "MessageDeduplicationId"); g != "g" || d != fmt.Sprintf("e%d", i) {
+			t.Errorf("message %d: MessageGroupId %q, MessageDeduplicationId %q; want g and e%d", i, g, d, i)
+		}
+	}
+}
+
+// TestDeliverRefusedEntry provokes moto's own refusal: a message longer than the queue's
+// MaximumMessageSize makes SendMessageBatch fail as a whole, and the target narrows it down to that
+// message, delivering those before it and reporting a permanent partial failure from it.
+func TestDeliverRefusedEntry(t *testing.T) {
+	q := awstest.NewQueue(t, "", map[string]string{"MaximumMessageSize": "1024"})
+	tg := build(t, awstest.Endpoint(t), q.ARN, ``)
+	events := payloads(6, `{"n":%d}`)
+	events[3] = `{"big":"` + strings.Repeat("x", 2000) + `"}`
+	err := deliver(t, tg, events...)
+	var pe *plugin.PartialError
+	if !errors.As(err, &pe) || !cmp.Equal(pe.Failed, []int{3, 4, 5}) || !plugin.IsPermanent(err) {
+		t.Fatalf("Deliver = %v, want a permanent PartialError failing [3 4 5]", err)
+	}
+	t.Logf("Deliver: %v", err)
+	if diff := cmp.Diff(events[:3], awstest.Bodies(q.Receive(t, 3, 10*time.Second))); diff != "" {
+		t.Errorf("bodies (-want +got):\n%s", diff)
+	}
+}
+
+// TestDeliverBadCharacter: a character SQS refuses fails its message permanently, before any call for it.
+func TestDeliverBadCharacter(t *testing.T) {
+	q := awstest.NewQueue(t, "", nil)
+	tg := build(t, awstest.Endpoint(t), q.ARN, ``)
+	err := deliver(t, tg, `"a"`, "\"b\x01\"", `"c"`)
+	var pe *plugin.PartialError
+	if !errors.As(err, &pe) || !cmp.Equal(pe.Failed, []int{1, 2}) || !plugin.IsPermanent(err) || !strings.Contains(err.Error(), "U+0001 at byte 2") {
+		t.Fatalf("Deliver = %v, want a permanent PartialError failing [1 2] naming U+0001", err)
+	}
+	if diff := cmp.Diff([]string{`"a"`}, awstest.Bodies(q.Receive(t, 1, 10*time.Second))); diff != "" {
+		t.Errorf("bodies (-want +got):\n%s", diff)
+	}
+}
+
+// TestDeliverMissingGroup: a MessageGroupId path that finds nothing fails that message permanently.
+func TestDeliverMissingGroup(t *testing.T) {
+	q := awstest.NewQueue(t, ".fifo", map[string]string{"ContentBasedDeduplication": "true"})
+	tg := build(t, awstest.Endpoint(t), q.ARN, `{"SqsQueueParameters":{"MessageGroupId":"$.group"}}`)
+	err := deliver(t, tg, `{"group":"a"}`, `{"nogroup":1}`)
+	var pe *plugin.PartialError
+	if !errors.As(err, &pe) || !cmp.Equal(pe.Failed, []int{1}) || !plugin.IsPermanent(err) || !strings.Contains(err.Error(), "$.group") {
+		t.Fatalf("Deliver = %v, want a permanent PartialError failing [1] naming $.group", err)
+	}
+	q.Receive(t, 1, 10*time.Second)
+}
+
+// TestDeliverFailedEntries: entries SendMessageBatch reports in Failed (injected by the fault proxy, as
+// moto never fails single entries) give a PartialError from the first, with the error's class.
+func TestDeliverFailedEntries(t *testing.T) {
+	q := awstest.NewQueue(t, "", nil)
+	p := awstest.NewFaultProxy(t, awstest.Endpoint(t))
+	p.Add(awstest.Rule{Op: "SendMessageBatch", Times: 1, Handle: awstest.FailEntries(4, "InternalError", false)})
+	tg := build(t, p.URL, q.ARN, ``)
+	events := payloads(6, `{"n":%d}`)
+	err := deliver(t, tg, events...)
+	var pe *plugin.PartialError
+	if !errors.As(err, &pe) || !cmp.Equal(pe.Failed, []int{4, 5}) || plugin.IsPermanent(err) {
+		t.Fatalf("Deliver = %v, want a retryable PartialError failing [4 5]", err)
+	}
+	if diff := cmp.Diff(events[:4], awstest.Bodies(q.Receive(t, 4, 10*time.Second))); diff != "" {
+		t.Errorf("bodies (-want +got):\n%s", diff)
+	}
+
+	p.Fail("SendMessageBatch", 1, awstest.APIError{Code: "com.amazonaws.sqs#RequestThrottled", QueryCode: "RequestThrottled", Message: "slow down"})
+	err = deliver(t, tg, events...)
+	var throttled *plugin.ThrottledError
+	if !errors.As(err, &throttled) || errors.As(err, &pe) {
+		t.Fatalf("Deliver through a throttling queue = %v, want a ThrottledError for the whole batch", err)
+	}
+	if p.Fail("SendMessageBatch", 1, awstest.APIError{Code: "com.amazonaws.sqs#QueueDoesNotExist", QueryCode: "AWS.SimpleQueueService.NonExistentQueue", Message: "gone"}); !plugin.IsPermanent(deliver(t, tg, events...)) {
+		t.Fatalf("Deliver to a queue that does not exist: want a permanent error")
+	}
+}
