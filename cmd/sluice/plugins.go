@@ -5,7 +5,11 @@ package main
 // (docs/adding-a-target.md).
 import (
 	_ "github.com/sluicehq/sluice/internal/enrich/http"
+	_ "github.com/sluicehq/sluice/internal/target/cwlogs"
+	_ "github.com/sluicehq/sluice/internal/target/eventbus"
 	_ "github.com/sluicehq/sluice/internal/target/file"
 	_ "github.com/sluicehq/sluice/internal/target/http"
 	_ "github.com/sluicehq/sluice/internal/target/kafka"
+	_ "github.com/sluicehq/sluice/internal/target/sns"
+	_ "github.com/sluicehq/sluice/internal/target/sqs"
 )

@@ -50,9 +50,9 @@ import (
 	"github.com/sluicehq/sluice/transform"
 )
 
-// Kind is the registry key: the ARN service events with the event-bus resource type (an API destination
-// is also an events ARN, served by another package).
-const Kind = "events:event-bus"
+// Kind is the ARN service this target registers under. API destinations are events ARNs too: their
+// package registers the finer "events:api-destination", which the registry prefers for those ARNs.
+const Kind = "events"
 
 // Member is the TargetParameters member this target owns.
 const Member = "EventBridgeEventBusParameters"
@@ -110,7 +110,7 @@ func Validate(c plugin.Check) []plugin.FieldError {
 
 func parse(c plugin.Check) (config, []plugin.FieldError) {
 	var cfg config
-	arn, errs := awsclient.TargetARN(c.Endpoint, "events", busName)
+	arn, errs := awsclient.TargetARN(c.Endpoint, Kind, busName)
 	cfg.arn = arn
 	var p Parameters
 	errs = append(errs, awsclient.DecodeMember(c, Member, "TargetParameters."+Member, &p)...)
