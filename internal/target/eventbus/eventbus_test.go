@@ -1,0 +1,305 @@
+package eventbus
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/google/go-cmp/cmp"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/internal/awsclient/awstest"
+	"github.com/sluicehq/sluice/internal/kafkatest"
+	"github.com/sluicehq/sluice/internal/plugin"
+)
+
+const busARN = "arn:aws:events:us-east-1:123456789012:event-bus/orders"
+
+func TestValidate(t *testing.T) {
+	const f = "TargetParameters.EventBridgeEventBusParameters."
+	tests := []struct {
+		name   string
+		target string
+		params string
+		want   []plugin.FieldError
+	}{
+		{"defaults", busARN, ``, nil},
+		{"all static", busARN, `{"EventBridgeEventBusParameters":{"Source":"com.example","DetailType":"Order","Resources":["arn:aws:s3:::b"],"Time":"$.value.at","EndpointId":"abcde.veo"}}`, nil},
+		{"all dynamic", busARN, `{"EventBridgeEventBusParameters":{"Source":"$.value.src","DetailType":"$.value.type","Resources":["$.value.arns"]}}`, nil},
+		{"aws source", busARN, `{"EventBridgeEventBusParameters":{"Source":"aws.s3"}}`, []plugin.FieldError{
+			{Field: f + "Source", Message: `must not start with "aws.", which AWS services keep for themselves`}}},
+		{"lengths", busARN, `{"EventBridgeEventBusParameters":{"Source":"","DetailType":"` + strings.Repeat("d", 129) + `","Resources":["","$.a","$.b","$.c","$.d","$.e","$.f","$.g","$.h","$.i","$.j"]}}`, []plugin.FieldError{
+			{Field: f + "Source", Message: "is 0 characters long, not 1 to 256"},
+			{Field: f + "DetailType", Message: "is 129 characters long, not 1 to 128"},
+			{Field: f + "Resources", Message: "has 11 items, more than 10"},
+			{Field: f + "Resources[0]", Message: "is 0 characters long, not 1 to 1600"}}},
+		{"bad resource, time and endpoint", busARN, `{"EventBridgeEventBusParameters":{"Resources":["s3 bucket"],"Time":"2024-01-01","EndpointId":"$.value.endpoint"}}`, []plugin.FieldError{
+			{Field: f + "Resources[0]", Message: `"s3 bucket" is neither an ARN nor a JSON path: ARN "s3 bucket": prefix must be "arn:"`},
+			{Field: f + "Time", Message: `must be a JSON path such as $.value.time: json path: line 1, column 1: a json path starts with $`},
+			{Field: f + "EndpointId", Message: `"$.value.endpoint" is not an endpoint's URL subdomain such as abcde.veo (JSON paths are not allowed here)`}}},
+		{"unknown field", busARN, `{"EventBridgeEventBusParameters":{"Detail":"x"}}`, []plugin.FieldError{
+			{Field: "TargetParameters.EventBridgeEventBusParameters", Message: `unknown field "Detail"`}}},
+		{"not a bus", "arn:aws:events:us-east-1:123456789012:rule/r", ``, []plugin.FieldError{
+			{Field: "Target", Message: `arn:aws:events:us-east-1:123456789012:rule/r: resource "rule/r" is not event-bus/NAME (NAME 1 to 256 letters, digits and /.-_)`}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Validate(plugin.Check{Endpoint: tc.target, Params: json.RawMessage(tc.params), PipeName: "p"})
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("Validate(%s) (-want +got):\n%s", tc.params, diff)
+			}
+		})
+	}
+}
+
+func TestDetail(t *testing.T) {
+	tests := []struct{ payload, want string }{
+		{`{"a":1}`, `{"a":1}`},
+		{" {\"a\": [1, 2]}\n", `{"a": [1, 2]}`},
+		{`[1,2]`, `{"payload":[1,2]}`},
+		{`"text"`, `{"payload":"text"}`},
+		{`42`, `{"payload":42}`},
+		{`order 7 "shipped"`, `{"payload":"order 7 \"shipped\""}`},
+		{`{"broken":`, `{"payload":"{\"broken\":"}`},
+		{``, `{"payload":""}`},
+	}
+	for _, tc := range tests {
+		if got := Detail([]byte(tc.payload)); got != tc.want {
+			t.Errorf("Detail(%q) = %s, want %s", tc.payload, got, tc.want)
+		}
+		if !json.Valid([]byte(Detail([]byte(tc.payload)))) {
+			t.Errorf("Detail(%q) is not JSON", tc.payload)
+		}
+	}
+}
+
+// busToQueue creates an event bus in moto with a rule forwarding every event whose source starts with
+// "com.example" or "Pipe " to a new queue.
+func busToQueue(t *testing.T) (busArn string, q *awstest.Queue) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	client := eventbridge.NewFromConfig(awstest.Config(t, ""))
+	name := awstest.Name(t, 200)
+	bus, err := client.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: &name})
+	if err != nil {
+		t.Fatalf("CreateEventBus: %v", err)
+	}
+	q = awstest.NewQueue(t, "", nil)
+	if _, err := client.PutRule(ctx, &eventbridge.PutRuleInput{
+		Name: aws.String("to-queue"), EventBusName: &name,
+		EventPattern: aws.String(`{"source":[{"prefix":"com.example"},{"prefix":"Pipe "}]}`),
+	}); err != nil {
+		t.Fatalf("PutRule: %v", err)
+	}
+	if _, err := client.PutTargets(ctx, &eventbridge.PutTargetsInput{
+		Rule: aws.String("to-queue"), EventBusName: &name, Targets: []types.Target{{Id: aws.String("q"), Arn: &q.ARN}},
+	}); err != nil {
+		t.Fatalf("PutTargets: %v", err)
+	}
+	return aws.ToString(bus.EventBusArn), q
+}
+
+// event is what the rule forwards to the queue.
+type event struct {
+	Source     string          `json:"source"`
+	DetailType string          `json:"detail-type"`
+	Resources  []string        `json:"resources"`
+	Time       string          `json:"time"`
+	Detail     json.RawMessage `json:"detail"`
+}
+
+func received(t *testing.T, q *awstest.Queue, n int) []event {
+	t.Helper()
+	var out []event
+	for _, body := range awstest.Bodies(q.Receive(t, n, time.Minute)) {
+		var e event
+		if err := json.Unmarshal([]byte(body), &e); err != nil {
+			t.Fatalf("the queue's message %s: %v", body, err)
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// TestEndToEnd: records on the real broker go through a pipe to an event bus in moto, and a rule on the
+// bus forwards them to an SQS queue where they are read back: the payload as detail (a JSON object as
+// it is, anything else wrapped), Source, DetailType and Resources read from each record, Time from its
+// value, and the batch of 12 put in calls of 10 and 2.
+func TestEndToEnd(t *testing.T) {
+	c := kafkatest.Real(t)
+	topic := c.CreateTopic(t, 1)
+	busArn, q := busToQueue(t)
+	p := awstest.NewFaultProxy(t, awstest.Endpoint(t))
+	base := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	recs := make([]*kgo.Record, 12)
+	for i := range recs {
+		recs[i] = &kgo.Record{Topic: topic, Value: fmt.Appendf(nil, `{"n":%d,"src":"com.example.s%d","arns":["arn:aws:s3:::b%d","arn:aws:s3:::c"],"at":%q}`,
+			i, i%2, i, base.Add(time.Duration(i)*time.Minute).Format(time.RFC3339))}
+	}
+	c.Produce(t, recs...)
+	def := awstest.KafkaSource(awstest.Name(t, 64), c.Bootstrap, topic, 12)
+	def["Target"] = busArn
+	def["TargetParameters"] = map[string]any{
+		"InputTemplate": `{"n": <$.value.n>, "pipe": "<aws.pipes.pipe-name>"}`,
+		"EventBridgeEventBusParameters": map[string]any{
+			"Source": "$.value.src", "DetailType": "Order", "Resources": []string{"$.value.arns", "arn:aws:s3:::static"}, "Time": "$.value.at",
+		},
+	}
+	awstest.Run(t, def, p.URL)
+
+	got := received(t, q, 12)
+	for i, e := range got {
+		want := event{
+			Source: fmt.Sprintf("com.example.s%d", i%2), DetailType: "Order",
+			Resources: []string{fmt.Sprintf("arn:aws:s3:::b%d", i), "arn:aws:s3:::c", "arn:aws:s3:::static"},
+			Time:      base.Add(time.Duration(i) * time.Minute).Format(time.RFC3339),
+			Detail:    json.RawMessage(fmt.Sprintf(`{"n": %d, "pipe": "%s"}`, i, def["Name"])),
+		}
+		if !json.Valid(e.Detail) || !cmp.Equal(compact(t, want.Detail), compact(t, e.Detail)) {
+			t.Errorf("event %d: detail %s, want %s", i, e.Detail, want.Detail)
+		}
+		e.Detail, want.Detail = nil, nil
+		if diff := cmp.Diff(want, e); diff != "" {
+			t.Errorf("event %d (-want +got):\n%s", i, diff)
+		}
+	}
+	var sizes []int
+	for _, call := range p.Calls("PutEvents") {
+		sizes = append(sizes, strings.Count(string(call.Body), `"Detail"`))
+	}
+	if diff := cmp.Diff([]int{10, 2}, sizes); diff != "" {
+		t.Errorf("entries per PutEvents call (-want +got):\n%s", diff)
+	}
+}
+
+func compact(t *testing.T, raw json.RawMessage) string {
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatalf("%s: %v", raw, err)
+	}
+	out, _ := json.Marshal(v)
+	return string(out)
+}
+
+// build makes the target of a pipe named "bus-test" with params, its AWS calls to endpoint.
+func build(t *testing.T, endpoint, busArn, params string) plugin.Target {
+	t.Helper()
+	c := plugin.Check{Endpoint: busArn, Params: json.RawMessage(params), PipeName: "bus-test"}
+	if errs := Validate(c); len(errs) > 0 {
+		t.Fatalf("Validate: %v", errs)
+	}
+	tg, err := New(context.Background(), awstest.Env(t, c.PipeName, endpoint), c)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return tg
+}
+
+func batch(payloads ...string) plugin.Batch {
+	var b plugin.Batch
+	for _, p := range payloads {
+		b.Payloads = append(b.Payloads, json.RawMessage(p))
+		b.Inputs = append(b.Inputs, json.RawMessage(p))
+	}
+	return b
+}
+
+// TestDeliverDefaults: without parameters the events carry the default Source and DetailType, and
+// payloads that are not JSON objects arrive wrapped.
+func TestDeliverDefaults(t *testing.T) {
+	busArn, q := busToQueue(t)
+	tg := build(t, awstest.Endpoint(t), busArn, ``)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := tg.Deliver(ctx, batch(`{"a":1}`, `[1]`, `plain text`)); err != nil {
+		t.Fatalf("Deliver: %v", err)
+	}
+	got := received(t, q, 3)
+	for i, want := range []string{`{"a":1}`, `{"payload":[1]}`, `{"payload":"plain text"}`} {
+		if got[i].Source != "Pipe bus-test" || got[i].DetailType != DefaultDetailType || compact(t, got[i].Detail) != want {
+			t.Errorf("event %d: source %q, detail-type %q, detail %s; want \"Pipe bus-test\", %q, %s", i, got[i].Source, got[i].DetailType, got[i].Detail, DefaultDetailType, want)
+		}
+	}
+}
+
+// TestDeliverRefusedEntry provokes moto's own refusal of one entry: a Source path leading to "" gives an
+// entry without a Source, which PutEvents refuses with InvalidArgument while putting the others. The
+// target reports a permanent partial failure from that entry.
+func TestDeliverRefusedEntry(t *testing.T) {
+	busArn, q := busToQueue(t)
+	tg := build(t, awstest.Endpoint(t), busArn, `{"EventBridgeEventBusParameters":{"Source":"$.src"}}`)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err := tg.Deliver(ctx, batch(`{"src":"com.example.a"}`, `{"src":""}`, `{"src":"com.example.c"}`))
+	var pe *plugin.PartialError
+	if !errors.As(err, &pe) || !cmp.Equal(pe.Failed, []int{1}) || !plugin.IsPermanent(err) || !strings.Contains(err.Error(), "InvalidArgument") {
+		t.Fatalf("Deliver = %v, want a permanent PartialError failing [1] with InvalidArgument", err)
+	}
+	got := received(t, q, 2)
+	if got[0].Source != "com.example.a" || got[1].Source != "com.example.c" {
+		t.Errorf("sources %q, %q; want com.example.a and com.example.c", got[0].Source, got[1].Source)
+	}
+}
+
+// TestDeliverFailedEntries: PutEvents' positional failures (injected by the fault proxy) give a
+// PartialError classified by code: InternalFailure is retried, ThrottlingException throttled.
+func TestDeliverFailedEntries(t *testing.T) {
+	busArn, q := busToQueue(t)
+	p := awstest.NewFaultProxy(t, awstest.Endpoint(t))
+	tg := build(t, p.URL, busArn, `{"EventBridgeEventBusParameters":{"Source":"com.example"}}`)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	p.Add(awstest.Rule{Op: "PutEvents", Times: 1, Handle: awstest.FailEntries(1, "InternalFailure", false)})
+	err := tg.Deliver(ctx, batch(`{"n":0}`, `{"n":1}`, `{"n":2}`))
+	var pe *plugin.PartialError
+	if !errors.As(err, &pe) || !cmp.Equal(pe.Failed, []int{1, 2}) || plugin.IsPermanent(err) {
+		t.Fatalf("Deliver = %v, want a retryable PartialError failing [1 2]", err)
+	}
+	received(t, q, 1)
+	p.Add(awstest.Rule{Op: "PutEvents", Times: 1, Handle: awstest.FailEntries(2, "ThrottlingException", false)})
+	var throttled *plugin.ThrottledError
+	if err := tg.Deliver(ctx, batch(`{"n":0}`, `{"n":1}`, `{"n":2}`)); !errors.As(err, &pe) || !errors.As(err, &throttled) {
+		t.Fatalf("Deliver = %v, want a throttled PartialError", err)
+	}
+	p.Fail("PutEvents", 1, awstest.Throttle("ThrottlingException"))
+	if err := tg.Deliver(ctx, batch(`{"n":0}`)); !errors.As(err, &throttled) {
+		t.Errorf("Deliver through a throttling bus = %v, want a ThrottledError", err)
+	}
+}
+
+// TestDeliverEndpointID: an EndpointId (a global endpoint) is passed on to PutEvents, which the SDK then
+// signs with SigV4a for every region. moto cannot route a SigV4a request (it finds the service and region
+// in the SigV4 credential scope), so the fault proxy answers the call, as EventBridge does, and the test
+// checks what reached it.
+func TestDeliverEndpointID(t *testing.T) {
+	p := awstest.NewFaultProxy(t, awstest.Endpoint(t))
+	p.Add(awstest.Rule{Op: "PutEvents", Handle: func(_ context.Context, x *awstest.Exchange) (*awstest.Response, error) {
+		return &awstest.Response{Status: 200, Header: map[string][]string{"Content-Type": {"application/x-amz-json-1.1"}},
+			Body: []byte(`{"FailedEntryCount":0,"Entries":[{"EventId":"e1"}]}`)}, nil
+	}})
+	tg := build(t, p.URL, busARN, `{"EventBridgeEventBusParameters":{"Source":"com.example","EndpointId":"abcde.veo"}}`)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := tg.Deliver(ctx, batch(`{"n":0}`)); err != nil {
+		t.Fatalf("Deliver: %v", err)
+	}
+	calls := p.Calls("PutEvents")
+	if len(calls) != 1 {
+		t.Fatalf("%d PutEvents calls, want 1", len(calls))
+	}
+	var req struct{ EndpointId string }
+	if err := json.Unmarshal(calls[0].Body, &req); err != nil || req.EndpointId != "abcde.veo" {
+		t.Errorf("PutEvents body %s: EndpointId %q, want abcde.veo", calls[0].Body, req.EndpointId)
+	}
+	if auth := calls[0].Header.Get("Authorization"); !strings.HasPrefix(auth, "AWS4-ECDSA-P256-SHA256 ") || calls[0].Header.Get("X-Amz-Region-Set") != "*" {
+		t.Errorf("PutEvents signed %q for regions %q, want SigV4a for *", auth, calls[0].Header.Get("X-Amz-Region-Set"))
+	}
+}
