@@ -194,10 +194,27 @@ func EntryError(f EntryFailure) error {
 	return err
 }
 
-// TargetARN parses a pipe's Target as an ARN of service whose region and account are given, and checks
-// its resource with resource (nil: anything non-empty), which returns what is wrong with it or "". Every
-// problem is a FieldError on "Target".
-func TargetARN(target, service string, resource func(string) string) (ARN, []plugin.FieldError) {
+// CheckTarget is the start of an AWS target's Validate: it parses the pipe's Target as an ARN of service
+// with a region and an account, checks its resource with resource (nil: anything non-empty), which
+// returns what is wrong with it or "", and decodes the TargetParameters member (none when member is "")
+// strictly into params (DecodeMember). Target problems are FieldErrors on "Target".
+func CheckTarget(c plugin.Check, service string, resource func(string) string, member string, params any) (ARN, []plugin.FieldError) {
+	a, errs := targetARN(c.Endpoint, service, resource)
+	if member != "" {
+		errs = append(errs, DecodeMember(c, member, "TargetParameters."+member, params)...)
+	}
+	return a, errs
+}
+
+// NameChars reports whether s is non-empty and made of ASCII letters, digits and the characters of
+// extra only (the names of queues, topics, buses and log groups).
+func NameChars(s, extra string) bool {
+	return s != "" && strings.TrimFunc(s, func(r rune) bool {
+		return strings.ContainsRune(extra, r) || (r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z')
+	}) == ""
+}
+
+func targetARN(target, service string, resource func(string) string) (ARN, []plugin.FieldError) {
 	bad := func(format string, args ...any) (ARN, []plugin.FieldError) {
 		return ARN{}, []plugin.FieldError{{Field: "Target", Message: fmt.Sprintf(format, args...)}}
 	}
@@ -244,9 +261,14 @@ func IDFailures[T any](op string, lo, hi int, failed []T, get func(T) (id, code,
 	return out, nil
 }
 
-// TargetConfig returns the AWS configuration of a target calling region, from the pipe's Env; what names
-// the target in errors ("SQS target arn:...").
-func TargetConfig(ctx context.Context, env plugin.Env, what, region string) (aws.Config, error) {
+// TargetConfig is the start of an AWS target's New: it refuses a pipe whose check found problems (errs,
+// from the plugin's own validation: New may be called on a pipe that was not validated) and returns the
+// AWS configuration for region from the pipe's Env. what names the target in errors ("SQS target").
+func TargetConfig(ctx context.Context, env plugin.Env, what string, c plugin.Check, errs []plugin.FieldError, region string) (aws.Config, error) {
+	what += " " + c.Endpoint
+	if len(errs) > 0 {
+		return aws.Config{}, fmt.Errorf("%s: %s: %s", what, errs[0].Field, errs[0].Message)
+	}
 	if env.AWS == nil {
 		return aws.Config{}, errors.New(what + ": this host has no AWS configuration")
 	}

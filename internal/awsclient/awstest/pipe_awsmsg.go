@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sluicehq/sluice/internal/pipe"
+	"github.com/sluicehq/sluice/internal/plugin"
 	"github.com/sluicehq/sluice/internal/runtime"
 	"github.com/sluicehq/sluice/internal/secret"
 )
@@ -143,4 +144,39 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// NewTarget builds the target of a pipe named pipeName with Target target and TargetParameters params
+// (JSON, "" for none) from plugin.Default, its AWS calls sent to endpoint; the spec's Validate must find
+// nothing wrong. Delivering a plugin.Batch to it is what the runtime does, without the source.
+func NewTarget(t testing.TB, endpoint, pipeName, target, params string) plugin.Target {
+	t.Helper()
+	spec, ok := plugin.Default.TargetSpec(target)
+	if !ok {
+		t.Fatalf("no target plugin serves %s", target)
+	}
+	c := plugin.Check{Endpoint: target, PipeName: pipeName, RoleArn: RoleArn(pipeName)}
+	if params != "" {
+		c.Params = json.RawMessage(params)
+	}
+	if spec.Validate != nil {
+		if errs := spec.Validate(c); len(errs) > 0 {
+			t.Fatalf("target %s %s: %v", target, params, errs)
+		}
+	}
+	tg, err := spec.New(context.Background(), Env(t, pipeName, endpoint), c)
+	if err != nil {
+		t.Fatalf("building target %s: %v", target, err)
+	}
+	return tg
+}
+
+// Batch is the plugin.Batch of payloads whose inputs are the payloads themselves.
+func Batch(payloads ...string) plugin.Batch {
+	var b plugin.Batch
+	for _, p := range payloads {
+		b.Payloads = append(b.Payloads, json.RawMessage(p))
+		b.Inputs = append(b.Inputs, json.RawMessage(p))
+	}
+	return b
 }

@@ -88,11 +88,10 @@ func Validate(c plugin.Check) []plugin.FieldError {
 
 func parse(c plugin.Check) (config, []plugin.FieldError) {
 	var cfg config
-	arn, errs := awsclient.TargetARN(c.Endpoint, Kind, groupName)
+	var p Parameters
+	arn, errs := awsclient.CheckTarget(c, Kind, groupName, Member, &p)
 	cfg.arn = arn
 	cfg.group = strings.TrimSuffix(strings.TrimPrefix(arn.Resource, "log-group:"), ":*")
-	var p Parameters
-	errs = append(errs, awsclient.DecodeMember(c, Member, "TargetParameters."+Member, &p)...)
 	field := "TargetParameters." + Member + "."
 	cfg.stream = c.PipeName
 	if s := p.LogStreamName; s != nil {
@@ -119,9 +118,7 @@ func parse(c plugin.Check) (config, []plugin.FieldError) {
 func groupName(res string) string {
 	name, ok := strings.CutPrefix(res, "log-group:")
 	name = strings.TrimSuffix(name, ":*")
-	if !ok || name == "" || len(name) > 512 || strings.TrimFunc(name, func(r rune) bool {
-		return strings.ContainsRune(".-_/#", r) || (r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z')
-	}) != "" {
+	if !ok || len(name) > 512 || !awsclient.NameChars(name, ".-_/#") {
 		return fmt.Sprintf("resource %q is not log-group:NAME (NAME 1 to 512 letters, digits and .-_/#)", res)
 	}
 	return ""
@@ -142,10 +139,7 @@ var _ plugin.Target = (*Target)(nil)
 // New builds the target for a checked pipe; it makes no call.
 func New(ctx context.Context, env plugin.Env, c plugin.Check) (plugin.Target, error) {
 	cfg, errs := parse(c)
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("CloudWatch Logs target %s: %s: %s", c.Endpoint, errs[0].Field, errs[0].Message)
-	}
-	ac, err := awsclient.TargetConfig(ctx, env, "CloudWatch Logs target "+c.Endpoint, cfg.arn.Region)
+	ac, err := awsclient.TargetConfig(ctx, env, "CloudWatch Logs target", c, errs, cfg.arn.Region)
 	if err != nil {
 		return nil, err
 	}

@@ -139,16 +139,7 @@ func TestEndToEnd(t *testing.T) {
 }
 
 func build(t *testing.T, endpoint, arn, params string) plugin.Target {
-	t.Helper()
-	c := plugin.Check{Endpoint: arn, Params: json.RawMessage(params), PipeName: "logs-test"}
-	if errs := Validate(c); len(errs) > 0 {
-		t.Fatalf("Validate: %v", errs)
-	}
-	tg, err := New(context.Background(), awstest.Env(t, c.PipeName, endpoint), c)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	return tg
+	return awstest.NewTarget(t, endpoint, "logs-test", arn, params)
 }
 
 // TestDeliverRejected provokes moto's own rejection of log events: one three hours in the future is

@@ -110,10 +110,9 @@ func Validate(c plugin.Check) []plugin.FieldError {
 
 func parse(c plugin.Check) (config, []plugin.FieldError) {
 	var cfg config
-	arn, errs := awsclient.TargetARN(c.Endpoint, Kind, busName)
-	cfg.arn = arn
 	var p Parameters
-	errs = append(errs, awsclient.DecodeMember(c, Member, "TargetParameters."+Member, &p)...)
+	arn, errs := awsclient.CheckTarget(c, Kind, busName, Member, &p)
+	cfg.arn = arn
 	field := "TargetParameters." + Member + "."
 	bad := func(name, format string, args ...any) {
 		errs = append(errs, plugin.Errorf(field+name, format, args...))
@@ -172,7 +171,7 @@ func parse(c plugin.Check) (config, []plugin.FieldError) {
 		cfg.time = path
 	}
 	if id := p.EndpointId; id != nil && length("EndpointId", id, 1, 50) {
-		if a, b, ok := strings.Cut(*id, "."); !ok || !endpointPart(a) || !endpointPart(b) {
+		if a, b, ok := strings.Cut(*id, "."); !ok || !awsclient.NameChars(a, "-") || !awsclient.NameChars(b, "-") {
 			bad("EndpointId", "%q is not an endpoint's URL subdomain such as abcde.veo (JSON paths are not allowed here)", *id)
 		}
 		cfg.endpointID = id
@@ -183,18 +182,10 @@ func parse(c plugin.Check) (config, []plugin.FieldError) {
 // busName checks an event bus resource, "event-bus/NAME".
 func busName(res string) string {
 	name, ok := strings.CutPrefix(res, "event-bus/")
-	if !ok || name == "" || len(name) > 256 || strings.TrimFunc(name, func(r rune) bool {
-		return strings.ContainsRune("/.-_", r) || (r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z')
-	}) != "" {
+	if !ok || len(name) > 256 || !awsclient.NameChars(name, "/.-_") {
 		return fmt.Sprintf("resource %q is not event-bus/NAME (NAME 1 to 256 letters, digits and /.-_)", res)
 	}
 	return ""
-}
-
-func endpointPart(s string) bool {
-	return s != "" && strings.TrimFunc(s, func(r rune) bool {
-		return r == '-' || (r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z')
-	}) == ""
 }
 
 // Target puts events on one bus. It is safe for concurrent use.
@@ -209,10 +200,7 @@ var _ plugin.Target = (*Target)(nil)
 // New builds the target for a checked pipe; it makes no call.
 func New(ctx context.Context, env plugin.Env, c plugin.Check) (plugin.Target, error) {
 	cfg, errs := parse(c)
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("event bus target %s: %s: %s", c.Endpoint, errs[0].Field, errs[0].Message)
-	}
-	ac, err := awsclient.TargetConfig(ctx, env, "event bus target "+c.Endpoint, cfg.arn.Region)
+	ac, err := awsclient.TargetConfig(ctx, env, "event bus target", c, errs, cfg.arn.Region)
 	if err != nil {
 		return nil, err
 	}

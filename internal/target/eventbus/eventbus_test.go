@@ -189,28 +189,11 @@ func compact(t *testing.T, raw json.RawMessage) string {
 	return string(out)
 }
 
-// build makes the target of a pipe named "bus-test" with params, its AWS calls to endpoint.
 func build(t *testing.T, endpoint, busArn, params string) plugin.Target {
-	t.Helper()
-	c := plugin.Check{Endpoint: busArn, Params: json.RawMessage(params), PipeName: "bus-test"}
-	if errs := Validate(c); len(errs) > 0 {
-		t.Fatalf("Validate: %v", errs)
-	}
-	tg, err := New(context.Background(), awstest.Env(t, c.PipeName, endpoint), c)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	return tg
+	return awstest.NewTarget(t, endpoint, "bus-test", busArn, params)
 }
 
-func batch(payloads ...string) plugin.Batch {
-	var b plugin.Batch
-	for _, p := range payloads {
-		b.Payloads = append(b.Payloads, json.RawMessage(p))
-		b.Inputs = append(b.Inputs, json.RawMessage(p))
-	}
-	return b
-}
+var batch = awstest.Batch
 
 // TestDeliverDefaults: without parameters the events carry the default Source and DetailType, and
 // payloads that are not JSON objects arrive wrapped.

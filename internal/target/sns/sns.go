@@ -44,7 +44,7 @@ func init() {
 
 // Validate reports what is wrong with the Target ARN.
 func Validate(c plugin.Check) []plugin.FieldError {
-	_, errs := awsclient.TargetARN(c.Endpoint, Kind, topicName)
+	_, errs := awsclient.CheckTarget(c, Kind, topicName, "", nil)
 	return errs
 }
 
@@ -54,9 +54,7 @@ func topicName(name string) string {
 	if strings.HasSuffix(name, ".fifo") {
 		return "SNS FIFO topics are not supported as pipe targets"
 	}
-	if len(name) > 256 || strings.TrimFunc(name, func(r rune) bool {
-		return r == '-' || r == '_' || (r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z')
-	}) != "" {
+	if len(name) > 256 || !awsclient.NameChars(name, "-_") {
 		return fmt.Sprintf("topic name %q is not 1 to 256 letters, digits, '-' or '_'", name)
 	}
 	return ""
@@ -72,11 +70,8 @@ var _ plugin.Target = (*Target)(nil)
 
 // New builds the target for a checked pipe; it makes no call.
 func New(ctx context.Context, env plugin.Env, c plugin.Check) (plugin.Target, error) {
-	arn, errs := awsclient.TargetARN(c.Endpoint, Kind, topicName)
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("SNS target: %s", errs[0].Message)
-	}
-	ac, err := awsclient.TargetConfig(ctx, env, "SNS target "+c.Endpoint, arn.Region)
+	arn, errs := awsclient.CheckTarget(c, Kind, topicName, "", nil)
+	ac, err := awsclient.TargetConfig(ctx, env, "SNS target", c, errs, arn.Region)
 	if err != nil {
 		return nil, err
 	}

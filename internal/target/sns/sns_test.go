@@ -2,7 +2,6 @@ package sns
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -102,20 +101,13 @@ func TestEndToEnd(t *testing.T) {
 func TestDeliverFailedEntries(t *testing.T) {
 	topicArn, q := topicToQueue(t)
 	p := awstest.NewFaultProxy(t, awstest.Endpoint(t))
-	c := plugin.Check{Endpoint: topicArn, PipeName: "sns-test"}
-	tg, err := New(context.Background(), awstest.Env(t, c.PipeName, p.URL), c)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	b := plugin.Batch{}
-	for i := range 5 {
-		b.Payloads = append(b.Payloads, json.RawMessage(fmt.Sprintf(`{"n":%d}`, i)))
-	}
+	tg := awstest.NewTarget(t, p.URL, "sns-test", topicArn, "")
+	b := awstest.Batch(`{"n":0}`, `{"n":1}`, `{"n":2}`, `{"n":3}`, `{"n":4}`)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
 	p.Add(awstest.Rule{Op: "PublishBatch", Times: 1, Handle: awstest.FailEntries(2, "InternalError", false)})
-	err = tg.Deliver(ctx, b)
+	err := tg.Deliver(ctx, b)
 	var pe *plugin.PartialError
 	if !errors.As(err, &pe) || !cmp.Equal(pe.Failed, []int{2, 3, 4}) || plugin.IsPermanent(err) {
 		t.Fatalf("Deliver = %v, want a retryable PartialError failing [2 3 4]", err)

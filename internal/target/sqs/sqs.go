@@ -89,13 +89,11 @@ func Validate(c plugin.Check) []plugin.FieldError {
 
 func parse(c plugin.Check) (config, []plugin.FieldError) {
 	var cfg config
-	arn, errs := awsclient.TargetARN(c.Endpoint, Kind, queueName)
+	var p Parameters
+	arn, errs := awsclient.CheckTarget(c, Kind, queueName, Member, &p)
 	cfg.arn = arn
 	cfg.fifo = strings.HasSuffix(arn.Resource, ".fifo")
 	cfg.queueURL = "https://sqs." + arn.Region + ".amazonaws.com/" + arn.Account + "/" + arn.Resource
-
-	var p Parameters
-	errs = append(errs, awsclient.DecodeMember(c, Member, "TargetParameters."+Member, &p)...)
 	field := "TargetParameters." + Member + "."
 	param := func(name string, v *string) awsclient.Param {
 		if v == nil {
@@ -126,9 +124,7 @@ func parse(c plugin.Check) (config, []plugin.FieldError) {
 // included.
 func queueName(name string) string {
 	base := strings.TrimSuffix(name, ".fifo")
-	if len(name) > 80 || base == "" || strings.TrimFunc(base, func(r rune) bool {
-		return r == '-' || r == '_' || (r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z')
-	}) != "" {
+	if len(name) > 80 || !awsclient.NameChars(base, "-_") {
 		return fmt.Sprintf("queue name %q is not 1 to 80 letters, digits, '-' or '_' (and .fifo for a FIFO queue)", name)
 	}
 	return ""
@@ -145,10 +141,7 @@ var _ plugin.Target = (*Target)(nil)
 // New builds the target for a checked pipe; it makes no call.
 func New(ctx context.Context, env plugin.Env, c plugin.Check) (plugin.Target, error) {
 	cfg, errs := parse(c)
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("SQS target %s: %s: %s", c.Endpoint, errs[0].Field, errs[0].Message)
-	}
-	ac, err := awsclient.TargetConfig(ctx, env, "SQS target "+c.Endpoint, cfg.arn.Region)
+	ac, err := awsclient.TargetConfig(ctx, env, "SQS target", c, errs, cfg.arn.Region)
 	if err != nil {
 		return nil, err
 	}

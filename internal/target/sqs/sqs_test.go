@@ -59,31 +59,16 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-// deliver builds the target of a pipe and delivers one batch of payloads, whose inputs are the payloads
-// themselves.
+// deliver delivers one batch of payloads, whose inputs are the payloads themselves.
 func deliver(t *testing.T, tg plugin.Target, payloads ...string) error {
 	t.Helper()
-	b := plugin.Batch{}
-	for _, p := range payloads {
-		b.Payloads = append(b.Payloads, json.RawMessage(p))
-		b.Inputs = append(b.Inputs, json.RawMessage(p))
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	return tg.Deliver(ctx, b)
+	return tg.Deliver(ctx, awstest.Batch(payloads...))
 }
 
 func build(t *testing.T, endpoint, target, params string) plugin.Target {
-	t.Helper()
-	c := plugin.Check{Endpoint: target, Params: json.RawMessage(params), PipeName: "sqs-test"}
-	if errs := Validate(c); len(errs) > 0 {
-		t.Fatalf("Validate: %v", errs)
-	}
-	tg, err := New(context.Background(), awstest.Env(t, c.PipeName, endpoint), c)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	return tg
+	return awstest.NewTarget(t, endpoint, "sqs-test", target, params)
 }
 
 func payloads(n int, format string) []string {
