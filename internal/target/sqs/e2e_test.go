@@ -2,6 +2,7 @@ package sqs
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -134,5 +135,51 @@ func TestEndToEndThrottled(t *testing.T) {
 	}
 	if diff := cmp.Diff([]int{10, 10, 10, 10, 5}, entriesPerCall(p)); diff != "" {
 		t.Errorf("entries per SendMessageBatch call (-want +got):\n%s", diff)
+	}
+}
+
+// TestEndToEndRefusedRecord: moto itself refuses one record's message (longer than the queue's
+// MaximumMessageSize), which fails SendMessageBatch as a whole. The target narrows the refusal down to that
+// message and reports a permanent partial failure from it; the runtime counts the messages before it as
+// delivered, dead-letters the refused record (to another SQS queue, a Sluice extension) and delivers the
+// rest: the queue ends with every other record, in order.
+func TestEndToEndRefusedRecord(t *testing.T) {
+	c := kafkatest.Real(t)
+	topic := c.CreateTopic(t, 1)
+	q := awstest.NewQueue(t, ".fifo", map[string]string{"MaximumMessageSize": "1024", "ContentBasedDeduplication": "true"})
+	dlq := awstest.NewQueue(t, "-dlq", nil)
+	recs := make([]*kgo.Record, 10)
+	var want []string
+	for i := range recs {
+		value := fmt.Sprintf(`{"n":%d,"pad":""}`, i)
+		if i == 4 {
+			value = fmt.Sprintf(`{"n":%d,"pad":"%s"}`, i, strings.Repeat("x", 2000))
+		} else {
+			want = append(want, fmt.Sprintf(`{"n": %d, "pad": ""}`, i))
+		}
+		recs[i] = &kgo.Record{Topic: topic, Value: []byte(value)}
+	}
+	c.Produce(t, recs...)
+	def := awstest.KafkaSource(awstest.Name(t, 64), c.Bootstrap, topic, 10)
+	def["SourceParameters"].(map[string]any)["SelfManagedKafkaParameters"].(map[string]any)["DeadLetterConfig"] = map[string]any{"Arn": dlq.ARN}
+	def["Target"] = q.ARN
+	def["TargetParameters"] = map[string]any{"InputTemplate": `{"n": <$.value.n>, "pad": <$.value.pad>}`, "SqsQueueParameters": map[string]any{"MessageGroupId": "g"}}
+	r := awstest.Run(t, def, awstest.Endpoint(t))
+
+	if diff := cmp.Diff(want, awstest.Bodies(q.Receive(t, 9, time.Minute))); diff != "" {
+		t.Errorf("bodies (-want +got):\n%s", diff)
+	}
+	var letter struct {
+		Reason, ErrorClass, Error string
+		Offset                    int64
+	}
+	if err := json.Unmarshal([]byte(awstest.Bodies(dlq.Receive(t, 1, time.Minute))[0]), &letter); err != nil {
+		t.Fatalf("dead letter: %v", err)
+	}
+	if letter.Offset != 4 || letter.Reason != "permanent-failure" || !strings.Contains(letter.Error, "Message must be shorter than 1024 bytes") {
+		t.Errorf("dead letter = %+v, want record 4, permanent-failure, moto's refusal", letter)
+	}
+	if n := r.Total(t, "sluice_pipe_executions_partially_failed_total"); n < 1 {
+		t.Errorf("sluice_pipe_executions_partially_failed_total = %v, want at least 1", n)
 	}
 }
