@@ -93,7 +93,11 @@ func parse(c plugin.Check) (config, []plugin.FieldError) {
 	arn, errs := awsclient.CheckTarget(c, Kind, queueName, Member, &p)
 	cfg.arn = arn
 	cfg.fifo = strings.HasSuffix(arn.Resource, ".fifo")
-	cfg.queueURL = "https://sqs." + arn.Region + ".amazonaws.com/" + arn.Account + "/" + arn.Resource
+	domain := "amazonaws.com"
+	if arn.Partition == "aws-cn" {
+		domain = "amazonaws.com.cn"
+	}
+	cfg.queueURL = "https://sqs." + arn.Region + "." + domain + "/" + arn.Account + "/" + arn.Resource
 	field := "TargetParameters." + Member + "."
 	param := func(name string, v *string) awsclient.Param {
 		if v == nil {
