@@ -16,15 +16,17 @@
 // Source, DetailType and Resources items may be JSON paths, read from the event before the target input
 // template (a path to an array of strings in Resources gives each of them; one that finds nothing gives
 // none). A Source or DetailType path that finds nothing, or leads to null, an object or an array, fails
-// that event permanently. Time is a JSON path whose
-// value is an RFC 3339 string or a number of milliseconds since the epoch (as the Kafka record's
-// timestamp); one that finds nothing usable leaves Time to the PutEvents call, as Pipes documents.
+// that event permanently. Time is a JSON path whose value is an RFC 3339 string or a number of
+// milliseconds since the epoch (as the Kafka record's timestamp); one that finds nothing usable leaves
+// Time to the PutEvents call, as Pipes documents.
 //
-// Defaults (Pipes' are not documented; these are what Pipes is seen to send): Source "Pipe NAME" (the
-// pipe's name) and DetailType "Event from SelfManagedKafka" (the source's eventSource).
+// Defaults: Pipes documents none (pipes-spec §7.2, UNCONFIRMED). Sluice uses what events Pipes puts on a
+// bus are seen to carry: Source "Pipe NAME" (the pipe's name) and DetailType "Event from
+// SelfManagedKafka" ("Event from " and the source's eventSource).
 //
-// Detail: the payload when it is a JSON object. EventBridge accepts only an object as detail, so any
-// other payload (a string, number or array that an input template or an enrichment produced, or text
+// Detail: the payload when it is a JSON object. EventBridge accepts only an object as detail, and Pipes
+// does not document what it does with another payload (UNCONFIRMED); so that nothing is lost, any other
+// payload (a string, number or array that an input template or an enrichment produced, or text
 // that is not JSON) is wrapped as {"payload": VALUE}, VALUE being the JSON value, or the text as a JSON
 // string. One entry is limited to 1 MiB (EventBridge's event size, which counts Source, DetailType,
 // Detail, Resources and 14 bytes for Time), and one call to 1 MiB in all.
