@@ -261,22 +261,50 @@ func IDFailures[T any](op string, lo, hi int, failed []T, get func(T) (id, code,
 	return out, nil
 }
 
-// TargetConfig is the start of an AWS target's New: it refuses a pipe whose check found problems (errs,
-// from the plugin's own validation: New may be called on a pipe that was not validated) and returns the
-// AWS configuration for region from the pipe's Env. what names the target in errors ("SQS target").
-func TargetConfig(ctx context.Context, env plugin.Env, what string, c plugin.Check, errs []plugin.FieldError, region string) (aws.Config, error) {
-	what += " " + c.Endpoint
-	if len(errs) > 0 {
-		return aws.Config{}, fmt.Errorf("%s: %s: %s", what, errs[0].Field, errs[0].Message)
+// BatchTarget describes an AWS target for Spec.
+type BatchTarget[C any] struct {
+	// What names the target in errors ("SQS target").
+	What string
+	// Kind, Member ("" for none), MaxBatch and MaxPayloadBytes are the spec's.
+	Kind, Member              string
+	MaxBatch, MaxPayloadBytes int
+	// Parse checks a pipe without I/O: its configuration C, the region its calls go to (the ARN's), and
+	// every problem.
+	Parse func(c plugin.Check) (cfg C, region string, problems []plugin.FieldError)
+	// Build makes the target from a checked configuration and the AWS configuration of its region.
+	Build func(cfg C, ac aws.Config) plugin.Target
+}
+
+// Spec returns the plugin.TargetSpec of t: Validate reports Parse's problems; New parses again (it may be
+// given a pipe that was not validated), refuses a pipe with problems, gets the AWS configuration of the
+// region from the pipe's Env and builds the target. New makes no call.
+func (t BatchTarget[C]) Spec() plugin.TargetSpec {
+	var members []string
+	if t.Member != "" {
+		members = []string{t.Member}
 	}
-	if env.AWS == nil {
-		return aws.Config{}, errors.New(what + ": this host has no AWS configuration")
+	return plugin.TargetSpec{
+		Kinds: []string{t.Kind}, Members: members, MaxBatch: t.MaxBatch, MaxPayloadBytes: t.MaxPayloadBytes,
+		Validate: func(c plugin.Check) []plugin.FieldError {
+			_, _, errs := t.Parse(c)
+			return errs
+		},
+		New: func(ctx context.Context, env plugin.Env, c plugin.Check) (plugin.Target, error) {
+			what := t.What + " " + c.Endpoint
+			cfg, region, errs := t.Parse(c)
+			if len(errs) > 0 {
+				return nil, fmt.Errorf("%s: %s: %s", what, errs[0].Field, errs[0].Message)
+			}
+			if env.AWS == nil {
+				return nil, errors.New(what + ": this host has no AWS configuration")
+			}
+			ac, err := env.AWS(ctx, region)
+			if err != nil {
+				return nil, fmt.Errorf("%s: AWS configuration for region %s: %w", what, region, err)
+			}
+			return t.Build(cfg, ac), nil
+		},
 	}
-	ac, err := env.AWS(ctx, region)
-	if err != nil {
-		return aws.Config{}, fmt.Errorf("%s: AWS configuration for region %s: %w", what, region, err)
-	}
-	return ac, nil
 }
 
 // EventTime reads a time from the JSON value a dynamic parameter found (EventBridge's Time, CloudWatch

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
 
@@ -247,4 +249,36 @@ func ExampleEntryError() {
 	err := EntryError(EntryFailure{Index: 3, Code: "AWS.SimpleQueueService.NonExistentQueue", Message: "gone", Sender: true})
 	fmt.Println(err, plugin.IsPermanent(err))
 	// Output: AWS.SimpleQueueService.NonExistentQueue: gone true
+}
+
+// TestBatchTargetSpec: Validate is Parse's problems; New refuses an invalid pipe and a host without AWS,
+// and builds with the configuration of Parse's region.
+func TestBatchTargetSpec(t *testing.T) {
+	var gotRegion string
+	spec := BatchTarget[string]{
+		What: "test target", Kind: "test", Member: "TestParameters", MaxBatch: 3, MaxPayloadBytes: 7,
+		Parse: func(c plugin.Check) (string, string, []plugin.FieldError) {
+			if c.Endpoint == "bad" {
+				return "", "", []plugin.FieldError{{Field: "Target", Message: "is bad"}}
+			}
+			return c.Endpoint, "eu-west-3", nil
+		},
+		Build: func(cfg string, ac aws.Config) plugin.Target { gotRegion = ac.Region; return nil },
+	}.Spec()
+	if spec.MaxBatch != 3 || spec.MaxPayloadBytes != 7 || !cmp.Equal(spec.Kinds, []string{"test"}) || !cmp.Equal(spec.Members, []string{"TestParameters"}) {
+		t.Errorf("Spec() = %+v", spec)
+	}
+	if errs := spec.Validate(plugin.Check{Endpoint: "bad"}); len(errs) != 1 {
+		t.Errorf("Validate(bad) = %v, want one problem", errs)
+	}
+	env := plugin.Env{AWS: func(_ context.Context, region string) (aws.Config, error) { return aws.Config{Region: region}, nil }}
+	if _, err := spec.New(context.Background(), env, plugin.Check{Endpoint: "bad"}); err == nil || err.Error() != "test target bad: Target: is bad" {
+		t.Errorf("New(bad) = %v, want the problem", err)
+	}
+	if _, err := spec.New(context.Background(), plugin.Env{}, plugin.Check{Endpoint: "ok"}); err == nil || !strings.Contains(err.Error(), "no AWS configuration") {
+		t.Errorf("New without AWS = %v, want an error", err)
+	}
+	if _, err := spec.New(context.Background(), env, plugin.Check{Endpoint: "ok"}); err != nil || gotRegion != "eu-west-3" {
+		t.Errorf("New(ok) = %v, built for region %q; want eu-west-3", err, gotRegion)
+	}
 }

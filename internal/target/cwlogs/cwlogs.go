@@ -56,16 +56,16 @@ const (
 	maxSpan       = 24 * time.Hour
 )
 
-func init() {
-	plugin.Default.AddTarget(plugin.TargetSpec{
-		Kinds:           []string{Kind},
-		Members:         []string{Member},
-		Validate:        Validate,
-		MaxBatch:        maxBatch,
-		MaxPayloadBytes: maxBytes - eventOverhead,
-		New:             New,
-	})
-}
+func init() { plugin.Default.AddTarget(Spec) }
+
+// Spec is the target's registry entry.
+var Spec = awsclient.BatchTarget[config]{
+	What: "CloudWatch Logs target", Kind: Kind, Member: Member, MaxBatch: maxBatch, MaxPayloadBytes: maxBytes - eventOverhead,
+	Parse: parse,
+	Build: func(cfg config, ac aws.Config) plugin.Target {
+		return &Target{cfg: cfg, client: cloudwatchlogs.NewFromConfig(ac), now: time.Now}
+	},
+}.Spec()
 
 // Parameters is TargetParameters.CloudWatchLogsParameters.
 type Parameters struct {
@@ -80,13 +80,8 @@ type config struct {
 	timestamp *transform.Path
 }
 
-// Validate reports every problem with the Target ARN and CloudWatchLogsParameters.
-func Validate(c plugin.Check) []plugin.FieldError {
-	_, errs := parse(c)
-	return errs
-}
-
-func parse(c plugin.Check) (config, []plugin.FieldError) {
+// parse checks a pipe: its configuration, the region of its calls and every problem.
+func parse(c plugin.Check) (config, string, []plugin.FieldError) {
 	var cfg config
 	var p Parameters
 	arn, errs := awsclient.CheckTarget(c, Kind, groupName, Member, &p)
@@ -111,7 +106,7 @@ func parse(c plugin.Check) (config, []plugin.FieldError) {
 		}
 		cfg.timestamp = path
 	}
-	return cfg, errs
+	return cfg, cfg.arn.Region, errs
 }
 
 // groupName checks a log group resource, "log-group:NAME" or "log-group:NAME:*".
@@ -135,16 +130,6 @@ type Target struct {
 }
 
 var _ plugin.Target = (*Target)(nil)
-
-// New builds the target for a checked pipe; it makes no call.
-func New(ctx context.Context, env plugin.Env, c plugin.Check) (plugin.Target, error) {
-	cfg, errs := parse(c)
-	ac, err := awsclient.TargetConfig(ctx, env, "CloudWatch Logs target", c, errs, cfg.arn.Region)
-	if err != nil {
-		return nil, err
-	}
-	return &Target{cfg: cfg, client: cloudwatchlogs.NewFromConfig(ac), now: time.Now}, nil
-}
 
 // Deliver writes the batch's events to the log stream, in order.
 func (t *Target) Deliver(ctx context.Context, b plugin.Batch) error {

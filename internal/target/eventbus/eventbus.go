@@ -69,16 +69,16 @@ const (
 	DefaultDetailType = "Event from SelfManagedKafka"
 )
 
-func init() {
-	plugin.Default.AddTarget(plugin.TargetSpec{
-		Kinds:           []string{Kind},
-		Members:         []string{Member},
-		Validate:        Validate,
-		MaxBatch:        maxBatch,
-		MaxPayloadBytes: maxBytes,
-		New:             New,
-	})
-}
+func init() { plugin.Default.AddTarget(Spec) }
+
+// Spec is the target's registry entry.
+var Spec = awsclient.BatchTarget[config]{
+	What: "event bus target", Kind: Kind, Member: Member, MaxBatch: maxBatch, MaxPayloadBytes: maxBytes,
+	Parse: parse,
+	Build: func(cfg config, ac aws.Config) plugin.Target {
+		return &Target{cfg: cfg, bus: cfg.bus, client: eventbridge.NewFromConfig(ac)}
+	},
+}.Spec()
 
 // Parameters is TargetParameters.EventBridgeEventBusParameters.
 type Parameters struct {
@@ -91,6 +91,7 @@ type Parameters struct {
 
 type config struct {
 	arn        awsclient.ARN
+	bus        string // the Target ARN
 	source     awsclient.Param
 	detailType awsclient.Param
 	resources  []resource
@@ -104,17 +105,12 @@ type resource struct {
 	path *transform.Path
 }
 
-// Validate reports every problem with the Target ARN and EventBridgeEventBusParameters.
-func Validate(c plugin.Check) []plugin.FieldError {
-	_, errs := parse(c)
-	return errs
-}
-
-func parse(c plugin.Check) (config, []plugin.FieldError) {
+// parse checks a pipe: its configuration, the region of its calls and every problem.
+func parse(c plugin.Check) (config, string, []plugin.FieldError) {
 	var cfg config
 	var p Parameters
 	arn, errs := awsclient.CheckTarget(c, Kind, busName, Member, &p)
-	cfg.arn = arn
+	cfg.arn, cfg.bus = arn, c.Endpoint
 	field := "TargetParameters." + Member + "."
 	bad := func(name, format string, args ...any) {
 		errs = append(errs, plugin.Errorf(field+name, format, args...))
@@ -178,7 +174,7 @@ func parse(c plugin.Check) (config, []plugin.FieldError) {
 		}
 		cfg.endpointID = id
 	}
-	return cfg, errs
+	return cfg, cfg.arn.Region, errs
 }
 
 // busName checks an event bus resource, "event-bus/NAME".
@@ -198,16 +194,6 @@ type Target struct {
 }
 
 var _ plugin.Target = (*Target)(nil)
-
-// New builds the target for a checked pipe; it makes no call.
-func New(ctx context.Context, env plugin.Env, c plugin.Check) (plugin.Target, error) {
-	cfg, errs := parse(c)
-	ac, err := awsclient.TargetConfig(ctx, env, "event bus target", c, errs, cfg.arn.Region)
-	if err != nil {
-		return nil, err
-	}
-	return &Target{cfg: cfg, bus: c.Endpoint, client: eventbridge.NewFromConfig(ac)}, nil
-}
 
 // Deliver puts the batch's events on the bus, in order.
 func (t *Target) Deliver(ctx context.Context, b plugin.Batch) error {

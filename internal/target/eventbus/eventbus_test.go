@@ -51,7 +51,7 @@ func TestValidate(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := Validate(plugin.Check{Endpoint: tc.target, Params: json.RawMessage(tc.params), PipeName: "p"})
+			got := Spec.Validate(plugin.Check{Endpoint: tc.target, Params: json.RawMessage(tc.params), PipeName: "p"})
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("Validate(%s) (-want +got):\n%s", tc.params, diff)
 			}

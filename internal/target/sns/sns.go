@@ -32,20 +32,21 @@ const (
 	maxBytes = 1 << 18 // SNS's message and PublishBatch request limit (256 KiB)
 )
 
-func init() {
-	plugin.Default.AddTarget(plugin.TargetSpec{
-		Kinds:           []string{Kind},
-		Validate:        Validate,
-		MaxBatch:        maxBatch,
-		MaxPayloadBytes: maxBytes,
-		New:             New,
-	})
-}
+func init() { plugin.Default.AddTarget(Spec) }
 
-// Validate reports what is wrong with the Target ARN.
-func Validate(c plugin.Check) []plugin.FieldError {
-	_, errs := awsclient.CheckTarget(c, Kind, topicName, "", nil)
-	return errs
+// Spec is the target's registry entry.
+var Spec = awsclient.BatchTarget[string]{
+	What: "SNS target", Kind: Kind, MaxBatch: maxBatch, MaxPayloadBytes: maxBytes,
+	Parse: parse,
+	Build: func(topic string, ac aws.Config) plugin.Target {
+		return &Target{topic: topic, client: sns.NewFromConfig(ac)}
+	},
+}.Spec()
+
+// parse checks a pipe's Target: the topic ARN, its region and what is wrong with it.
+func parse(c plugin.Check) (string, string, []plugin.FieldError) {
+	arn, errs := awsclient.CheckTarget(c, Kind, topicName, "", nil)
+	return c.Endpoint, arn.Region, errs
 }
 
 // topicName checks a topic name as SNS does (1 to 256 letters, digits, '-' and '_') and refuses FIFO
@@ -67,16 +68,6 @@ type Target struct {
 }
 
 var _ plugin.Target = (*Target)(nil)
-
-// New builds the target for a checked pipe; it makes no call.
-func New(ctx context.Context, env plugin.Env, c plugin.Check) (plugin.Target, error) {
-	arn, errs := awsclient.CheckTarget(c, Kind, topicName, "", nil)
-	ac, err := awsclient.TargetConfig(ctx, env, "SNS target", c, errs, arn.Region)
-	if err != nil {
-		return nil, err
-	}
-	return &Target{topic: c.Endpoint, client: sns.NewFromConfig(ac)}, nil
-}
 
 // Deliver publishes the batch's events, in order.
 func (t *Target) Deliver(ctx context.Context, b plugin.Batch) error {

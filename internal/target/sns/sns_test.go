@@ -34,7 +34,7 @@ func TestValidate(t *testing.T) {
 		if tc.want != "" {
 			want = []plugin.FieldError{{Field: "Target", Message: tc.want}}
 		}
-		if diff := cmp.Diff(want, Validate(plugin.Check{Endpoint: tc.target})); diff != "" {
+		if diff := cmp.Diff(want, Spec.Validate(plugin.Check{Endpoint: tc.target})); diff != "" {
 			t.Errorf("Validate(%s) (-want +got):\n%s", tc.target, diff)
 		}
 	}

@@ -55,16 +55,14 @@ const (
 	maxParam = 100     // Pipes' limit on MessageGroupId and MessageDeduplicationId as written
 )
 
-func init() {
-	plugin.Default.AddTarget(plugin.TargetSpec{
-		Kinds:           []string{Kind},
-		Members:         []string{Member},
-		Validate:        Validate,
-		MaxBatch:        maxBatch,
-		MaxPayloadBytes: maxBytes,
-		New:             New,
-	})
-}
+func init() { plugin.Default.AddTarget(Spec) }
+
+// Spec is the target's registry entry.
+var Spec = awsclient.BatchTarget[config]{
+	What: "SQS target", Kind: Kind, Member: Member, MaxBatch: maxBatch, MaxPayloadBytes: maxBytes,
+	Parse: parse,
+	Build: func(cfg config, ac aws.Config) plugin.Target { return &Target{cfg: cfg, client: sqs.NewFromConfig(ac)} },
+}.Spec()
 
 // Parameters is TargetParameters.SqsQueueParameters.
 type Parameters struct {
@@ -81,13 +79,8 @@ type config struct {
 	dedup    awsclient.Param
 }
 
-// Validate reports every problem with the Target ARN and SqsQueueParameters.
-func Validate(c plugin.Check) []plugin.FieldError {
-	_, errs := parse(c)
-	return errs
-}
-
-func parse(c plugin.Check) (config, []plugin.FieldError) {
+// parse checks a pipe: its configuration, the region of its calls and every problem.
+func parse(c plugin.Check) (config, string, []plugin.FieldError) {
 	var cfg config
 	var p Parameters
 	arn, errs := awsclient.CheckTarget(c, Kind, queueName, Member, &p)
@@ -121,7 +114,7 @@ func parse(c plugin.Check) (config, []plugin.FieldError) {
 			errs = append(errs, plugin.Errorf(field+"MessageDeduplicationId", "applies only to FIFO queues (names ending in .fifo), not to %s", arn.Resource))
 		}
 	}
-	return cfg, errs
+	return cfg, cfg.arn.Region, errs
 }
 
 // queueName checks a queue name as SQS does: 1 to 80 letters, digits, '-' and '_', the .fifo suffix
@@ -141,16 +134,6 @@ type Target struct {
 }
 
 var _ plugin.Target = (*Target)(nil)
-
-// New builds the target for a checked pipe; it makes no call.
-func New(ctx context.Context, env plugin.Env, c plugin.Check) (plugin.Target, error) {
-	cfg, errs := parse(c)
-	ac, err := awsclient.TargetConfig(ctx, env, "SQS target", c, errs, cfg.arn.Region)
-	if err != nil {
-		return nil, err
-	}
-	return &Target{cfg: cfg, client: sqs.NewFromConfig(ac)}, nil
-}
 
 // Deliver sends the batch's events as messages, in order.
 func (t *Target) Deliver(ctx context.Context, b plugin.Batch) error {

@@ -51,7 +51,7 @@ func TestValidate(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := Validate(plugin.Check{Endpoint: tc.target, Params: json.RawMessage(tc.params)})
+			got := Spec.Validate(plugin.Check{Endpoint: tc.target, Params: json.RawMessage(tc.params)})
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("Validate(%s, %s) (-want +got):\n%s", tc.target, tc.params, diff)
 			}
