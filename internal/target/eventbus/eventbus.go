@@ -76,7 +76,7 @@ var Spec = awsclient.BatchTarget[config]{
 	What: "event bus target", Kind: Kind, Member: Member, MaxBatch: maxBatch, MaxPayloadBytes: maxBytes,
 	Parse: parse,
 	Build: func(cfg config, ac aws.Config) plugin.Target {
-		return &Target{cfg: cfg, bus: cfg.bus, client: eventbridge.NewFromConfig(ac)}
+		return &Target{cfg: cfg, client: eventbridge.NewFromConfig(ac)}
 	},
 }.Spec()
 
@@ -189,7 +189,6 @@ func busName(res string) string {
 // Target puts events on one bus. It is safe for concurrent use.
 type Target struct {
 	cfg    config
-	bus    string
 	client *eventbridge.Client
 }
 
@@ -215,10 +214,10 @@ func (t *Target) Deliver(ctx context.Context, b plugin.Batch) error {
 		Send: func(ctx context.Context, lo, hi int) ([]awsclient.EntryFailure, error) {
 			out, err := t.client.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: entries[lo:hi], EndpointId: t.cfg.endpointID})
 			if err != nil {
-				return nil, fmt.Errorf("putting events on %s: %w", t.bus, err)
+				return nil, fmt.Errorf("putting events on %s: %w", t.cfg.bus, err)
 			}
 			if len(out.Entries) != hi-lo {
-				return nil, fmt.Errorf("putting events on %s: PutEvents answered %d entries for %d events", t.bus, len(out.Entries), hi-lo)
+				return nil, fmt.Errorf("putting events on %s: PutEvents answered %d entries for %d events", t.cfg.bus, len(out.Entries), hi-lo)
 			}
 			var failed []awsclient.EntryFailure
 			for k, r := range out.Entries {
@@ -234,7 +233,7 @@ func (t *Target) Deliver(ctx context.Context, b plugin.Batch) error {
 
 // entry builds the PutEvents entry of one event and its size as EventBridge counts it.
 func (t *Target) entry(payload, input []byte) (types.PutEventsRequestEntry, int, error) {
-	e := types.PutEventsRequestEntry{EventBusName: &t.bus, Detail: aws.String(Detail(payload))}
+	e := types.PutEventsRequestEntry{EventBusName: &t.cfg.bus, Detail: aws.String(Detail(payload))}
 	size := len(*e.Detail)
 	source, err := t.cfg.source.Value(input)
 	if err != nil {
