@@ -84,6 +84,25 @@ func (q *Queue) Receive(t testing.TB, n int, timeout time.Duration) []types.Mess
 	return got
 }
 
+// ReceiveAtLeast reads at least n messages (deleting them), waiting up to timeout, then whatever else
+// arrives until the queue stays empty for a second: for at-least-once deliveries that may repeat some.
+func (q *Queue) ReceiveAtLeast(t testing.TB, n int, timeout time.Duration) []types.Message {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout+30*time.Second)
+	defer cancel()
+	var got []types.Message
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		more := q.receive(ctx, t, 10, 1)
+		got = append(got, more...)
+		if len(more) == 0 && len(got) >= n {
+			return got
+		}
+	}
+	t.Fatalf("queue %s: %d messages in %v, want at least %d", q.ARN, len(got), timeout, n)
+	return nil
+}
+
 func (q *Queue) receive(ctx context.Context, t testing.TB, max int, wait int32) []types.Message {
 	t.Helper()
 	out, err := q.client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{

@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +21,7 @@ import (
 	"github.com/sluicehq/sluice/internal/awsclient/awstest"
 	"github.com/sluicehq/sluice/internal/kafkatest"
 	"github.com/sluicehq/sluice/internal/plugin"
+	_ "github.com/sluicehq/sluice/internal/target/file" // the dead-letter destination of TestEndToEndRefusedEntry
 )
 
 const busARN = "arn:aws:events:us-east-1:123456789012:event-bus/orders"
@@ -284,5 +288,57 @@ func TestDeliverEndpointID(t *testing.T) {
 	}
 	if auth := calls[0].Header.Get("Authorization"); !strings.HasPrefix(auth, "AWS4-ECDSA-P256-SHA256 ") || calls[0].Header.Get("X-Amz-Region-Set") != "*" {
 		t.Errorf("PutEvents signed %q for regions %q, want SigV4a for *", auth, calls[0].Header.Get("X-Amz-Region-Set"))
+	}
+}
+
+// TestEndToEndRefusedEntry: through the runtime, moto's own refusal of one entry (its Source path gives
+// "") is a permanent partial failure: the record is dead-lettered (to a file) and every other record
+// reaches the bus, in order.
+func TestEndToEndRefusedEntry(t *testing.T) {
+	c := kafkatest.Real(t)
+	topic := c.CreateTopic(t, 1)
+	busArn, q := busToQueue(t)
+	dead := filepath.Join(t.TempDir(), "dead.jsonl")
+	recs := make([]*kgo.Record, 6)
+	for i := range recs {
+		src := "com.example"
+		if i == 2 {
+			src = ""
+		}
+		recs[i] = &kgo.Record{Topic: topic, Value: fmt.Appendf(nil, `{"n":%d,"src":%q}`, i, src)}
+	}
+	c.Produce(t, recs...)
+	def := awstest.KafkaSource(awstest.Name(t, 64), c.Bootstrap, topic, 6)
+	def["SourceParameters"].(map[string]any)["SelfManagedKafkaParameters"].(map[string]any)["DeadLetterConfig"] = map[string]any{"Arn": "file://" + dead}
+	def["Target"] = busArn
+	def["TargetParameters"] = map[string]any{"InputTemplate": `{"n": <$.value.n>}`, "EventBridgeEventBusParameters": map[string]any{"Source": "$.value.src"}}
+	r := awstest.Run(t, def, awstest.Endpoint(t))
+
+	// 3..5 were put with 2's refused call and are put again when the runtime resumes after 2
+	// (at-least-once, in order); 2 never is.
+	var got []int
+	for _, body := range awstest.Bodies(q.ReceiveAtLeast(t, 5, time.Minute)) {
+		var e struct{ Detail struct{ N int } }
+		if err := json.Unmarshal([]byte(body), &e); err != nil {
+			t.Fatalf("the queue's message %s: %v", body, err)
+		}
+		got = append(got, e.Detail.N)
+	}
+	if len(got) < 5 || !cmp.Equal(got[:5], []int{0, 1, 3, 4, 5}) || slices.Contains(got, 2) || !slices.IsSorted(got[5:]) || (len(got) > 5 && got[5] < 3) {
+		t.Errorf("details n = %v, want 0 1 3 4 5, then possibly a resend of 3..5 in order, never 2", got)
+	}
+	t.Logf("events on the bus, in order: %v", got)
+	kafkatest.Eventually(t, 30*time.Second, func() error {
+		data, err := os.ReadFile(dead)
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(string(data), `"offset":2`) || !strings.Contains(string(data), "InvalidArgument") || strings.Count(string(data), "\n") != 1 {
+			return fmt.Errorf("dead letters %s, want record 2 refused with InvalidArgument", data)
+		}
+		return nil
+	})
+	if n := r.Total(t, "sluice_pipe_executions_partially_failed_total"); n < 1 {
+		t.Errorf("sluice_pipe_executions_partially_failed_total = %v, want at least 1", n)
 	}
 }

@@ -126,3 +126,32 @@ func TestDeliverFailedEntries(t *testing.T) {
 		t.Errorf("Deliver through a throttling topic = %v, want a ThrottledError", err)
 	}
 }
+
+// TestEndToEndPartialFailure: PublishBatch refuses the last entries of the first call (InternalError,
+// injected by the fault proxy); the runtime resumes at the first refused entry, every record reaches the
+// subscribed queue once, in order, and the execution is reported ExecutionPartiallyFailed.
+func TestEndToEndPartialFailure(t *testing.T) {
+	c := kafkatest.Real(t)
+	topic := c.CreateTopic(t, 1)
+	topicArn, q := topicToQueue(t)
+	p := awstest.NewFaultProxy(t, awstest.Endpoint(t))
+	p.Add(awstest.Rule{Op: "PublishBatch", Times: 1, Handle: awstest.FailEntries(6, "InternalError", false)})
+	var want []string
+	recs := make([]*kgo.Record, 15)
+	for i := range recs {
+		recs[i] = &kgo.Record{Topic: topic, Value: fmt.Appendf(nil, `{"id":%d}`, i)}
+		want = append(want, fmt.Sprintf("order %d", i))
+	}
+	c.Produce(t, recs...)
+	def := awstest.KafkaSource(awstest.Name(t, 64), c.Bootstrap, topic, 15)
+	def["Target"] = topicArn
+	def["TargetParameters"] = map[string]any{"InputTemplate": `order <$.value.id>`}
+	r := awstest.Run(t, def, p.URL)
+
+	if diff := cmp.Diff(want, awstest.Bodies(q.Receive(t, 15, time.Minute))); diff != "" {
+		t.Errorf("messages (-want +got):\n%s", diff)
+	}
+	if n := r.Total(t, "sluice_pipe_executions_partially_failed_total"); n != 1 {
+		t.Errorf("sluice_pipe_executions_partially_failed_total = %v, want 1", n)
+	}
+}
