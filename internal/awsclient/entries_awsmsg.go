@@ -1,7 +1,6 @@
 package awsclient
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -194,18 +193,6 @@ func EntryError(f EntryFailure) error {
 	return err
 }
 
-// CheckTarget is the start of an AWS target's Validate: it parses the pipe's Target as an ARN of service
-// with a region and an account, checks its resource with resource (nil: anything non-empty), which
-// returns what is wrong with it or "", and decodes the TargetParameters member (none when member is "")
-// strictly into params (DecodeMember). Target problems are FieldErrors on "Target".
-func CheckTarget(c plugin.Check, service string, resource func(string) string, member string, params any) (ARN, []plugin.FieldError) {
-	a, errs := targetARN(c.Endpoint, service, resource)
-	if member != "" {
-		errs = append(errs, DecodeMember(c, member, "TargetParameters."+member, params)...)
-	}
-	return a, errs
-}
-
 // NameChars reports whether s is non-empty and made of ASCII letters, digits and the characters of
 // extra only (the names of queues, topics, buses and log groups).
 func NameChars(s, extra string) bool {
@@ -214,7 +201,11 @@ func NameChars(s, extra string) bool {
 	}) == ""
 }
 
-func targetARN(target, service string, resource func(string) string) (ARN, []plugin.FieldError) {
+// TargetARN parses a pipe's Target as an ARN of service with a region and an account, and checks its
+// resource with resource (nil: anything non-empty), which returns what is wrong with it or "". Every
+// problem is a FieldError on "Target" (which internal/pipe moves to DeadLetterConfig.Arn for a
+// dead-letter destination).
+func TargetARN(target, service string, resource func(string) string) (ARN, []plugin.FieldError) {
 	bad := func(format string, args ...any) (ARN, []plugin.FieldError) {
 		return ARN{}, []plugin.FieldError{{Field: "Target", Message: fmt.Sprintf(format, args...)}}
 	}
@@ -323,34 +314,4 @@ func EventTime(v json.RawMessage) (time.Time, bool) {
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	return t, err == nil
-}
-
-// DecodeMember decodes the TargetParameters (or EnrichmentParameters) member of c strictly into v: an
-// unknown field, or a value of the wrong type, is a FieldError on field, the member's absolute name
-// ("TargetParameters.SqsQueueParameters"). An absent member leaves v as it is.
-func DecodeMember(c plugin.Check, member, field string, v any) []plugin.FieldError {
-	raw, err := c.Member(member)
-	if err != nil {
-		return []plugin.FieldError{plugin.Errorf(strings.TrimSuffix(field, "."+member), "%v", err)}
-	}
-	if raw == nil {
-		return nil
-	}
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.DisallowUnknownFields()
-	if err := d.Decode(v); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) {
-			want := typeErr.Type.Kind().String()
-			if want == "struct" || want == "ptr" && typeErr.Type.Elem().Kind().String() == "struct" {
-				want = "object"
-			}
-			if typeErr.Field == "" {
-				return []plugin.FieldError{plugin.Errorf(field, "must be a JSON object, not %s", typeErr.Value)}
-			}
-			return []plugin.FieldError{plugin.Errorf(field+"."+typeErr.Field, "must be a JSON %s, not %s", want, typeErr.Value)}
-		}
-		return []plugin.FieldError{plugin.Errorf(field, "%s", strings.TrimPrefix(err.Error(), "json: "))}
-	}
-	return nil
 }

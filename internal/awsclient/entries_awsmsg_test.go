@@ -220,31 +220,6 @@ func TestEventTime(t *testing.T) {
 	}
 }
 
-func TestDecodeMember(t *testing.T) {
-	type params struct {
-		A *string
-		B []string
-	}
-	tests := []struct {
-		params string
-		want   []plugin.FieldError
-	}{
-		{``, nil},
-		{`{"InputTemplate":"x"}`, nil},
-		{`{"M":{"A":"a","B":["b"]}}`, nil},
-		{`{"M":{"A":"a","C":1}}`, []plugin.FieldError{{Field: "TargetParameters.M", Message: `unknown field "C"`}}},
-		{`{"M":{"A":1}}`, []plugin.FieldError{{Field: "TargetParameters.M.A", Message: "must be a JSON string, not number"}}},
-		{`{"M":[]}`, []plugin.FieldError{{Field: "TargetParameters.M", Message: "must be a JSON object, not array"}}},
-	}
-	for _, tc := range tests {
-		var p params
-		got := DecodeMember(plugin.Check{Params: []byte(tc.params)}, "M", "TargetParameters.M", &p)
-		if diff := cmp.Diff(tc.want, got); diff != "" {
-			t.Errorf("DecodeMember(%s) (-want +got):\n%s", tc.params, diff)
-		}
-	}
-}
-
 func ExampleEntryError() {
 	err := EntryError(EntryFailure{Index: 3, Code: "AWS.SimpleQueueService.NonExistentQueue", Message: "gone", Sender: true})
 	fmt.Println(err, plugin.IsPermanent(err))

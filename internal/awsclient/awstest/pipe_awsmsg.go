@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sluicehq/sluice/internal/awsclient"
 	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/plugin"
 	"github.com/sluicehq/sluice/internal/runtime"
@@ -26,8 +27,8 @@ type Running struct {
 	log     *lockedBuffer
 }
 
-// Run decodes def (a CreatePipe document) through the path `sluice run` takes (Decode, SetDefaults,
-// Validate with plugin.Default; a problem fails the test), builds it with its AWS calls sent to endpoint
+// Run loads def (a CreatePipe document) as `sluice run` does (pipe.Load with plugin.Default; a problem
+// fails the test), builds it with its AWS calls sent to endpoint
 // (the emulator, or a FaultProxy in front of it) and its RoleArn assumed, and runs it until the test
 // ends. Its execution log (LogConfiguration) is kept for ExecutionLog; retries back off from 20 ms to
 // 200 ms.
@@ -37,19 +38,16 @@ func Run(t testing.TB, def map[string]any, endpoint string) *Running {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := pipe.Decode(raw)
+	d, err := pipe.Load(raw, plugin.Default, nil)
 	if err != nil {
-		t.Fatalf("decoding pipe %s: %v", raw, err)
+		t.Fatalf("pipe %s: %v", raw, err)
 	}
-	d.SetDefaults()
-	if errs := d.Validate(); len(errs) > 0 {
-		t.Fatalf("pipe %s is invalid: %v", raw, errs)
-	}
-	env := Env(t, d.Name, endpoint)
+	o := Options(t)
+	o.Endpoint = endpoint
 	r := &Running{Metrics: prometheus.NewRegistry(), log: &lockedBuffer{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	p, err := runtime.New(ctx, d, runtime.Deps{
-		AWS:          env.AWS,
+		AWS:          awsclient.New(o).For,
 		Secrets:      &secret.Resolver{},
 		Logger:       slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo})),
 		Metrics:      r.Metrics,

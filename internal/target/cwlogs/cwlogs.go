@@ -39,6 +39,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 
 	"github.com/sluicehq/sluice/internal/awsclient"
+	"github.com/sluicehq/sluice/internal/fieldcheck"
 	"github.com/sluicehq/sluice/internal/plugin"
 	"github.com/sluicehq/sluice/transform"
 )
@@ -69,8 +70,8 @@ var Spec = awsclient.BatchTarget[config]{
 
 // Parameters is TargetParameters.CloudWatchLogsParameters.
 type Parameters struct {
-	LogStreamName *string
-	Timestamp     *string
+	LogStreamName *string `json:"LogStreamName,omitempty"`
+	Timestamp     *string `json:"Timestamp,omitempty"`
 }
 
 type config struct {
@@ -84,16 +85,17 @@ type config struct {
 func parse(c plugin.Check) (config, string, []plugin.FieldError) {
 	var cfg config
 	var p Parameters
-	arn, errs := awsclient.CheckTarget(c, Kind, groupName, Member, &p)
+	arn, errs := awsclient.TargetARN(c.Endpoint, Kind, groupName)
+	_, perrs := fieldcheck.Decode(c.Params, "TargetParameters", Member, &p)
+	errs = append(errs, perrs...)
 	cfg.arn = arn
 	cfg.group = strings.TrimSuffix(strings.TrimPrefix(arn.Resource, "log-group:"), ":*")
 	field := "TargetParameters." + Member + "."
 	cfg.stream = c.PipeName
 	if s := p.LogStreamName; s != nil {
-		n := utf8.RuneCountInString(*s)
-		switch {
-		case n < 1 || n > 256:
-			errs = append(errs, plugin.Errorf(field+"LogStreamName", "is %d characters long, not 1 to 256", n))
+		switch lerrs := fieldcheck.Length(field+"LogStreamName", *s, 1, 256); {
+		case lerrs != nil:
+			errs = append(errs, lerrs...)
 		case strings.ContainsAny(*s, ":*"):
 			errs = append(errs, plugin.Errorf(field+"LogStreamName", "%q holds ':' or '*', which log stream names cannot (and it cannot be a JSON path)", *s))
 		}

@@ -35,10 +35,10 @@ func TestValidate(t *testing.T) {
 		{"stream is static", groupARN, `{"CloudWatchLogsParameters":{"LogStreamName":"$.value:x"}}`, []plugin.FieldError{
 			{Field: f + "LogStreamName", Message: `"$.value:x" holds ':' or '*', which log stream names cannot (and it cannot be a JSON path)`}}},
 		{"lengths and a timestamp that is not a path", groupARN, `{"CloudWatchLogsParameters":{"LogStreamName":"","Timestamp":"1700000000000"}}`, []plugin.FieldError{
-			{Field: f + "LogStreamName", Message: "is 0 characters long, not 1 to 256"},
+			{Field: f + "LogStreamName", Message: "must not be empty"},
 			{Field: f + "Timestamp", Message: `"1700000000000" is not a JSON path of at most 256 characters such as $.timestamp`}}},
 		{"unknown field", groupARN, `{"CloudWatchLogsParameters":{"LogGroupName":"g"}}`, []plugin.FieldError{
-			{Field: "TargetParameters.CloudWatchLogsParameters", Message: `unknown field "LogGroupName"`}}},
+			{Field: f + "LogGroupName", Message: "unknown field"}}},
 		{"not a log group", "arn:aws:logs:us-east-1:123456789012:destination:d", ``, []plugin.FieldError{
 			{Field: "Target", Message: `arn:aws:logs:us-east-1:123456789012:destination:d: resource "destination:d" is not log-group:NAME (NAME 1 to 512 letters, digits and .-_/#)`}}},
 	}

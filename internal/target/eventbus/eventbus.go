@@ -41,13 +41,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
 	"github.com/sluicehq/sluice/internal/awsclient"
+	"github.com/sluicehq/sluice/internal/fieldcheck"
 	"github.com/sluicehq/sluice/internal/plugin"
 	"github.com/sluicehq/sluice/transform"
 )
@@ -82,11 +82,11 @@ var Spec = awsclient.BatchTarget[config]{
 
 // Parameters is TargetParameters.EventBridgeEventBusParameters.
 type Parameters struct {
-	EndpointId *string
-	DetailType *string
-	Source     *string
-	Resources  []string
-	Time       *string
+	EndpointId *string  `json:"EndpointId,omitempty"`
+	DetailType *string  `json:"DetailType,omitempty"`
+	Source     *string  `json:"Source,omitempty"`
+	Resources  []string `json:"Resources,omitempty"`
+	Time       *string  `json:"Time,omitempty"`
 }
 
 type config struct {
@@ -109,18 +109,18 @@ type resource struct {
 func parse(c plugin.Check) (config, string, []plugin.FieldError) {
 	var cfg config
 	var p Parameters
-	arn, errs := awsclient.CheckTarget(c, Kind, busName, Member, &p)
+	arn, errs := awsclient.TargetARN(c.Endpoint, Kind, busName)
+	_, perrs := fieldcheck.Decode(c.Params, "TargetParameters", Member, &p)
+	errs = append(errs, perrs...)
 	cfg.arn, cfg.bus = arn, c.Endpoint
 	field := "TargetParameters." + Member + "."
 	bad := func(name, format string, args ...any) {
 		errs = append(errs, plugin.Errorf(field+name, format, args...))
 	}
 	length := func(name string, v *string, lo, hi int) bool {
-		if n := utf8.RuneCountInString(*v); n < lo || n > hi {
-			bad(name, "is %d characters long, not %d to %d", n, lo, hi)
-			return false
-		}
-		return true
+		lerrs := fieldcheck.Length(field+name, *v, lo, hi)
+		errs = append(errs, lerrs...)
+		return lerrs == nil
 	}
 	param := func(name string, v *string, hi int, def string) awsclient.Param {
 		if v == nil {

@@ -40,6 +40,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/sluicehq/sluice/internal/awsclient"
+	"github.com/sluicehq/sluice/internal/fieldcheck"
 	"github.com/sluicehq/sluice/internal/plugin"
 )
 
@@ -66,8 +67,8 @@ var Spec = awsclient.BatchTarget[config]{
 
 // Parameters is TargetParameters.SqsQueueParameters.
 type Parameters struct {
-	MessageGroupId         *string
-	MessageDeduplicationId *string
+	MessageGroupId         *string `json:"MessageGroupId,omitempty"`
+	MessageDeduplicationId *string `json:"MessageDeduplicationId,omitempty"`
 }
 
 // config is a checked pipe's view of the queue.
@@ -83,7 +84,9 @@ type config struct {
 func parse(c plugin.Check) (config, string, []plugin.FieldError) {
 	var cfg config
 	var p Parameters
-	arn, errs := awsclient.CheckTarget(c, Kind, queueName, Member, &p)
+	arn, errs := awsclient.TargetARN(c.Endpoint, Kind, queueName)
+	_, perrs := fieldcheck.Decode(c.Params, "TargetParameters", Member, &p)
+	errs = append(errs, perrs...)
 	cfg.arn = arn
 	cfg.fifo = strings.HasSuffix(arn.Resource, ".fifo")
 	domain := "amazonaws.com"
@@ -96,8 +99,8 @@ func parse(c plugin.Check) (config, string, []plugin.FieldError) {
 		if v == nil {
 			return awsclient.Param{}
 		}
-		if n := utf8.RuneCountInString(*v); n > maxParam {
-			errs = append(errs, plugin.Errorf(field+name, "is %d characters long, more than %d", n, maxParam))
+		if lerrs := fieldcheck.Length(field+name, *v, 0, maxParam); lerrs != nil {
+			errs = append(errs, lerrs...)
 			return awsclient.Param{}
 		}
 		prm, perrs := awsclient.ParseParam(field+name, *v)
@@ -106,6 +109,10 @@ func parse(c plugin.Check) (config, string, []plugin.FieldError) {
 	}
 	cfg.group = param("MessageGroupId", p.MessageGroupId)
 	cfg.dedup = param("MessageDeduplicationId", p.MessageDeduplicationId)
+	if c.DeadLetter && cfg.fifo {
+		errs = append(errs, plugin.Errorf("Target", "%s is a FIFO queue, which needs a MessageGroupId that a dead-letter destination (no parameters) cannot give", c.Endpoint))
+		return cfg, arn.Region, errs
+	}
 	if arn.Resource != "" {
 		switch {
 		case cfg.fifo && (p.MessageGroupId == nil || *p.MessageGroupId == ""):

@@ -34,12 +34,12 @@ func TestValidate(t *testing.T) {
 		{"dedup on a standard queue", queueARN, `{"SqsQueueParameters":{"MessageDeduplicationId":"x"}}`, []plugin.FieldError{
 			{Field: f + "MessageDeduplicationId", Message: "applies only to FIFO queues (names ending in .fifo), not to orders"}}},
 		{"too long and a bad path", queueARN + ".fifo", `{"SqsQueueParameters":{"MessageGroupId":"` + strings.Repeat("g", 101) + `","MessageDeduplicationId":"$.value[x]"}}`, []plugin.FieldError{
-			{Field: f + "MessageGroupId", Message: "is 101 characters long, more than 100"},
+			{Field: f + "MessageGroupId", Message: "must be 0..100 characters, is 101"},
 			{Field: f + "MessageDeduplicationId", Message: `is not a valid JSON path: json path: line 1, column 9: json path "$.value[x]": expected an array index or * after '['`}}},
 		{"unknown member field", queueARN, `{"SqsQueueParameters":{"GroupId":"g"}}`, []plugin.FieldError{
-			{Field: "TargetParameters.SqsQueueParameters", Message: `unknown field "GroupId"`}}},
+			{Field: f + "GroupId", Message: "unknown field"}}},
 		{"wrong type", queueARN, `{"SqsQueueParameters":{"MessageGroupId":7}}`, []plugin.FieldError{
-			{Field: f + "MessageGroupId", Message: "must be a JSON string, not number"}}},
+			{Field: f + "MessageGroupId", Message: "must be a string, not a number"}}},
 		{"another service", "arn:aws:sns:us-east-1:123456789012:orders", ``, []plugin.FieldError{
 			{Field: "Target", Message: `arn:aws:sns:us-east-1:123456789012:orders: service "sns", want "sqs"`}}},
 		{"no region or account", "arn:aws:sqs:::orders", ``, []plugin.FieldError{
@@ -56,6 +56,18 @@ func TestValidate(t *testing.T) {
 				t.Errorf("Validate(%s, %s) (-want +got):\n%s", tc.target, tc.params, diff)
 			}
 		})
+	}
+}
+
+// TestValidateDeadLetter: a standard queue can take a pipe's dead letters; a FIFO queue cannot, since a
+// dead-letter destination has no parameters to give the MessageGroupId.
+func TestValidateDeadLetter(t *testing.T) {
+	if errs := Spec.Validate(plugin.Check{Endpoint: queueARN, DeadLetter: true}); errs != nil {
+		t.Errorf("Validate(standard queue as dead-letter destination) = %v", errs)
+	}
+	want := []plugin.FieldError{{Field: "Target", Message: queueARN + ".fifo is a FIFO queue, which needs a MessageGroupId that a dead-letter destination (no parameters) cannot give"}}
+	if diff := cmp.Diff(want, Spec.Validate(plugin.Check{Endpoint: queueARN + ".fifo", DeadLetter: true})); diff != "" {
+		t.Errorf("Validate(FIFO queue as dead-letter destination) (-want +got):\n%s", diff)
 	}
 }
 
