@@ -201,39 +201,16 @@ func NameChars(s, extra string) bool {
 	}) == ""
 }
 
-// TargetARN parses a pipe's Target as an ARN of service with a region and an account, and checks its
-// resource with resource (nil: anything non-empty), which returns what is wrong with it or "". Every
-// problem is a FieldError on "Target" (which internal/pipe moves to DeadLetterConfig.Arn for a
-// dead-letter destination).
-func TargetARN(target, service string, resource func(string) string) (ARN, []plugin.FieldError) {
-	bad := func(format string, args ...any) (ARN, []plugin.FieldError) {
-		return ARN{}, []plugin.FieldError{{Field: "Target", Message: fmt.Sprintf(format, args...)}}
-	}
-	a, err := ParseARN(target)
-	if err != nil {
-		return bad("%s is not an ARN: %v", target, err)
-	}
-	var problems []string
-	if a.Service != service {
-		problems = append(problems, fmt.Sprintf("service %q, want %q", a.Service, service))
-	}
-	if a.Region == "" {
-		problems = append(problems, "no region")
-	}
-	if a.Account == "" {
-		problems = append(problems, "no account")
-	}
-	if a.Resource == "" {
-		problems = append(problems, "no resource")
-	} else if resource != nil {
-		if msg := resource(a.Resource); msg != "" {
-			problems = append(problems, msg)
+// TargetName is TargetARN (the account required, the region optional: the default region) with the
+// resource's name after prefix also checked by check, which returns what is wrong with it or "".
+func TargetName(target, service, prefix string, check func(name string) string) (ARN, string, []plugin.FieldError) {
+	a, name, errs := TargetARN(target, service, prefix)
+	if name != "" {
+		if msg := check(name); msg != "" {
+			errs = append(errs, plugin.Errorf("Target", "%s", msg))
 		}
 	}
-	if len(problems) > 0 {
-		return bad("%s: %s", target, strings.Join(problems, "; "))
-	}
-	return a, nil
+	return a, name, errs
 }
 
 // IDFailures maps the failed-entry list of a batch API whose entry Ids are the entries' indexes in the

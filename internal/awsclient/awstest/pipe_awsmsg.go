@@ -17,6 +17,7 @@ import (
 	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/plugin"
 	"github.com/sluicehq/sluice/internal/runtime"
+	"github.com/sluicehq/sluice/internal/sandbox"
 	"github.com/sluicehq/sluice/internal/secret"
 )
 
@@ -47,7 +48,7 @@ func Run(t testing.TB, def map[string]any, endpoint string) *Running {
 	r := &Running{Metrics: prometheus.NewRegistry(), log: &lockedBuffer{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	p, err := runtime.New(ctx, d, runtime.Deps{
-		AWS:          awsclient.New(o).For,
+		AWS:          awsclient.New(o).For(d.Name, d.RoleArn, sandbox.Policy{}),
 		Secrets:      &secret.Resolver{},
 		Logger:       slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo})),
 		Metrics:      r.Metrics,

@@ -85,11 +85,11 @@ type config struct {
 func parse(c plugin.Check) (config, string, []plugin.FieldError) {
 	var cfg config
 	var p Parameters
-	arn, errs := awsclient.TargetARN(c.Endpoint, Kind, groupName)
+	arn, name, errs := awsclient.TargetName(c.Endpoint, Kind, "log-group:", groupName)
 	_, perrs := fieldcheck.Decode(c.Params, "TargetParameters", Member, &p)
 	errs = append(errs, perrs...)
 	cfg.arn = arn
-	cfg.group = strings.TrimSuffix(strings.TrimPrefix(arn.Resource, "log-group:"), ":*")
+	cfg.group = strings.TrimSuffix(name, ":*")
 	field := "TargetParameters." + Member + "."
 	cfg.stream = c.PipeName
 	if s := p.LogStreamName; s != nil {
@@ -111,12 +111,12 @@ func parse(c plugin.Check) (config, string, []plugin.FieldError) {
 	return cfg, cfg.arn.Region, errs
 }
 
-// groupName checks a log group resource, "log-group:NAME" or "log-group:NAME:*".
-func groupName(res string) string {
-	name, ok := strings.CutPrefix(res, "log-group:")
+// groupName checks a log group name ("NAME" or "NAME:*", as the console shows the ARN): 1 to 512
+// letters, digits and .-_/#.
+func groupName(name string) string {
 	name = strings.TrimSuffix(name, ":*")
-	if !ok || len(name) > 512 || !awsclient.NameChars(name, ".-_/#") {
-		return fmt.Sprintf("resource %q is not log-group:NAME (NAME 1 to 512 letters, digits and .-_/#)", res)
+	if len(name) > 512 || !awsclient.NameChars(name, ".-_/#") {
+		return fmt.Sprintf("log group name %q is not 1 to 512 letters, digits and .-_/#", name)
 	}
 	return ""
 }

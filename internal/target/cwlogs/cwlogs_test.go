@@ -40,7 +40,9 @@ func TestValidate(t *testing.T) {
 		{"unknown field", groupARN, `{"CloudWatchLogsParameters":{"LogGroupName":"g"}}`, []plugin.FieldError{
 			{Field: f + "LogGroupName", Message: "unknown field"}}},
 		{"not a log group", "arn:aws:logs:us-east-1:123456789012:destination:d", ``, []plugin.FieldError{
-			{Field: "Target", Message: `arn:aws:logs:us-east-1:123456789012:destination:d: resource "destination:d" is not log-group:NAME (NAME 1 to 512 letters, digits and .-_/#)`}}},
+			{Field: "Target", Message: `resource "destination:d" must be log-group:NAME`}}},
+		{"bad group name", "arn:aws:logs:us-east-1:123456789012:log-group:a b", ``, []plugin.FieldError{
+			{Field: "Target", Message: `log group name "a b" is not 1 to 512 letters, digits and .-_/#`}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

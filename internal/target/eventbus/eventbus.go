@@ -109,7 +109,7 @@ type resource struct {
 func parse(c plugin.Check) (config, string, []plugin.FieldError) {
 	var cfg config
 	var p Parameters
-	arn, errs := awsclient.TargetARN(c.Endpoint, Kind, busName)
+	arn, _, errs := awsclient.TargetName(c.Endpoint, Kind, "event-bus/", busName)
 	_, perrs := fieldcheck.Decode(c.Params, "TargetParameters", Member, &p)
 	errs = append(errs, perrs...)
 	cfg.arn, cfg.bus = arn, c.Endpoint
@@ -177,11 +177,10 @@ func parse(c plugin.Check) (config, string, []plugin.FieldError) {
 	return cfg, cfg.arn.Region, errs
 }
 
-// busName checks an event bus resource, "event-bus/NAME".
-func busName(res string) string {
-	name, ok := strings.CutPrefix(res, "event-bus/")
-	if !ok || len(name) > 256 || !awsclient.NameChars(name, "/.-_") {
-		return fmt.Sprintf("resource %q is not event-bus/NAME (NAME 1 to 256 letters, digits and /.-_)", res)
+// busName checks an event bus name: 1 to 256 letters, digits and /.-_.
+func busName(name string) string {
+	if len(name) > 256 || !awsclient.NameChars(name, "/.-_") {
+		return fmt.Sprintf("event bus name %q is not 1 to 256 letters, digits and /.-_", name)
 	}
 	return ""
 }

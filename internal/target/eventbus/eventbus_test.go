@@ -51,7 +51,9 @@ func TestValidate(t *testing.T) {
 		{"unknown field", busARN, `{"EventBridgeEventBusParameters":{"Detail":"x"}}`, []plugin.FieldError{
 			{Field: f + "Detail", Message: "unknown field"}}},
 		{"not a bus", "arn:aws:events:us-east-1:123456789012:rule/r", ``, []plugin.FieldError{
-			{Field: "Target", Message: `arn:aws:events:us-east-1:123456789012:rule/r: resource "rule/r" is not event-bus/NAME (NAME 1 to 256 letters, digits and /.-_)`}}},
+			{Field: "Target", Message: `resource "rule/r" must be event-bus/NAME`}}},
+		{"bad bus name", "arn:aws:events:us-east-1:123456789012:event-bus/a b", ``, []plugin.FieldError{
+			{Field: "Target", Message: `event bus name "a b" is not 1 to 256 letters, digits and /.-_`}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -45,7 +45,7 @@ var Spec = awsclient.BatchTarget[string]{
 
 // parse checks a pipe's Target: the topic ARN, its region and what is wrong with it.
 func parse(c plugin.Check) (string, string, []plugin.FieldError) {
-	arn, errs := awsclient.TargetARN(c.Endpoint, Kind, topicName)
+	arn, _, errs := awsclient.TargetName(c.Endpoint, Kind, "", topicName)
 	return c.Endpoint, arn.Region, errs
 }
 

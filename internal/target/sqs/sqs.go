@@ -62,7 +62,14 @@ func init() { plugin.Default.AddTarget(Spec) }
 var Spec = awsclient.BatchTarget[config]{
 	What: "SQS target", Kind: Kind, Member: Member, MaxBatch: maxBatch, MaxPayloadBytes: maxBytes,
 	Parse: parse,
-	Build: func(cfg config, ac aws.Config) plugin.Target { return &Target{cfg: cfg, client: sqs.NewFromConfig(ac)} },
+	Build: func(cfg config, ac aws.Config) plugin.Target {
+		domain := "amazonaws.com"
+		if cfg.arn.Partition == "aws-cn" {
+			domain = "amazonaws.com.cn"
+		}
+		cfg.queueURL = "https://sqs." + ac.Region + "." + domain + "/" + cfg.arn.Account + "/" + cfg.name
+		return &Target{cfg: cfg, client: sqs.NewFromConfig(ac)}
+	},
 }.Spec()
 
 // Parameters is TargetParameters.SqsQueueParameters.
@@ -74,7 +81,8 @@ type Parameters struct {
 // config is a checked pipe's view of the queue.
 type config struct {
 	arn      awsclient.ARN
-	queueURL string
+	name     string // the queue's
+	queueURL string // set by Build, in the region the calls go to
 	fifo     bool
 	group    awsclient.Param
 	dedup    awsclient.Param
@@ -84,16 +92,11 @@ type config struct {
 func parse(c plugin.Check) (config, string, []plugin.FieldError) {
 	var cfg config
 	var p Parameters
-	arn, errs := awsclient.TargetARN(c.Endpoint, Kind, queueName)
+	arn, name, errs := awsclient.TargetName(c.Endpoint, Kind, "", queueName)
 	_, perrs := fieldcheck.Decode(c.Params, "TargetParameters", Member, &p)
 	errs = append(errs, perrs...)
-	cfg.arn = arn
-	cfg.fifo = strings.HasSuffix(arn.Resource, ".fifo")
-	domain := "amazonaws.com"
-	if arn.Partition == "aws-cn" {
-		domain = "amazonaws.com.cn"
-	}
-	cfg.queueURL = "https://sqs." + arn.Region + "." + domain + "/" + arn.Account + "/" + arn.Resource
+	cfg.arn, cfg.name = arn, name
+	cfg.fifo = strings.HasSuffix(name, ".fifo")
 	field := "TargetParameters." + Member + "."
 	param := func(name string, v *string) awsclient.Param {
 		if v == nil {
@@ -113,12 +116,12 @@ func parse(c plugin.Check) (config, string, []plugin.FieldError) {
 		errs = append(errs, plugin.Errorf("Target", "%s is a FIFO queue, which needs a MessageGroupId that a dead-letter destination (no parameters) cannot give", c.Endpoint))
 		return cfg, arn.Region, errs
 	}
-	if arn.Resource != "" {
+	if name != "" {
 		switch {
 		case cfg.fifo && (p.MessageGroupId == nil || *p.MessageGroupId == ""):
-			errs = append(errs, plugin.Errorf(field+"MessageGroupId", "is required for the FIFO queue %s", arn.Resource))
+			errs = append(errs, plugin.Errorf(field+"MessageGroupId", "is required for the FIFO queue %s", name))
 		case !cfg.fifo && p.MessageDeduplicationId != nil:
-			errs = append(errs, plugin.Errorf(field+"MessageDeduplicationId", "applies only to FIFO queues (names ending in .fifo), not to %s", arn.Resource))
+			errs = append(errs, plugin.Errorf(field+"MessageDeduplicationId", "applies only to FIFO queues (names ending in .fifo), not to %s", name))
 		}
 	}
 	return cfg, cfg.arn.Region, errs
@@ -158,7 +161,7 @@ func (t *Target) Deliver(ctx context.Context, b plugin.Batch) error {
 		Send: func(ctx context.Context, lo, hi int) ([]awsclient.EntryFailure, error) {
 			out, err := t.client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: &t.cfg.queueURL, Entries: entries[lo:hi]})
 			if err != nil {
-				return nil, fmt.Errorf("sending to %s: %w", t.cfg.arn.Resource, err)
+				return nil, fmt.Errorf("sending to %s: %w", t.cfg.name, err)
 			}
 			return awsclient.IDFailures("SendMessageBatch", lo, hi, out.Failed, func(f types.BatchResultErrorEntry) (*string, *string, *string, bool) {
 				return f.Id, f.Code, f.Message, f.SenderFault

@@ -40,14 +40,15 @@ func TestValidate(t *testing.T) {
 			{Field: f + "GroupId", Message: "unknown field"}}},
 		{"wrong type", queueARN, `{"SqsQueueParameters":{"MessageGroupId":7}}`, []plugin.FieldError{
 			{Field: f + "MessageGroupId", Message: "must be a string, not a number"}}},
+		{"no region: the default region", "arn:aws:sqs::123456789012:orders", ``, nil},
 		{"another service", "arn:aws:sns:us-east-1:123456789012:orders", ``, []plugin.FieldError{
-			{Field: "Target", Message: `arn:aws:sns:us-east-1:123456789012:orders: service "sns", want "sqs"`}}},
-		{"no region or account", "arn:aws:sqs:::orders", ``, []plugin.FieldError{
-			{Field: "Target", Message: "arn:aws:sqs:::orders: no region; no account"}}},
+			{Field: "Target", Message: `is an ARN of service "sns", not "sqs"`}}},
+		{"no account", "arn:aws:sqs:::orders", ``, []plugin.FieldError{
+			{Field: "Target", Message: "must name the account (12 digits)"}}},
 		{"bad queue name", "arn:aws:sqs:us-east-1:123456789012:a/b", ``, []plugin.FieldError{
-			{Field: "Target", Message: `arn:aws:sqs:us-east-1:123456789012:a/b: queue name "a/b" is not 1 to 80 letters, digits, '-' or '_' (and .fifo for a FIFO queue)`}}},
+			{Field: "Target", Message: `queue name "a/b" is not 1 to 80 letters, digits, '-' or '_' (and .fifo for a FIFO queue)`}}},
 		{"not an ARN", "sqs://orders", ``, []plugin.FieldError{
-			{Field: "Target", Message: `sqs://orders is not an ARN: ARN "sqs://orders": prefix must be "arn:"`}}},
+			{Field: "Target", Message: `ARN "sqs://orders": prefix must be "arn:"`}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
