@@ -24,34 +24,22 @@ const groupARN = "arn:aws:logs:us-east-1:123456789012:log-group:/sluice/orders"
 
 func TestValidate(t *testing.T) {
 	const f = "TargetParameters.CloudWatchLogsParameters."
-	tests := []struct {
-		name   string
-		target string
-		params string
-		want   []plugin.FieldError
-	}{
-		{"defaults", groupARN, ``, nil},
-		{"console form", groupARN + ":*", `{"CloudWatchLogsParameters":{"LogStreamName":"s","Timestamp":"$.timestamp"}}`, nil},
-		{"stream is static", groupARN, `{"CloudWatchLogsParameters":{"LogStreamName":"$.value:x"}}`, []plugin.FieldError{
+	tests := []awstest.ValidateCase{
+		{Name: "defaults", Target: groupARN},
+		{Name: "console form", Target: groupARN + ":*", Params: `{"CloudWatchLogsParameters":{"LogStreamName":"s","Timestamp":"$.timestamp"}}`},
+		{Name: "stream is static", Target: groupARN, Params: `{"CloudWatchLogsParameters":{"LogStreamName":"$.value:x"}}`, Want: []plugin.FieldError{
 			{Field: f + "LogStreamName", Message: `"$.value:x" holds ':' or '*', which log stream names cannot (and it cannot be a JSON path)`}}},
-		{"lengths and a timestamp that is not a path", groupARN, `{"CloudWatchLogsParameters":{"LogStreamName":"","Timestamp":"1700000000000"}}`, []plugin.FieldError{
+		{Name: "lengths and a timestamp that is not a path", Target: groupARN, Params: `{"CloudWatchLogsParameters":{"LogStreamName":"","Timestamp":"1700000000000"}}`, Want: []plugin.FieldError{
 			{Field: f + "LogStreamName", Message: "must not be empty"},
 			{Field: f + "Timestamp", Message: `"1700000000000" is not a JSON path of at most 256 characters such as $.timestamp`}}},
-		{"unknown field", groupARN, `{"CloudWatchLogsParameters":{"LogGroupName":"g"}}`, []plugin.FieldError{
+		{Name: "unknown field", Target: groupARN, Params: `{"CloudWatchLogsParameters":{"LogGroupName":"g"}}`, Want: []plugin.FieldError{
 			{Field: f + "LogGroupName", Message: "unknown field"}}},
-		{"not a log group", "arn:aws:logs:us-east-1:123456789012:destination:d", ``, []plugin.FieldError{
+		{Name: "not a log group", Target: "arn:aws:logs:us-east-1:123456789012:destination:d", Want: []plugin.FieldError{
 			{Field: "Target", Message: `resource "destination:d" must be log-group:NAME`}}},
-		{"bad group name", "arn:aws:logs:us-east-1:123456789012:log-group:a b", ``, []plugin.FieldError{
+		{Name: "bad group name", Target: "arn:aws:logs:us-east-1:123456789012:log-group:a b", Want: []plugin.FieldError{
 			{Field: "Target", Message: `log group name "a b" is not 1 to 512 letters, digits and .-_/#`}}},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got := Spec.Validate(plugin.Check{Endpoint: tc.target, Params: json.RawMessage(tc.params), PipeName: "p"})
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("Validate(%s) (-want +got):\n%s", tc.params, diff)
-			}
-		})
-	}
+	awstest.CheckValidate(t, Spec.Validate, tests)
 }
 
 // logGroup creates a log group in moto and returns its ARN and name.

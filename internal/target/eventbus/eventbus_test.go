@@ -28,41 +28,29 @@ const busARN = "arn:aws:events:us-east-1:123456789012:event-bus/orders"
 
 func TestValidate(t *testing.T) {
 	const f = "TargetParameters.EventBridgeEventBusParameters."
-	tests := []struct {
-		name   string
-		target string
-		params string
-		want   []plugin.FieldError
-	}{
-		{"defaults", busARN, ``, nil},
-		{"all static", busARN, `{"EventBridgeEventBusParameters":{"Source":"com.example","DetailType":"Order","Resources":["arn:aws:s3:::b"],"Time":"$.value.at","EndpointId":"abcde.veo"}}`, nil},
-		{"all dynamic", busARN, `{"EventBridgeEventBusParameters":{"Source":"$.value.src","DetailType":"$.value.type","Resources":["$.value.arns"]}}`, nil},
-		{"aws source", busARN, `{"EventBridgeEventBusParameters":{"Source":"aws.s3"}}`, []plugin.FieldError{
+	tests := []awstest.ValidateCase{
+		{Name: "defaults", Target: busARN},
+		{Name: "all static", Target: busARN, Params: `{"EventBridgeEventBusParameters":{"Source":"com.example","DetailType":"Order","Resources":["arn:aws:s3:::b"],"Time":"$.value.at","EndpointId":"abcde.veo"}}`},
+		{Name: "all dynamic", Target: busARN, Params: `{"EventBridgeEventBusParameters":{"Source":"$.value.src","DetailType":"$.value.type","Resources":["$.value.arns"]}}`},
+		{Name: "aws source", Target: busARN, Params: `{"EventBridgeEventBusParameters":{"Source":"aws.s3"}}`, Want: []plugin.FieldError{
 			{Field: f + "Source", Message: `must not start with "aws.", which AWS services keep for themselves`}}},
-		{"lengths", busARN, `{"EventBridgeEventBusParameters":{"Source":"","DetailType":"` + strings.Repeat("d", 129) + `","Resources":["","$.a","$.b","$.c","$.d","$.e","$.f","$.g","$.h","$.i","$.j"]}}`, []plugin.FieldError{
+		{Name: "lengths", Target: busARN, Params: `{"EventBridgeEventBusParameters":{"Source":"","DetailType":"` + strings.Repeat("d", 129) + `","Resources":["","$.a","$.b","$.c","$.d","$.e","$.f","$.g","$.h","$.i","$.j"]}}`, Want: []plugin.FieldError{
 			{Field: f + "Source", Message: "must not be empty"},
 			{Field: f + "DetailType", Message: "must be 1..128 characters, is 129"},
 			{Field: f + "Resources", Message: "has 11 items, more than 10"},
 			{Field: f + "Resources[0]", Message: "must not be empty"}}},
-		{"bad resource, time and endpoint", busARN, `{"EventBridgeEventBusParameters":{"Resources":["s3 bucket"],"Time":"2024-01-01","EndpointId":"$.value.endpoint"}}`, []plugin.FieldError{
+		{Name: "bad resource, time and endpoint", Target: busARN, Params: `{"EventBridgeEventBusParameters":{"Resources":["s3 bucket"],"Time":"2024-01-01","EndpointId":"$.value.endpoint"}}`, Want: []plugin.FieldError{
 			{Field: f + "Resources[0]", Message: `"s3 bucket" is neither an ARN nor a JSON path: ARN "s3 bucket": prefix must be "arn:"`},
 			{Field: f + "Time", Message: `must be a JSON path such as $.value.time: json path: line 1, column 1: a json path starts with $`},
 			{Field: f + "EndpointId", Message: `"$.value.endpoint" is not an endpoint's URL subdomain such as abcde.veo (JSON paths are not allowed here)`}}},
-		{"unknown field", busARN, `{"EventBridgeEventBusParameters":{"Detail":"x"}}`, []plugin.FieldError{
+		{Name: "unknown field", Target: busARN, Params: `{"EventBridgeEventBusParameters":{"Detail":"x"}}`, Want: []plugin.FieldError{
 			{Field: f + "Detail", Message: "unknown field"}}},
-		{"not a bus", "arn:aws:events:us-east-1:123456789012:rule/r", ``, []plugin.FieldError{
+		{Name: "not a bus", Target: "arn:aws:events:us-east-1:123456789012:rule/r", Want: []plugin.FieldError{
 			{Field: "Target", Message: `resource "rule/r" must be event-bus/NAME`}}},
-		{"bad bus name", "arn:aws:events:us-east-1:123456789012:event-bus/a b", ``, []plugin.FieldError{
+		{Name: "bad bus name", Target: "arn:aws:events:us-east-1:123456789012:event-bus/a b", Want: []plugin.FieldError{
 			{Field: "Target", Message: `event bus name "a b" is not 1 to 256 letters, digits and /.-_`}}},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got := Spec.Validate(plugin.Check{Endpoint: tc.target, Params: json.RawMessage(tc.params), PipeName: "p"})
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("Validate(%s) (-want +got):\n%s", tc.params, diff)
-			}
-		})
-	}
+	awstest.CheckValidate(t, Spec.Validate, tests)
 }
 
 func TestDetail(t *testing.T) {

@@ -2,7 +2,6 @@ package sqs
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -19,45 +18,33 @@ const queueARN = "arn:aws:sqs:us-east-1:123456789012:orders"
 
 func TestValidate(t *testing.T) {
 	const f = "TargetParameters.SqsQueueParameters."
-	tests := []struct {
-		name   string
-		target string
-		params string
-		want   []plugin.FieldError
-	}{
-		{"standard queue", queueARN, ``, nil},
-		{"static group on a standard queue (fair queues)", queueARN, `{"SqsQueueParameters":{"MessageGroupId":"g"}}`, nil},
-		{"FIFO with paths", queueARN + ".fifo", `{"SqsQueueParameters":{"MessageGroupId":"$.value.customer","MessageDeduplicationId":"$.value.id"}}`, nil},
-		{"template is the runtime's", queueARN, `{"InputTemplate":"x"}`, nil},
-		{"FIFO without group", queueARN + ".fifo", `{"SqsQueueParameters":{}}`, []plugin.FieldError{
+	tests := []awstest.ValidateCase{
+		{Name: "standard queue", Target: queueARN},
+		{Name: "static group on a standard queue (fair queues)", Target: queueARN, Params: `{"SqsQueueParameters":{"MessageGroupId":"g"}}`},
+		{Name: "FIFO with paths", Target: queueARN + ".fifo", Params: `{"SqsQueueParameters":{"MessageGroupId":"$.value.customer","MessageDeduplicationId":"$.value.id"}}`},
+		{Name: "template is the runtime's", Target: queueARN, Params: `{"InputTemplate":"x"}`},
+		{Name: "FIFO without group", Target: queueARN + ".fifo", Params: `{"SqsQueueParameters":{}}`, Want: []plugin.FieldError{
 			{Field: f + "MessageGroupId", Message: "is required for the FIFO queue orders.fifo"}}},
-		{"dedup on a standard queue", queueARN, `{"SqsQueueParameters":{"MessageDeduplicationId":"x"}}`, []plugin.FieldError{
+		{Name: "dedup on a standard queue", Target: queueARN, Params: `{"SqsQueueParameters":{"MessageDeduplicationId":"x"}}`, Want: []plugin.FieldError{
 			{Field: f + "MessageDeduplicationId", Message: "applies only to FIFO queues (names ending in .fifo), not to orders"}}},
-		{"too long and a bad path", queueARN + ".fifo", `{"SqsQueueParameters":{"MessageGroupId":"` + strings.Repeat("g", 101) + `","MessageDeduplicationId":"$.value[x]"}}`, []plugin.FieldError{
+		{Name: "too long and a bad path", Target: queueARN + ".fifo", Params: `{"SqsQueueParameters":{"MessageGroupId":"` + strings.Repeat("g", 101) + `","MessageDeduplicationId":"$.value[x]"}}`, Want: []plugin.FieldError{
 			{Field: f + "MessageGroupId", Message: "must be 0..100 characters, is 101"},
-			{Field: f + "MessageDeduplicationId", Message: `is not a valid JSON path: json path: line 1, column 9: json path "$.value[x]": expected an array index or * after '['`}}},
-		{"unknown member field", queueARN, `{"SqsQueueParameters":{"GroupId":"g"}}`, []plugin.FieldError{
+			{Field: f + "MessageDeduplicationId", Message: "is not a valid JSON path"}}},
+		{Name: "unknown member field", Target: queueARN, Params: `{"SqsQueueParameters":{"GroupId":"g"}}`, Want: []plugin.FieldError{
 			{Field: f + "GroupId", Message: "unknown field"}}},
-		{"wrong type", queueARN, `{"SqsQueueParameters":{"MessageGroupId":7}}`, []plugin.FieldError{
+		{Name: "wrong type", Target: queueARN, Params: `{"SqsQueueParameters":{"MessageGroupId":7}}`, Want: []plugin.FieldError{
 			{Field: f + "MessageGroupId", Message: "must be a string, not a number"}}},
-		{"no region: the default region", "arn:aws:sqs::123456789012:orders", ``, nil},
-		{"another service", "arn:aws:sns:us-east-1:123456789012:orders", ``, []plugin.FieldError{
+		{Name: "no region: the default region", Target: "arn:aws:sqs::123456789012:orders"},
+		{Name: "another service", Target: "arn:aws:sns:us-east-1:123456789012:orders", Want: []plugin.FieldError{
 			{Field: "Target", Message: `is an ARN of service "sns", not "sqs"`}}},
-		{"no account", "arn:aws:sqs:::orders", ``, []plugin.FieldError{
+		{Name: "no account", Target: "arn:aws:sqs:::orders", Want: []plugin.FieldError{
 			{Field: "Target", Message: "must name the account (12 digits)"}}},
-		{"bad queue name", "arn:aws:sqs:us-east-1:123456789012:a/b", ``, []plugin.FieldError{
+		{Name: "bad queue name", Target: "arn:aws:sqs:us-east-1:123456789012:a/b", Want: []plugin.FieldError{
 			{Field: "Target", Message: `queue name "a/b" is not 1 to 80 letters, digits, '-' or '_' (and .fifo for a FIFO queue)`}}},
-		{"not an ARN", "sqs://orders", ``, []plugin.FieldError{
+		{Name: "not an ARN", Target: "sqs://orders", Want: []plugin.FieldError{
 			{Field: "Target", Message: `ARN "sqs://orders": prefix must be "arn:"`}}},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got := Spec.Validate(plugin.Check{Endpoint: tc.target, Params: json.RawMessage(tc.params)})
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("Validate(%s, %s) (-want +got):\n%s", tc.target, tc.params, diff)
-			}
-		})
-	}
+	awstest.CheckValidate(t, Spec.Validate, tests)
 }
 
 // TestValidateDeadLetter: a standard queue can take a pipe's dead letters; a FIFO queue cannot, since a
