@@ -11,16 +11,23 @@ import (
 	"strings"
 )
 
-// FailEntries returns a Rule.Handle that makes a batch call fail partially, the way a service reports
-// refused entries, which moto never does: the call's entries from index from on (within the call) are
-// refused with code (SenderFault sender, where the API has it), the ones before are forwarded to the
-// emulator and delivered. It knows SQS SendMessageBatch (JSON), SNS PublishBatch (query protocol) and
-// EventBridge PutEvents (JSON, positional results).
+// The batch APIs of the messaging targets, for Refuse (positional results) and EntriesPerCall.
+var (
+	EventBridgePutEvents = Entries{Op: "PutEvents", Request: "Entries", Count: "FailedEntryCount", Response: "Entries"}
+	SQSSendMessageBatch  = Entries{Op: "SendMessageBatch", Request: "Entries"}
+	LogsPutLogEvents     = Entries{Op: "PutLogEvents", Request: "logEvents"}
+)
+
+// FailEntries returns a Rule.Handle that makes a batch call whose results are matched by entry Id fail
+// partially, the way the service reports refused entries, which moto never does: the call's entries from
+// index from on (within the call) are refused with code and SenderFault sender, the ones before are
+// forwarded to the emulator and delivered. It knows SQS SendMessageBatch (JSON) and SNS PublishBatch
+// (query protocol); Refuse does the APIs with positional results (EventBridge PutEvents, Kinesis).
 func FailEntries(from int, code string, sender bool) func(context.Context, *Exchange) (*Response, error) {
 	return func(ctx context.Context, x *Exchange) (*Response, error) {
 		switch x.Op {
-		case "SendMessageBatch", "PutEvents":
-			return failJSONEntries(ctx, x, from, code, sender)
+		case "SendMessageBatch":
+			return failSendMessageBatch(ctx, x, from, code, sender)
 		case "PublishBatch":
 			return failPublishBatch(ctx, x, from, code, sender)
 		}
@@ -28,7 +35,7 @@ func FailEntries(from int, code string, sender bool) func(context.Context, *Exch
 	}
 }
 
-func failJSONEntries(ctx context.Context, x *Exchange, from int, code string, sender bool) (*Response, error) {
+func failSendMessageBatch(ctx context.Context, x *Exchange, from int, code string, sender bool) (*Response, error) {
 	var req map[string]any
 	if err := json.Unmarshal(x.Body, &req); err != nil {
 		return nil, fmt.Errorf("decoding %s: %w", x.Op, err)
@@ -48,25 +55,14 @@ func failJSONEntries(ctx context.Context, x *Exchange, from int, code string, se
 			return nil, fmt.Errorf("decoding the emulator's %s answer: %w", x.Op, err)
 		}
 	}
-	message := "refused by the fault proxy"
-	if x.Op == "PutEvents" {
-		results, _ := out["Entries"].([]any)
-		for range entries[from:] {
-			results = append(results, map[string]any{"ErrorCode": code, "ErrorMessage": message})
-		}
-		out["Entries"] = results
-		failed, _ := out["FailedEntryCount"].(float64)
-		out["FailedEntryCount"] = int(failed) + len(entries) - from
-	} else {
-		failed, _ := out["Failed"].([]any)
-		for _, e := range entries[from:] {
-			id, _ := e.(map[string]any)["Id"]
-			failed = append(failed, map[string]any{"Id": id, "Code": code, "Message": message, "SenderFault": sender})
-		}
-		out["Failed"] = failed
-		if out["Successful"] == nil {
-			out["Successful"] = []any{}
-		}
+	failed, _ := out["Failed"].([]any)
+	for _, e := range entries[from:] {
+		id := e.(map[string]any)["Id"]
+		failed = append(failed, map[string]any{"Id": id, "Code": code, "Message": "refused by the fault proxy", "SenderFault": sender})
+	}
+	out["Failed"] = failed
+	if out["Successful"] == nil {
+		out["Successful"] = []any{}
 	}
 	resp.Body, _ = json.Marshal(out)
 	return resp, nil

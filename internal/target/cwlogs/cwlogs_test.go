@@ -119,11 +119,7 @@ func TestEndToEnd(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("log events (-want +got):\n%s", diff)
 	}
-	var sizes []int
-	for _, call := range p.Calls("PutLogEvents") {
-		sizes = append(sizes, strings.Count(string(call.Body), `"message"`))
-	}
-	if diff := cmp.Diff([]int{5, 5}, sizes); diff != "" {
+	if diff := cmp.Diff([]int{5, 5}, awstest.EntriesPerCall(t, p, awstest.LogsPutLogEvents)); diff != "" {
 		t.Errorf("events per PutLogEvents call (-want +got):\n%s", diff)
 	}
 }

@@ -165,11 +165,7 @@ func TestEndToEnd(t *testing.T) {
 			t.Errorf("event %d (-want +got):\n%s", i, diff)
 		}
 	}
-	var sizes []int
-	for _, call := range p.Calls("PutEvents") {
-		sizes = append(sizes, strings.Count(string(call.Body), `"Detail"`))
-	}
-	if diff := cmp.Diff([]int{10, 2}, sizes); diff != "" {
+	if diff := cmp.Diff([]int{10, 2}, awstest.EntriesPerCall(t, p, awstest.EventBridgePutEvents)); diff != "" {
 		t.Errorf("entries per PutEvents call (-want +got):\n%s", diff)
 	}
 }
@@ -226,7 +222,7 @@ func TestDeliverRefusedEntry(t *testing.T) {
 	}
 }
 
-// TestDeliverFailedEntries: PutEvents' positional failures (injected by the fault proxy) give a
+// TestDeliverFailedEntries: PutEvents' positional failures (injected by the fault proxy's Refuse) give a
 // PartialError classified by code: InternalFailure is retried, ThrottlingException throttled.
 func TestDeliverFailedEntries(t *testing.T) {
 	busArn, q := busToQueue(t)
@@ -234,14 +230,14 @@ func TestDeliverFailedEntries(t *testing.T) {
 	tg := build(t, p.URL, busArn, `{"EventBridgeEventBusParameters":{"Source":"com.example"}}`)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	p.Add(awstest.Rule{Op: "PutEvents", Times: 1, Handle: awstest.FailEntries(1, "InternalFailure", false)})
+	p.Add(awstest.Refuse(awstest.EventBridgePutEvents, 0, "InternalFailure", 1, 2))
 	err := tg.Deliver(ctx, batch(`{"n":0}`, `{"n":1}`, `{"n":2}`))
 	var pe *plugin.PartialError
 	if !errors.As(err, &pe) || !cmp.Equal(pe.Failed, []int{1, 2}) || plugin.IsPermanent(err) {
 		t.Fatalf("Deliver = %v, want a retryable PartialError failing [1 2]", err)
 	}
 	received(t, q, 1)
-	p.Add(awstest.Rule{Op: "PutEvents", Times: 1, Handle: awstest.FailEntries(2, "ThrottlingException", false)})
+	p.Add(awstest.Refuse(awstest.EventBridgePutEvents, 0, "ThrottlingException", 2))
 	var throttled *plugin.ThrottledError
 	if err := tg.Deliver(ctx, batch(`{"n":0}`, `{"n":1}`, `{"n":2}`)); !errors.As(err, &pe) || !errors.As(err, &throttled) {
 		t.Fatalf("Deliver = %v, want a throttled PartialError", err)

@@ -47,15 +47,6 @@ func wantBodies(n int) []string {
 	return out
 }
 
-// entriesPerCall returns the number of entries of each SendMessageBatch call the proxy saw.
-func entriesPerCall(p *awstest.FaultProxy) []int {
-	var out []int
-	for _, c := range p.Calls("SendMessageBatch") {
-		out = append(out, strings.Count(string(c.Body), `"MessageBody"`))
-	}
-	return out
-}
-
 // TestEndToEndFIFO: records on the real broker go through a pipe into a FIFO queue in moto and are read
 // back with ReceiveMessage: the payload rendered by the template, the dynamic group and deduplication
 // ids, and the batch of 25 split into SendMessageBatch calls of 10, 10 and 5.
@@ -76,7 +67,7 @@ func TestEndToEndFIFO(t *testing.T) {
 			t.Errorf("message %d: MessageGroupId %q, MessageDeduplicationId %q; want g0 and o%d", i, g, d, i)
 		}
 	}
-	if diff := cmp.Diff([]int{10, 10, 5}, entriesPerCall(p)); diff != "" {
+	if diff := cmp.Diff([]int{10, 10, 5}, awstest.EntriesPerCall(t, p, awstest.SQSSendMessageBatch)); diff != "" {
 		t.Errorf("entries per SendMessageBatch call (-want +got):\n%s", diff)
 	}
 }
@@ -100,7 +91,7 @@ func TestEndToEndPartialFailure(t *testing.T) {
 		t.Errorf("bodies (-want +got):\n%s", diff)
 	}
 	// 0-9, then 10-19 of which 14-19 are refused; the retry resumes at 14: 14-23, 24.
-	if diff := cmp.Diff([]int{10, 10, 10, 1}, entriesPerCall(p)); diff != "" {
+	if diff := cmp.Diff([]int{10, 10, 10, 1}, awstest.EntriesPerCall(t, p, awstest.SQSSendMessageBatch)); diff != "" {
 		t.Errorf("entries per SendMessageBatch call (-want +got):\n%s", diff)
 	}
 	kafkatest.Eventually(t, 10*time.Second, func() error {
@@ -133,7 +124,7 @@ func TestEndToEndThrottled(t *testing.T) {
 	if n := r.Total(t, "sluice_pipe_executions_throttled_total"); n != 2 {
 		t.Errorf("sluice_pipe_executions_throttled_total = %v, want 2", n)
 	}
-	if diff := cmp.Diff([]int{10, 10, 10, 10, 5}, entriesPerCall(p)); diff != "" {
+	if diff := cmp.Diff([]int{10, 10, 10, 10, 5}, awstest.EntriesPerCall(t, p, awstest.SQSSendMessageBatch)); diff != "" {
 		t.Errorf("entries per SendMessageBatch call (-want +got):\n%s", diff)
 	}
 }
