@@ -193,12 +193,27 @@ func EntryError(f EntryFailure) error {
 	return err
 }
 
-// NameChars reports whether s is non-empty and made of ASCII letters, digits and the characters of
-// extra only (the names of queues, topics, buses and log groups).
-func NameChars(s, extra string) bool {
-	return s != "" && strings.TrimFunc(s, func(r rune) bool {
-		return strings.ContainsRune(extra, r) || (r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z')
-	}) == ""
+// NameRule returns a name check for TargetName: the name is at most max characters and, without suffix
+// (".fifo" of a FIFO queue, ":*" of a log group ARN as the console shows it), 1 or more ASCII letters,
+// digits and characters of extra. what names the thing in the message ("queue name").
+func NameRule(what string, max int, extra, suffix string) func(name string) string {
+	return func(name string) string {
+		base := name
+		if suffix != "" {
+			base = strings.TrimSuffix(name, suffix)
+		}
+		ok := base != "" && len(name) <= max && strings.TrimFunc(base, func(r rune) bool {
+			return strings.ContainsRune(extra, r) || (r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z')
+		}) == ""
+		if ok {
+			return ""
+		}
+		msg := fmt.Sprintf("%s %q is not 1 to %d letters, digits and %s", what, name, max, extra)
+		if suffix != "" {
+			msg += " (then " + suffix + ")"
+		}
+		return msg
+	}
 }
 
 // TargetName is TargetARN (the account required, the region optional: the default region) with the

@@ -113,13 +113,9 @@ func parse(c plugin.Check) (config, string, []plugin.FieldError) {
 
 // groupName checks a log group name ("NAME" or "NAME:*", as the console shows the ARN): 1 to 512
 // letters, digits and .-_/#.
-func groupName(name string) string {
-	name = strings.TrimSuffix(name, ":*")
-	if len(name) > 512 || !awsclient.NameChars(name, ".-_/#") {
-		return fmt.Sprintf("log group name %q is not 1 to 512 letters, digits and .-_/#", name)
-	}
-	return ""
-}
+func groupName(name string) string { return groupChars(strings.TrimSuffix(name, ":*")) }
+
+var groupChars = awsclient.NameRule("log group name", 512, ".-_/#", "")
 
 // Target writes events to one log stream. It is safe for concurrent use.
 type Target struct {

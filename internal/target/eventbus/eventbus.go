@@ -169,7 +169,7 @@ func parse(c plugin.Check) (config, string, []plugin.FieldError) {
 		cfg.time = path
 	}
 	if id := p.EndpointId; id != nil && length("EndpointId", id, 1, 50) {
-		if a, b, ok := strings.Cut(*id, "."); !ok || !awsclient.NameChars(a, "-") || !awsclient.NameChars(b, "-") {
+		if a, b, ok := strings.Cut(*id, "."); !ok || endpointPart(a) != "" || endpointPart(b) != "" {
 			bad("EndpointId", "%q is not an endpoint's URL subdomain such as abcde.veo (JSON paths are not allowed here)", *id)
 		}
 		cfg.endpointID = id
@@ -178,12 +178,10 @@ func parse(c plugin.Check) (config, string, []plugin.FieldError) {
 }
 
 // busName checks an event bus name: 1 to 256 letters, digits and /.-_.
-func busName(name string) string {
-	if len(name) > 256 || !awsclient.NameChars(name, "/.-_") {
-		return fmt.Sprintf("event bus name %q is not 1 to 256 letters, digits and /.-_", name)
-	}
-	return ""
-}
+var busName = awsclient.NameRule("event bus name", 256, "/.-_", "")
+
+// endpointPart checks each side of the "." of an EndpointId.
+var endpointPart = awsclient.NameRule("endpoint", 50, "-", "")
 
 // Target puts events on one bus. It is safe for concurrent use.
 type Target struct {

@@ -55,11 +55,10 @@ func topicName(name string) string {
 	if strings.HasSuffix(name, ".fifo") {
 		return "SNS FIFO topics are not supported as pipe targets"
 	}
-	if len(name) > 256 || !awsclient.NameChars(name, "-_") {
-		return fmt.Sprintf("topic name %q is not 1 to 256 letters, digits, '-' or '_'", name)
-	}
-	return ""
+	return topicChars(name)
 }
+
+var topicChars = awsclient.NameRule("topic name", 256, "-_", "")
 
 // Target publishes events to one topic. It is safe for concurrent use.
 type Target struct {

@@ -25,7 +25,7 @@ func TestValidate(t *testing.T) {
 	}{
 		{"arn:aws:sns:us-east-1:123456789012:orders", ""},
 		{"arn:aws:sns:us-east-1:123456789012:orders.fifo", "SNS FIFO topics are not supported as pipe targets"},
-		{"arn:aws:sns:us-east-1:123456789012:a:b", `topic name "a:b" is not 1 to 256 letters, digits, '-' or '_'`},
+		{"arn:aws:sns:us-east-1:123456789012:a:b", `topic name "a:b" is not 1 to 256 letters, digits and -_`},
 		{"arn:aws:sqs:us-east-1:123456789012:orders", `is an ARN of service "sqs", not "sns"`},
 		{"arn:aws:sns:us-east-1::orders", "must name the account (12 digits)"},
 	}

@@ -129,13 +129,7 @@ func parse(c plugin.Check) (config, string, []plugin.FieldError) {
 
 // queueName checks a queue name as SQS does: 1 to 80 letters, digits, '-' and '_', the .fifo suffix
 // included.
-func queueName(name string) string {
-	base := strings.TrimSuffix(name, ".fifo")
-	if len(name) > 80 || !awsclient.NameChars(base, "-_") {
-		return fmt.Sprintf("queue name %q is not 1 to 80 letters, digits, '-' or '_' (and .fifo for a FIFO queue)", name)
-	}
-	return ""
-}
+var queueName = awsclient.NameRule("queue name", 80, "-_", ".fifo")
 
 // Target sends events to one queue. It is safe for concurrent use.
 type Target struct {

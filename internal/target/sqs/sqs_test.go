@@ -40,7 +40,7 @@ func TestValidate(t *testing.T) {
 		{Name: "no account", Target: "arn:aws:sqs:::orders", Want: []plugin.FieldError{
 			{Field: "Target", Message: "must name the account (12 digits)"}}},
 		{Name: "bad queue name", Target: "arn:aws:sqs:us-east-1:123456789012:a/b", Want: []plugin.FieldError{
-			{Field: "Target", Message: `queue name "a/b" is not 1 to 80 letters, digits, '-' or '_' (and .fifo for a FIFO queue)`}}},
+			{Field: "Target", Message: `queue name "a/b" is not 1 to 80 letters, digits and -_ (then .fifo)`}}},
 		{Name: "not an ARN", Target: "sqs://orders", Want: []plugin.FieldError{
 			{Field: "Target", Message: `ARN "sqs://orders": prefix must be "arn:"`}}},
 	}
