@@ -14,9 +14,11 @@ import (
 	_ "github.com/sluicehq/sluice/internal/target/http"
 	_ "github.com/sluicehq/sluice/internal/target/kafka"
 	_ "github.com/sluicehq/sluice/internal/target/kinesis"
+	_ "github.com/sluicehq/sluice/internal/target/lambda"
 	_ "github.com/sluicehq/sluice/internal/target/redshift"
 	_ "github.com/sluicehq/sluice/internal/target/sagemaker"
 	_ "github.com/sluicehq/sluice/internal/target/sns"
 	_ "github.com/sluicehq/sluice/internal/target/sqs"
+	_ "github.com/sluicehq/sluice/internal/target/stepfunctions"
 	_ "github.com/sluicehq/sluice/internal/target/timestream"
 )
