@@ -11,20 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/sluicehq/sluice/internal/awsclient"
 	"github.com/sluicehq/sluice/internal/kafkatest"
-	"github.com/sluicehq/sluice/internal/plugin"
-	"github.com/sluicehq/sluice/internal/sandbox"
 )
-
-// Env returns the plugin.Env of a pipe named pipeName whose AWS calls go to endpoint (the emulator, or a
-// FaultProxy in front of it) with RoleArn(pipeName) assumed, as `sluice run --aws-endpoint` gives it.
-func Env(t testing.TB, pipeName, endpoint string) plugin.Env {
-	t.Helper()
-	o := Options(t)
-	o.Endpoint = endpoint
-	return plugin.Env{PipeName: pipeName, RoleArn: RoleArn(pipeName), AWS: awsclient.New(o).For(pipeName, RoleArn(pipeName), sandbox.Policy{})}
-}
 
 // Queue is an SQS queue a test created in the emulator, to read back what a target delivered (directly,
 // or through an SNS subscription or an EventBridge rule).

@@ -105,13 +105,13 @@ func TestEndToEnd(t *testing.T) {
 		want = append(want, logEvent{fmt.Sprintf("event %d", i), at.UnixMilli()})
 	}
 	c.Produce(t, recs...)
-	def := awstest.KafkaSource(awstest.Name(t, 64), c.Bootstrap, topic, 10)
+	def := awstest.KafkaPipe(t, c, topic, 10, nil, nil)
 	def["Target"] = arn
 	def["TargetParameters"] = map[string]any{
 		"InputTemplate":            `event <$.value.n>`,
 		"CloudWatchLogsParameters": map[string]any{"LogStreamName": "orders", "Timestamp": "$.timestamp"},
 	}
-	awstest.Run(t, def, p.URL)
+	awstest.RunDefinition(t, def, p.URL)
 
 	// GetLogEvents answers in timestamp order, as CloudWatch Logs does.
 	sort.SliceStable(want, func(i, j int) bool { return want[i].Timestamp < want[j].Timestamp })

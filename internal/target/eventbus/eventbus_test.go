@@ -139,7 +139,7 @@ func TestEndToEnd(t *testing.T) {
 			i, i%2, i, base.Add(time.Duration(i)*time.Minute).Format(time.RFC3339))}
 	}
 	c.Produce(t, recs...)
-	def := awstest.KafkaSource(awstest.Name(t, 64), c.Bootstrap, topic, 12)
+	def := awstest.KafkaPipe(t, c, topic, 12, nil, nil)
 	def["Target"] = busArn
 	def["TargetParameters"] = map[string]any{
 		"InputTemplate": `{"n": <$.value.n>, "pipe": "<aws.pipes.pipe-name>"}`,
@@ -147,7 +147,7 @@ func TestEndToEnd(t *testing.T) {
 			"Source": "$.value.src", "DetailType": "Order", "Resources": []string{"$.value.arns", "arn:aws:s3:::static"}, "Time": "$.value.at",
 		},
 	}
-	awstest.Run(t, def, p.URL)
+	awstest.RunDefinition(t, def, p.URL)
 
 	got := received(t, q, 12)
 	for i, e := range got {
@@ -294,11 +294,11 @@ func TestEndToEndRefusedEntry(t *testing.T) {
 		recs[i] = &kgo.Record{Topic: topic, Value: fmt.Appendf(nil, `{"n":%d,"src":%q}`, i, src)}
 	}
 	c.Produce(t, recs...)
-	def := awstest.KafkaSource(awstest.Name(t, 64), c.Bootstrap, topic, 6)
+	def := awstest.KafkaPipe(t, c, topic, 6, nil, nil)
 	def["SourceParameters"].(map[string]any)["SelfManagedKafkaParameters"].(map[string]any)["DeadLetterConfig"] = map[string]any{"Arn": "file://" + dead}
 	def["Target"] = busArn
 	def["TargetParameters"] = map[string]any{"InputTemplate": `{"n": <$.value.n>}`, "EventBridgeEventBusParameters": map[string]any{"Source": "$.value.src"}}
-	r := awstest.Run(t, def, awstest.Endpoint(t))
+	r := awstest.RunDefinition(t, def, awstest.Endpoint(t))
 
 	// 3..5 were put with 2's refused call and are put again when the runtime resumes after 2
 	// (at-least-once, in order); 2 never is.
@@ -324,7 +324,7 @@ func TestEndToEndRefusedEntry(t *testing.T) {
 		}
 		return nil
 	})
-	if n := r.Total(t, "sluice_pipe_executions_partially_failed_total"); n < 1 {
+	if n := r.Counter(t, "sluice_pipe_executions_partially_failed_total"); n < 1 {
 		t.Errorf("sluice_pipe_executions_partially_failed_total = %v, want at least 1", n)
 	}
 }

@@ -74,10 +74,10 @@ func TestEndToEnd(t *testing.T) {
 		recs[i] = &kgo.Record{Topic: topic, Value: fmt.Appendf(nil, `{"id":%d}`, i)}
 	}
 	c.Produce(t, recs...)
-	def := awstest.KafkaSource(awstest.Name(t, 64), c.Bootstrap, topic, 25)
+	def := awstest.KafkaPipe(t, c, topic, 25, nil, nil)
 	def["Target"] = topicArn
 	def["TargetParameters"] = map[string]any{"InputTemplate": `order <$.value.id>`}
-	awstest.Run(t, def, p.URL)
+	awstest.RunDefinition(t, def, p.URL)
 
 	var want []string
 	for i := range 25 {
@@ -143,15 +143,15 @@ func TestEndToEndPartialFailure(t *testing.T) {
 		want = append(want, fmt.Sprintf("order %d", i))
 	}
 	c.Produce(t, recs...)
-	def := awstest.KafkaSource(awstest.Name(t, 64), c.Bootstrap, topic, 15)
+	def := awstest.KafkaPipe(t, c, topic, 15, nil, nil)
 	def["Target"] = topicArn
 	def["TargetParameters"] = map[string]any{"InputTemplate": `order <$.value.id>`}
-	r := awstest.Run(t, def, p.URL)
+	r := awstest.RunDefinition(t, def, p.URL)
 
 	if diff := cmp.Diff(want, awstest.Bodies(q.Receive(t, 15, time.Minute))); diff != "" {
 		t.Errorf("messages (-want +got):\n%s", diff)
 	}
-	if n := r.Total(t, "sluice_pipe_executions_partially_failed_total"); n != 1 {
+	if n := r.Counter(t, "sluice_pipe_executions_partially_failed_total"); n != 1 {
 		t.Errorf("sluice_pipe_executions_partially_failed_total = %v, want 1", n)
 	}
 }

@@ -29,12 +29,13 @@ func produceOrders(t *testing.T, c *kafkatest.Cluster, topic string, n, groups i
 // fifoPipe is a pipe from topic to the FIFO queue q, 25 records a batch, the group and deduplication ids
 // read from each record's value, the message made by an input template.
 func fifoPipe(t *testing.T, c *kafkatest.Cluster, topic string, q *awstest.Queue) map[string]any {
-	def := awstest.KafkaSource(awstest.Name(t, 64), c.Bootstrap, topic, 25)
+	def := awstest.KafkaPipe(t, c, topic, 25, nil, nil)
 	def["Target"] = q.ARN
 	def["TargetParameters"] = map[string]any{
 		"InputTemplate":      `{"order": <$.value.id>, "n": <$.value.n>, "key": "<$.key>"}`,
 		"SqsQueueParameters": map[string]any{"MessageGroupId": "$.value.group", "MessageDeduplicationId": "$.value.id"},
 	}
+	def["LogConfiguration"] = map[string]any{"Level": "ERROR"} // for EXECUTION_PARTIALLY_FAILED
 	return def
 }
 
@@ -56,7 +57,7 @@ func TestEndToEndFIFO(t *testing.T) {
 	q := awstest.NewQueue(t, ".fifo", nil)
 	p := awstest.NewFaultProxy(t, awstest.Endpoint(t))
 	produceOrders(t, c, topic, 25, 1)
-	awstest.Run(t, fifoPipe(t, c, topic, q), p.URL)
+	awstest.RunDefinition(t, fifoPipe(t, c, topic, q), p.URL)
 
 	got := q.Receive(t, 25, time.Minute)
 	if diff := cmp.Diff(wantBodies(25), awstest.Bodies(got)); diff != "" {
@@ -84,7 +85,7 @@ func TestEndToEndPartialFailure(t *testing.T) {
 	p := awstest.NewFaultProxy(t, awstest.Endpoint(t))
 	p.Add(awstest.Rule{Op: "SendMessageBatch", Skip: 1, Times: 1, Handle: awstest.FailEntries(4, "InternalError", false)})
 	produceOrders(t, c, topic, 25, 1)
-	r := awstest.Run(t, fifoPipe(t, c, topic, q), p.URL)
+	r := awstest.RunDefinition(t, fifoPipe(t, c, topic, q), p.URL)
 
 	got := q.Receive(t, 25, time.Minute)
 	if diff := cmp.Diff(wantBodies(25), awstest.Bodies(got)); diff != "" {
@@ -95,7 +96,7 @@ func TestEndToEndPartialFailure(t *testing.T) {
 		t.Errorf("entries per SendMessageBatch call (-want +got):\n%s", diff)
 	}
 	kafkatest.Eventually(t, 10*time.Second, func() error {
-		if n := r.Total(t, "sluice_pipe_executions_partially_failed_total"); n != 1 {
+		if n := r.Counter(t, "sluice_pipe_executions_partially_failed_total"); n != 1 {
 			return fmt.Errorf("sluice_pipe_executions_partially_failed_total = %v, want 1", n)
 		}
 		return nil
@@ -116,12 +117,12 @@ func TestEndToEndThrottled(t *testing.T) {
 	p := awstest.NewFaultProxy(t, awstest.Endpoint(t))
 	p.Fail("SendMessageBatch", 2, awstest.APIError{Code: "com.amazonaws.sqs#RequestThrottled", QueryCode: "RequestThrottled", Message: "Request is throttled."})
 	produceOrders(t, c, topic, 25, 1)
-	r := awstest.Run(t, fifoPipe(t, c, topic, q), p.URL)
+	r := awstest.RunDefinition(t, fifoPipe(t, c, topic, q), p.URL)
 
 	if diff := cmp.Diff(wantBodies(25), awstest.Bodies(q.Receive(t, 25, time.Minute))); diff != "" {
 		t.Errorf("bodies (-want +got):\n%s", diff)
 	}
-	if n := r.Total(t, "sluice_pipe_executions_throttled_total"); n != 2 {
+	if n := r.Counter(t, "sluice_pipe_executions_throttled_total"); n != 2 {
 		t.Errorf("sluice_pipe_executions_throttled_total = %v, want 2", n)
 	}
 	if diff := cmp.Diff([]int{10, 10, 10, 10, 5}, awstest.EntriesPerCall(t, p, awstest.SQSSendMessageBatch)); diff != "" {
@@ -151,11 +152,11 @@ func TestEndToEndRefusedRecord(t *testing.T) {
 		recs[i] = &kgo.Record{Topic: topic, Value: []byte(value)}
 	}
 	c.Produce(t, recs...)
-	def := awstest.KafkaSource(awstest.Name(t, 64), c.Bootstrap, topic, 10)
+	def := awstest.KafkaPipe(t, c, topic, 10, nil, nil)
 	def["SourceParameters"].(map[string]any)["SelfManagedKafkaParameters"].(map[string]any)["DeadLetterConfig"] = map[string]any{"Arn": dlq.ARN}
 	def["Target"] = q.ARN
 	def["TargetParameters"] = map[string]any{"InputTemplate": `{"n": <$.value.n>, "pad": <$.value.pad>}`, "SqsQueueParameters": map[string]any{"MessageGroupId": "g"}}
-	r := awstest.Run(t, def, awstest.Endpoint(t))
+	r := awstest.RunDefinition(t, def, awstest.Endpoint(t))
 
 	if diff := cmp.Diff(want, awstest.Bodies(q.Receive(t, 9, time.Minute))); diff != "" {
 		t.Errorf("bodies (-want +got):\n%s", diff)
@@ -170,7 +171,7 @@ func TestEndToEndRefusedRecord(t *testing.T) {
 	if letter.Offset != 4 || letter.Reason != "permanent-failure" || !strings.Contains(letter.Error, "Message must be shorter than 1024 bytes") {
 		t.Errorf("dead letter = %+v, want record 4, permanent-failure, moto's refusal", letter)
 	}
-	if n := r.Total(t, "sluice_pipe_executions_partially_failed_total"); n < 1 {
+	if n := r.Counter(t, "sluice_pipe_executions_partially_failed_total"); n < 1 {
 		t.Errorf("sluice_pipe_executions_partially_failed_total = %v, want at least 1", n)
 	}
 }
