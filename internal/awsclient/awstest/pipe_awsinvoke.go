@@ -31,6 +31,7 @@ import (
 type Pipe struct {
 	Def     *pipe.Definition
 	metrics *prometheus.Registry
+	log     *lockedBuffer // the execution log (ExecutionLog)
 }
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
@@ -90,9 +91,10 @@ func RunDefinition(t testing.TB, def map[string]any, endpoint string) *Pipe {
 func StartPipe(t testing.TB, d *pipe.Definition, endpoint string) (*Pipe, error) {
 	t.Helper()
 	aws := ProviderAt(t, endpoint).For(d.Name, d.RoleArn, sandbox.Unrestricted())
-	reg := prometheus.NewRegistry()
+	reg, log := prometheus.NewRegistry(), &lockedBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	rp, err := runtime.New(ctx, d, runtime.Deps{
+		ExecutionLog: log,
 		AWS:          aws,
 		Secrets:      &secret.Resolver{},
 		Logger:       slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo})),
@@ -118,7 +120,7 @@ func StartPipe(t testing.TB, d *pipe.Definition, endpoint string) (*Pipe, error)
 			t.Errorf("stopping pipe %s: %v", d.Name, err)
 		}
 	})
-	return &Pipe{Def: d, metrics: reg}, nil
+	return &Pipe{Def: d, metrics: reg, log: log}, nil
 }
 
 // Counter returns the sum of the counter name's series (sluice_pipe_executions_throttled_total, ...).
