@@ -37,6 +37,9 @@ type state struct {
 	kafka bool
 	kkey  []byte
 	kval  []byte
+	// exact makes kafkaBody validate a key or value in full before evaluating it; assumed reports that
+	// it evaluated one as JSON without (MatchKafka).
+	exact, assumed bool
 }
 
 // errSyntax is the internal, allocation-free signal of malformed JSON; wrap turns it into the error callers see.
