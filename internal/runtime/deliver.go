@@ -56,7 +56,7 @@ func (p *Pipe) deliver(ctx context.Context, b *kafka.Batch, events []json.RawMes
 	g := p.g
 	if p.src != nil {
 		// The ceiling is one execution per assigned partition ("up to one consumer per partition").
-		p.limiter.SetMax(len(p.src.Lag()))
+		p.limiter.SetMax(p.src.Assigned())
 	}
 	recs, err := recordsOf(b, events)
 	if err != nil {

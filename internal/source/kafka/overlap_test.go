@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/internal/event"
 	"github.com/sluicehq/sluice/internal/kafkatest"
 )
 
@@ -111,4 +114,25 @@ func TestOverlap(t *testing.T) {
 		}
 		t.Logf("%d of %d batches prepared while the partition's previous batch was handled", prepAhead, parts*per/size)
 	})
+}
+
+// TestHandleAllocs guards the per-batch cost that a one-record batch (an HTTP target's) pays in full:
+// handing a batch to the handler and marking it allocates nothing.
+func TestHandleAllocs(t *testing.T) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers("127.0.0.1:1")) // never dialled: nothing here needs a broker
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	s := &Source{enc: event.NewEncoder([]string{"127.0.0.1:1"}), handler: func(context.Context, *Batch) error { return nil }}
+	w := newWorker(context.Background(), s, cl, "t", 0)
+	defer w.cancel()
+	c := collected{b: &Batch{Topic: "t", Records: []Record{{Topic: "t", Offset: 7}}}}
+	if n := testing.AllocsPerRun(100, func() {
+		if !w.handle(c) {
+			t.Fatal("handle failed")
+		}
+	}); n != 0 {
+		t.Errorf("handling a batch allocates %.1f times, want 0", n)
+	}
 }

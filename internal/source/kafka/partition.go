@@ -46,6 +46,9 @@ type worker struct {
 	// free holds event buffers of handled batches for the next ones, when Config.ReuseEventBuffers: two,
 	// because with Config.Overlap one batch is collected while the previous one is still handled.
 	free chan []byte
+	// marks is the argument of MarkCommitOffsets, {topic: {part: offset}}, reused from batch to batch
+	// (franz-go copies what it is given): two maps per batch were most of a one-record batch's garbage.
+	marks map[string]map[int32]kgo.EpochOffset
 }
 
 // collected is a batch on its way from collect to the handler.
@@ -59,7 +62,8 @@ func newWorker(ctx context.Context, s *Source, cl *kgo.Client, topic string, par
 	ctx, cancel := context.WithCancel(ctx)
 	return &worker{s: s, cl: cl, topic: topic, part: part, ctx: ctx, cancel: cancel,
 		done: make(chan struct{}), notify: make(chan struct{}, 1), next: -1, bufHint: 4096,
-		enc: s.enc.Partition(topic, part), free: make(chan []byte, 2)}
+		enc: s.enc.Partition(topic, part), free: make(chan []byte, 2),
+		marks: map[string]map[int32]kgo.EpochOffset{topic: {part: {}}}}
 }
 
 // recordBytes approximates a record's memory for the queue bound.
@@ -223,7 +227,8 @@ func (w *worker) handle(c collected) bool {
 		return false
 	}
 	next := b.Records[len(b.Records)-1].Offset + 1
-	w.cl.MarkCommitOffsets(map[string]map[int32]kgo.EpochOffset{w.topic: {w.part: {Epoch: c.epoch, Offset: next}}})
+	w.marks[w.topic][w.part] = kgo.EpochOffset{Epoch: c.epoch, Offset: next}
+	w.cl.MarkCommitOffsets(w.marks)
 	if com := w.s.com.Load(); com != nil {
 		com.soon()
 	}

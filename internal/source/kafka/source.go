@@ -371,6 +371,14 @@ func (s *Source) Lag() map[int32]int64 {
 	return out
 }
 
+// Assigned returns how many partitions the source holds now: Lag's length, without building the map (the
+// runtime asks once per batch).
+func (s *Source) Assigned() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.workers)
+}
+
 // Close stops a running Run and waits for it to return. When ctx ends first it aborts the shutdown (Abort)
 // and waits for Run, which then returns promptly, before returning ctx's error.
 func (s *Source) Close(ctx context.Context) error {
