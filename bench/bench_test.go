@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -269,9 +270,10 @@ func runPipeUntil(b *testing.B, raw []byte, reg *plugin.Registry, done <-chan st
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	p, err := runtime.New(ctx, def, runtime.Deps{
-		Registry: reg,
-		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Metrics:  prometheus.NewRegistry(),
+		Registry:  reg,
+		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Metrics:   prometheus.NewRegistry(),
+		NoOverlap: os.Getenv("SLUICE_BENCH_NO_OVERLAP") == "1", // for the figures without the overlap
 	})
 	if err != nil {
 		b.Fatal(err)

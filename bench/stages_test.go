@@ -92,6 +92,21 @@ func BenchmarkStages(b *testing.B) {
 			}
 		})
 	})
+	// The same with the record's own key and value handed to the Scope (transform.Scope.ResetKafka), as the
+	// runtime does for the source's events: no walk over the event's base64, no decoding.
+	b.Run("template+key-raw", func(b *testing.B) {
+		var buf, kbuf []byte
+		var s transform.Scope
+		perRecord(b, func(i int) {
+			s.ResetKafka(events[i], recs[i].Key, recs[i].Value)
+			if buf, err = tmpl.RenderScope(buf[:0], &s, vars); err != nil {
+				b.Fatal(err)
+			}
+			if kbuf, _, err = key.AppendLookupScope(kbuf[:0], &s); err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
 	b.Run("bare-filter", func(b *testing.B) {
 		paid := []byte(`"status":"PAID"`)
 		perRecord(b, func(i int) { _ = bytes.Contains(recs[i].Value, paid) })

@@ -23,26 +23,57 @@ func (s *Set) MatchKafka(event []byte, key, value []byte) (bool, error) {
 		return true, nil
 	}
 	st := s.pool.Get().(*state)
-	st.kkey, st.kval = key, value
-	acc, err := st.run(event, true)
-	err = st.wrap(err)
-	matched := false
-	if err == nil {
-		for _, roots := range s.rootConds {
-			for _, r := range roots {
-				if hasBit(acc, r) {
-					matched = true
-				}
-			}
-		}
+	// First without validating the key and value in full (kafkaBody): a match found so is the answer. A
+	// record that does not match is the answer too when what was taken for JSON is JSON; otherwise it is
+	// evaluated again, exactly.
+	matched, err := s.matchKafka(st, event, key, value, false)
+	if err == nil && !matched && st.nAssumed > 0 && !st.assumedValid() {
+		matched, err = s.matchKafka(st, event, key, value, true)
 	}
-	st.data, st.kkey, st.kval, st.kafka = nil, nil, nil, false
+	st.data, st.kkey, st.kval, st.kafka, st.assumed = nil, nil, nil, false, [2][]byte{}
 	s.pool.Put(st)
 	return matched, err
 }
 
+// matchKafka is one evaluation of MatchKafka; exact makes kafkaBody validate every key and value in full.
+func (s *Set) matchKafka(st *state, event, key, value []byte, exact bool) (bool, error) {
+	st.kkey, st.kval = key, value
+	st.exact, st.nAssumed = exact, 0
+	acc, err := st.run(event, true)
+	if err = st.wrap(err); err != nil {
+		return false, err
+	}
+	for _, roots := range s.rootConds {
+		for _, r := range roots {
+			if hasBit(acc, r) {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
 // kafkaBody evaluates a record's key or value bytes at path node n and sets the satisfied conditions in acc.
+//
+// Deciding between JSON and text takes a full validation of body, while evaluating the clauses usually
+// reads only its first members. When n has no clause on the value as a whole (only clauses on fields
+// inside it), what the text outcome (and the not-UTF-8 one) sets is n.internalAll, every condition the
+// JSON outcome can set. Matching only ever needs bits set, so if the record matches with body taken as
+// JSON, it matches whatever body is. So, unless st.exact, such a body is evaluated as JSON without the
+// validation (a syntax error met on the way sends it to the exact evaluation) and noted in st.assumed.
+// When the record does not match, MatchKafka validates what was noted: valid JSON is evaluated exactly
+// as the first evaluation did, so only a record with a key or value that is not JSON is evaluated
+// again, with st.exact.
 func (st *state) kafkaBody(n *node, body []byte, acc []uint64) {
+	if !st.exact && len(n.leafAll) == 0 && st.nAssumed < len(st.assumed) {
+		if st.subChecked(n, body, acc) == nil {
+			st.assumed[st.nAssumed] = body
+			st.nAssumed++
+			return
+		}
+		// Not JSON, most likely: decided below, exactly. The bits set meanwhile are among those the
+		// exact evaluation sets.
+	}
 	if !utf8.Valid(body) {
 		setBits(acc, n.leafAll)
 		setBits(acc, n.internalAll)
@@ -78,6 +109,31 @@ func (st *state) sub(n *node, doc []byte, acc []uint64) {
 	st.data, st.pos, st.depth, st.kafka, st.stopped, st.needMore = doc, 0, 0, false, false, 0
 	_ = st.value(n, acc) // doc is valid JSON: no error is possible
 	st.data, st.pos, st.depth, st.kafka, st.stopped, st.needMore = data, pos, depth, kafka, stopped, needMore
+}
+
+// assumedValid reports whether every key or value that kafkaBody evaluated as JSON unvalidated is valid
+// UTF-8 JSON, as the exact evaluation would have found.
+func (st *state) assumedValid() bool {
+	for _, b := range st.assumed[:st.nAssumed] {
+		if !utf8.Valid(b) || !st.valid(b) {
+			return false
+		}
+	}
+	return true
+}
+
+// subChecked is sub for a document not known to be valid: it returns the syntax error evaluation met.
+func (st *state) subChecked(n *node, doc []byte, acc []uint64) error {
+	data, pos, depth, kafka, stopped, needMore := st.data, st.pos, st.depth, st.kafka, st.stopped, st.needMore
+	st.data, st.pos, st.depth, st.kafka, st.stopped, st.needMore = doc, 0, 0, false, false, 0
+	err := st.value(n, acc)
+	if err == nil && !st.stopped {
+		if st.skipWS(); st.pos != len(doc) {
+			err = errSyntax // data after the value
+		}
+	}
+	st.data, st.pos, st.depth, st.kafka, st.stopped, st.needMore = data, pos, depth, kafka, stopped, needMore
+	return err
 }
 
 // validJSON reports whether b is one valid JSON value (surrounded by optional white space), like json.Valid but

@@ -37,6 +37,11 @@ type state struct {
 	kafka bool
 	kkey  []byte
 	kval  []byte
+	// exact makes kafkaBody validate a key or value in full before evaluating it; assumed[:nAssumed] are
+	// those it evaluated as JSON without (MatchKafka).
+	exact    bool
+	assumed  [2][]byte
+	nAssumed int
 }
 
 // errSyntax is the internal, allocation-free signal of malformed JSON; wrap turns it into the error callers see.

@@ -7,91 +7,103 @@ package transform
 // rendered template, an enrichment's output) as one JSON line pays a fraction of what the two passes cost.
 // Like encoding/json, it does not check that strings are valid UTF-8.
 func AppendCompact(dst, src []byte) ([]byte, bool) {
-	base := len(dst)
-	dst, i, ok := compactValue(dst, src, skipWS(src, 0), 0)
+	c := compactor{dst: dst, src: src}
+	i := skipWS(src, 0)
+	c.run = i
+	i, ok := c.value(i, 0)
 	if !ok || skipWS(src, i) != len(src) {
-		return dst[:base], false
+		return dst, false
 	}
-	return dst, true
+	return append(c.dst, src[c.run:i]...), true
 }
 
-// compactValue is skipValueDepth copying what it validates, except whitespace, to dst.
-func compactValue(dst, b []byte, i, depth int) ([]byte, int, bool) {
-	if i >= len(b) {
-		return dst, i, false
+// compactor validates src like skipValueDepth and copies it to dst in runs: whitespace outside strings is
+// rare in what targets frame (a template's own spacing), so most of a value goes over in one append
+// instead of one per token.
+type compactor struct {
+	dst, src []byte
+	run      int // start of the bytes validated but not yet copied
+}
+
+// ws skips whitespace at src[i], flushing the run before it.
+func (c *compactor) ws(i int) int {
+	j := skipWS(c.src, i)
+	if j > i {
+		c.dst = append(c.dst, c.src[c.run:i]...)
+		c.run = j
 	}
-	var end int
-	var ok bool
-	switch c := b[i]; c {
+	return j
+}
+
+// value validates the value at src[i] and returns where it ends.
+func (c *compactor) value(i, depth int) (int, bool) {
+	b := c.src
+	if i >= len(b) {
+		return i, false
+	}
+	switch ch := b[i]; ch {
 	case '"':
-		end, _, ok = skipString(b, i)
+		end, _, ok := skipString(b, i)
+		return end, ok
 	case '{', '[':
 		if depth >= maxDepth {
-			return dst, i, false
+			return i, false
 		}
-		return compactContainer(dst, b, i, depth)
+		return c.container(i, depth)
 	case 't':
-		end, ok = skipLiteral(b, i, "true")
+		return skipLiteral(b, i, "true")
 	case 'f':
-		end, ok = skipLiteral(b, i, "false")
+		return skipLiteral(b, i, "false")
 	case 'n':
-		end, ok = skipLiteral(b, i, "null")
+		return skipLiteral(b, i, "null")
 	default:
-		if c != '-' && (c < '0' || c > '9') {
-			return dst, i, false
+		if ch != '-' && (ch < '0' || ch > '9') {
+			return i, false
 		}
-		end, ok = skipNumber(b, i)
+		return skipNumber(b, i)
 	}
-	if !ok {
-		return dst, end, false
-	}
-	return append(dst, b[i:end]...), end, true
 }
 
-// compactContainer copies the object or array starting at b[i].
-func compactContainer(dst, b []byte, i, depth int) ([]byte, int, bool) {
+// container validates the object or array starting at src[i].
+func (c *compactor) container(i, depth int) (int, bool) {
+	b := c.src
 	object := b[i] == '{'
 	closer := byte(']')
 	if object {
 		closer = '}'
 	}
-	dst = append(dst, b[i])
-	i = skipWS(b, i+1)
+	i = c.ws(i + 1)
 	if i < len(b) && b[i] == closer {
-		return append(dst, closer), i + 1, true
+		return i + 1, true
 	}
 	for {
 		var ok bool
 		if object {
 			if i >= len(b) || b[i] != '"' {
-				return dst, i, false
+				return i, false
 			}
-			end, _, ok := skipString(b, i)
-			if !ok {
-				return dst, end, false
+			if i, _, ok = skipString(b, i); !ok {
+				return i, false
 			}
-			dst = append(dst, b[i:end]...)
-			i = skipWS(b, end)
+			i = c.ws(i)
 			if i >= len(b) || b[i] != ':' {
-				return dst, i, false
+				return i, false
 			}
-			dst = append(dst, ':')
-			i = skipWS(b, i+1)
+			i = c.ws(i + 1)
 		}
-		if dst, i, ok = compactValue(dst, b, i, depth+1); !ok {
-			return dst, i, false
+		if i, ok = c.value(i, depth+1); !ok {
+			return i, false
 		}
-		i = skipWS(b, i)
+		i = c.ws(i)
 		if i >= len(b) {
-			return dst, i, false
+			return i, false
 		}
 		if b[i] == closer {
-			return append(dst, closer), i + 1, true
+			return i + 1, true
 		}
 		if b[i] != ',' {
-			return dst, i, false
+			return i, false
 		}
-		dst = append(dst, ',')
-		i = skipWS(b, i+1)
+		i = c.ws(i + 1)
 	}
 }

@@ -3,6 +3,7 @@ package transform
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -45,5 +46,21 @@ func TestAppendCompactAllocs(t *testing.T) {
 	dst := make([]byte, 0, 256)
 	if n := testing.AllocsPerRun(100, func() { dst, _ = AppendCompact(dst[:0], src) }); n != 0 {
 		t.Fatalf("AppendCompact allocates %v times per call, want 0", n)
+	}
+}
+
+// BenchmarkAppendCompact frames a rendered target template of a 1 KB order (a JSON template's own spacing
+// around a compact value), the file target's checked path.
+func BenchmarkAppendCompact(b *testing.B) {
+	line := []byte(`{"order": {"orderId":"o-00000001","customerId":"c-00001","city":"Lisbon","amount":75.5,"status":"PAID","createdAt":"2026-11-25T12:00:00Z","items":[{"sku":"A-1","qty":2,"price":10.5},{"sku":"B-2","qty":1,"price":54.5}],"note":"` +
+		strings.Repeat("x", 780) + `"}, "pipe": "bench", "partition": "0", "offset": 12345}`)
+	dst := make([]byte, 0, 2*len(line))
+	b.SetBytes(int64(len(line)))
+	b.ReportAllocs()
+	for b.Loop() {
+		var ok bool
+		if dst, ok = AppendCompact(dst[:0], line); !ok {
+			b.Fatal("invalid")
+		}
 	}
 }

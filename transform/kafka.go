@@ -129,15 +129,21 @@ type body struct {
 	json  bool   // span is the decoded payload, valid JSON; otherwise span is the member's raw JSON value
 	err   bool   // the event was malformed on the way to the member
 	span  []byte // what a path into the member continues from
-	// rawStart and rawEnd delimit the member's value in the event, for <aws.pipes.event.json>.
+	// rawStart and rawEnd delimit the member's value in the event, for <aws.pipes.event.json>; rawKnown is
+	// false when the member was taken from raw (Scope.ResetKafka) without walking the event to it.
 	rawStart, rawEnd int
+	rawKnown         bool
 	buf              []byte // the decoded bytes, reused across events
+	// raw is the record's own key or value bytes when hinted (Scope.ResetKafka): what decoding the event's
+	// base64 would give, nil when the event has no such member.
+	raw    []byte
+	hinted bool
 }
 
 func (st *state) reset() {
 	st.kafkaKnown = false
-	st.key.done = false
-	st.value.done = false
+	st.key.done, st.key.hinted, st.key.raw = false, false, nil
+	st.value.done, st.value.hinted, st.value.raw = false, false, nil
 	st.top.started, st.top.end, st.top.bad = false, false, false
 	st.top.n, st.top.more = 0, st.top.more[:0]
 }
@@ -166,7 +172,18 @@ func (st *state) body(event []byte, name string) *body {
 	if b.done {
 		return b
 	}
-	b.done, b.found, b.json, b.err, b.span, b.rawStart, b.rawEnd = true, false, false, false, nil, 0, 0
+	if b.hinted {
+		// The record's own bytes: no walk over the event, no base64. Only the common outcome, a JSON
+		// payload, is taken from them; the others (no member, binary, text) need the member's raw text,
+		// so they take the walk below.
+		if b.raw != nil && utf8.Valid(b.raw) {
+			if v, ok := validJSON(b.raw); ok {
+				b.done, b.found, b.json, b.err, b.span, b.rawKnown = true, true, true, false, v, false
+				return b
+			}
+		}
+	}
+	b.done, b.found, b.json, b.err, b.span, b.rawStart, b.rawEnd, b.rawKnown = true, false, false, false, nil, 0, 0, true
 	vs, ve, found, ok := st.topMember(event, skipWS(event, 0), name)
 	if !ok {
 		b.err = true
@@ -208,4 +225,19 @@ func (b *body) decode(src []byte) ([]byte, error) {
 	}
 	n, err := decodeBase64(b.buf[:n], src)
 	return b.buf[:n], err
+}
+
+// rawSpan makes sure b (the member name of event) knows where its value sits in the event, walking the event
+// to it when b was taken from the record's bytes (Scope.ResetKafka).
+func (st *state) rawSpan(event []byte, name string, b *body) {
+	if b.rawKnown || !b.found {
+		return
+	}
+	if vs, ve, found, ok := st.topMember(event, skipWS(event, 0), name); ok && found {
+		b.rawStart, b.rawEnd, b.rawKnown = vs, ve, true
+		return
+	}
+	// Not the event of these bytes after all: evaluate the member from the event, as without the hint.
+	b.done, b.hinted = false, false
+	st.body(event, name)
 }

@@ -169,6 +169,19 @@ func (s *Scope) Reset(event []byte) {
 	s.st.reset()
 }
 
+// ResetKafka is Reset for the Pipes event that Sluice's source encoded for a Kafka record whose raw key and
+// value are key and value (nil: the record has none, and the event has no such member). Evaluations give
+// what they give after Reset(event), but a path into $.key or $.value reads these bytes instead of walking
+// the event to the member and decoding its base64, which is most of the cost of rendering a 1 KB record.
+// Passing bytes that are not the event's own key and value gives wrong results: call it only for events
+// the source made, not for an enrichment's output.
+func (s *Scope) ResetKafka(event, key, value []byte) {
+	s.Reset(event)
+	s.st.kafkaKnown, s.st.kafka = true, true
+	s.st.key.raw, s.st.key.hinted = key, true
+	s.st.value.raw, s.st.value.hinted = value, true
+}
+
 // LookupText evaluates the path like Lookup and returns the value as text, the way a template made of only this
 // placeholder renders it: a string is unquoted and unescaped, an object or array loses the quotes around its
 // strings, numbers, booleans and null are their JSON text. This is the form a dynamic parameter such as a Kafka
@@ -210,6 +223,11 @@ func (st *state) lookup(p *Path, event []byte) ([]byte, bool, error) {
 		}
 		if !b.found {
 			return nil, false, nil
+		}
+		if len(steps) == 1 && !p.wild {
+			// $.key or $.value itself: the span is a validated value already (the decoded JSON, or the
+			// member's raw value), so it is not scanned again.
+			return b.span, true, nil
 		}
 		doc, start, steps, top = b.span, 0, steps[1:], false
 	}

@@ -343,6 +343,8 @@ func (st *state) appendEventJSON(dst, event []byte) []byte {
 	// Spans of key and value are offsets in event (body works on the event as given), and v is event trimmed.
 	lead := skipWS(event, 0)
 	first, second := st.body(event, "key"), st.body(event, "value")
+	st.rawSpan(event, "key", first)
+	st.rawSpan(event, "value", second)
 	if second.rawStart < first.rawStart {
 		first, second = second, first
 	}

@@ -52,11 +52,11 @@ func (b Backoff) withDefaults() Backoff {
 
 // deliver runs the executions of one batch's filtered events under the pipe's retry policy and
 // dead-letters what it gives up.
-func (p *Pipe) deliver(ctx context.Context, b *kafka.Batch, events []json.RawMessage) error {
+func (p *Pipe) deliver(ctx context.Context, b *kafka.Batch, events []json.RawMessage, ahead *preRendered) error {
 	g := p.g
 	if p.src != nil {
 		// The ceiling is one execution per assigned partition ("up to one consumer per partition").
-		p.limiter.SetMax(len(p.src.Lag()))
+		p.limiter.SetMax(p.src.Assigned())
 	}
 	recs, err := recordsOf(b, events)
 	if err != nil {
@@ -78,7 +78,11 @@ func (p *Pipe) deliver(ctx context.Context, b *kafka.Batch, events []json.RawMes
 			if err := p.limiter.Acquire(ctx); err != nil {
 				return err
 			}
-			done, err := p.runExecution(ctx, events[start:hi])
+			var pre *preRendered
+			if start == 0 && hi == len(events) {
+				pre, ahead = ahead, nil // the payloads rendered ahead serve the first whole-batch attempt only
+			}
+			done, err := p.runExecution(ctx, events[start:hi], pre)
 			p.limiter.Release(loadOutcome(ctx, err))
 			delivered = max(delivered, start+done)
 			return err

@@ -21,26 +21,98 @@ func (p *Pipe) handle(ctx context.Context, b *kafka.Batch) error {
 		return ctx.Err()
 	}
 	defer p.inflight.Done()
-	sp, _ := p.eventSlices.Get().(*[]json.RawMessage)
-	if sp == nil {
-		sp = new([]json.RawMessage)
+	pr, _ := b.Prepared.(*prepared)
+	if pr == nil {
+		pr = p.prepareBatch(b, false) // prepare panicked; the guard around handle reports it this time
 	}
-	events := p.filter(b, (*sp)[:0])
-	defer func() {
-		clear(events) // the batch's events may be reused by the source once handle returns
-		*sp = events[:0]
-		p.eventSlices.Put(sp)
-	}()
-	p.g.observeBatch(len(b.Records), len(events))
-	if len(events) == 0 {
+	defer p.release(pr)
+	p.g.observeBatch(len(b.Records), len(pr.events))
+	if len(pr.events) == 0 {
 		p.log.Debug("batch filtered out", "topic", b.Topic, "partition", b.Partition, "records", len(b.Records))
 		return nil
 	}
-	return p.deliver(ctx, b, events)
+	return p.deliver(ctx, b, pr.events, pr.rendered())
 }
 
-// filter appends to out the events of the records matching the pipe's FilterCriteria, in order.
-func (p *Pipe) filter(b *kafka.Batch, out []json.RawMessage) []json.RawMessage {
+// prepared is the work done on a batch before its delivery (kafka.Config.Prepare): with the source's
+// Overlap, while the partition's previous batch is delivered. It holds the events that passed the filter
+// and, when the target stage starts from them (no enrichment) and has an InputTemplate, their payloads
+// rendered for the first execution. Retries and the ranges of a bisection render again.
+type prepared struct {
+	events []json.RawMessage
+	recs   []*kafka.Record // the records of events, for rendering
+	r      *rendered       // the memory of ahead, nil when nothing was rendered
+	ahead  preRendered
+}
+
+// preRendered is the target payloads of a batch's events (and a plugin.Keyed target's keys, nil when the
+// key path failed) rendered before its first execution.
+type preRendered struct {
+	payloads, keys []json.RawMessage
+}
+
+// rendered returns the payloads rendered ahead, or nil.
+func (pr *prepared) rendered() *preRendered {
+	if pr.r == nil {
+		return nil
+	}
+	return &pr.ahead
+}
+
+// prepare is the source's Config.Prepare. A panic leaves the batch unprepared: handle then prepares it
+// again under its guard, which reports the panic as it reports one in the delivery.
+func (p *Pipe) prepare(_ context.Context, b *kafka.Batch) {
+	defer func() {
+		if recover() != nil {
+			b.Prepared = nil
+		}
+	}()
+	b.Prepared = p.prepareBatch(b, true)
+}
+
+// prepareBatch filters b and, when render is set and the target stage starts from the source's events,
+// renders the target payloads of the survivors.
+func (p *Pipe) prepareBatch(b *kafka.Batch, render bool) *prepared {
+	pr, _ := p.prepBatches.Get().(*prepared)
+	if pr == nil {
+		pr = new(prepared)
+	}
+	pr.events, pr.recs = p.filter(b, pr.events[:0], pr.recs[:0])
+	if !render || len(pr.events) == 0 || p.targetTemplate == nil || p.enricher != nil {
+		return pr
+	}
+	var key *transform.Path
+	if p.keyed != nil {
+		key = p.keyed.KeyPath()
+	}
+	r := p.getRendered()
+	r.recs = pr.recs
+	payloads, keys, err := p.renderInto(r, p.targetTemplate, pr.events, "TargetParameters.InputTemplate", key, payloadLimit(p.targetLimit, p.target))
+	if err != nil {
+		// The target stage renders again and fails the same way there, logged and classified.
+		p.putRendered(r)
+		return pr
+	}
+	pr.r, pr.ahead = r, preRendered{payloads: payloads, keys: keys}
+	return pr
+}
+
+// release gives pr's memory back once the batch's delivery is over: the source reuses the events' buffer
+// then, so no reference to it is kept.
+func (p *Pipe) release(pr *prepared) {
+	if pr.r != nil {
+		p.putRendered(pr.r)
+		pr.r, pr.ahead = nil, preRendered{}
+	}
+	clear(pr.events)
+	clear(pr.recs)
+	pr.events, pr.recs = pr.events[:0], pr.recs[:0]
+	p.prepBatches.Put(pr)
+}
+
+// filter appends to out the events of the records matching the pipe's FilterCriteria, in order, and their
+// records to recs.
+func (p *Pipe) filter(b *kafka.Batch, out []json.RawMessage, recs []*kafka.Record) ([]json.RawMessage, []*kafka.Record) {
 	for i := range b.Records {
 		r := &b.Records[i]
 		if p.filters != nil {
@@ -57,8 +129,9 @@ func (p *Pipe) filter(b *kafka.Batch, out []json.RawMessage) []json.RawMessage {
 			}
 		}
 		out = append(out, r.Event)
+		recs = append(recs, r)
 	}
-	return out
+	return out, recs
 }
 
 // invokeTarget delivers payloads in order, in chunks of the target's MaxBatch, and returns how many
@@ -154,6 +227,9 @@ type rendered struct {
 	keyBuf []byte
 	keys   []json.RawMessage
 	scope  transform.Scope
+	// recs, when set, are the source records of the events rendered (prepareBatch): their own key and
+	// value bytes are read instead of decoding the events' base64 (transform.Scope.ResetKafka).
+	recs []*kafka.Record
 }
 
 // getRendered takes a rendered from the pool; putRendered gives it back once nothing uses its payloads.
@@ -167,6 +243,7 @@ func (p *Pipe) getRendered() *rendered {
 func (p *Pipe) putRendered(r *rendered) {
 	clear(r.out) // spans of r.buf, or of arrays it outgrew: release the latter
 	clear(r.keys)
+	r.recs = nil
 	r.scope.Reset(nil)
 	p.renders.Put(r)
 }
@@ -195,7 +272,11 @@ func (p *Pipe) renderInto(r *rendered, tmpl *transform.Template, events []json.R
 	}
 	keysOK := key != nil
 	for i, ev := range events {
-		r.scope.Reset(ev)
+		if r.recs != nil {
+			r.scope.ResetKafka(ev, r.recs[i].Key, r.recs[i].Value)
+		} else {
+			r.scope.Reset(ev)
+		}
 		start := len(buf)
 		var err error
 		buf, err = tmpl.RenderScopeLimit(buf, &r.scope, &vars, limit)

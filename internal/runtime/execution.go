@@ -31,7 +31,7 @@ func (e *ExecutionTimeoutError) Unwrap() []error { return []error{e.Err, context
 // enrichment and target stages under the execution limit, with their execution-log steps and metrics.
 // It returns how many leading events were delivered when it failed (always 0 with an enrichment, whose
 // output events cannot be traced to its input; len(events) on success).
-func (p *Pipe) runExecution(ctx context.Context, events []json.RawMessage) (int, error) {
+func (p *Pipe) runExecution(ctx context.Context, events []json.RawMessage, ahead *preRendered) (int, error) {
 	g, m, xl := p.g, p.g.metrics, p.g.xlog
 	id := execlog.NewExecutionID()
 	start := time.Now()
@@ -47,7 +47,7 @@ func (p *Pipe) runExecution(ctx context.Context, events []json.RawMessage) (int,
 	ectx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
 	var done int
-	err := p.guardStages(func() (err error) { done, err = p.stages(ectx, id, events); return err }) // recover.go
+	err := p.guardStages(func() (err error) { done, err = p.stages(ectx, id, events, ahead); return err }) // recover.go
 	if m != nil {
 		m.Duration.Observe(time.Since(start).Seconds())
 	}
@@ -92,7 +92,7 @@ func isPartial(err error) bool {
 
 // stages runs the enrichment stage (when the pipe has one) and the target stage, returning how many
 // leading events were delivered when the target stage failed (0 with an enrichment: see runExecution).
-func (p *Pipe) stages(ctx context.Context, id string, events []json.RawMessage) (int, error) {
+func (p *Pipe) stages(ctx context.Context, id string, events []json.RawMessage, ahead *preRendered) (int, error) {
 	xl, m := p.g.xlog, p.g.metrics
 	inputs := events
 	if p.enricher != nil {
@@ -123,7 +123,7 @@ func (p *Pipe) stages(ctx context.Context, id string, events []json.RawMessage) 
 
 	xl.Log(id, execlog.Entry{Type: execlog.TargetStageEntered})
 	start := time.Now()
-	done, err := p.targetStage(ctx, id, inputs, p.enricher == nil)
+	done, err := p.targetStage(ctx, id, inputs, p.enricher == nil, ahead)
 	if m != nil {
 		m.TargetStageDuration.Observe(time.Since(start).Seconds())
 	}
@@ -187,8 +187,9 @@ func (p *Pipe) enrichStage(ctx context.Context, id string, events []json.RawMess
 
 // targetStage applies the target template and invokes the target in chunks of its MaxBatch, returning
 // how many leading payloads were delivered when it failed. own says the inputs are the source's events as
-// Sluice encoded them (no enrichment ran).
-func (p *Pipe) targetStage(ctx context.Context, id string, inputs []json.RawMessage, own bool) (int, error) {
+// Sluice encoded them (no enrichment ran). ahead, when not nil, holds the inputs' payloads rendered before
+// the execution (execute.go's prepareBatch), used instead of rendering them again.
+func (p *Pipe) targetStage(ctx context.Context, id string, inputs []json.RawMessage, own bool, ahead *preRendered) (int, error) {
 	xl := p.g.xlog
 	payloads := inputs
 	var keys []json.RawMessage // a plugin.Keyed target's keys, evaluated while rendering (execute.go)
@@ -199,9 +200,14 @@ func (p *Pipe) targetStage(ctx context.Context, id string, inputs []json.RawMess
 			key = p.keyed.KeyPath()
 		}
 		var err error
-		r := p.getRendered()
-		defer p.putRendered(r)
-		if payloads, keys, err = p.renderInto(r, p.targetTemplate, inputs, "TargetParameters.InputTemplate", key, payloadLimit(p.targetLimit, p.target)); err != nil {
+		if ahead != nil && len(ahead.payloads) == len(inputs) {
+			payloads, keys = ahead.payloads, ahead.keys // rendered while the previous batch was delivered (execute.go)
+		} else {
+			r := p.getRendered()
+			defer p.putRendered(r)
+			payloads, keys, err = p.renderInto(r, p.targetTemplate, inputs, "TargetParameters.InputTemplate", key, payloadLimit(p.targetLimit, p.target))
+		}
+		if err != nil {
 			err = plugin.Permanent(err)
 			xl.Log(id, execlog.Entry{Type: execlog.TargetTransformationFailed, Err: err})
 			return 0, err

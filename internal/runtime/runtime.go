@@ -95,6 +95,9 @@ type Deps struct {
 	InstanceID string
 	// SessionTimeout is the source's consumer-group session timeout; zero means kafka.DefaultSessionTimeout.
 	SessionTimeout time.Duration
+	// NoOverlap makes each partition filter and render its next batch only once the current one is
+	// delivered (kafka.Config.Overlap off); for measurements.
+	NoOverlap bool
 	// Watch, when set, is told the outcome of every call to the pipe's target and enrichment (not the
 	// dead-letter destination): the part ("target" or "enrichment"), its endpoint, and the call's error
 	// (nil on success). Calls cut short because the execution's context ended are not reported. It is
@@ -125,7 +128,7 @@ type Pipe struct {
 
 	watch       func(part, endpoint string, err error) // Deps.Watch; nil: nobody watches
 	renders     sync.Pool                              // *rendered: the target stage's payload memory (execute.go)
-	eventSlices sync.Pool                              // *[]json.RawMessage: a batch's filtered events (execute.go)
+	prepBatches sync.Pool                              // *prepared: a batch's filtered events and payloads (execute.go)
 
 	src *kafka.Source
 
@@ -214,6 +217,10 @@ func New(ctx context.Context, def *pipe.Definition, deps Deps) (*Pipe, error) {
 	// handle keeps no event past its return (plugins may not either, and dead letters and the execution
 	// log copy what they keep), so a partition's batches can share one event buffer.
 	cfg.ReuseEventBuffers = true
+	// Each partition filters and renders its next batch while the current one is delivered (execute.go),
+	// except in exactly-once mode, where a transaction's round ends only when every batch it polled was
+	// delivered, so preparing ahead would gain nothing and hold a batch across the round's End.
+	cfg.Prepare, cfg.Overlap = p.prepare, !deps.NoOverlap && cfg.ExactlyOnce == nil
 	if p.src, err = kafka.New(ctx, cfg); err != nil {
 		return nil, fmt.Errorf("creating source of pipe %s: %w", def.Name, err)
 	}

@@ -42,15 +42,28 @@ type worker struct {
 	pendIdx int
 	recs    []*kgo.Record // the batch being collected, reused from batch to batch
 	ends    []int         // end of each of recs' events in the batch's buffer
-	reuse   []byte        // the previous batch's event buffer, when Config.ReuseEventBuffers
 	bufHint int           // size of the previous batch's events, to size the next buffer in one allocation
+	// free holds event buffers of handled batches for the next ones, when Config.ReuseEventBuffers: two,
+	// because with Config.Overlap one batch is collected while the previous one is still handled.
+	free chan []byte
+	// marks is the argument of MarkCommitOffsets, {topic: {part: offset}}, reused from batch to batch
+	// (franz-go copies what it is given): two maps per batch were most of a one-record batch's garbage.
+	marks map[string]map[int32]kgo.EpochOffset
+}
+
+// collected is a batch on its way from collect to the handler.
+type collected struct {
+	b     *Batch
+	epoch int32  // leader epoch of the batch's last record, for the commit
+	buf   []byte // the batch's event buffer
 }
 
 func newWorker(ctx context.Context, s *Source, cl *kgo.Client, topic string, part int32) *worker {
 	ctx, cancel := context.WithCancel(ctx)
 	return &worker{s: s, cl: cl, topic: topic, part: part, ctx: ctx, cancel: cancel,
 		done: make(chan struct{}), notify: make(chan struct{}, 1), next: -1, bufHint: 4096,
-		enc: s.enc.Partition(topic, part)}
+		enc: s.enc.Partition(topic, part), free: make(chan []byte, 2),
+		marks: map[string]map[int32]kgo.EpochOffset{topic: {part: {}}}}
 }
 
 // recordBytes approximates a record's memory for the queue bound.
@@ -133,54 +146,118 @@ func (w *worker) lag() int64 {
 	return w.hwm - w.next
 }
 
-// run is the partition's goroutine.
+// run is the partition's goroutine. Without Config.Overlap it collects a batch, prepares it, hands it to
+// the handler and marks it, one batch after the other. With it, a second goroutine (prepareAhead) collects
+// and prepares the next batch while the handler runs; run still hands a batch to the handler only after
+// the previous one was acknowledged, and marks it only after its own handler returned nil, so the order
+// of a partition and commit-after-acknowledgement are the same either way.
 func (w *worker) run() {
 	defer close(w.done)
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	for {
-		b, epoch := w.collect(timer)
-		if b == nil {
-			return
-		}
-		err := w.s.handler(w.ctx, b)
-		if err != nil {
-			if w.ctx.Err() != nil {
-				// Revoked or stopping: the batch is abandoned, uncommitted, and read again later.
+	if !w.s.cfg.Overlap {
+		timer := time.NewTimer(time.Hour)
+		timer.Stop()
+		for {
+			c := w.collect(timer)
+			if c.b == nil || !w.prepare(c.b) || !w.handle(c) {
 				return
 			}
-			first, last := b.Records[0].Offset, b.Records[len(b.Records)-1].Offset
-			w.s.fail(fmt.Errorf("pipe %s: handling batch of %s[%d] offsets %d..%d: %w", w.s.cfg.Pipe, w.topic, w.part, first, last, err))
+		}
+	}
+	ready := make(chan collected) // unbuffered: at most one batch prepared ahead of the one handled
+	stopped := make(chan struct{})
+	go w.prepareAhead(ready, stopped)
+	defer func() {
+		w.cancel() // stops prepareAhead when run returns on a handler error
+		<-stopped
+	}()
+	for {
+		select {
+		case c := <-ready:
+			if !w.handle(c) {
+				return
+			}
+		case <-stopped:
 			return
 		}
-		next := b.Records[len(b.Records)-1].Offset + 1
-		w.cl.MarkCommitOffsets(map[string]map[int32]kgo.EpochOffset{w.topic: {w.part: {Epoch: epoch, Offset: next}}})
-		if c := w.s.com.Load(); c != nil {
-			c.soon()
-		}
-		w.mu.Lock()
-		w.next = next
-		w.mu.Unlock()
 	}
 }
 
-// collect builds the next batch, waiting for its first record and then until it is full, the window
-// has passed or the byte limit is reached. It returns nil when the worker's context ends, and the
-// leader epoch of the batch's last record (for the commit).
-func (w *worker) collect(timer *time.Timer) (*Batch, int32) {
-	cfg := &w.s.cfg
+// prepareAhead is run's second goroutine with Config.Overlap: it collects and prepares batches and hands
+// them to run one at a time, until the worker's context ends.
+func (w *worker) prepareAhead(ready chan<- collected, stopped chan<- struct{}) {
+	defer close(stopped)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		c := w.collect(timer)
+		if c.b == nil || !w.prepare(c.b) {
+			return
+		}
+		select {
+		case ready <- c:
+		case <-w.ctx.Done():
+			return
+		}
+	}
+}
+
+// prepare runs Config.Prepare on b; false when the worker's context ended meanwhile.
+func (w *worker) prepare(b *Batch) bool {
+	if w.s.cfg.Prepare != nil {
+		w.s.cfg.Prepare(w.ctx, b)
+	}
+	return w.ctx.Err() == nil
+}
+
+// handle calls the handler with c's batch and marks the batch for commit when it returns nil; false when
+// the worker must stop.
+func (w *worker) handle(c collected) bool {
+	b := c.b
+	err := w.s.handler(w.ctx, b)
 	w.mu.Lock()
-	w.progress++ // the previous batch's handler has returned
+	w.progress++ // the handler returned (Source.waitForRoom)
 	w.mu.Unlock()
+	if err != nil {
+		if w.ctx.Err() != nil {
+			// Revoked or stopping: the batch is abandoned, uncommitted, and read again later.
+			return false
+		}
+		first, last := b.Records[0].Offset, b.Records[len(b.Records)-1].Offset
+		w.s.fail(fmt.Errorf("pipe %s: handling batch of %s[%d] offsets %d..%d: %w", w.s.cfg.Pipe, w.topic, w.part, first, last, err))
+		return false
+	}
+	next := b.Records[len(b.Records)-1].Offset + 1
+	w.marks[w.topic][w.part] = kgo.EpochOffset{Epoch: c.epoch, Offset: next}
+	w.cl.MarkCommitOffsets(w.marks)
+	if com := w.s.com.Load(); com != nil {
+		com.soon()
+	}
+	w.mu.Lock()
+	w.next = next
+	w.mu.Unlock()
+	if w.s.cfg.ReuseEventBuffers {
+		select {
+		case w.free <- c.buf: // the handler is done with the batch's events
+		default:
+		}
+	}
+	return true
+}
+
+// collect builds the next batch, waiting for its first record and then until it is full, the window
+// has passed or the byte limit is reached. Its batch is nil when the worker's context ends.
+func (w *worker) collect(timer *time.Timer) collected {
+	cfg := &w.s.cfg
 	recs, ends := w.recs[:0], w.ends[:0]
 	defer func() {
 		clear(recs) // no reference to handed-out records outlives the batch
 		w.recs, w.ends = recs[:0], ends[:0]
 	}()
 	var buf []byte
-	if w.s.cfg.ReuseEventBuffers && w.reuse != nil {
-		buf = w.reuse[:0]
-	} else {
+	select {
+	case buf = <-w.free: // only filled with Config.ReuseEventBuffers
+		buf = buf[:0]
+	default:
 		buf = make([]byte, 0, w.bufHint)
 	}
 	size := 2 // the JSON array's brackets
@@ -193,7 +270,7 @@ fill:
 				case <-w.notify:
 					continue
 				case <-w.ctx.Done():
-					return nil, 0
+					return collected{}
 				}
 			}
 			wait := time.Until(deadline)
@@ -209,7 +286,7 @@ fill:
 				break fill
 			case <-w.ctx.Done():
 				timer.Stop()
-				return nil, 0
+				return collected{}
 			}
 		}
 		r := w.pending[w.pendIdx]
@@ -236,10 +313,7 @@ fill:
 		}
 	}
 	if w.ctx.Err() != nil {
-		return nil, 0
-	}
-	if w.s.cfg.ReuseEventBuffers {
-		w.reuse = buf
+		return collected{}
 	}
 	if len(buf) > w.bufHint {
 		w.bufHint = len(buf)
@@ -253,5 +327,5 @@ fill:
 		}
 		prev = ends[i]
 	}
-	return b, recs[len(recs)-1].LeaderEpoch
+	return collected{b: b, epoch: recs[len(recs)-1].LeaderEpoch, buf: buf}
 }

@@ -147,6 +147,16 @@ type Config struct {
 	// cluster (transact.go): the handler produces through the kafkatxn.Producer in its context, and the
 	// records it produces and the source offsets are committed in one transaction per poll.
 	ExactlyOnce *ExactlyOnce
+	// Overlap has each partition collect its next batch, encode its events and run Prepare on it while the
+	// handler still runs for the current one. The next batch is still handed to the handler only after the
+	// current one was acknowledged, and committed only after its own handler returned nil. It holds at most
+	// one more batch per partition in memory.
+	Overlap bool
+	// Prepare, when set, is called with every batch before the handler gets it, on the partition's
+	// collecting goroutine: with Overlap, while the handler runs for the previous batch. It must not
+	// depend on that batch's outcome; what it computes goes to the handler in Batch.Prepared. ctx is the
+	// handler's. A batch prepared when the partition is revoked is dropped without reaching the handler.
+	Prepare func(ctx context.Context, b *Batch)
 	// ClientOpts are extra franz-go options appended last (tuning and tests: session timeouts, fetch sizes).
 	ClientOpts []kgo.Opt
 }
@@ -168,6 +178,8 @@ type Batch struct {
 	Topic     string
 	Partition int32
 	Records   []Record
+	// Prepared is what Config.Prepare left for the handler (nil without it).
+	Prepared any
 }
 
 // Handler processes a batch. Returning nil acknowledges it (its offsets are committed); ctx is
@@ -372,6 +384,14 @@ func (s *Source) Lag() map[int32]int64 {
 		out[p] = w.lag()
 	}
 	return out
+}
+
+// Assigned returns how many partitions the source holds now: Lag's length, without building the map (the
+// runtime asks once per batch).
+func (s *Source) Assigned() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.workers)
 }
 
 // Close stops a running Run and waits for it to return. When ctx ends first it aborts the shutdown (Abort)

@@ -420,93 +420,101 @@ func TestCommitAfterAcknowledge(t *testing.T) {
 }
 
 // TestRebalance: two members of one group share the partitions; every record is acknowledged exactly
-// once, in order per partition, across the rebalances of the second member joining and leaving.
+// once, in order per partition, across the rebalances of the second member joining and leaving; also
+// with Config.Overlap, where a revoked partition may hold a prepared batch that must be dropped, not
+// acknowledged.
 func TestRebalance(t *testing.T) {
 	kafkatest.Each(t, func(t *testing.T, c *kafkatest.Cluster) {
-		const parts, per = 4, 300
-		topic := c.CreateTopic(t, parts)
-		cfg := testConfig(t, c, topic)
-		cfg.BatchSize = 5
-		var mu sync.Mutex
-		acked := map[int32][]int64{}
-		members := map[int32]map[string]bool{}
-		handler := func(name string) Handler {
-			return func(ctx context.Context, b *Batch) error {
-				time.Sleep(2 * time.Millisecond) // keep batches in flight when rebalances strike
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				mu.Lock()
-				defer mu.Unlock()
-				for _, r := range b.Records {
-					acked[b.Partition] = append(acked[b.Partition], r.Offset)
-				}
-				if members[b.Partition] == nil {
-					members[b.Partition] = map[string]bool{}
-				}
-				members[b.Partition][name] = true
-				return nil
+		t.Run("serial", func(t *testing.T) { testRebalance(t, c, false) })
+		t.Run("overlap", func(t *testing.T) { testRebalance(t, c, true) })
+	})
+}
+
+func testRebalance(t *testing.T, c *kafkatest.Cluster, overlap bool) {
+	const parts, per = 4, 300
+	topic := c.CreateTopic(t, parts)
+	cfg := testConfig(t, c, topic)
+	cfg.BatchSize = 5
+	cfg.Overlap = overlap
+	var mu sync.Mutex
+	acked := map[int32][]int64{}
+	members := map[int32]map[string]bool{}
+	handler := func(name string) Handler {
+		return func(ctx context.Context, b *Batch) error {
+			time.Sleep(2 * time.Millisecond) // keep batches in flight when rebalances strike
+			if ctx.Err() != nil {
+				return ctx.Err()
 			}
-		}
-		total := func() int {
 			mu.Lock()
 			defer mu.Unlock()
-			n := 0
-			for _, o := range acked {
-				n += len(o)
+			for _, r := range b.Records {
+				acked[b.Partition] = append(acked[b.Partition], r.Offset)
 			}
-			return n
-		}
-		produce := func(from, n int) {
-			for p := int32(0); p < parts; p++ {
-				c.Produce(t, records(topic, p, from, n)...)
+			if members[b.Partition] == nil {
+				members[b.Partition] = map[string]bool{}
 			}
-		}
-		produce(0, 100)
-		stopA := start(t, newSource(t, cfg), handler("a"))
-		kafkatest.Eventually(t, 60*time.Second, func() error {
-			if total() < 50 {
-				return fmt.Errorf("%d acknowledged", total())
-			}
+			members[b.Partition][name] = true
 			return nil
-		})
-		srcB := newSource(t, cfg)
-		stopB := start(t, srcB, handler("b"))
-		produce(100, 100)
-		kafkatest.Eventually(t, 90*time.Second, func() error {
-			if len(srcB.Lag()) == 0 {
-				return errors.New("member b has no partitions yet")
-			}
-			return nil
-		})
-		produce(200, 100)
-		kafkatest.Eventually(t, 90*time.Second, func() error {
-			if n := total(); n < parts*per {
-				return fmt.Errorf("%d of %d acknowledged", n, parts*per)
-			}
-			return nil
-		})
-		if err := stopB(); err != nil {
-			t.Fatal(err)
 		}
-		if err := stopA(); err != nil {
-			t.Fatal(err)
-		}
+	}
+	total := func() int {
 		mu.Lock()
 		defer mu.Unlock()
-		both := false
+		n := 0
+		for _, o := range acked {
+			n += len(o)
+		}
+		return n
+	}
+	produce := func(from, n int) {
 		for p := int32(0); p < parts; p++ {
-			checkContiguous(t, fmt.Sprintf("partition %d acknowledged offsets", p), acked[p], 0, per)
+			c.Produce(t, records(topic, p, from, n)...)
 		}
-		for _, m := range members {
-			if m["b"] {
-				both = true
-			}
+	}
+	produce(0, 100)
+	stopA := start(t, newSource(t, cfg), handler("a"))
+	kafkatest.Eventually(t, 60*time.Second, func() error {
+		if total() < 50 {
+			return fmt.Errorf("%d acknowledged", total())
 		}
-		if !both {
-			t.Errorf("member b never handled a batch; partitions by member: %v", members)
-		}
+		return nil
 	})
+	srcB := newSource(t, cfg)
+	stopB := start(t, srcB, handler("b"))
+	produce(100, 100)
+	kafkatest.Eventually(t, 90*time.Second, func() error {
+		if len(srcB.Lag()) == 0 {
+			return errors.New("member b has no partitions yet")
+		}
+		return nil
+	})
+	produce(200, 100)
+	kafkatest.Eventually(t, 90*time.Second, func() error {
+		if n := total(); n < parts*per {
+			return fmt.Errorf("%d of %d acknowledged", n, parts*per)
+		}
+		return nil
+	})
+	if err := stopB(); err != nil {
+		t.Fatal(err)
+	}
+	if err := stopA(); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	both := false
+	for p := int32(0); p < parts; p++ {
+		checkContiguous(t, fmt.Sprintf("partition %d acknowledged offsets", p), acked[p], 0, per)
+	}
+	for _, m := range members {
+		if m["b"] {
+			both = true
+		}
+	}
+	if !both {
+		t.Errorf("member b never handled a batch; partitions by member: %v", members)
+	}
 }
 
 // TestOutOfRange: a committed offset deleted by retention resumes per StartingPosition.

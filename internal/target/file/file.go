@@ -58,10 +58,12 @@ type Target struct {
 	path  string
 	fsync bool
 
-	mu  sync.Mutex
-	w   io.Writer
-	f   *os.File // nil when w is a process stream handed in by the factory
-	buf []byte   // reused under mu
+	mu sync.Mutex
+	w  io.Writer
+	f  *os.File // nil when w is a process stream handed in by the factory
+	// bufs holds framing buffers (*[]byte): each batch is framed outside mu, so the partitions of a pipe
+	// frame their batches at once and take turns only to write.
+	bufs sync.Pool
 }
 
 var (
@@ -204,16 +206,25 @@ func (t *Target) write(ctx context.Context, events []json.RawMessage, appendLine
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	buf := t.buf[:0]
+	bp, _ := t.bufs.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+	}
+	buf := (*bp)[:0]
 	if n := lineBytes(events); cap(buf) < n {
 		buf = make([]byte, 0, n) // one allocation instead of doubling through a large batch
 	}
 	for _, ev := range events {
 		buf = appendLine(buf, ev)
 	}
-	t.buf = buf
+	defer func() {
+		if cap(buf) <= 4<<20 { // do not pin a buffer grown by one huge batch
+			*bp = buf[:0]
+			t.bufs.Put(bp)
+		}
+	}()
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	if t.w == nil {
 		return fmt.Errorf("writing to file target %s: %w", t.path, os.ErrClosed)
 	}
@@ -224,9 +235,6 @@ func (t *Target) write(ctx context.Context, events []json.RawMessage, appendLine
 		if err := t.f.Sync(); err != nil {
 			return fmt.Errorf("syncing file target %s: %w", t.path, err)
 		}
-	}
-	if cap(t.buf) > 4<<20 {
-		t.buf = nil // do not pin a buffer grown by one huge batch
 	}
 	return nil
 }

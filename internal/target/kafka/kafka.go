@@ -248,6 +248,9 @@ func New(ctx context.Context, env plugin.Env, target string, params json.RawMess
 		kgo.DefaultProduceTopic(addr.Topic),
 		kgo.RequiredAcks(kgo.AllISRAcks()), // required by the idempotent producer, which is on by default
 		kgo.RecordDeliveryTimeout(deliveryTimeout),
+		// Deliver waits for its records' acknowledgement, so nothing more comes to batch with them: the
+		// default 10 ms linger was a 10 ms wait per delivery, most of a batch's time.
+		kgo.ProducerLinger(0),
 		kgo.ClientID("sluice"),
 	}, authOpts...)
 	if t.cl, err = kgo.NewClient(opts...); err != nil {
