@@ -1,0 +1,130 @@
+package apigateway
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+)
+
+// apiRequest is one request the API server received.
+type apiRequest struct {
+	Method, Path, Query, Body string
+	Header                    http.Header
+	// SigErr is why the SigV4 signature did not verify (nil: it did).
+	SigErr error
+}
+
+// apiServer is a real HTTP server standing in for an API Gateway stage: it verifies each request's SigV4
+// signature by signing the request it received again with the known test credentials (the SDK's own
+// signer), records every request, and answers 403 to a bad signature, as API Gateway does, or what reply
+// says.
+type apiServer struct {
+	*httptest.Server
+	creds  aws.Credentials
+	region string
+
+	mu    sync.Mutex
+	reqs  []apiRequest
+	reply func(r apiRequest) (int, string)
+}
+
+func newAPIServer(t testing.TB, creds aws.Credentials, region string) *apiServer {
+	s := &apiServer{creds: creds, region: region}
+	s.Server = httptest.NewServer(s)
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *apiServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	req := apiRequest{Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.RawQuery, Body: string(body), Header: r.Header.Clone()}
+	req.SigErr = verifySigV4(r, body, s.creds, s.region)
+	s.mu.Lock()
+	s.reqs = append(s.reqs, req)
+	reply := s.reply
+	s.mu.Unlock()
+	code, resp := http.StatusOK, `{}`
+	switch {
+	case req.SigErr != nil:
+		code, resp = http.StatusForbidden, fmt.Sprintf(`{"message":%q}`, req.SigErr.Error())
+	case reply != nil:
+		code, resp = reply(req)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	io.WriteString(w, resp)
+}
+
+func (s *apiServer) setReply(f func(r apiRequest) (int, string)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reply = f
+}
+
+func (s *apiServer) requests() []apiRequest {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.reqs)
+}
+
+// verifySigV4 checks r's Authorization header: the credential scope names the test key, region and
+// execute-api, and the signature equals the one the SDK's signer computes over the same method, URL,
+// signed headers, body and X-Amz-Date with the test credentials.
+func verifySigV4(r *http.Request, body []byte, creds aws.Credentials, region string) error {
+	auth := r.Header.Get("Authorization")
+	algo, rest, ok := strings.Cut(auth, " ")
+	if !ok || algo != "AWS4-HMAC-SHA256" {
+		return fmt.Errorf("authorization %q is not AWS4-HMAC-SHA256", algo)
+	}
+	fields := map[string]string{}
+	for _, f := range strings.Split(rest, ",") {
+		k, v, _ := strings.Cut(strings.TrimSpace(f), "=")
+		fields[k] = v
+	}
+	scope := strings.Split(fields["Credential"], "/")
+	if len(scope) != 5 || scope[0] != creds.AccessKeyID || scope[2] != region || scope[3] != "execute-api" || scope[4] != "aws4_request" {
+		return fmt.Errorf("credential scope %q, want %s/DATE/%s/execute-api/aws4_request", fields["Credential"], creds.AccessKeyID, region)
+	}
+	at, err := time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date"))
+	if err != nil {
+		return fmt.Errorf("X-Amz-Date %q: %v", r.Header.Get("X-Amz-Date"), err)
+	}
+	if creds.SessionToken != "" && r.Header.Get("X-Amz-Security-Token") != creds.SessionToken {
+		return fmt.Errorf("X-Amz-Security-Token is not the session token")
+	}
+	again, err := http.NewRequest(r.Method, "http://"+r.Host+r.URL.RequestURI(), bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	again.ContentLength = int64(len(body))
+	for _, h := range strings.Split(fields["SignedHeaders"], ";") {
+		switch h {
+		case "host", "content-length", "x-amz-date", "x-amz-security-token":
+			continue // set by the request or the signer
+		}
+		if vs := r.Header.Values(h); len(vs) > 0 {
+			again.Header[http.CanonicalHeaderKey(h)] = vs
+		}
+	}
+	sum := sha256.Sum256(body)
+	if err := v4.NewSigner().SignHTTP(context.Background(), creds, again, hex.EncodeToString(sum[:]), "execute-api", region, at); err != nil {
+		return err
+	}
+	if got, want := auth, again.Header.Get("Authorization"); got != want {
+		return fmt.Errorf("signature does not verify:\n got %s\nwant %s", got, want)
+	}
+	return nil
+}
