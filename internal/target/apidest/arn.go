@@ -22,7 +22,9 @@ var (
 )
 
 // parseDestinationARN parses an API destination ARN.
-func parseDestinationARN(s string) (destinationARN, error) { return parseEventsARN(s, "api-destination") }
+func parseDestinationARN(s string) (destinationARN, error) {
+	return parseEventsARN(s, "api-destination")
+}
 
 // parseConnectionARN parses a connection ARN.
 func parseConnectionARN(s string) (destinationARN, error) { return parseEventsARN(s, "connection") }

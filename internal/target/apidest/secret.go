@@ -17,12 +17,12 @@ import (
 // names in snake case); the OAuth HTTP parameters likewise under oauth_http_parameters or moto's
 // o_auth_http_parameters.
 type connectionSecret struct {
-	Username         string            `json:"username"`
-	Password         string            `json:"password"`
-	APIKeyName       string            `json:"api_key_name"`
-	APIKeyValue      string            `json:"api_key_value"`
-	ClientID         string            `json:"client_id"`
-	ClientSecret     string            `json:"client_secret"`
+	Username         string             `json:"username"`
+	Password         string             `json:"password"`
+	APIKeyName       string             `json:"api_key_name"`
+	APIKeyValue      string             `json:"api_key_value"`
+	ClientID         string             `json:"client_id"`
+	ClientSecret     string             `json:"client_secret"`
 	ClientParameters *secretOAuthClient `json:"client_parameters"`
 	Invocation       *secretHTTPParams  `json:"invocation_http_parameters"`
 	OAuth            *secretHTTPParams  `json:"oauth_http_parameters"`

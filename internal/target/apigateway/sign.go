@@ -16,7 +16,6 @@ import (
 // signingName is the SigV4 service name of API Gateway's invoke endpoint.
 const signingName = "execute-api"
 
-
 // signer signs requests to an API with SigV4, with the pipe's credentials.
 type signer struct {
 	creds  aws.CredentialsProvider

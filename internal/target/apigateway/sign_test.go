@@ -9,6 +9,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/sluicehq/sluice/internal/awsclient/awstest"
 )
 
 // TestSignVerifies: a request signed by the plugin's signer verifies at the test server, with and without
@@ -16,7 +18,7 @@ import (
 // teeth).
 func TestSignVerifies(t *testing.T) {
 	creds := aws.Credentials{AccessKeyID: "AKIDSIGN", SecretAccessKey: "sign-secret"}
-	srv := newAPIServer(t, creds, "eu-west-1")
+	srv := awstest.NewSigV4Server(t, creds, "eu-west-1")
 	tests := []struct {
 		name   string
 		creds  aws.Credentials
@@ -52,7 +54,7 @@ func TestSignVerifies(t *testing.T) {
 				t.Fatal(err)
 			}
 			resp.Body.Close()
-			reqs := srv.requests()
+			reqs := srv.Requests()
 			got := reqs[len(reqs)-1]
 			if (got.SigErr == nil) != tc.wantOK {
 				t.Errorf("signature verified = %v (%v), want %v", got.SigErr == nil, got.SigErr, tc.wantOK)

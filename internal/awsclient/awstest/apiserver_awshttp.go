@@ -1,4 +1,4 @@
-package apigateway
+package awstest
 
 import (
 	"bytes"
@@ -19,39 +19,54 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 )
 
-// apiRequest is one request the API server received.
-type apiRequest struct {
+// APIRequest is one request an APIServer received.
+type APIRequest struct {
 	Method, Path, Query, Body string
 	Header                    http.Header
-	// SigErr is why the SigV4 signature did not verify (nil: it did).
+	At                        time.Time
+	// SigErr is why the SigV4 signature did not verify; nil when it did or when the server does not
+	// check signatures.
 	SigErr error
 }
 
-// apiServer is a real HTTP server standing in for an API Gateway stage: it verifies each request's SigV4
-// signature by signing the request it received again with the known test credentials (the SDK's own
-// signer), records every request, and answers 403 to a bad signature, as API Gateway does, or what reply
-// says.
-type apiServer struct {
+// APIServer is a real HTTP server standing in for an HTTP API: an API destination's endpoint, or an API
+// Gateway stage. It records every request and answers what the reply function says (200 {} by default).
+// Built with NewSigV4Server it verifies each request's SigV4 signature by signing the request it received
+// again with the known test credentials (the SDK's own signer) and answers 403 to a bad one, as API
+// Gateway does.
+type APIServer struct {
 	*httptest.Server
-	creds  aws.Credentials
+	creds  *aws.Credentials
 	region string
 
 	mu    sync.Mutex
-	reqs  []apiRequest
-	reply func(r apiRequest) (int, string)
+	reqs  []APIRequest
+	reply func(r APIRequest) (int, string)
 }
 
-func newAPIServer(t testing.TB, creds aws.Credentials, region string) *apiServer {
-	s := &apiServer{creds: creds, region: region}
+// NewAPIServer starts a recording server, closed when the test ends.
+func NewAPIServer(t testing.TB) *APIServer {
+	s := &APIServer{}
 	s.Server = httptest.NewServer(s)
 	t.Cleanup(s.Close)
 	return s
 }
 
-func (s *apiServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// NewSigV4Server starts a recording server that requires requests signed for execute-api in region with
+// creds.
+func NewSigV4Server(t testing.TB, creds aws.Credentials, region string) *APIServer {
+	s := NewAPIServer(t)
+	s.creds, s.region = &creds, region
+	return s
+}
+
+// ServeHTTP records the request and answers it.
+func (s *APIServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
-	req := apiRequest{Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.RawQuery, Body: string(body), Header: r.Header.Clone()}
-	req.SigErr = verifySigV4(r, body, s.creds, s.region)
+	req := APIRequest{Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.RawQuery, Body: string(body), Header: r.Header.Clone(), At: time.Now()}
+	if s.creds != nil {
+		req.SigErr = VerifySigV4(r, body, *s.creds, s.region)
+	}
 	s.mu.Lock()
 	s.reqs = append(s.reqs, req)
 	reply := s.reply
@@ -68,22 +83,24 @@ func (s *apiServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, resp)
 }
 
-func (s *apiServer) setReply(f func(r apiRequest) (int, string)) {
+// SetReply sets how requests are answered: a status code and a body.
+func (s *APIServer) SetReply(f func(r APIRequest) (int, string)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.reply = f
 }
 
-func (s *apiServer) requests() []apiRequest {
+// Requests returns the requests received so far, in order.
+func (s *APIServer) Requests() []APIRequest {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.reqs)
 }
 
-// verifySigV4 checks r's Authorization header: the credential scope names the test key, region and
+// VerifySigV4 checks r's Authorization header: the credential scope names the test key, region and
 // execute-api, and the signature equals the one the SDK's signer computes over the same method, URL,
-// signed headers, body and X-Amz-Date with the test credentials.
-func verifySigV4(r *http.Request, body []byte, creds aws.Credentials, region string) error {
+// signed headers, body and X-Amz-Date with creds.
+func VerifySigV4(r *http.Request, body []byte, creds aws.Credentials, region string) error {
 	auth := r.Header.Get("Authorization")
 	algo, rest, ok := strings.Cut(auth, " ")
 	if !ok || algo != "AWS4-HMAC-SHA256" {
