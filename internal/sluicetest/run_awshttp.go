@@ -62,3 +62,15 @@ func (p *Proc) Metric(t testing.TB, name string) float64 {
 	}
 	return sum
 }
+
+// KafkaPipe returns a CreatePipe definition named name reading topic from the broker at bootstrap from
+// the start (TRIM_HORIZON) in batches of batchSize; the caller adds the Target and the rest.
+func KafkaPipe(name, bootstrap, topic string, batchSize int) map[string]any {
+	return map[string]any{
+		"Name":   name,
+		"Source": "smk://" + bootstrap,
+		"SourceParameters": map[string]any{"SelfManagedKafkaParameters": map[string]any{
+			"TopicName": topic, "StartingPosition": "TRIM_HORIZON", "BatchSize": batchSize,
+		}},
+	}
+}
