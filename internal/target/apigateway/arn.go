@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/sluicehq/sluice/internal/awsclient"
 )
 
 // methodARN is a parsed API Gateway method ARN,
@@ -20,9 +22,7 @@ type methodARN struct {
 }
 
 var (
-	reRegion  = regexp.MustCompile(`^[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}$`)
-	reAccount = regexp.MustCompile(`^\d{12}$`)
-	reAPIID   = regexp.MustCompile(`^[a-zA-Z0-9]{1,64}$`)
+	reAPIID = regexp.MustCompile(`^[a-zA-Z0-9]{1,64}$`)
 	// reStage is API Gateway's stage name: letters, digits, '-' and '_', at most 128.
 	reStage = regexp.MustCompile(`^[a-zA-Z0-9_\-]{1,128}$`)
 	// rePath is the resource path: segments of the characters API Gateway allows in a resource path
@@ -34,23 +34,22 @@ var methods = []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS
 
 // parseMethodARN parses an execute-api ARN.
 func parseMethodARN(s string) (methodARN, error) {
-	parts := strings.SplitN(s, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" || !strings.HasPrefix(parts[1], "aws") {
-		return methodARN{}, errors.New("is not an ARN (arn:aws:execute-api:REGION:ACCOUNT:API_ID/STAGE/METHOD/PATH)")
+	arn, err := awsclient.ParseARN(s)
+	if err != nil {
+		return methodARN{}, err
 	}
-	if parts[2] != "execute-api" {
-		return methodARN{}, fmt.Errorf("service is %q, want execute-api", parts[2])
+	switch {
+	case arn.Service != "execute-api":
+		return methodARN{}, fmt.Errorf("service is %q, want execute-api", arn.Service)
+	case arn.Region == "":
+		return methodARN{}, errors.New("has no region")
+	case arn.Account == "":
+		return methodARN{}, errors.New("has no account")
 	}
-	a := methodARN{partition: parts[1], region: parts[3], account: parts[4]}
-	if !reRegion.MatchString(a.region) {
-		return methodARN{}, fmt.Errorf("region %q is not an AWS region", a.region)
-	}
-	if !reAccount.MatchString(a.account) {
-		return methodARN{}, fmt.Errorf("account %q is not 12 digits", a.account)
-	}
-	res := strings.SplitN(parts[5], "/", 4)
+	a := methodARN{partition: arn.Partition, region: arn.Region, account: arn.Account}
+	res := strings.SplitN(arn.Resource, "/", 4)
 	if len(res) < 3 {
-		return methodARN{}, fmt.Errorf("resource %q is not API_ID/STAGE/METHOD/PATH", parts[5])
+		return methodARN{}, fmt.Errorf("resource %q is not API_ID/STAGE/METHOD/PATH", arn.Resource)
 	}
 	a.api, a.stage, a.method = res[0], res[1], res[2]
 	if len(res) == 4 {

@@ -24,7 +24,7 @@ func TestParseMethodARN(t *testing.T) {
 		{arn: "arn:aws:execute-api:us-east-1:123456789012:abc/dev", wantErr: true},
 		{arn: "arn:aws:execute-api:us-east-1:123456789012:abc/dev/FETCH/x", wantErr: true},
 		{arn: "arn:aws:execute-api:us-east-1:1234:abc/dev/GET/x", wantErr: true},
-		{arn: "arn:aws:execute-api:nowhere:123456789012:abc/dev/GET/x", wantErr: true},
+		{arn: "arn:aws:execute-api:US_EAST:123456789012:abc/dev/GET/x", wantErr: true},
 		{arn: "arn:aws:execute-api:us-east-1:123456789012:abc/dev/GET/a//b", wantErr: true},
 		{arn: "arn:aws:execute-api:us-east-1:123456789012:abc/dev/GET/a?b=c", wantErr: true},
 		{arn: "arn:aws:execute-api:us-east-1:123456789012:a-b/dev/GET/x", wantErr: true},

@@ -108,7 +108,7 @@ func TestTargetWrongCredentials(t *testing.T) {
 	env = append(env, "AWS_SECRET_ACCESS_KEY=not-the-secret")
 	def["Target"] = "arn:aws:execute-api:" + region + ":123456789012:a1b2c3/prod/POST/orders"
 	p := sluicetest.RunPipe(t, def, env, "--region", region)
-	for _, r := range waitFor(t, p, api, 2) {
+	for _, r := range waitFor(t, p, api, 1) {
 		if r.SigErr == nil {
 			t.Errorf("request %s verified with the wrong secret", r.Path)
 		}
