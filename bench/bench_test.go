@@ -144,13 +144,9 @@ type countingTarget struct {
 	done      chan struct{}
 }
 
-func (t *countingTarget) DeliverInputs(ctx context.Context, events, inputs []json.RawMessage) error {
-	return t.count(events, func() error { return t.Target.DeliverInputs(ctx, events, inputs) })
-}
-
-// DeliverKeyed is what the runtime calls (its key seam); the embedded target's would bypass the count.
-func (t *countingTarget) DeliverKeyed(ctx context.Context, events, keys []json.RawMessage) error {
-	return t.count(events, func() error { return t.Target.DeliverKeyed(ctx, events, keys) })
+// Deliver counts and forwards; the embedded target's KeyPath keeps the runtime's key fast path (plugin.Keyed).
+func (t *countingTarget) Deliver(ctx context.Context, b plugin.Batch) error {
+	return t.count(b.Payloads, func() error { return t.Target.Deliver(ctx, b) })
 }
 
 func (t *countingTarget) count(events []json.RawMessage, deliver func() error) error {
@@ -168,24 +164,22 @@ func (t *countingTarget) count(events []json.RawMessage, deliver func() error) e
 	return nil
 }
 
-func (t *countingTarget) Deliver(ctx context.Context, events []json.RawMessage) error {
-	return t.DeliverInputs(ctx, events, events)
-}
-
 // runPipe runs the pipe over the n records and returns source records per second.
 func runPipe(b *testing.B, c *kafkatest.Cluster, src string, n, matched, batchSize int) float64 {
 	b.Helper()
 	out := outTopic(b, c, "sluice")
 	ct := &countingTarget{want: int64(matched), done: make(chan struct{})}
 	reg := plugin.NewRegistry()
-	reg.RegisterTarget(kafkatarget.Kind, func(ctx context.Context, env plugin.Env, target string, params json.RawMessage) (plugin.Target, error) {
-		t, err := kafkatarget.New(ctx, env, target, params)
+	spec := kafkatarget.Spec
+	spec.New = func(ctx context.Context, env plugin.Env, c plugin.Check) (plugin.Target, error) {
+		t, err := kafkatarget.New(ctx, env, c.Endpoint, c.Params)
 		if err != nil {
 			return nil, err
 		}
 		ct.Target = t.(*kafkatarget.Target)
 		return ct, nil
-	})
+	}
+	reg.AddTarget(spec)
 	smk := map[string]any{"TopicName": src, "StartingPosition": "TRIM_HORIZON"}
 	if batchSize > 0 {
 		smk["BatchSize"] = batchSize

@@ -86,7 +86,7 @@ func compareFile(b *testing.B, c *kafkatest.Cluster, fc fileCase) {
 }
 
 // countingFile wraps the real file target, timing the first delivery and the last acknowledgement. It
-// forwards both delivery methods, so that the runtime's choice (plugin.JSONLinesTarget) is what is measured.
+// forwards the whole batch, so that the runtime's choice (plugin.Batch.OwnJSON) is what is measured.
 type countingFile struct {
 	*filetarget.Target
 	want      int64
@@ -97,12 +97,8 @@ type countingFile struct {
 	done      chan struct{}
 }
 
-func (t *countingFile) Deliver(ctx context.Context, events []json.RawMessage) error {
-	return t.count(events, func() error { return t.Target.Deliver(ctx, events) })
-}
-
-func (t *countingFile) DeliverJSONLines(ctx context.Context, events []json.RawMessage) error {
-	return t.count(events, func() error { return t.Target.DeliverJSONLines(ctx, events) })
+func (t *countingFile) Deliver(ctx context.Context, b plugin.Batch) error {
+	return t.count(b.Payloads, func() error { return t.Target.Deliver(ctx, b) })
 }
 
 func (t *countingFile) count(events []json.RawMessage, deliver func() error) error {
@@ -123,8 +119,8 @@ func runFilePipe(b *testing.B, c *kafkatest.Cluster, src string, n, want int, fc
 	path := filepath.Join(b.TempDir(), "sluice.jsonl")
 	ct := &countingFile{want: int64(want), done: make(chan struct{})}
 	reg := plugin.NewRegistry()
-	reg.RegisterTarget(filetarget.Kind, func(ctx context.Context, env plugin.Env, target string, params json.RawMessage) (plugin.Target, error) {
-		cfg, err := filetarget.ParseTarget(target)
+	reg.AddTarget(plugin.TargetSpec{Kinds: []string{filetarget.Kind}, New: func(ctx context.Context, env plugin.Env, c plugin.Check) (plugin.Target, error) {
+		cfg, err := filetarget.ParseTarget(c.Endpoint)
 		if err != nil {
 			return nil, err
 		}
@@ -134,7 +130,7 @@ func runFilePipe(b *testing.B, c *kafkatest.Cluster, src string, n, want int, fc
 		}
 		ct.Target = t
 		return ct, nil
-	})
+	}})
 	smk := map[string]any{"TopicName": src, "StartingPosition": "TRIM_HORIZON", "BatchSize": fc.batchSize}
 	sp := map[string]any{"SelfManagedKafkaParameters": smk}
 	def := map[string]any{

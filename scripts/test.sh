@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test.sh — what `make test` (and so CI) runs after lint: installs and starts the real Kafka broker
-# (scripts/kafka/ctl.sh) and the Secrets Manager emulator (scripts/moto/ctl.sh), exports the
+# (scripts/kafka/ctl.sh) and the AWS emulator (moto) (scripts/moto/ctl.sh), exports the
 # SLUICE_* variables with SLUICE_KAFKA_REQUIRED=1 and SLUICE_AWS_REQUIRED=1 (so no real-broker or
 # emulator test can pass by skipping), runs every test with the race detector, and always stops
 # what it started. A broker or emulator that was already running (a developer's) is reused and
@@ -20,7 +20,7 @@ started_kafka=0
 started_moto=0
 cleanup() {
 	local rc=$?
-	if [ $started_moto = 1 ]; then step "stopping the Secrets Manager emulator"; scripts/moto/ctl.sh stop || true; fi
+	if [ $started_moto = 1 ]; then step "stopping the AWS emulator (moto)"; scripts/moto/ctl.sh stop || true; fi
 	if [ $started_kafka = 1 ]; then step "stopping the Kafka broker"; scripts/kafka/ctl.sh stop || true; fi
 	exit $rc
 }
@@ -58,14 +58,14 @@ else
 	done
 fi
 if scripts/moto/ctl.sh status 2>/dev/null; then
-	step "reusing the Secrets Manager emulator that is already running"
+	step "reusing the AWS emulator (moto) that is already running"
 else
 	started_moto=1
 	if [ -z "${SLUICE_MOTO_PORT:-}" ]; then
 		SLUICE_MOTO_PORT=$(scripts/moto/ctl.sh free-port)
 		export SLUICE_MOTO_PORT
 	fi
-	step "starting the Secrets Manager emulator on port $SLUICE_MOTO_PORT"
+	step "starting the AWS emulator (moto) on port $SLUICE_MOTO_PORT"
 	scripts/moto/ctl.sh start
 fi
 

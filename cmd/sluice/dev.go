@@ -25,7 +25,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sluicehq/sluice/internal/api"
-	httpenrich "github.com/sluicehq/sluice/internal/enrich/http"
 	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/plugin"
 	"github.com/sluicehq/sluice/internal/runtime"
@@ -33,8 +32,6 @@ import (
 	"github.com/sluicehq/sluice/internal/secret"
 	"github.com/sluicehq/sluice/internal/store"
 	"github.com/sluicehq/sluice/internal/target/file"
-	httptarget "github.com/sluicehq/sluice/internal/target/http"
-	kafkatarget "github.com/sluicehq/sluice/internal/target/kafka"
 )
 
 const devUsage = `Usage: sluice dev [flags]
@@ -126,17 +123,11 @@ func cmdDev(ctx context.Context, args []string, std stdio) int {
 	return 0
 }
 
-// devRegistry is the plugin registry of sluice dev: the ordinary kinds, with file:///dev/stdout bound to the
-// command's own standard output so that tests (and embedding) see what the demo pipe delivers.
+// devRegistry is the plugin registry of sluice dev: plugin.Default (every plugin cmd/sluice imports, see
+// plugins.go), with file:///dev/stdout bound to the command's own standard output so that tests (and
+// embedding) see what the demo pipe delivers.
 func devRegistry(std stdio) *plugin.Registry {
-	reg := plugin.NewRegistry()
-	reg.RegisterTarget(file.Kind, file.NewFactory(std.out, std.err))
-	reg.RegisterTarget("http", httptarget.Factory)
-	reg.RegisterTarget("https", httptarget.Factory)
-	reg.RegisterTarget(kafkatarget.Kind, kafkatarget.New)
-	reg.RegisterEnricher("http", httpenrich.Factory)
-	reg.RegisterEnricher("https", httpenrich.Factory)
-	return reg
+	return plugin.Default.WithTarget(file.Spec(std.out, std.err))
 }
 
 // runDev starts the broker, the producer, the management API (serving the demo pipe, so that

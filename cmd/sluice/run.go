@@ -25,12 +25,6 @@ import (
 	"github.com/sluicehq/sluice/internal/secret"
 	"github.com/sluicehq/sluice/internal/source/kafka"
 	"github.com/sluicehq/sluice/internal/supervisor"
-
-	// Target and enrichment kinds register themselves into plugin.Default.
-	_ "github.com/sluicehq/sluice/internal/enrich/http"
-	_ "github.com/sluicehq/sluice/internal/target/file"
-	_ "github.com/sluicehq/sluice/internal/target/http"
-	_ "github.com/sluicehq/sluice/internal/target/kafka"
 )
 
 const runUsage = `Usage: sluice run --file pipe.json|pipe.yaml [flags]

@@ -12,7 +12,6 @@ import (
 
 	"github.com/sluicehq/sluice/internal/kafkaauth"
 	"github.com/sluicehq/sluice/internal/pipe"
-	"github.com/sluicehq/sluice/internal/plugin"
 	"github.com/sluicehq/sluice/internal/runtime"
 )
 
@@ -48,11 +47,7 @@ func RuntimeFactory(o RuntimeOptions) Factory {
 		}
 		deps := o.Deps
 		if o.AutoStop.After >= 0 && hooks.OnFatal != nil {
-			base := deps.Registry
-			if base == nil {
-				base = plugin.Default
-			}
-			deps.Registry = watchedRegistry(base, def, hooks, o.AutoStop.withDefaults())
+			deps.Watch = autoStopWatch(def, hooks, o.AutoStop.withDefaults())
 		}
 		p, err := runtime.New(ctx, def, deps)
 		if err != nil {

@@ -212,11 +212,11 @@ func TestDecodeKeepsGoing(t *testing.T) {
 	d.SetDefaults()
 	got := fe.Join(d.Validate())
 	want := FieldErrors{
-		{"DesiredState", `must be one of RUNNING, STOPPED, not "PAUSED"`},
-		{"Naem", "unknown field"},
-		{"SourceParameters.SelfManagedKafkaParameters.BatchSize", "must be an integer, not a string"},
-		{"SourceParameters.SelfManagedKafkaParameters.TopicName", ""},
-		{"Target", "must be a string, not a number"}, // and not also "is required"
+		{Field: "DesiredState", Message: `must be one of RUNNING, STOPPED, not "PAUSED"`},
+		{Field: "Naem", Message: "unknown field"},
+		{Field: "SourceParameters.SelfManagedKafkaParameters.BatchSize", Message: "must be an integer, not a string"},
+		{Field: "SourceParameters.SelfManagedKafkaParameters.TopicName", Message: ""},
+		{Field: "Target", Message: "must be a string, not a number"}, // and not also "is required"
 	}
 	if len(got) != len(want) {
 		t.Fatalf("Join(Validate) = %v, want %d problems: %v", got, len(want), want)
@@ -229,14 +229,14 @@ func TestDecodeKeepsGoing(t *testing.T) {
 }
 
 func TestJoinCovers(t *testing.T) {
-	decode := FieldErrors{{"SourceParameters.SelfManagedKafkaParameters", "must be an object, not a string"}, {"Tags[a]", "must be a string, not a number"}}
+	decode := FieldErrors{{Field: "SourceParameters.SelfManagedKafkaParameters", Message: "must be an object, not a string"}, {Field: "Tags[a]", Message: "must be a string, not a number"}}
 	later := FieldErrors{
-		{"SourceParameters.SelfManagedKafkaParameters", "is required"},
-		{"SourceParameters.SelfManagedKafkaParameters.TopicName", "is required"},
-		{"SourceParameters.SelfManagedKafkaParametersX", "kept"},
-		{"Tags[a] key", "dropped"},
-		{"Tags[ab]", "kept"},
-		{"Target", "kept"},
+		{Field: "SourceParameters.SelfManagedKafkaParameters", Message: "is required"},
+		{Field: "SourceParameters.SelfManagedKafkaParameters.TopicName", Message: "is required"},
+		{Field: "SourceParameters.SelfManagedKafkaParametersX", Message: "kept"},
+		{Field: "Tags[a] key", Message: "dropped"},
+		{Field: "Tags[ab]", Message: "kept"},
+		{Field: "Target", Message: "kept"},
 	}
 	got := decode.Join(later)
 	var kept []string

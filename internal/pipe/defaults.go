@@ -1,5 +1,7 @@
 package pipe
 
+import "github.com/sluicehq/sluice/internal/plugin"
+
 // Defaults that Pipes documents or Sluice chose (see the package comment for the choices).
 const (
 	DefaultDesiredState          = "RUNNING"
@@ -12,27 +14,49 @@ const (
 	DefaultConsumerGroupIDPrefix = "sluice-"
 )
 
-// SetDefaults fills the optional fields that have a default, in place. It is idempotent and leaves
-// given values alone, including invalid ones (Validate reports those). Sluice extension fields keep
-// their nil "Pipes behaviour" meaning (see MaximumRetryAttempts and MaximumRecordAgeInSeconds).
+// SetDefaults fills the optional fields that have a default, in place, with the target and enrichment
+// plugins of plugin.Default (their DefaultBatchSize). It is idempotent and leaves given values alone,
+// including invalid ones (Validate reports those). Sluice extension fields keep their nil "Pipes
+// behaviour" meaning (see MaximumRetryAttempts and MaximumRecordAgeInSeconds).
 func (d *Definition) SetDefaults() {
+	d.setDefaults(plugin.Default)
+}
+
+// defaultBatchSize is the source BatchSize when the pipe gives none: the target's DefaultBatchSize, or the
+// enrichment's when smaller, or DefaultBatchSize when neither has one.
+func (d *Definition) defaultBatchSize(reg *plugin.Registry) int {
+	n := 0
+	if reg != nil {
+		if s, ok := reg.TargetSpec(d.Target); ok && s.DefaultBatchSize > 0 {
+			n = s.DefaultBatchSize
+		}
+		if s, ok := reg.EnricherSpec(d.Enrichment); ok && d.Enrichment != "" && s.DefaultBatchSize > 0 && (n == 0 || s.DefaultBatchSize < n) {
+			n = s.DefaultBatchSize
+		}
+	}
+	if n == 0 && (isHTTPString(d.Target) || isHTTPString(d.Enrichment)) {
+		n = 1 // the HTTP plugins' default, for callers that have not registered them
+	}
+	if n == 0 {
+		n = DefaultBatchSize
+	}
+	return n
+}
+
+func (d *Definition) setDefaults(reg *plugin.Registry) {
 	if d.DesiredState == "" {
 		d.DesiredState = DefaultDesiredState
 	}
 	if d.Enrichment == "$" { // the OptionalArn pattern's spelling of "no enrichment"
 		d.Enrichment = ""
 	}
-	oneEventPerCall := isHTTPString(d.Target) || isHTTPString(d.Enrichment)
 	if sp := d.SourceParameters; sp != nil && sp.SelfManagedKafkaParameters != nil {
 		k := sp.SelfManagedKafkaParameters
 		if k.StartingPosition == "" {
 			k.StartingPosition = DefaultStartingPosition
 		}
 		if k.BatchSize == nil {
-			n := DefaultBatchSize
-			if oneEventPerCall {
-				n = 1
-			}
+			n := d.defaultBatchSize(reg)
 			k.BatchSize = &n
 		}
 		if k.MaximumBatchingWindowInSeconds == nil {

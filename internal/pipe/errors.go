@@ -4,15 +4,15 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/sluicehq/sluice/internal/plugin"
 )
 
 // FieldError is one problem with one field of a definition. Field is the dotted path of AWS member
 // names ("SourceParameters.SelfManagedKafkaParameters.BatchSize", "Tags[env]", "…Filters[0].Pattern");
-// the API returns it as a ValidationException fieldList item {name, message}.
-type FieldError struct {
-	Field   string `json:"name"`
-	Message string `json:"message"`
-}
+// the API returns it as a ValidationException fieldList item {name, message}. It is the plugins' type,
+// so that a plugin's Validate reports into the same list.
+type FieldError = plugin.FieldError
 
 // FieldErrors lists every problem found; it is an error when non-empty.
 type FieldErrors []FieldError

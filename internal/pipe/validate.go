@@ -118,6 +118,7 @@ func (d *Definition) validateCollect(reg *plugin.Registry, files *[]LocalFile) F
 			fe.add("Enrichment", "%v", err)
 		} else if e.IsHTTP() || (e.ARN != "" && v.hasEnricher(d.Enrichment)) {
 			enr = e
+			v.pluginEnrichment(d)
 		} else {
 			fe.add("Enrichment", "enrichment kind %q is not supported: use an http(s):// URL%s", e.Kind, v.arnKinds(false))
 		}
@@ -161,6 +162,7 @@ func (d *Definition) validateCollect(reg *plugin.Registry, files *[]LocalFile) F
 	} else {
 		tgt = e
 		v.localFile("Target", d.Target)
+		v.pluginTarget(d)
 	}
 	v.targetParams(d.TargetParameters, tgt)
 	if tgt.IsHTTP() && batchSize > 1 {
@@ -181,7 +183,7 @@ func (v *validator) hasTarget(s string) bool {
 	if v.reg == nil {
 		return false
 	}
-	_, ok := v.reg.Target(s)
+	_, ok := v.reg.TargetSpec(s)
 	return ok
 }
 
@@ -189,7 +191,7 @@ func (v *validator) hasEnricher(s string) bool {
 	if v.reg == nil {
 		return false
 	}
-	_, ok := v.reg.Enricher(s)
+	_, ok := v.reg.EnricherSpec(s)
 	return ok
 }
 
@@ -493,14 +495,6 @@ func (v *validator) apiDestination(p string, a *ApiDestinationParameters) {
 	}
 }
 
-// targetKinds maps the Pipes target parameter members to the ARN service they belong to.
-var targetKinds = map[string]string{
-	"BatchJobParameters": "batch", "CloudWatchLogsParameters": "logs", "EcsTaskParameters": "ecs",
-	"EventBridgeEventBusParameters": "events", "KinesisStreamParameters": "kinesis", "LambdaFunctionParameters": "lambda",
-	"RedshiftDataParameters": "redshift", "SageMakerPipelineParameters": "sagemaker", "SqsQueueParameters": "sqs",
-	"StepFunctionStateMachineParameters": "states", "TimestreamParameters": "timestream",
-}
-
 func (v *validator) targetParams(tp *TargetParameters, e Endpoint) {
 	if tp == nil {
 		if e.URL != nil {
@@ -540,18 +534,103 @@ func (v *validator) targetParams(tp *TargetParameters, e Endpoint) {
 			v.secretRef(f+".ServerRootCaCertificate", k.ServerRootCaCertificate)
 		}
 	}
-	for name, raw := range map[string][]byte{
+	for name, raw := range tp.awsMembers() {
+		if present(raw) {
+			v.member(p, name, e, v.targetOwners(name))
+		}
+	}
+}
+
+// targetOwners returns the target kinds owning a TargetParameters member: the registered plugins', or,
+// for a member no registered plugin owns, the service its Pipes target has (for the message).
+func (v *validator) targetOwners(member string) []string {
+	if v.reg != nil {
+		if kinds := v.reg.TargetMemberKinds(member); len(kinds) > 0 {
+			return kinds
+		}
+	}
+	return nil
+}
+
+// member checks that a kind-specific member of p (TargetParameters, EnrichmentParameters) belongs to the
+// pipe's endpoint e, whose registered spec then validates it (pluginChecks); owners are the kinds of
+// the plugins owning it (none: no registered plugin uses it).
+func (v *validator) member(p, name string, e Endpoint, owners []string) {
+	for _, k := range owners {
+		if k == e.Kind {
+			return
+		}
+	}
+	what := strings.TrimSuffix(p, "Parameters") // "Target", "Enrichment"
+	switch {
+	case len(owners) == 0:
+		v.fe.add(p+"."+name, "not supported: no %s plugin of this Sluice uses it", strings.ToLower(what))
+	case e.Kind == "":
+		// The endpoint itself is invalid and reported; whether the member fits it cannot be judged.
+	default:
+		v.fe.add(p+"."+name, "applies only to %s %ss (%s), which this pipe's %s is not", strings.Join(owners, ", "),
+			strings.ToLower(what), memberForms(owners), what)
+	}
+}
+
+// memberForms shows how endpoints of kinds are written: "arn:aws:sqs:..." or "kafka://...".
+func memberForms(kinds []string) string {
+	forms := make([]string, len(kinds))
+	for i, k := range kinds {
+		switch k {
+		case "file", "http", "https", "kafka":
+			forms[i] = k + "://..."
+		default:
+			forms[i] = "arn:aws:" + k + ":..."
+		}
+	}
+	return strings.Join(forms, ", ")
+}
+
+// awsMembers returns the raw AWS target members by name.
+func (tp *TargetParameters) awsMembers() map[string][]byte {
+	return map[string][]byte{
 		"BatchJobParameters": tp.BatchJobParameters, "CloudWatchLogsParameters": tp.CloudWatchLogsParameters,
 		"EcsTaskParameters": tp.EcsTaskParameters, "EventBridgeEventBusParameters": tp.EventBridgeEventBusParameters,
 		"KinesisStreamParameters": tp.KinesisStreamParameters, "LambdaFunctionParameters": tp.LambdaFunctionParameters,
 		"RedshiftDataParameters": tp.RedshiftDataParameters, "SageMakerPipelineParameters": tp.SageMakerPipelineParameters,
 		"SqsQueueParameters": tp.SqsQueueParameters, "StepFunctionStateMachineParameters": tp.StepFunctionStateMachineParameters,
 		"TimestreamParameters": tp.TimestreamParameters,
-	} {
-		if present(raw) && e.Kind != targetKinds[name] {
-			v.fe.add(p+"."+name, "applies only to %s targets (arn:aws:%s:...), which this pipe's Target is not", targetKinds[name], targetKinds[name])
-		}
 	}
+}
+
+// pluginTarget hands the target's parameters to its registered spec's Validate.
+func (v *validator) pluginTarget(d *Definition) {
+	if v.reg == nil {
+		return
+	}
+	spec, ok := v.reg.TargetSpec(d.Target)
+	if !ok || spec.Validate == nil {
+		return
+	}
+	c, err := d.TargetCheck()
+	if err != nil {
+		v.fe.add("TargetParameters", "%v", err)
+		return
+	}
+	*v.fe = append(*v.fe, spec.Validate(c)...)
+}
+
+// pluginEnrichment hands the enrichment's parameters to its registered spec's Validate.
+func (v *validator) pluginEnrichment(d *Definition) {
+	if v.reg == nil || d.Enrichment == "" {
+		return
+	}
+	spec, ok := v.reg.EnricherSpec(d.Enrichment)
+	if !ok || spec.Validate == nil {
+		return
+	}
+	c, err := d.EnrichmentCheck()
+	if err != nil {
+		v.fe.add("EnrichmentParameters", "%v", err)
+		return
+	}
+	*v.fe = append(*v.fe, spec.Validate(c)...)
 }
 
 func (v *validator) logConfiguration(l *LogConfiguration) {

@@ -73,7 +73,8 @@ type fakeTarget struct {
 
 var _ plugin.Target = (*fakeTarget)(nil)
 
-func (t *fakeTarget) Deliver(ctx context.Context, events []json.RawMessage) error {
+func (t *fakeTarget) Deliver(ctx context.Context, b plugin.Batch) error {
+	events := b.Payloads
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.calls++
@@ -100,7 +101,9 @@ func events(n int) []json.RawMessage {
 }
 
 func batchFor(tg plugin.Target, evs []json.RawMessage) Batch {
-	return Batch{Len: len(evs), Exec: func(ctx context.Context, lo, hi int) error { return tg.Deliver(ctx, evs[lo:hi]) }}
+	return Batch{Len: len(evs), Exec: func(ctx context.Context, lo, hi int) error {
+		return tg.Deliver(ctx, plugin.Batch{Payloads: evs[lo:hi]})
+	}}
 }
 
 type httpStatusErr int

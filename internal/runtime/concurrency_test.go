@@ -2,7 +2,6 @@ package runtime_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -22,7 +21,8 @@ type loadTarget struct {
 	delivered atomic.Int64
 }
 
-func (l *loadTarget) Deliver(ctx context.Context, events []json.RawMessage) error {
+func (l *loadTarget) Deliver(ctx context.Context, b plugin.Batch) error {
+	events := b.Payloads
 	l.mu.Lock()
 	l.cur++
 	l.peak = max(l.peak, l.cur)
@@ -49,9 +49,7 @@ func TestConcurrencyAdaptsToTheTarget(t *testing.T) {
 		tgt := &loadTarget{}
 		tgt.throttle.Store(true)
 		reg := plugin.NewRegistry()
-		reg.RegisterTarget("file", func(context.Context, plugin.Env, string, json.RawMessage) (plugin.Target, error) {
-			return tgt, nil
-		})
+		reg.AddTarget(fileSpec(tgt))
 		def := definition(t, c, topic, spec{batchSize: 1, target: "file:///unused"})
 		r := start(t, def, deps(t, reg))
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sluicehq/sluice/internal/concurrency"
 	"github.com/sluicehq/sluice/internal/metrics"
+	"github.com/sluicehq/sluice/internal/plugin"
 	"github.com/sluicehq/sluice/internal/retry"
 	"github.com/sluicehq/sluice/internal/source/kafka"
 )
@@ -61,15 +62,25 @@ func (p *Pipe) deliver(ctx context.Context, b *kafka.Batch, events []json.RawMes
 	if err != nil {
 		return fmt.Errorf("pipe %s: %w", p.name, err)
 	}
+	// delivered is how many leading events of the batch are known delivered: an attempt that failed after
+	// delivering some (a failed chunk after good ones, a plugin.PartialError) is retried from the first
+	// event not delivered, which keeps per-key order (the policy runs ranges in order, left to right) and
+	// sends no event twice that the target acknowledged before the failure.
+	delivered := 0
 	failures, err := g.policy.Run(ctx, retry.Batch{
 		Len:       len(events),
 		Timestamp: func(i int) time.Time { return recs[i].Timestamp },
 		Exec: func(ctx context.Context, lo, hi int) error {
+			start := min(max(lo, delivered), hi)
+			if start == hi {
+				return nil // delivered by an earlier attempt of a range holding this one
+			}
 			if err := p.limiter.Acquire(ctx); err != nil {
 				return err
 			}
-			err := p.runExecution(ctx, events[lo:hi])
+			done, err := p.runExecution(ctx, events[start:hi])
 			p.limiter.Release(loadOutcome(ctx, err))
+			delivered = max(delivered, start+done)
 			return err
 		},
 		OnRetry: func(a retry.Attempt) {
@@ -124,7 +135,16 @@ func (p *Pipe) deadLetter(ctx context.Context, recs []*kafka.Record, failures []
 		Exec: func(ctx context.Context, lo, hi int) error {
 			dctx, cancel := context.WithTimeout(ctx, g.timeout)
 			defer cancel()
-			err := p.guard("the dead-letter destination "+g.dlqArn, func() error { return g.dlq.Deliver(dctx, letters[lo:hi]) })
+			err := p.guard("the dead-letter destination "+g.dlqArn, func() error {
+				for i := lo; i < hi; {
+					j := chunkEnd(i, hi, g.dlqMax)
+					if err := g.dlq.Deliver(dctx, plugin.Batch{Payloads: letters[i:j], Inputs: letters[i:j]}); err != nil {
+						return err
+					}
+					i = j
+				}
+				return nil
+			})
 			if err != nil {
 				return fmt.Errorf("writing %d dead letters to %s: %w", hi-lo, g.dlqArn, err)
 			}

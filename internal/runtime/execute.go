@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -60,43 +61,52 @@ func (p *Pipe) filter(b *kafka.Batch, out []json.RawMessage) []json.RawMessage {
 	return out
 }
 
-// keyedTarget is the seam of a target that reads a record key from each event with a JSON path (the Kafka
-// target): the runtime evaluates that path in the same pass as the target input template, on one
-// transform.Scope per event, so that a Kafka record's value is decoded once for both, and hands the results
-// over. keys[i] is the raw JSON the path found on inputs[i], nil when it found nothing.
-type keyedTarget interface {
-	KeyPath() *transform.Path
-	DeliverKeyed(ctx context.Context, events, keys []json.RawMessage) error
-}
-
 // invokeTarget delivers payloads in order, in chunks of the target's MaxBatch, and returns how many
-// events were delivered before an error. keys, when not nil, are the keyedTarget's keys of inputs. own
-// says the payloads are the source's events as Sluice encoded them (no enrichment, no template): a
-// plugin.JSONLinesTarget then gets them through DeliverJSONLines and does not check them again.
+// payloads were delivered before an error: the chunks before the failing one, plus, when the target
+// reports a *plugin.PartialError, the entries before its first failure. keys, when not nil, are the
+// plugin.Keyed target's keys of inputs. own says the payloads are the source's events as Sluice encoded
+// them (no enrichment, no template): plugin.Batch.OwnJSON.
 func (p *Pipe) invokeTarget(ctx context.Context, payloads, inputs, keys []json.RawMessage, own bool) (int, error) {
-	it, withInputs := p.target.(plugin.InputsTarget)
-	kt, _ := p.target.(keyedTarget)
-	lt, lines := p.target.(plugin.JSONLinesTarget)
-	lines = lines && own
 	for lo := 0; lo < len(payloads); {
 		hi := chunkEnd(lo, len(payloads), p.targetMax)
-		var err error
-		switch {
-		case keys != nil && kt != nil:
-			err = kt.DeliverKeyed(ctx, payloads[lo:hi], keys[lo:hi])
-		case withInputs:
-			err = it.DeliverInputs(ctx, payloads[lo:hi], inputs[lo:hi])
-		case lines:
-			err = lt.DeliverJSONLines(ctx, payloads[lo:hi])
-		default:
-			err = p.target.Deliver(ctx, payloads[lo:hi])
+		b := plugin.Batch{Payloads: payloads[lo:hi], Inputs: inputs[lo:hi], OwnJSON: own}
+		if keys != nil {
+			b.Keys = keys[lo:hi]
 		}
+		err := p.target.Deliver(ctx, b)
+		p.report(ctx, "target", p.vars.TargetArn, err)
 		if err != nil {
-			return lo, fmt.Errorf("invoking target %s with events %d..%d of %d: %w", p.vars.TargetArn, lo, hi-1, len(payloads), err)
+			return lo + deliveredBefore(err, hi-lo), fmt.Errorf("invoking target %s with events %d..%d of %d: %w", p.vars.TargetArn, lo, hi-1, len(payloads), err)
 		}
 		lo = hi
 	}
 	return len(payloads), nil
+}
+
+// deliveredBefore returns how many leading entries of a failed call of n entries were delivered: those
+// before a *plugin.PartialError's first failure, or none. A PartialError whose first index is out of range
+// counts as a failure of the whole call.
+func deliveredBefore(err error, n int) int {
+	var pe *plugin.PartialError
+	if !errors.As(err, &pe) || len(pe.Failed) == 0 {
+		return 0
+	}
+	if f := pe.Failed[0]; f > 0 && f < n {
+		return f
+	}
+	return 0
+}
+
+// report tells Deps.Watch the outcome of a call to the target or enrichment, unless the call was cut
+// short by its context ending (the pipe stopping or the execution timing out is no failure of the part).
+func (p *Pipe) report(ctx context.Context, part, endpoint string, err error) {
+	if p.watch == nil {
+		return
+	}
+	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return
+	}
+	p.watch(part, endpoint, err)
 }
 
 // render applies tmpl to every event, with the stage's ingestion time, into one fresh buffer, within limit
@@ -107,14 +117,19 @@ func (p *Pipe) render(tmpl *transform.Template, events []json.RawMessage, field 
 }
 
 // payloadLimit is the largest payload part (the target or the enrichment) takes per event: the Pipes limit
-// (plugin.MaxPayloadBytes), or the part's own when it is lower (plugin.PayloadLimiter).
-func payloadLimit(part any) int {
+// (plugin.MaxPayloadBytes), or its spec's (specLimit) or the instance's own (plugin.PayloadLimiter) when
+// lower.
+func payloadLimit(specLimit int, part any) int {
+	limit := plugin.MaxPayloadBytes
+	if specLimit > 0 && specLimit < limit {
+		limit = specLimit
+	}
 	if l, ok := part.(plugin.PayloadLimiter); ok {
-		if n := l.MaxPayloadBytes(); n > 0 && n < plugin.MaxPayloadBytes {
-			return n
+		if n := l.MaxPayloadBytes(); n > 0 && n < limit {
+			limit = n
 		}
 	}
-	return plugin.MaxPayloadBytes
+	return limit
 }
 
 // checkPayloads fails, permanently, when an event handed on without a template is over limit: the same
@@ -130,7 +145,7 @@ func checkPayloads(events []json.RawMessage, limit int, field string) error {
 }
 
 // rendered is the memory of one stage's rendered payloads: one buffer for all of them and the slice of
-// their spans, plus the keys of a keyedTarget and the Scope they are evaluated with. The target stage
+// their spans, plus the keys of a plugin.Keyed target and the Scope they are evaluated with. The target stage
 // takes it from Pipe.renders and returns it when the target has returned (targets keep nothing after
 // Deliver), so that a running pipe renders without allocating.
 type rendered struct {

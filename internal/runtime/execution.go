@@ -29,7 +29,9 @@ func (e *ExecutionTimeoutError) Unwrap() []error { return []error{e.Err, context
 
 // runExecution is one attempt of one execution (a batch, or a range of it while bisecting): the
 // enrichment and target stages under the execution limit, with their execution-log steps and metrics.
-func (p *Pipe) runExecution(ctx context.Context, events []json.RawMessage) error {
+// It returns how many leading events were delivered when it failed (always 0 with an enrichment, whose
+// output events cannot be traced to its input; len(events) on success).
+func (p *Pipe) runExecution(ctx context.Context, events []json.RawMessage) (int, error) {
 	g, m, xl := p.g, p.g.metrics, p.g.xlog
 	id := execlog.NewExecutionID()
 	start := time.Now()
@@ -44,13 +46,14 @@ func (p *Pipe) runExecution(ctx context.Context, events []json.RawMessage) error
 
 	ectx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
-	err := p.guardStages(func() error { return p.stages(ectx, id, events) }) // recover.go
+	var done int
+	err := p.guardStages(func() (err error) { done, err = p.stages(ectx, id, events); return err }) // recover.go
 	if m != nil {
 		m.Duration.Observe(time.Since(start).Seconds())
 	}
 	if err == nil {
 		xl.Log(id, execlog.Entry{Type: execlog.ExecutionSucceeded})
-		return nil
+		return len(events), nil
 	}
 	if ctx.Err() == nil && errors.Is(ectx.Err(), context.DeadlineExceeded) {
 		err = &ExecutionTimeoutError{Limit: g.timeout, Err: err}
@@ -58,24 +61,38 @@ func (p *Pipe) runExecution(ctx context.Context, events []json.RawMessage) error
 		if m != nil {
 			m.Timeout.Inc()
 		}
-		return err
+		return done, err
+	}
+	if isPartial(err) {
+		xl.Log(id, execlog.Entry{Type: execlog.ExecutionPartiallyFailed, Err: err})
+		if m != nil {
+			m.PartiallyFailed.Inc()
+		}
+		return done, err
 	}
 	if class, _ := retry.Classify(err); class == retry.Throttled {
 		xl.Log(id, execlog.Entry{Type: execlog.ExecutionThrottled, Err: err})
 		if m != nil {
 			m.Throttled.Inc()
 		}
-		return err
+		return done, err
 	}
 	xl.Log(id, execlog.Entry{Type: execlog.ExecutionFailed, Err: err})
 	if m != nil {
 		m.Failed.Inc()
 	}
-	return err
+	return done, err
 }
 
-// stages runs the enrichment stage (when the pipe has one) and the target stage.
-func (p *Pipe) stages(ctx context.Context, id string, events []json.RawMessage) error {
+// isPartial reports whether a batch API accepted some entries of the call and refused others.
+func isPartial(err error) bool {
+	var pe *plugin.PartialError
+	return errors.As(err, &pe)
+}
+
+// stages runs the enrichment stage (when the pipe has one) and the target stage, returning how many
+// leading events were delivered when the target stage failed (0 with an enrichment: see runExecution).
+func (p *Pipe) stages(ctx context.Context, id string, events []json.RawMessage) (int, error) {
 	xl, m := p.g.xlog, p.g.metrics
 	inputs := events
 	if p.enricher != nil {
@@ -90,7 +107,7 @@ func (p *Pipe) stages(ctx context.Context, id string, events []json.RawMessage) 
 			if m != nil {
 				m.EnrichmentStageFailed.Inc()
 			}
-			return err
+			return 0, err
 		}
 		xl.Log(id, execlog.Entry{Type: execlog.EnrichmentStageSucceeded, Payload: dataFor(xl, execlog.EnrichmentStageSucceeded, out)})
 		if len(out) == 0 {
@@ -99,25 +116,35 @@ func (p *Pipe) stages(ctx context.Context, id string, events []json.RawMessage) 
 			if m != nil {
 				m.TargetStageSkipped.Inc()
 			}
-			return nil
+			return len(events), nil
 		}
 		inputs = out
 	}
 
 	xl.Log(id, execlog.Entry{Type: execlog.TargetStageEntered})
 	start := time.Now()
-	err := p.targetStage(ctx, id, inputs, p.enricher == nil)
+	done, err := p.targetStage(ctx, id, inputs, p.enricher == nil)
 	if m != nil {
 		m.TargetStageDuration.Observe(time.Since(start).Seconds())
+	}
+	if p.enricher != nil {
+		done = 0 // the target's payloads are the enrichment's output, not events
+	}
+	if err != nil && isPartial(err) {
+		xl.Log(id, execlog.Entry{Type: execlog.TargetStagePartiallyFailed, Err: err})
+		if m != nil {
+			m.TargetStagePartial.Inc()
+		}
+		return done, err
 	}
 	if err != nil {
 		xl.Log(id, execlog.Entry{Type: execlog.TargetStageFailed, Err: err})
 		if m != nil {
 			m.TargetStageFailed.Inc()
 		}
-		return err
+		return done, err
 	}
-	return nil
+	return len(events), nil
 }
 
 // enrichStage applies the enrichment template and invokes the enrichment in chunks of its MaxBatch.
@@ -127,7 +154,7 @@ func (p *Pipe) enrichStage(ctx context.Context, id string, events []json.RawMess
 	if p.enrichTemplate != nil {
 		xl.Log(id, execlog.Entry{Type: execlog.EnrichmentTransformationStarted})
 		var err error
-		if payloads, err = p.render(p.enrichTemplate, events, "EnrichmentParameters.InputTemplate", payloadLimit(p.enricher)); err != nil {
+		if payloads, err = p.render(p.enrichTemplate, events, "EnrichmentParameters.InputTemplate", payloadLimit(p.enrichLimit, p.enricher)); err != nil {
 			// A template that fails on an event fails on it every time (also by rendering more than the
 			// payload limit): not worth retrying.
 			err = plugin.Permanent(err)
@@ -135,21 +162,15 @@ func (p *Pipe) enrichStage(ctx context.Context, id string, events []json.RawMess
 			return nil, err
 		}
 		xl.Log(id, execlog.Entry{Type: execlog.EnrichmentTransformationSucceeded, Payload: dataFor(xl, execlog.EnrichmentTransformationSucceeded, payloads)})
-	} else if err := checkPayloads(events, payloadLimit(p.enricher), "EnrichmentParameters"); err != nil {
+	} else if err := checkPayloads(events, payloadLimit(p.enrichLimit, p.enricher), "EnrichmentParameters"); err != nil {
 		return nil, err
 	}
 	xl.Log(id, execlog.Entry{Type: execlog.EnrichmentInvocationStarted})
-	ie, withInputs := p.enricher.(plugin.InputsEnricher)
 	var out []json.RawMessage
 	for lo := 0; lo < len(payloads); {
 		hi := chunkEnd(lo, len(payloads), p.enrichMax)
-		var res []json.RawMessage
-		var err error
-		if withInputs {
-			res, err = ie.EnrichInputs(ctx, payloads[lo:hi], events[lo:hi])
-		} else {
-			res, err = p.enricher.Enrich(ctx, payloads[lo:hi])
-		}
+		res, err := p.enricher.Enrich(ctx, plugin.Batch{Payloads: payloads[lo:hi], Inputs: events[lo:hi], OwnJSON: p.enrichTemplate == nil})
+		p.report(ctx, "enrichment", p.vars.EnrichmentArn, err)
 		if err != nil {
 			err = fmt.Errorf("invoking enrichment %s: %w", p.vars.EnrichmentArn, err)
 			xl.Log(id, execlog.Entry{Type: execlog.EnrichmentInvocationFailed, Err: err,
@@ -164,39 +185,43 @@ func (p *Pipe) enrichStage(ctx context.Context, id string, events []json.RawMess
 	return out, nil
 }
 
-// targetStage applies the target template and invokes the target in chunks of its MaxBatch. own says the
-// inputs are the source's events as Sluice encoded them (no enrichment ran).
-func (p *Pipe) targetStage(ctx context.Context, id string, inputs []json.RawMessage, own bool) error {
+// targetStage applies the target template and invokes the target in chunks of its MaxBatch, returning
+// how many leading payloads were delivered when it failed. own says the inputs are the source's events as
+// Sluice encoded them (no enrichment ran).
+func (p *Pipe) targetStage(ctx context.Context, id string, inputs []json.RawMessage, own bool) (int, error) {
 	xl := p.g.xlog
 	payloads := inputs
-	var keys []json.RawMessage // a keyedTarget's keys, evaluated while rendering (execute.go)
+	var keys []json.RawMessage // a plugin.Keyed target's keys, evaluated while rendering (execute.go)
 	if p.targetTemplate != nil {
 		xl.Log(id, execlog.Entry{Type: execlog.TargetTransformationStarted})
 		var key *transform.Path
-		if kt, ok := p.target.(keyedTarget); ok {
-			key = kt.KeyPath()
+		if p.keyed != nil {
+			key = p.keyed.KeyPath()
 		}
 		var err error
 		r := p.getRendered()
 		defer p.putRendered(r)
-		if payloads, keys, err = p.renderInto(r, p.targetTemplate, inputs, "TargetParameters.InputTemplate", key, payloadLimit(p.target)); err != nil {
+		if payloads, keys, err = p.renderInto(r, p.targetTemplate, inputs, "TargetParameters.InputTemplate", key, payloadLimit(p.targetLimit, p.target)); err != nil {
 			err = plugin.Permanent(err)
 			xl.Log(id, execlog.Entry{Type: execlog.TargetTransformationFailed, Err: err})
-			return err
+			return 0, err
 		}
 		xl.Log(id, execlog.Entry{Type: execlog.TargetTransformationSucceeded, Payload: dataFor(xl, execlog.TargetTransformationSucceeded, payloads)})
-	} else if err := checkPayloads(inputs, payloadLimit(p.target), "TargetParameters"); err != nil {
-		return err
+	} else if err := checkPayloads(inputs, payloadLimit(p.targetLimit, p.target), "TargetParameters"); err != nil {
+		return 0, err
 	}
 	xl.Log(id, execlog.Entry{Type: execlog.TargetInvocationStarted})
-	if _, err := p.invokeTarget(ctx, payloads, inputs, keys, own && p.targetTemplate == nil); err != nil {
-		xl.Log(id, execlog.Entry{Type: execlog.TargetInvocationFailed, Err: err,
-			Request: dataFor(xl, execlog.TargetInvocationFailed, payloads), Service: p.vars.TargetArn})
-		return err
+	if done, err := p.invokeTarget(ctx, payloads, inputs, keys, own && p.targetTemplate == nil); err != nil {
+		typ := execlog.TargetInvocationFailed
+		if isPartial(err) {
+			typ = execlog.TargetInvocationPartiallyFailed
+		}
+		xl.Log(id, execlog.Entry{Type: typ, Err: err, Request: dataFor(xl, typ, payloads), Service: p.vars.TargetArn})
+		return done, err
 	}
 	xl.Log(id, execlog.Entry{Type: execlog.TargetInvocationSucceeded, Request: dataFor(xl, execlog.TargetInvocationSucceeded, payloads)})
 	xl.Log(id, execlog.Entry{Type: execlog.TargetStageSucceeded, Payload: dataFor(xl, execlog.TargetStageSucceeded, payloads)})
-	return nil
+	return len(payloads), nil
 }
 
 // dataFor renders events as the JSON array a step carries, only when the log will write it.

@@ -32,8 +32,10 @@ const DefaultExecutionTimeout = 5 * time.Minute
 //     enrichment, awsResponse the array it returned; plugins do not hand the runtime their raw HTTP
 //     exchange. Secrets the pipe resolves (connection API keys, passwords, SASL credentials) are masked
 //     wherever they would appear in a log record.
-//   - EXECUTION_PARTIALLY_FAILED and TARGET_STAGE_PARTIALLY_FAILED are never emitted: Pipes has no
-//     partial batch failure for Kafka sources. A bisected batch logs one execution per attempted range.
+//   - EXECUTION_PARTIALLY_FAILED, TARGET_STAGE_PARTIALLY_FAILED and TARGET_INVOCATION_PARTIALLY_FAILED
+//     are emitted when a batch API accepted some entries and refused others (plugin.PartialError), as
+//     Pipes does for such targets; a failed response body such as batchItemFailures is a whole failure
+//     for Kafka sources. A bisected batch logs one execution per attempted range.
 //   - A template that fails on an event is a permanent failure: with a dead-letter destination the event
 //     is isolated and dead-lettered at once; without one it is retried at the backoff cap, blocking its
 //     partition like any other failure in Pipes.
@@ -43,6 +45,7 @@ type guarantees struct {
 
 	dlq    plugin.Target // nil: no dead-letter destination
 	dlqArn string
+	dlqMax int // the destination's MaxBatch (0: no limit)
 
 	xlog       *execlog.Logger  // never nil; at Level OFF it writes nothing
 	metrics    *metrics.Pipe    // nil when Deps.Metrics is nil
@@ -86,19 +89,19 @@ func newGuarantees(ctx context.Context, def *pipe.Definition, deps Deps, reg *pl
 		maxRetries, maxAge = smk.MaximumRetryAttempts, smk.MaximumRecordAgeInSeconds
 		if smk.DeadLetterConfig != nil && smk.DeadLetterConfig.Arn != "" {
 			g.dlqArn = smk.DeadLetterConfig.Arn
-			f, ok := reg.Target(g.dlqArn)
+			spec, ok := reg.TargetSpec(g.dlqArn)
 			if !ok {
 				return nil, fmt.Errorf("pipe %s: SelfManagedKafkaParameters.DeadLetterConfig.Arn %q: unknown kind %q",
 					def.Name, g.dlqArn, plugin.Kind(g.dlqArn))
 			}
-			t, err := f(ctx, *env, g.dlqArn, json.RawMessage("null"))
+			t, err := spec.New(ctx, *env, def.DeadLetterCheck(g.dlqArn))
 			if err == nil && isNil(t) {
-				err = errors.New("the factory returned no destination")
+				err = errors.New("the plugin returned no destination")
 			}
 			if err != nil { // g.dlq stays nil: a typed nil would be closed by close
 				return nil, fmt.Errorf("pipe %s: creating the dead-letter destination %s: %w", def.Name, g.dlqArn, err)
 			}
-			g.dlq = t
+			g.dlq, g.dlqMax = t, spec.MaxBatch
 		}
 	}
 	b := deps.Retry.withDefaults()

@@ -354,9 +354,9 @@ func TestBisectToDeadLetterTopic(t *testing.T) {
 		return nil
 	})
 	reg := plugin.NewRegistry()
-	kafkaFactory, _ := plugin.Default.Target("kafka://x/y")
-	reg.RegisterTarget("kafka", kafkaFactory)
-	reg.RegisterTarget("file", func(context.Context, plugin.Env, string, json.RawMessage) (plugin.Target, error) { return tgt, nil })
+	kafkaSpec, _ := plugin.Default.TargetSpec("kafka://x/y")
+	reg.AddTarget(kafkaSpec)
+	reg.AddTarget(fileSpec(tgt))
 	def := definition(t, c, topic, spec{batchSize: 10, target: "file:///unused", targetTemplate: `{"v": <$.value>}`})
 	maxRetries := 1
 	smk := def.SourceParameters.SelfManagedKafkaParameters
@@ -414,8 +414,8 @@ func TestBisectToDeadLetterTopic(t *testing.T) {
 // targetFunc is a plugin.Target from a function.
 type targetFunc func(ctx context.Context, events []json.RawMessage) error
 
-func (f targetFunc) Deliver(ctx context.Context, events []json.RawMessage) error {
-	return f(ctx, events)
+func (f targetFunc) Deliver(ctx context.Context, b plugin.Batch) error {
+	return f(ctx, b.Payloads)
 }
 
 // TestExecutionTimeout: a target that hangs on its first call is cut off by the execution limit, logged
@@ -444,7 +444,7 @@ func TestExecutionTimeout(t *testing.T) {
 		return nil
 	})
 	reg := plugin.NewRegistry()
-	reg.RegisterTarget("file", func(context.Context, plugin.Env, string, json.RawMessage) (plugin.Target, error) { return tgt, nil })
+	reg.AddTarget(fileSpec(tgt))
 	def := definition(t, c, topic, spec{target: "file:///unused", targetTemplate: `{"v": <$.value>}`})
 	def.LogConfiguration = &pipe.LogConfiguration{Level: "ERROR"}
 	var xlog syncBuffer

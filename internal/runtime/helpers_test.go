@@ -312,7 +312,8 @@ type recorder struct {
 	called chan struct{}        // receives (non-blocking) when a Deliver call starts
 }
 
-func (r *recorder) Deliver(ctx context.Context, events []json.RawMessage) error {
+func (r *recorder) Deliver(ctx context.Context, b plugin.Batch) error {
+	events := b.Payloads
 	select {
 	case r.called <- struct{}{}:
 	default:
@@ -340,26 +341,23 @@ func (r *recorder) Deliver(ctx context.Context, events []json.RawMessage) error 
 	return nil
 }
 
-// recorderWithMax adds MaxBatch.
-type recorderWithMax struct{ *recorder }
-
-func (r recorderWithMax) MaxBatch() int { return r.max }
-
-// registry returns a registry whose file kind builds r, with the HTTP enrichments of plugin.Default.
+// registry returns a registry whose file kind builds r (with r.max as its MaxBatch), with the HTTP
+// enrichments of plugin.Default.
 func (r *recorder) registry() *plugin.Registry {
 	reg := plugin.NewRegistry()
-	for _, kind := range []string{"http", "https"} {
-		if f, ok := plugin.Default.Enricher(kind + "://enrichment"); ok {
-			reg.RegisterEnricher(kind, f)
-		}
+	if s, ok := plugin.Default.EnricherSpec("http://enrichment"); ok {
+		reg.AddEnricher(s)
 	}
-	reg.RegisterTarget("file", func(context.Context, plugin.Env, string, json.RawMessage) (plugin.Target, error) {
-		if r.max > 0 {
-			return recorderWithMax{r}, nil
-		}
-		return r, nil
-	})
+	s := fileSpec(r)
+	s.MaxBatch = r.max
+	reg.AddTarget(s)
 	return reg
+}
+
+// fileSpec is a test registry entry serving the file kind with t.
+func fileSpec(t plugin.Target) plugin.TargetSpec {
+	return plugin.TargetSpec{Kinds: []string{"file"},
+		New: func(context.Context, plugin.Env, plugin.Check) (plugin.Target, error) { return t, nil }}
 }
 
 // snapshot returns the calls so far; delivered returns the events of the successful ones.

@@ -9,39 +9,34 @@ import (
 	"github.com/sluicehq/sluice/internal/plugin"
 )
 
-// linesRecorder is a recorder that also takes vouched-for events (plugin.JSONLinesTarget) and counts which
-// method got each call.
+// linesRecorder is a recorder that counts the calls whose events the runtime vouched for
+// (plugin.Batch.OwnJSON) and the others.
 type linesRecorder struct {
 	*recorder
 	lines, plain int
 }
 
-func (r *linesRecorder) Deliver(ctx context.Context, events []json.RawMessage) error {
+func (r *linesRecorder) Deliver(ctx context.Context, b plugin.Batch) error {
 	r.mu.Lock()
-	r.plain++
+	if b.OwnJSON {
+		r.lines++
+	} else {
+		r.plain++
+	}
 	r.mu.Unlock()
-	return r.recorder.Deliver(ctx, events)
-}
-
-func (r *linesRecorder) DeliverJSONLines(ctx context.Context, events []json.RawMessage) error {
-	r.mu.Lock()
-	r.lines++
-	r.mu.Unlock()
-	return r.recorder.Deliver(ctx, events)
+	return r.recorder.Deliver(ctx, b)
 }
 
 func (r *linesRecorder) registry() *plugin.Registry {
 	reg := plugin.NewRegistry()
-	if f, ok := plugin.Default.Enricher("http://enrichment"); ok {
-		reg.RegisterEnricher("http", f)
+	if s, ok := plugin.Default.EnricherSpec("http://enrichment"); ok {
+		reg.AddEnricher(s)
 	}
-	reg.RegisterTarget("file", func(context.Context, plugin.Env, string, json.RawMessage) (plugin.Target, error) {
-		return r, nil
-	})
+	reg.AddTarget(fileSpec(r))
 	return reg
 }
 
-// TestJSONLinesOnlyForSluiceEvents: the runtime vouches for the events (DeliverJSONLines) only when they are
+// TestJSONLinesOnlyForSluiceEvents: the runtime vouches for the events (OwnJSON) only when they are
 // the Pipes event JSON Sluice encoded, with no template and no enrichment; a rendered template and an
 // enrichment's output go through Deliver, which checks them. Every vouched-for event is valid JSON without
 // whitespace, which is what the promise says.
@@ -71,10 +66,10 @@ func TestJSONLinesOnlyForSluiceEvents(t *testing.T) {
 			lines, plain := rec.lines, rec.plain
 			rec.mu.Unlock()
 			if tc.wantLines && (lines == 0 || plain != 0) {
-				t.Fatalf("DeliverJSONLines called %d times, Deliver %d: want only DeliverJSONLines", lines, plain)
+				t.Fatalf("OwnJSON calls %d, other calls %d: want only OwnJSON", lines, plain)
 			}
 			if !tc.wantLines && (lines != 0 || plain == 0) {
-				t.Fatalf("DeliverJSONLines called %d times, Deliver %d: want only Deliver", lines, plain)
+				t.Fatalf("OwnJSON calls %d, other calls %d: want none OwnJSON", lines, plain)
 			}
 			if !tc.wantLines {
 				return

@@ -22,7 +22,8 @@ type limitedTarget struct {
 	delivered []string
 }
 
-func (l *limitedTarget) Deliver(_ context.Context, events []json.RawMessage) error {
+func (l *limitedTarget) Deliver(_ context.Context, b plugin.Batch) error {
+	events := b.Payloads
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, e := range events {
@@ -64,20 +65,21 @@ func TestPayloadLimit(t *testing.T) {
 			}
 			tgt := &limitedTarget{max: limit}
 			reg := plugin.NewRegistry()
-			fileFactory, _ := plugin.Default.Target("file:///x")
+			fileSpec, _ := plugin.Default.TargetSpec("file:///x")
 			// file:///test is the limited target; other file:// targets (the dead letters) are real files.
-			reg.RegisterTarget("file", func(ctx context.Context, env plugin.Env, target string, params json.RawMessage) (plugin.Target, error) {
-				if target == "file:///test" {
+			realFile := fileSpec.New
+			fileSpec.New = func(ctx context.Context, env plugin.Env, c plugin.Check) (plugin.Target, error) {
+				if c.Endpoint == "file:///test" {
 					return tgt, nil
 				}
-				return fileFactory(ctx, env, target, params)
-			})
+				return realFile(ctx, env, c)
+			}
+			reg.AddTarget(fileSpec)
 			sp := spec{batchSize: 10, target: "file:///test", targetTemplate: c.targetTemplate}
 			enricher := &limitedEnricher{max: 64 << 10}
 			if c.enrichTemplate != "" {
-				reg.RegisterEnricher("https", func(context.Context, plugin.Env, string, json.RawMessage) (plugin.Enricher, error) {
-					return enricher, nil
-				})
+				reg.AddEnricher(plugin.EnricherSpec{Kinds: []string{"https"}, MaxBatch: 1, DefaultBatchSize: 1,
+					New: func(context.Context, plugin.Env, plugin.Check) (plugin.Enricher, error) { return enricher, nil }})
 				sp.enrichment, sp.enrichTemplate = "https://enrichment.invalid/", c.enrichTemplate
 				sp.batchSize = 1 // validation: an HTTP enrichment takes one event per request
 			}
@@ -116,7 +118,8 @@ func TestPayloadLimit(t *testing.T) {
 // limitedEnricher passes events through and has a payload limit of its own.
 type limitedEnricher struct{ max int }
 
-func (e *limitedEnricher) Enrich(_ context.Context, events []json.RawMessage) ([]json.RawMessage, error) {
+func (e *limitedEnricher) Enrich(_ context.Context, b plugin.Batch) ([]json.RawMessage, error) {
+	events := b.Payloads
 	for _, ev := range events {
 		if len(ev) > e.max {
 			return nil, errors.New("enrichment got a payload over its limit")

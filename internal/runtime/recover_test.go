@@ -22,8 +22,8 @@ import (
 // closeCounter is a target whose nil pointer panics in Close, as the file target's did.
 type closeCounter struct{ closed int }
 
-func (c *closeCounter) Deliver(context.Context, []json.RawMessage) error { return nil }
-func (c *closeCounter) Close(context.Context) error                      { c.closed++; return nil }
+func (c *closeCounter) Deliver(context.Context, plugin.Batch) error { return nil }
+func (c *closeCounter) Close(context.Context) error                 { c.closed++; return nil }
 
 // TestTypedNilPartsAreNotClosed guards the runtime against the nil-pointer panic that pipes which cannot be
 // built used to cause: a factory that returns a typed nil (with its error, or alone) makes New fail with that
@@ -42,13 +42,13 @@ func TestTypedNilPartsAreNotClosed(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			reg := plugin.NewRegistry()
-			reg.RegisterTarget("file", func(_ context.Context, _ plugin.Env, arn string, _ json.RawMessage) (plugin.Target, error) {
-				if (arn == "file:///dlq") != (tc.nilKind == "dlq") {
+			reg.AddTarget(plugin.TargetSpec{Kinds: []string{"file"}, New: func(_ context.Context, _ plugin.Env, c plugin.Check) (plugin.Target, error) {
+				if (c.Endpoint == "file:///dlq") != (tc.nilKind == "dlq") {
 					return &closeCounter{}, nil
 				}
 				var nilTarget *closeCounter
 				return nilTarget, tc.err
-			})
+			}})
 			def := definition(t, c, topic, spec{target: "file:///target"})
 			def.SourceParameters.SelfManagedKafkaParameters.DeadLetterConfig = &pipe.DeadLetterConfig{Arn: "file:///dlq"}
 			p, err := runtime.New(context.Background(), def, deps(t, reg))
@@ -92,9 +92,9 @@ func TestPanickingTargetDeadLettered(t *testing.T) {
 		return nil
 	})
 	reg := plugin.NewRegistry()
-	kafkaFactory, _ := plugin.Default.Target("kafka://x/y")
-	reg.RegisterTarget("kafka", kafkaFactory)
-	reg.RegisterTarget("file", func(context.Context, plugin.Env, string, json.RawMessage) (plugin.Target, error) { return tgt, nil })
+	kafkaSpec, _ := plugin.Default.TargetSpec("kafka://x/y")
+	reg.AddTarget(kafkaSpec)
+	reg.AddTarget(fileSpec(tgt))
 	def := definition(t, c, topic, spec{batchSize: 10, target: "file:///unused", targetTemplate: `{"v": <$.value>}`})
 	maxRetries := 1
 	smk := def.SourceParameters.SelfManagedKafkaParameters
@@ -159,7 +159,7 @@ func TestPanickingTargetRetried(t *testing.T) {
 		return nil
 	})
 	reg := plugin.NewRegistry()
-	reg.RegisterTarget("file", func(context.Context, plugin.Env, string, json.RawMessage) (plugin.Target, error) { return tgt, nil })
+	reg.AddTarget(fileSpec(tgt))
 	def := definition(t, c, topic, spec{target: "file:///unused", targetTemplate: `{"v": <$.value>}`})
 	start(t, def, deps(t, reg))
 	waitCommitted(t, c, groupOf(def), topic, map[int32]int64{0: 1})

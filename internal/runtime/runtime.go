@@ -10,14 +10,14 @@
 //     received the batch, so the enrichment and target stages see different times;
 //   - an enrichment may return fewer or more events than it was given; zero events (an HTTP body of "",
 //     {} or []) skips the target ("target stage skipped") and the batch is committed;
-//   - a batch is delivered in chunks of at most the target's MaxBatch (plugin.BatchLimiter), in order, and
-//     likewise handed to an enrichment in chunks of its MaxBatch when it has one;
+//   - a batch is delivered in chunks of at most the target's MaxBatch (its plugin.TargetSpec), in order,
+//     and likewise handed to an enrichment in chunks of its MaxBatch when it has one;
 //   - per-partition order: the source hands out a partition's next batch only after the handler returned
 //     for the previous one, and a failing batch is retried (deliver.go) before anything after it.
 //
 // Dynamic parameters (JSON paths in a target's parameters) read the event as it was before the target
-// InputTemplate, as in Pipes: a target implementing plugin.InputsTarget receives both forms (and an
-// enrichment implementing plugin.InputsEnricher the records before the enrichment template).
+// InputTemplate, as in Pipes: every delivery call (plugin.Batch) carries both forms, and an enrichment
+// call the records before the enrichment template.
 //
 // Lifecycle: New validates the definition, compiles filters and templates, builds the enrichment and
 // target (which dial nothing) and then the source, which checks with one metadata request that the
@@ -30,12 +30,10 @@ package runtime
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -64,8 +62,10 @@ const shutdownGrace = time.Second
 
 // Deps are the services a pipe uses besides its definition.
 type Deps struct {
-	// Registry maps Target and Enrichment strings to factories; nil means plugin.Default.
+	// Registry maps Target and Enrichment strings to plugin specs; nil means plugin.Default.
 	Registry *plugin.Registry
+	// AWS is handed to plugins as plugin.Env.AWS (nil: the host has no AWS support configured).
+	AWS plugin.AWSConfig
 	// Secrets resolves secret references for the source's credentials and for plugins.
 	Secrets plugin.SecretResolver
 	// Logger receives the runtime's logs; every record carries the pipe name. Nil discards them.
@@ -93,6 +93,11 @@ type Deps struct {
 	InstanceID string
 	// SessionTimeout is the source's consumer-group session timeout; zero means kafka.DefaultSessionTimeout.
 	SessionTimeout time.Duration
+	// Watch, when set, is told the outcome of every call to the pipe's target and enrichment (not the
+	// dead-letter destination): the part ("target" or "enrichment"), its endpoint, and the call's error
+	// (nil on success). Calls cut short because the execution's context ended are not reported. It is
+	// called on the partitions' goroutines and must not block; internal/api's auto-stop watches them.
+	Watch func(part, endpoint string, err error)
 }
 
 // Pipe is one running pipe. Its methods are safe for concurrent use; Run is called once.
@@ -107,13 +112,18 @@ type Pipe struct {
 
 	enricher       plugin.Enricher
 	enrichMax      int // 0: no limit
+	enrichLimit    int // the spec's MaxPayloadBytes (0: plugin.MaxPayloadBytes)
 	enrichTemplate *transform.Template
 
 	target         plugin.Target
 	targetMax      int // 0: no limit
+	targetLimit    int // the spec's MaxPayloadBytes (0: plugin.MaxPayloadBytes)
 	targetTemplate *transform.Template
-	renders        sync.Pool // *rendered: the target stage's payload memory (execute.go)
-	eventSlices    sync.Pool // *[]json.RawMessage: a batch's filtered events (execute.go)
+	keyed          plugin.Keyed // the target, when it reads a key path (nil otherwise)
+
+	watch       func(part, endpoint string, err error) // Deps.Watch; nil: nobody watches
+	renders     sync.Pool                              // *rendered: the target stage's payload memory (execute.go)
+	eventSlices sync.Pool                              // *[]json.RawMessage: a batch's filtered events (execute.go)
 
 	src *kafka.Source
 
@@ -162,6 +172,7 @@ func New(ctx context.Context, def *pipe.Definition, deps Deps) (*Pipe, error) {
 		drain:   deps.DrainTimeout,
 		backoff: deps.Retry.withDefaults(),
 		limiter: concurrency.New(1),
+		watch:   deps.Watch,
 	}
 	if p.drain <= 0 {
 		p.drain = DefaultDrainTimeout
@@ -175,7 +186,8 @@ func New(ctx context.Context, def *pipe.Definition, deps Deps) (*Pipe, error) {
 	if err := p.compile(def); err != nil {
 		return nil, err
 	}
-	env := plugin.Env{PipeName: def.Name, PipeArn: p.vars.PipeArn, Secrets: deps.Secrets, Sandbox: deps.Sandbox}
+	env := plugin.Env{PipeName: def.Name, PipeArn: p.vars.PipeArn, RoleArn: def.RoleArn, Secrets: deps.Secrets,
+		Sandbox: deps.Sandbox, AWS: deps.AWS}
 	var err error
 	if p.g, err = newGuarantees(ctx, def, deps, reg, &env); err != nil { // may wrap env.Secrets
 		return nil, err
@@ -236,60 +248,48 @@ func (p *Pipe) buildEnrichment(ctx context.Context, reg *plugin.Registry, env pl
 	if def.Enrichment == "" {
 		return nil
 	}
-	f, ok := reg.Enricher(def.Enrichment)
+	spec, ok := reg.EnricherSpec(def.Enrichment)
 	if !ok {
-		return fmt.Errorf("pipe %s: Enrichment %q: unknown kind %q", p.name, def.Enrichment, plugin.Kind(def.Enrichment))
+		return fmt.Errorf("pipe %s: Enrichment %q: unknown kind %q (known: %s)", p.name, def.Enrichment,
+			plugin.Kind(def.Enrichment), strings.Join(reg.EnricherKinds(), ", "))
 	}
-	params, err := marshalParams(def.EnrichmentParameters)
+	c, err := def.EnrichmentCheck()
 	if err != nil {
-		return fmt.Errorf("pipe %s: encoding EnrichmentParameters: %w", p.name, err)
+		return fmt.Errorf("pipe %s: %w", p.name, err)
 	}
-	// Assigned only on success: a factory returning a typed nil with its error would make p.enricher a
-	// non-nil interface, and Close would call Close on a nil pointer.
-	e, err := f(ctx, env, def.Enrichment, params)
+	// Assigned only on success: a constructor returning a typed nil with its error would make p.enricher
+	// a non-nil interface, and Close would call Close on a nil pointer.
+	e, err := spec.New(ctx, env, c)
 	if err != nil {
 		return fmt.Errorf("pipe %s: creating enrichment: %w", p.name, err)
 	}
 	if isNil(e) {
-		return fmt.Errorf("pipe %s: creating enrichment: the %s factory returned no enrichment", p.name, plugin.Kind(def.Enrichment))
+		return fmt.Errorf("pipe %s: creating enrichment: the %s plugin returned no enrichment", p.name, plugin.Kind(def.Enrichment))
 	}
-	p.enricher = e
-	if l, ok := p.enricher.(plugin.BatchLimiter); ok {
-		p.enrichMax = l.MaxBatch()
-	}
+	p.enricher, p.enrichMax, p.enrichLimit = e, spec.MaxBatch, spec.MaxPayloadBytes
 	return nil
 }
 
 func (p *Pipe) buildTarget(ctx context.Context, reg *plugin.Registry, env plugin.Env, def *pipe.Definition) error {
-	f, ok := reg.Target(def.Target)
+	spec, ok := reg.TargetSpec(def.Target)
 	if !ok {
-		kinds := reg.TargetKinds()
-		sort.Strings(kinds)
 		return fmt.Errorf("pipe %s: Target %q: unknown kind %q (known: %s)", p.name, def.Target,
-			plugin.Kind(def.Target), strings.Join(kinds, ", "))
+			plugin.Kind(def.Target), strings.Join(reg.TargetKinds(), ", "))
 	}
-	params, err := marshalParams(def.TargetParameters)
+	c, err := def.TargetCheck()
 	if err != nil {
-		return fmt.Errorf("pipe %s: encoding TargetParameters: %w", p.name, err)
+		return fmt.Errorf("pipe %s: %w", p.name, err)
 	}
-	t, err := f(ctx, env, def.Target, params)
+	t, err := spec.New(ctx, env, c)
 	if err != nil { // p.target stays nil (see buildEnrichment)
 		return fmt.Errorf("pipe %s: creating target: %w", p.name, err)
 	}
 	if isNil(t) {
-		return fmt.Errorf("pipe %s: creating target: the %s factory returned no target", p.name, plugin.Kind(def.Target))
+		return fmt.Errorf("pipe %s: creating target: the %s plugin returned no target", p.name, plugin.Kind(def.Target))
 	}
-	p.target = t
-	if l, ok := p.target.(plugin.BatchLimiter); ok {
-		p.targetMax = l.MaxBatch()
-	}
+	p.target, p.targetMax, p.targetLimit = t, spec.MaxBatch, spec.MaxPayloadBytes
+	p.keyed, _ = t.(plugin.Keyed)
 	return nil
-}
-
-// marshalParams hands a plugin its parameters as the raw JSON of the definition's member (null when absent).
-func marshalParams(v any) (json.RawMessage, error) {
-	b, err := json.Marshal(v)
-	return b, err
 }
 
 // SourceConfig maps a definition's Source and SelfManagedKafkaParameters to the Kafka source's Config.

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# ctl.sh — the Secrets Manager emulator for Sluice's tests: moto's server mode in a Python venv.
+# ctl.sh — the AWS emulator for Sluice's tests: moto's server mode in a Python venv, with every
+# service's dependencies (SQS, SNS, Kinesis, Firehose, S3, EventBridge, CloudWatch Logs, Lambda, Step
+# Functions, STS, IAM, ECS, Batch, Redshift Data, SageMaker, Secrets Manager, ...) on one port.
 #
 #   ctl.sh install   create the venv under the cache and install moto's server (once)
 #   ctl.sh start     start the server on 127.0.0.1:$SLUICE_MOTO_PORT (idempotent) and wait until it answers
@@ -8,15 +10,14 @@
 #   ctl.sh env       print the exports: eval "$(scripts/moto/ctl.sh env)"
 #   ctl.sh free-port print a free port: 5055 when it is, else one between 15055 and 16054
 #
-# Any access key works against it; use region us-east-1. State lives in memory only: a restart
-# forgets every secret.
+# Any access key works against it (access key "test" is account 123456789012); use region us-east-1.
+# State lives in memory only: a restart forgets every queue, stream and secret.
 set -euo pipefail
 
 MOTO_VERSION=${SLUICE_MOTO_VERSION:-5.2.5}
-# moto with just what its server mode needs (flask, flask-cors): Secrets Manager needs no extra, and
-# the full moto[server] extra (every service's dependencies) takes minutes longer to install. A
-# test needing another service's extra adds it here, e.g. "moto[server]==$MOTO_VERSION".
-MOTO_PIP=${SLUICE_MOTO_PIP:-moto==$MOTO_VERSION flask==3.1.3 flask-cors==6.0.5}
+# moto[server]: the server mode plus every service's dependencies, so that all the AWS targets'
+# services answer (about 30 s to install). flask and flask-cors stay pinned as before.
+MOTO_PIP=${SLUICE_MOTO_PIP:-moto[server]==$MOTO_VERSION flask==3.1.3 flask-cors==6.0.5}
 CACHE=${SLUICE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sluice}
 # One venv per requirement list, so changing it installs afresh.
 VENV=$CACHE/moto-$MOTO_VERSION-$(printf '%s' "$MOTO_PIP" | cksum | cut -d' ' -f1)
@@ -40,7 +41,7 @@ lock() {
 
 install() {
 	if [ -f "$VENV/.complete" ]; then return 0; fi
-	command -v python3 >/dev/null || die "python3 is needed for the Secrets Manager emulator"
+	command -v python3 >/dev/null || die "python3 is needed for the AWS emulator (moto)"
 	say "installing $MOTO_PIP into $VENV (first run only)"
 	local t0=$SECONDS
 	rm -rf "$VENV"
@@ -138,7 +139,7 @@ status)
 env) echo "export SLUICE_AWS_ENDPOINT=http://127.0.0.1:$PORT" ;;
 free-port) free_port ;;
 *)
-	sed -n '2,13p' "$0" >&2
+	sed -n '2,15p' "$0" >&2
 	exit 2
 	;;
 esac

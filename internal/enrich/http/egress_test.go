@@ -29,12 +29,12 @@ func TestEnrichEgressRefused(t *testing.T) {
 	events := []json.RawMessage{json.RawMessage(`{"n":1}`)}
 
 	env := plugin.Env{PipeName: "p", Sandbox: sandbox.Policy{Egress: sandbox.NewEgress(nil, []netip.AddrPort{self})}}
-	e, err := Factory(context.Background(), env, srv.URL+"/metrics", nil)
+	e, err := New(context.Background(), env, srv.URL+"/metrics", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.(plugin.Closer).Close(context.Background())
-	out, err := e.Enrich(context.Background(), events)
+	defer e.Close(context.Background())
+	out, err := e.Enrich(context.Background(), plugin.Batch{Payloads: events})
 	if !errors.Is(err, sandbox.ErrEgressRefused) || !plugin.IsPermanent(err) || out != nil {
 		t.Fatalf("Enrich = %v, %v; want a permanent egress refusal", out, err)
 	}
@@ -46,12 +46,12 @@ func TestEnrichEgressRefused(t *testing.T) {
 	}
 
 	env.Sandbox.Egress = sandbox.NewEgress([]netip.Prefix{netip.PrefixFrom(self.Addr(), 32)}, []netip.AddrPort{self})
-	e2, err := Factory(context.Background(), env, srv.URL+"/metrics", nil)
+	e2, err := New(context.Background(), env, srv.URL+"/metrics", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e2.(plugin.Closer).Close(context.Background())
-	out, err = e2.Enrich(context.Background(), events)
+	defer e2.Close(context.Background())
+	out, err = e2.Enrich(context.Background(), plugin.Batch{Payloads: events})
 	if err != nil || len(out) != 1 || !strings.Contains(string(out[0]), "sluice_up") {
 		t.Fatalf("Enrich with --allow-egress = %s, %v; want the metrics text", strs(out), err)
 	}

@@ -31,8 +31,17 @@ import (
 )
 
 func init() {
-	plugin.Default.RegisterEnricher("http", Factory)
-	plugin.Default.RegisterEnricher("https", Factory)
+	plugin.Default.AddEnricher(Spec)
+}
+
+// Spec is the registry entry of the "http" and "https" enrichments: one event per request, as API
+// destination enrichments take, hence a source BatchSize of 1 by default.
+var Spec = plugin.EnricherSpec{
+	Kinds:            []string{"http", "https"},
+	Members:          []string{"HttpParameters", "ApiDestinationParameters"},
+	MaxBatch:         1,
+	DefaultBatchSize: 1,
+	New:              newEnricher,
 }
 
 // Enricher calls an HTTP endpoint per event and returns what it answers.
@@ -41,16 +50,13 @@ type Enricher struct {
 }
 
 var (
-	_ plugin.Enricher       = (*Enricher)(nil)
-	_ plugin.BatchLimiter   = (*Enricher)(nil)
-	_ plugin.Closer         = (*Enricher)(nil)
-	_ plugin.InputsEnricher = (*Enricher)(nil)
+	_ plugin.Enricher = (*Enricher)(nil)
+	_ plugin.Closer   = (*Enricher)(nil)
 )
 
-// Factory is the plugin.EnricherFactory for "http" and "https": params is the pipe's
-// EnrichmentParameters JSON (pipe.EnrichmentParameters).
-func Factory(ctx context.Context, env plugin.Env, enrichment string, params json.RawMessage) (plugin.Enricher, error) {
-	e, err := New(ctx, env, enrichment, params)
+// newEnricher is Spec.New: c.Params is the pipe's EnrichmentParameters JSON (pipe.EnrichmentParameters).
+func newEnricher(ctx context.Context, env plugin.Env, c plugin.Check) (plugin.Enricher, error) {
+	e, err := New(ctx, env, c.Endpoint, c.Params)
 	if err != nil {
 		return nil, err // not e: a nil *Enricher in a plugin.Enricher is a non-nil interface
 	}
@@ -73,18 +79,11 @@ func New(ctx context.Context, env plugin.Env, enrichment string, params json.Raw
 	return &Enricher{client: c}, nil
 }
 
-// MaxBatch is 1: API destination enrichments take one event per request.
-func (e *Enricher) MaxBatch() int { return 1 }
-
-// Enrich sends each event; JSON-path parameters read the event itself.
-func (e *Enricher) Enrich(ctx context.Context, events []json.RawMessage) ([]json.RawMessage, error) {
-	return e.EnrichInputs(ctx, events, nil)
-}
-
-// EnrichInputs sends each event, evaluating JSON-path parameters against inputs[i], the
-// untransformed event behind events[i] (the Kafka record before the enrichment InputTemplate). A nil
-// inputs means the events themselves.
-func (e *Enricher) EnrichInputs(ctx context.Context, events, inputs []json.RawMessage) ([]json.RawMessage, error) {
+// Enrich sends each payload, evaluating JSON-path parameters against b.Inputs[i], the untransformed
+// event behind b.Payloads[i] (the Kafka record before the enrichment InputTemplate). Nil Inputs means
+// the payloads themselves.
+func (e *Enricher) Enrich(ctx context.Context, b plugin.Batch) ([]json.RawMessage, error) {
+	events, inputs := b.Payloads, b.Inputs
 	if inputs != nil && len(inputs) != len(events) {
 		return nil, plugin.Permanent(fmt.Errorf("HTTP enrichment %s: %d events but %d inputs", e.client.Name(), len(events), len(inputs)))
 	}

@@ -98,7 +98,7 @@ func TestEnrichCardinality(t *testing.T) {
 		mustJSON(t, map[string]string{"reply": `[]`}),
 		mustJSON(t, map[string]string{"reply": ``}),
 	}
-	got, err := e.Enrich(context.Background(), events)
+	got, err := e.Enrich(context.Background(), plugin.Batch{Payloads: events})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func TestEnrichCompressedResponses(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := e.Enrich(context.Background(), []json.RawMessage{json.RawMessage(`{}`)})
+			got, err := e.Enrich(context.Background(), plugin.Batch{Payloads: []json.RawMessage{json.RawMessage(`{}`)}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -153,7 +153,7 @@ func TestEnrichTooLargeIsPermanent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.Enrich(context.Background(), []json.RawMessage{json.RawMessage(`{}`)}); !plugin.IsPermanent(err) {
+	if _, err := e.Enrich(context.Background(), plugin.Batch{Payloads: []json.RawMessage{json.RawMessage(`{}`)}}); !plugin.IsPermanent(err) {
 		t.Errorf("Enrich with a 6 MB+ response = %v, want permanent", err)
 	}
 }
@@ -181,7 +181,7 @@ func TestEnrichParametersFromSource(t *testing.T) {
 	}
 	source := mustJSON(t, map[string]any{"eventSource": "SelfManagedKafka", "topic": "orders", "partition": "0", "offset": 7,
 		"value": base64.StdEncoding.EncodeToString([]byte(`{"customer":"c-9"}`))})
-	got, err := e.EnrichInputs(context.Background(), []json.RawMessage{json.RawMessage(`{"templated":1}`)}, []json.RawMessage{source})
+	got, err := e.Enrich(context.Background(), plugin.Batch{Payloads: []json.RawMessage{json.RawMessage(`{"templated":1}`)}, Inputs: []json.RawMessage{source}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +200,7 @@ func TestEnrichClassification(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = e.Enrich(context.Background(), []json.RawMessage{json.RawMessage(`{}`)})
+		_, err = e.Enrich(context.Background(), plugin.Batch{Payloads: []json.RawMessage{json.RawMessage(`{}`)}})
 		if err == nil || plugin.IsPermanent(err) != permanent {
 			t.Errorf("Enrich against %d = %v, want error with permanent=%v", status, err, permanent)
 		}
@@ -210,8 +210,8 @@ func TestEnrichClassification(t *testing.T) {
 
 func TestRegistered(t *testing.T) {
 	for _, s := range []string{"http://localhost/x", "https://example.com/y"} {
-		if _, ok := plugin.Default.Enricher(s); !ok {
-			t.Errorf("plugin.Default.Enricher(%s) not registered", s)
+		if _, ok := plugin.Default.EnricherSpec(s); !ok {
+			t.Errorf("plugin.Default.EnricherSpec(%s) not registered", s)
 		}
 	}
 }

@@ -40,7 +40,7 @@ func TestFactoryConfinedToRoots(t *testing.T) {
 	}
 	env := plugin.Env{PipeName: "p", Sandbox: sandbox.Policy{Files: files}}
 	var stdout bytes.Buffer
-	factory := NewFactory(&stdout, &stdout)
+	factory := testFactory(&stdout, &stdout)
 	tests := []struct {
 		name   string
 		target string
@@ -63,7 +63,7 @@ func TestFactoryConfinedToRoots(t *testing.T) {
 				if err != nil {
 					t.Fatalf("factory(%s) = %v, want a target", tt.target, err)
 				}
-				if err := tg.Deliver(context.Background(), events(`{"a":1}`)); err != nil {
+				if err := tg.Deliver(context.Background(), plugin.Batch{Payloads: events(`{"a":1}`)}); err != nil {
 					t.Fatalf("Deliver: %v", err)
 				}
 				tg.(plugin.Closer).Close(context.Background())
@@ -96,11 +96,11 @@ func TestFactoryStreamsAllowed(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stdout bytes.Buffer
-	tg, err := NewFactory(&stdout, nil)(context.Background(), plugin.Env{Sandbox: sandbox.Policy{Files: files}}, "file:///dev/stdout", nil)
+	tg, err := testFactory(&stdout, nil)(context.Background(), plugin.Env{Sandbox: sandbox.Policy{Files: files}}, "file:///dev/stdout", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := tg.Deliver(context.Background(), events(`{"a":1}`)); err != nil {
+	if err := tg.Deliver(context.Background(), plugin.Batch{Payloads: events(`{"a":1}`)}); err != nil {
 		t.Fatal(err)
 	}
 	if stdout.String() != "{\"a\":1}\n" {
@@ -112,12 +112,12 @@ func TestFactoryStreamsAllowed(t *testing.T) {
 // not a policy refusal is not marked permanent by the policy.
 func TestFactoryUnrestricted(t *testing.T) {
 	dir := t.TempDir()
-	tg, err := NewFactory(nil, nil)(context.Background(), plugin.Env{Sandbox: sandbox.Unrestricted()}, "file://"+dir+"/x.jsonl", nil)
+	tg, err := testFactory(nil, nil)(context.Background(), plugin.Env{Sandbox: sandbox.Unrestricted()}, "file://"+dir+"/x.jsonl", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tg.(plugin.Closer).Close(context.Background())
-	_, err = NewFactory(nil, nil)(context.Background(), plugin.Env{}, "file://"+dir+"/missing/x.jsonl", nil)
+	_, err = testFactory(nil, nil)(context.Background(), plugin.Env{}, "file://"+dir+"/missing/x.jsonl", nil)
 	if err == nil || errors.Is(err, sandbox.ErrOutsideRoots) {
 		t.Errorf("missing directory = %v, want an open error that is no policy refusal", err)
 	}

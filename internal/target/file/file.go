@@ -13,7 +13,7 @@
 // Line framing: an event that is valid JSON is written compacted (a pretty-printed input template still gives
 // one line); an event that is not JSON (an input template such as `Hello <$.value.name>` renders plain text)
 // is written as a JSON string, so that every line is one JSON document whatever the template produced.
-// Events the runtime vouches for (plugin.JSONLinesTarget: Sluice's own event JSON, with no enrichment and
+// Events the runtime vouches for (plugin.Batch.OwnJSON: Sluice's own event JSON, with no enrichment and
 // no template) are written as they are, unchecked.
 //
 // Durability (the fsync policy): with `fsync=batch`, the default, Deliver returns only after the batch's
@@ -50,7 +50,7 @@ const (
 )
 
 func init() {
-	plugin.Default.RegisterTarget(Kind, NewFactory(os.Stdout, os.Stderr))
+	plugin.Default.AddTarget(Spec(os.Stdout, os.Stderr))
 }
 
 // Target appends events to one file. It is safe for concurrent use.
@@ -65,9 +65,8 @@ type Target struct {
 }
 
 var (
-	_ plugin.Target          = (*Target)(nil)
-	_ plugin.JSONLinesTarget = (*Target)(nil)
-	_ plugin.Closer          = (*Target)(nil)
+	_ plugin.Target = (*Target)(nil)
+	_ plugin.Closer = (*Target)(nil)
 )
 
 // Config is the parsed form of a `file://` target string.
@@ -112,12 +111,16 @@ func ParseTarget(target string) (Config, error) {
 	return c, nil
 }
 
-// NewFactory returns the target factory. Paths /dev/stdout and /dev/stderr are bound to the given writers
-// rather than opened, so that a command running in-process (sluice dev, tests) prints to its own streams.
-// Files are opened within env.Sandbox.Files, and the streams bound only when it allows them.
-func NewFactory(stdout, stderr io.Writer) plugin.TargetFactory {
-	return func(_ context.Context, env plugin.Env, target string, _ json.RawMessage) (plugin.Target, error) {
-		c, err := ParseTarget(target)
+// Spec returns the target's registry entry. Paths /dev/stdout and /dev/stderr are bound to the given
+// writers rather than opened, so that a command running in-process (sluice dev, tests) prints to its own
+// streams. Files are opened within env.Sandbox.Files, and the streams bound only when it allows them.
+func Spec(stdout, stderr io.Writer) plugin.TargetSpec {
+	return plugin.TargetSpec{Kinds: []string{Kind}, New: newTarget(stdout, stderr)}
+}
+
+func newTarget(stdout, stderr io.Writer) func(context.Context, plugin.Env, plugin.Check) (plugin.Target, error) {
+	return func(_ context.Context, env plugin.Env, chk plugin.Check) (plugin.Target, error) {
+		c, err := ParseTarget(chk.Endpoint)
 		if err != nil {
 			return nil, err
 		}
@@ -164,16 +167,15 @@ func NewWriter(name string, w io.Writer) *Target {
 	return &Target{path: name, w: w}
 }
 
-// Deliver appends one line per event and, under the batch fsync policy, syncs the file before returning.
-func (t *Target) Deliver(ctx context.Context, events []json.RawMessage) error {
-	return t.write(ctx, events, AppendLine)
-}
-
-// DeliverJSONLines is Deliver for events the runtime vouches are valid JSON without whitespace outside
-// strings (plugin.JSONLinesTarget): each is written as it is, followed by a newline, without the check
-// that Deliver makes (which cost most of a pass-through pipe's CPU).
-func (t *Target) DeliverJSONLines(ctx context.Context, events []json.RawMessage) error {
-	return t.write(ctx, events, appendTrusted)
+// Deliver appends one line per payload and, under the batch fsync policy, syncs the file before
+// returning. Payloads the runtime vouches are valid JSON without whitespace outside strings (b.OwnJSON)
+// are written as they are, without the check and compaction other payloads get (which cost most of a
+// pass-through pipe's CPU).
+func (t *Target) Deliver(ctx context.Context, b plugin.Batch) error {
+	if b.OwnJSON {
+		return t.write(ctx, b.Payloads, appendTrusted)
+	}
+	return t.write(ctx, b.Payloads, AppendLine)
 }
 
 func appendTrusted(dst, ev []byte) []byte {

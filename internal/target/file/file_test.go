@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -91,7 +92,7 @@ func TestDeliverAppendsAndSyncs(t *testing.T) {
 	if err := os.WriteFile(path, []byte("{\"existing\":true}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	f := NewFactory(nil, nil)
+	f := testFactory(nil, nil)
 	tg, err := f(ctx, plugin.Env{PipeName: "p"}, "file://"+path, nil)
 	if err != nil {
 		t.Fatalf("factory: %v", err)
@@ -100,10 +101,10 @@ func TestDeliverAppendsAndSyncs(t *testing.T) {
 	if !ft.fsync {
 		t.Fatalf("regular file with default policy: fsync = false, want true")
 	}
-	if err := tg.Deliver(ctx, events(`{"n":1}`, "{ \"n\" : 2 }")); err != nil {
+	if err := tg.Deliver(ctx, plugin.Batch{Payloads: events(`{"n":1}`, "{ \"n\" : 2 }")}); err != nil {
 		t.Fatalf("Deliver: %v", err)
 	}
-	if err := tg.Deliver(ctx, events(`text`)); err != nil {
+	if err := tg.Deliver(ctx, plugin.Batch{Payloads: events(`text`)}); err != nil {
 		t.Fatalf("Deliver: %v", err)
 	}
 	if err := ft.Close(ctx); err != nil {
@@ -114,7 +115,7 @@ func TestDeliverAppendsAndSyncs(t *testing.T) {
 	if string(got) != want {
 		t.Fatalf("file = %q, want %q", got, want)
 	}
-	if err := tg.Deliver(ctx, events(`1`)); err == nil {
+	if err := tg.Deliver(ctx, plugin.Batch{Payloads: events(`1`)}); err == nil {
 		t.Fatalf("Deliver after Close = nil, want error")
 	}
 }
@@ -143,7 +144,7 @@ func TestFsyncNeverAndDevices(t *testing.T) {
 	if dn.fsync {
 		t.Fatalf("%s: fsync = true, want false for a device", os.DevNull)
 	}
-	if err := dn.Deliver(ctx, events(`{}`)); err != nil {
+	if err := dn.Deliver(ctx, plugin.Batch{Payloads: events(`{}`)}); err != nil {
 		t.Fatalf("Deliver to %s: %v", os.DevNull, err)
 	}
 }
@@ -151,7 +152,7 @@ func TestFsyncNeverAndDevices(t *testing.T) {
 func TestStdoutBoundToWriter(t *testing.T) {
 	ctx := context.Background()
 	var out, errb bytes.Buffer
-	f := NewFactory(&out, &errb)
+	f := testFactory(&out, &errb)
 	for _, tc := range []struct {
 		target string
 		buf    *bytes.Buffer
@@ -160,7 +161,7 @@ func TestStdoutBoundToWriter(t *testing.T) {
 		if err != nil {
 			t.Fatalf("factory(%s): %v", tc.target, err)
 		}
-		if err := tg.Deliver(ctx, events(`{"to":"`+tc.target+`"}`)); err != nil {
+		if err := tg.Deliver(ctx, plugin.Batch{Payloads: events(`{"to":"` + tc.target + `"}`)}); err != nil {
 			t.Fatalf("Deliver(%s): %v", tc.target, err)
 		}
 		if err := tg.(plugin.Closer).Close(ctx); err != nil {
@@ -173,7 +174,7 @@ func TestStdoutBoundToWriter(t *testing.T) {
 }
 
 func TestOpenErrorNamesPath(t *testing.T) {
-	_, err := NewFactory(nil, nil)(context.Background(), plugin.Env{}, "file:///nonexistent-dir-sluice/x.jsonl", nil)
+	_, err := testFactory(nil, nil)(context.Background(), plugin.Env{}, "file:///nonexistent-dir-sluice/x.jsonl", nil)
 	if err == nil || !strings.Contains(err.Error(), "/nonexistent-dir-sluice/x.jsonl") {
 		t.Fatalf("factory error = %v, want one naming the path", err)
 	}
@@ -195,7 +196,7 @@ func TestConcurrentDeliverKeepsLinesWhole(t *testing.T) {
 				for i := range evs {
 					evs[i] = json.RawMessage(fmt.Sprintf(`{"w":%d,"b":%d,"i":%d,"pad":"%s"}`, w, b, i, strings.Repeat("x", 200)))
 				}
-				if err := tg.Deliver(ctx, evs); err != nil {
+				if err := tg.Deliver(ctx, plugin.Batch{Payloads: evs}); err != nil {
 					t.Error(err)
 					return
 				}
@@ -237,7 +238,7 @@ func BenchmarkDeliver(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(ev) * len(batch)))
 	for b.Loop() {
-		if err := tg.Deliver(ctx, batch); err != nil {
+		if err := tg.Deliver(ctx, plugin.Batch{Payloads: batch}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -253,10 +254,10 @@ func TestDeliverJSONLinesWritesAsIs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tg.Close(ctx)
-	if err := tg.DeliverJSONLines(ctx, events(`{"a":"x y"}`, `{"b":[1,2]}`)); err != nil {
+	if err := tg.Deliver(ctx, plugin.Batch{Payloads: events(`{"a":"x y"}`, `{"b":[1,2]}`), OwnJSON: true}); err != nil {
 		t.Fatal(err)
 	}
-	if err := tg.Deliver(ctx, events("{\n \"c\": 1}", `text`)); err != nil {
+	if err := tg.Deliver(ctx, plugin.Batch{Payloads: events("{\n \"c\": 1}", `text`)}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := os.ReadFile(path)
@@ -270,7 +271,7 @@ func TestDeliverJSONLinesWritesAsIs(t *testing.T) {
 }
 
 // BenchmarkDeliverEvent: a batch of 100 Pipes events of 1 KB values (about 1.5 KB each), checked
-// (Deliver) and vouched for (DeliverJSONLines).
+// (Deliver) and vouched for (Batch.OwnJSON).
 func BenchmarkDeliverEvent(b *testing.B) {
 	ctx := context.Background()
 	tg, err := Open(Config{Path: filepath.Join(b.TempDir(), "out.jsonl"), Fsync: FsyncNever})
@@ -288,7 +289,14 @@ func BenchmarkDeliverEvent(b *testing.B) {
 	for _, m := range []struct {
 		name    string
 		deliver func(context.Context, []json.RawMessage) error
-	}{{"checked", tg.Deliver}, {"vouched", tg.DeliverJSONLines}} {
+	}{
+		{"checked", func(ctx context.Context, evs []json.RawMessage) error {
+			return tg.Deliver(ctx, plugin.Batch{Payloads: evs})
+		}},
+		{"vouched", func(ctx context.Context, evs []json.RawMessage) error {
+			return tg.Deliver(ctx, plugin.Batch{Payloads: evs, OwnJSON: true})
+		}},
+	} {
 		b.Run(m.name, func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(ev) * len(batch)))
@@ -298,5 +306,13 @@ func BenchmarkDeliverEvent(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// testFactory builds targets through Spec, as the runtime does.
+func testFactory(stdout, stderr io.Writer) func(context.Context, plugin.Env, string, json.RawMessage) (plugin.Target, error) {
+	s := Spec(stdout, stderr)
+	return func(ctx context.Context, env plugin.Env, target string, params json.RawMessage) (plugin.Target, error) {
+		return s.New(ctx, env, plugin.Check{Endpoint: target, Params: params})
 	}
 }

@@ -40,7 +40,7 @@ func connTarget(t *testing.T, url string, conn *pipe.Connection, opts ...Option)
 }
 
 func deliver(tg *Target) error {
-	return tg.Deliver(context.Background(), []json.RawMessage{json.RawMessage(`{"n":1}`)})
+	return tg.Deliver(context.Background(), plugin.Batch{Payloads: []json.RawMessage{json.RawMessage(`{"n":1}`)}})
 }
 
 // noSecretIn fails when an error message carries a credential.

@@ -47,21 +47,20 @@ TargetParameters:
 	if bs := *def.SourceParameters.SelfManagedKafkaParameters.BatchSize; bs != 1 {
 		t.Errorf("default BatchSize for an HTTP target = %d, want 1", bs)
 	}
-	factory, ok := plugin.Default.Target(def.Target)
+	spec, ok := plugin.Default.TargetSpec(def.Target)
 	if !ok {
-		t.Fatalf("no factory for %s", def.Target)
+		t.Fatalf("no plugin for %s", def.Target)
 	}
-	params, _ := json.Marshal(def.TargetParameters)
-	tg, err := factory(context.Background(), plugin.Env{PipeName: def.Name, Secrets: testSecrets}, def.Target, params)
+	chk, err := def.TargetCheck()
 	if err != nil {
 		t.Fatal(err)
 	}
-	it, ok := tg.(plugin.InputsTarget)
-	if !ok {
-		t.Fatal("HTTP target does not implement plugin.InputsTarget")
+	it, err := spec.New(context.Background(), plugin.Env{PipeName: def.Name, Secrets: testSecrets}, chk)
+	if err != nil {
+		t.Fatal(err)
 	}
 	input := kafkaRecord(`{"id":"o-7","city":"Seattle"}`)
-	if err := it.DeliverInputs(context.Background(), []json.RawMessage{json.RawMessage(`{"id":"o-7"}`)}, []json.RawMessage{input}); err != nil {
+	if err := it.Deliver(context.Background(), plugin.Batch{Payloads: []json.RawMessage{json.RawMessage(`{"id":"o-7"}`)}, Inputs: []json.RawMessage{input}}); err != nil {
 		t.Fatal(err)
 	}
 	if got == nil || got.Method != "PATCH" || got.URL.Path != "/orders/o-7" || got.Header.Get("X-City") != "Seattle" ||

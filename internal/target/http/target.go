@@ -10,8 +10,17 @@ import (
 )
 
 func init() {
-	plugin.Default.RegisterTarget("http", Factory)
-	plugin.Default.RegisterTarget("https", Factory)
+	plugin.Default.AddTarget(Spec)
+}
+
+// Spec is the registry entry of the "http" and "https" targets: one event per request, as API
+// destinations take, hence a source BatchSize of 1 by default.
+var Spec = plugin.TargetSpec{
+	Kinds:            []string{"http", "https"},
+	Members:          []string{"HttpParameters", "ApiDestinationParameters"},
+	MaxBatch:         1,
+	DefaultBatchSize: 1,
+	New:              newTarget,
 }
 
 // Target delivers each event with one HTTP request.
@@ -20,16 +29,13 @@ type Target struct {
 }
 
 var (
-	_ plugin.Target       = (*Target)(nil)
-	_ plugin.BatchLimiter = (*Target)(nil)
-	_ plugin.Closer       = (*Target)(nil)
-	_ plugin.InputsTarget = (*Target)(nil)
+	_ plugin.Target = (*Target)(nil)
+	_ plugin.Closer = (*Target)(nil)
 )
 
-// Factory is the plugin.TargetFactory for "http" and "https": params is the pipe's TargetParameters
-// JSON (pipe.TargetParameters).
-func Factory(ctx context.Context, env plugin.Env, target string, params json.RawMessage) (plugin.Target, error) {
-	t, err := New(ctx, env, target, params)
+// newTarget is Spec.New: c.Params is the pipe's TargetParameters JSON (pipe.TargetParameters).
+func newTarget(ctx context.Context, env plugin.Env, c plugin.Check) (plugin.Target, error) {
+	t, err := New(ctx, env, c.Endpoint, c.Params)
 	if err != nil {
 		return nil, err // not t: a nil *Target in a plugin.Target is a non-nil interface
 	}
@@ -51,19 +57,12 @@ func New(ctx context.Context, env plugin.Env, target string, params json.RawMess
 	return &Target{client: c}, nil
 }
 
-// MaxBatch is 1: an HTTP endpoint takes one event per request, as API destinations do.
-func (t *Target) MaxBatch() int { return 1 }
-
-// Deliver sends each event; JSON-path parameters read the event itself.
-func (t *Target) Deliver(ctx context.Context, events []json.RawMessage) error {
-	return t.DeliverInputs(ctx, events, nil)
-}
-
-// DeliverInputs sends each event, evaluating JSON-path parameters against inputs[i], the
-// untransformed event behind events[i] (the Kafka record, or the enrichment's output item), as Pipes
-// does. A nil inputs means the events themselves. It stops at the first failure; the events before
-// it were delivered (a retry of the batch may send them again, which at-least-once allows).
-func (t *Target) DeliverInputs(ctx context.Context, events, inputs []json.RawMessage) error {
+// Deliver sends each payload, evaluating JSON-path parameters against b.Inputs[i], the untransformed
+// event behind b.Payloads[i] (the Kafka record, or the enrichment's output item), as Pipes does. Nil
+// Inputs means the payloads themselves. It stops at the first failure; the events before it were
+// delivered (a retry of the batch may send them again, which at-least-once allows).
+func (t *Target) Deliver(ctx context.Context, b plugin.Batch) error {
+	events, inputs := b.Payloads, b.Inputs
 	if inputs != nil && len(inputs) != len(events) {
 		return plugin.Permanent(fmt.Errorf("HTTP target %s: %d events but %d inputs", t.client.Name(), len(events), len(inputs)))
 	}

@@ -62,7 +62,7 @@ func TestRequestShape(t *testing.T) {
 	defer tg.Close(context.Background())
 	source := kafkaRecord(`{"customer":"ann smith/2","id":42,"status":"paid","amount":12.5}`)
 	payload := json.RawMessage(`{"transformed":true}`)
-	if err := tg.DeliverInputs(context.Background(), []json.RawMessage{payload}, []json.RawMessage{source}); err != nil {
+	if err := tg.Deliver(context.Background(), plugin.Batch{Payloads: []json.RawMessage{payload}, Inputs: []json.RawMessage{source}}); err != nil {
 		t.Fatalf("DeliverInputs = %v", err)
 	}
 	reqs := got()
@@ -104,7 +104,7 @@ func TestDefaultsAndPathsFromPayload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := tg.Deliver(context.Background(), []json.RawMessage{json.RawMessage(`{"id":"a"}`), json.RawMessage(`{"id":"b"}`)}); err != nil {
+	if err := tg.Deliver(context.Background(), plugin.Batch{Payloads: []json.RawMessage{json.RawMessage(`{"id":"a"}`), json.RawMessage(`{"id":"b"}`)}}); err != nil {
 		t.Fatal(err)
 	}
 	reqs := got()
@@ -114,8 +114,8 @@ func TestDefaultsAndPathsFromPayload(t *testing.T) {
 	if ua := reqs[0].Header.Get("User-Agent"); ua != UserAgent {
 		t.Errorf("User-Agent = %q, want %q", ua, UserAgent)
 	}
-	if tg.MaxBatch() != 1 {
-		t.Errorf("MaxBatch() = %d, want 1", tg.MaxBatch())
+	if Spec.MaxBatch != 1 || Spec.DefaultBatchSize != 1 {
+		t.Errorf("Spec.MaxBatch, DefaultBatchSize = %d, %d, want 1, 1", Spec.MaxBatch, Spec.DefaultBatchSize)
 	}
 }
 
@@ -126,7 +126,7 @@ func TestGetSendsNoBody(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := tg.Deliver(context.Background(), []json.RawMessage{json.RawMessage(`{"a":1}`)}); err != nil {
+	if err := tg.Deliver(context.Background(), plugin.Batch{Payloads: []json.RawMessage{json.RawMessage(`{"a":1}`)}}); err != nil {
 		t.Fatal(err)
 	}
 	if r := got()[0]; r.Method != "GET" || r.Body != "" {
@@ -149,7 +149,7 @@ func TestPermanentEventProblems(t *testing.T) {
 		{"header value with a newline", `{"id":"1","note":"a\nInjected: yes"}`},
 	}
 	for _, tc := range cases {
-		err := tg.Deliver(context.Background(), []json.RawMessage{json.RawMessage(tc.event)})
+		err := tg.Deliver(context.Background(), plugin.Batch{Payloads: []json.RawMessage{json.RawMessage(tc.event)}})
 		if !plugin.IsPermanent(err) {
 			t.Errorf("Deliver(%s) = %v, want a permanent error", tc.name, err)
 		}
@@ -209,7 +209,7 @@ func TestClassification(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = tg.Deliver(context.Background(), []json.RawMessage{json.RawMessage(`{}`)})
+			err = tg.Deliver(context.Background(), plugin.Batch{Payloads: []json.RawMessage{json.RawMessage(`{}`)}})
 			if !tc.check(err) {
 				t.Errorf("Deliver against status %d = %v, want %s", tc.status, err, tc.want)
 			}
@@ -256,7 +256,7 @@ func TestTimeoutIsRetryable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = tg.Deliver(context.Background(), []json.RawMessage{json.RawMessage(`{}`)})
+	err = tg.Deliver(context.Background(), plugin.Batch{Payloads: []json.RawMessage{json.RawMessage(`{}`)}})
 	if err == nil || plugin.IsPermanent(err) {
 		t.Errorf("Deliver to a stalled server = %v, want a retryable timeout error", err)
 	}
@@ -284,7 +284,7 @@ func TestContextCancelled(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := tg.Deliver(ctx, []json.RawMessage{json.RawMessage(`{}`)}); !errors.Is(err, context.Canceled) {
+	if err := tg.Deliver(ctx, plugin.Batch{Payloads: []json.RawMessage{json.RawMessage(`{}`)}}); !errors.Is(err, context.Canceled) {
 		t.Errorf("Deliver(cancelled) = %v, want context.Canceled", err)
 	}
 }
@@ -307,7 +307,7 @@ func TestKeepAlive(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; i < 20; i++ {
-		if err := tg.Deliver(context.Background(), []json.RawMessage{json.RawMessage(`{}`)}); err != nil {
+		if err := tg.Deliver(context.Background(), plugin.Batch{Payloads: []json.RawMessage{json.RawMessage(`{}`)}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -336,7 +336,7 @@ func TestRateLimit(t *testing.T) {
 	}
 	start := clk.Now()
 	for i := 0; i < total; i++ {
-		if err := tg.Deliver(context.Background(), []json.RawMessage{json.RawMessage(`{}`)}); err != nil {
+		if err := tg.Deliver(context.Background(), plugin.Batch{Payloads: []json.RawMessage{json.RawMessage(`{}`)}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -355,8 +355,8 @@ func TestRateLimit(t *testing.T) {
 
 func TestRegistered(t *testing.T) {
 	for _, s := range []string{"http://localhost/x", "https://example.com/y"} {
-		if _, ok := plugin.Default.Target(s); !ok {
-			t.Errorf("plugin.Default.Target(%s) not registered", s)
+		if _, ok := plugin.Default.TargetSpec(s); !ok {
+			t.Errorf("plugin.Default.TargetSpec(%s) not registered", s)
 		}
 	}
 }

@@ -67,7 +67,7 @@ func TestEgressRefused(t *testing.T) {
 		// its 5 s minimum metadata age.
 		for _, id := range []string{"refused", "refused again"} {
 			start := time.Now()
-			refusal(t, tg.Deliver(ctx, []json.RawMessage{json.RawMessage(`{"id":"` + id + `"}`)}))
+			refusal(t, tg.Deliver(ctx, plugin.Batch{Payloads: []json.RawMessage{json.RawMessage(`{"id":"` + id + `"}`)}}))
 			if d := time.Since(start); d > 10*time.Second {
 				t.Errorf("the refused Deliver took %s, want it ended by the refusal", d)
 			} else {
@@ -82,7 +82,7 @@ func TestEgressRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tg.(plugin.Closer).Close(ctx)
-	if err := tg.Deliver(ctx, []json.RawMessage{json.RawMessage(`{"id":"opened"}`)}); err != nil {
+	if err := tg.Deliver(ctx, plugin.Batch{Payloads: []json.RawMessage{json.RawMessage(`{"id":"opened"}`)}}); err != nil {
 		t.Fatalf("Deliver with the broker opened by --allow-egress: %v", err)
 	}
 	recs := consume(t, c, topic, 1)

@@ -60,7 +60,16 @@ const Kind = "kafka"
 const deliveryTimeout = 30 * time.Second
 
 func init() {
-	plugin.Default.RegisterTarget(Kind, New)
+	plugin.Default.AddTarget(Spec)
+}
+
+// Spec is the registry entry of the "kafka" target.
+var Spec = plugin.TargetSpec{
+	Kinds:   []string{Kind},
+	Members: []string{"KafkaParameters"},
+	New: func(ctx context.Context, env plugin.Env, c plugin.Check) (plugin.Target, error) {
+		return New(ctx, env, c.Endpoint, c.Params)
+	},
 }
 
 // Address is the parsed form of a `kafka://` target string.
@@ -118,7 +127,7 @@ func (r *refusals) watch(ctx context.Context) (context.Context, func()) {
 
 var (
 	_ plugin.Target         = (*Target)(nil)
-	_ plugin.InputsTarget   = (*Target)(nil)
+	_ plugin.Keyed          = (*Target)(nil)
 	_ plugin.Closer         = (*Target)(nil)
 	_ plugin.PayloadLimiter = (*Target)(nil)
 )
@@ -235,13 +244,21 @@ func New(ctx context.Context, env plugin.Env, target string, params json.RawMess
 	return t, nil
 }
 
-// Deliver produces events as record values, keyed from the events themselves when a key path is set.
-func (t *Target) Deliver(ctx context.Context, events []json.RawMessage) error {
-	return t.DeliverInputs(ctx, events, events)
+// Deliver produces b.Payloads as record values, keyed with b.Keys when the runtime evaluated the key path
+// (plugin.Keyed), otherwise from b.Inputs (the events before the target input template; the payloads
+// themselves when nil).
+func (t *Target) Deliver(ctx context.Context, b plugin.Batch) error {
+	if b.Keys != nil {
+		return t.DeliverKeyed(ctx, b.Payloads, b.Keys)
+	}
+	inputs := b.Inputs
+	if inputs == nil {
+		inputs = b.Payloads
+	}
+	return t.DeliverInputs(ctx, b.Payloads, inputs)
 }
 
-// DeliverInputs produces events[i] keyed from inputs[i], the event before the target input template
-// (plugin.InputsTarget: the runtime calls it so that the key path reads the untransformed event).
+// DeliverInputs produces events[i] keyed from inputs[i], the event before the target input template.
 func (t *Target) DeliverInputs(ctx context.Context, events, inputs []json.RawMessage) error {
 	if len(events) == 0 {
 		return nil

@@ -177,7 +177,7 @@ func TestDeliver(t *testing.T) {
 				case tc.inputs != nil:
 					err = tg.(*Target).DeliverInputs(ctx, tc.events, tc.inputs)
 				default:
-					err = tg.Deliver(ctx, tc.events)
+					err = tg.Deliver(ctx, plugin.Batch{Payloads: tc.events})
 				}
 				if err != nil {
 					t.Fatalf("Deliver: %v", err)
@@ -224,7 +224,7 @@ func TestDeliverKeepsOrderPerKey(t *testing.T) {
 				evs = append(evs, json.RawMessage(fmt.Sprintf(`{"k":"k%d","seq":%d}`, seq%keys, seq)))
 				seq++
 			}
-			if err := tg.Deliver(ctx, evs); err != nil {
+			if err := tg.Deliver(ctx, plugin.Batch{Payloads: evs}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -256,7 +256,7 @@ func TestDeliverUnreachableBroker(t *testing.T) {
 		t.Fatalf("New must not dial: %v", err)
 	}
 	defer tg.(plugin.Closer).Close(ctx)
-	err = tg.Deliver(ctx, []json.RawMessage{json.RawMessage(`{}`)})
+	err = tg.Deliver(ctx, plugin.Batch{Payloads: []json.RawMessage{json.RawMessage(`{}`)}})
 	if err == nil || !strings.Contains(err.Error(), "kafka target out") || !strings.Contains(err.Error(), "127.0.0.1:1") {
 		t.Fatalf("Deliver to an unreachable broker = %v, want an error naming the topic and broker", err)
 	}
@@ -312,7 +312,7 @@ func TestDeliverWithAuth(t *testing.T) {
 			defer tg.(plugin.Closer).Close(ctx)
 			dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 			defer cancel()
-			if err := tg.Deliver(dctx, []json.RawMessage{json.RawMessage(`{"id":"a"}`)}); err != nil {
+			if err := tg.Deliver(dctx, plugin.Batch{Payloads: []json.RawMessage{json.RawMessage(`{"id":"a"}`)}}); err != nil {
 				t.Fatalf("Deliver over %s: %v", tc.name, err)
 			}
 			recs := consume(t, c, topic, 1)

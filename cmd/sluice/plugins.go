@@ -1,0 +1,11 @@
+package main
+
+// The targets and enrichments of this binary: each package adds its plugin.TargetSpec or
+// plugin.EnricherSpec to plugin.Default in init(). Adding a target is one package and one line here
+// (docs/adding-a-target.md).
+import (
+	_ "github.com/sluicehq/sluice/internal/enrich/http"
+	_ "github.com/sluicehq/sluice/internal/target/file"
+	_ "github.com/sluicehq/sluice/internal/target/http"
+	_ "github.com/sluicehq/sluice/internal/target/kafka"
+)
