@@ -5,6 +5,8 @@ package main
 // (docs/adding-a-target.md).
 import (
 	_ "github.com/sluicehq/sluice/internal/enrich/http"
+	_ "github.com/sluicehq/sluice/internal/target/apidest"
+	_ "github.com/sluicehq/sluice/internal/target/apigateway"
 	_ "github.com/sluicehq/sluice/internal/target/file"
 	_ "github.com/sluicehq/sluice/internal/target/http"
 	_ "github.com/sluicehq/sluice/internal/target/kafka"

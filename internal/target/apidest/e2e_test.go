@@ -13,28 +13,19 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/internal/awsclient/awstest"
 	"github.com/sluicehq/sluice/internal/kafkatest"
-	"github.com/sluicehq/sluice/internal/sluicetest"
+
+	_ "github.com/sluicehq/sluice/internal/target/file" // the enrichment test's target
 )
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	sluicetest.Cleanup()
-	os.Exit(code)
-}
-
-const region = "us-east-1"
 
 // fixture is the shared part of the end-to-end tests: the real broker, the emulator and a recording API.
 type fixture struct {
 	c     *kafkatest.Cluster
-	moto  string
 	eb    *eventbridge.Client
 	api   *awstest.APIServer
 	topic string
@@ -42,9 +33,7 @@ type fixture struct {
 }
 
 func newFixture(t *testing.T, records int) *fixture {
-	f := &fixture{c: kafkatest.Real(t), moto: kafkatest.AWSEndpoint(t), api: awstest.NewAPIServer(t)}
-	f.eb = eventbridge.NewFromConfig(aws.Config{Region: region, BaseEndpoint: aws.String(f.moto),
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDE2E", "e2e-secret", "")})
+	f := &fixture{c: kafkatest.Real(t), eb: eventbridge.NewFromConfig(awstest.Config(t, "")), api: awstest.NewAPIServer(t)}
 	f.topic = f.c.CreateTopic(t, 2)
 	f.name = fmt.Sprintf("apidest-%d", time.Now().UnixNano())
 	var recs []*kgo.Record
@@ -78,20 +67,16 @@ func (f *fixture) destination(t *testing.T, auth ebtypes.ConnectionAuthorization
 	return aws.ToString(do.ApiDestinationArn)
 }
 
-// run starts `sluice run` on def with the emulator as every AWS service's endpoint.
-func (f *fixture) run(t *testing.T, def map[string]any) *sluicetest.Proc {
-	return sluicetest.RunPipe(t, def, []string{"AWS_ACCESS_KEY_ID=AKIDE2E", "AWS_SECRET_ACCESS_KEY=e2e-secret", "AWS_CONFIG_FILE=/dev/null"},
-		"--aws-endpoint", f.moto, "--region", region)
+// pipe returns the definition of a pipe reading the fixture's topic one record at a time.
+func (f *fixture) pipe() map[string]any {
+	return awstest.KafkaPipe(f.name, f.c.Bootstrap[0], f.topic, 1)
 }
 
 // waitFor waits until the API has received n requests accepted by ok, and returns them.
-func (f *fixture) waitFor(t *testing.T, p *sluicetest.Proc, n int, ok func(r awstest.APIRequest) bool) []awstest.APIRequest {
+func (f *fixture) waitFor(t *testing.T, n int, ok func(r awstest.APIRequest) bool) []awstest.APIRequest {
 	t.Helper()
 	var got []awstest.APIRequest
 	kafkatest.Eventually(t, 60*time.Second, func() error {
-		if p.Exited() {
-			t.Fatalf("sluice run exited:\n%s", sluicetest.Tail(p.Stderr.String(), 4000))
-		}
 		got = got[:0]
 		for _, r := range f.api.Requests() {
 			if ok(r) {
@@ -175,7 +160,7 @@ func TestTarget(t *testing.T) {
 				return http.StatusOK, `{}`
 			})
 			arn := f.destination(t, tc.auth, tc.params(f), "/orders/*", "PUT", 100)
-			def := sluicetest.KafkaPipe(f.name, f.c.Bootstrap[0], f.topic, 1)
+			def := f.pipe()
 			def["Target"] = arn
 			def["TargetParameters"] = map[string]any{
 				"InputTemplate": `{"id": <$.value.orderId>, "amount": <$.value.amount>}`,
@@ -185,8 +170,8 @@ func TestTarget(t *testing.T) {
 					"QueryStringParameters": map[string]string{"region": "from-pipe", "city": "$.value.city"},
 				},
 			}
-			p := f.run(t, def)
-			reqs := f.waitFor(t, p, 8, func(r awstest.APIRequest) bool { return r.Path != "/token" })
+			awstest.RunPipe(t, def)
+			reqs := f.waitFor(t, 8, func(r awstest.APIRequest) bool { return r.Path != "/token" })
 			seen := map[string]bool{}
 			for _, r := range reqs {
 				var body struct {
@@ -225,10 +210,10 @@ func TestRateLimit(t *testing.T) {
 	f := newFixture(t, n)
 	arn := f.destination(t, ebtypes.ConnectionAuthorizationTypeApiKey, &ebtypes.CreateConnectionAuthRequestParameters{
 		ApiKeyAuthParameters: &ebtypes.CreateConnectionApiKeyAuthRequestParameters{ApiKeyName: aws.String("X-Api-Key"), ApiKeyValue: aws.String("k")}}, "/rate", "POST", rate)
-	def := sluicetest.KafkaPipe(f.name, f.c.Bootstrap[0], f.topic, 1)
+	def := f.pipe()
 	def["Target"] = arn
-	p := f.run(t, def)
-	reqs := f.waitFor(t, p, n, all)
+	awstest.RunPipe(t, def)
+	reqs := f.waitFor(t, n, all)
 	span := reqs[n-1].At.Sub(reqs[0].At)
 	// The server's clock reads arrival times: network jitter may shorten the span by a little.
 	if min := time.Duration(float64(n-1) / rate * 0.9 * float64(time.Second)); span < min {
@@ -263,10 +248,10 @@ func TestThrottled(t *testing.T) {
 	})
 	arn := f.destination(t, ebtypes.ConnectionAuthorizationTypeBasic, &ebtypes.CreateConnectionAuthRequestParameters{
 		BasicAuthParameters: &ebtypes.CreateConnectionBasicAuthRequestParameters{Username: aws.String("u"), Password: aws.String("p")}}, "/busy", "POST", 100)
-	def := sluicetest.KafkaPipe(f.name, f.c.Bootstrap[0], f.topic, 1)
+	def := f.pipe()
 	def["Target"] = arn
-	p := f.run(t, def)
-	f.waitFor(t, p, 3+4, all)
+	p := awstest.RunPipe(t, def)
+	f.waitFor(t, 3+4, all)
 	if got := p.Metric(t, "sluice_pipe_executions_throttled_total"); got < 1 {
 		t.Errorf("sluice_pipe_executions_throttled_total = %v after three 429s, want >= 1", got)
 	}
@@ -283,16 +268,13 @@ func TestEnrichment(t *testing.T) {
 	arn := f.destination(t, ebtypes.ConnectionAuthorizationTypeApiKey, &ebtypes.CreateConnectionAuthRequestParameters{
 		ApiKeyAuthParameters: &ebtypes.CreateConnectionApiKeyAuthRequestParameters{ApiKeyName: aws.String("X-Api-Key"), ApiKeyValue: aws.String("k")}}, "/enrich/*", "POST", 100)
 	out := filepath.Join(t.TempDir(), "out.jsonl")
-	def := sluicetest.KafkaPipe(f.name, f.c.Bootstrap[0], f.topic, 1)
+	def := f.pipe()
 	def["Enrichment"] = arn
 	def["EnrichmentParameters"] = map[string]any{"HttpParameters": map[string]any{"PathParameterValues": []string{"$.value.orderId"}}}
 	def["Target"] = "file://" + out + "?fsync=never"
-	p := f.run(t, def)
+	awstest.RunPipe(t, def)
 	var lines []string
 	kafkatest.Eventually(t, 60*time.Second, func() error {
-		if p.Exited() {
-			t.Fatalf("sluice run exited:\n%s", sluicetest.Tail(p.Stderr.String(), 4000))
-		}
 		data, _ := os.ReadFile(out)
 		lines = strings.Split(strings.TrimSpace(string(data)), "\n")
 		if len(lines) < 8 || lines[0] == "" {

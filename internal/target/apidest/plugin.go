@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/sluicehq/sluice/internal/awsclient"
-	"github.com/sluicehq/sluice/internal/enrich/http"
+	httpenrich "github.com/sluicehq/sluice/internal/enrich/http"
 	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/plugin"
 	httptarget "github.com/sluicehq/sluice/internal/target/http"
@@ -22,7 +23,7 @@ func init() {
 		Validate:         validate("Target"),
 		MaxBatch:         1,
 		DefaultBatchSize: 1,
-		New:              httptarget.NewTargetFrom(config),
+		New:              httptarget.NewTargetFrom(httpConfig),
 	})
 	plugin.Default.AddEnricher(plugin.EnricherSpec{
 		Kinds:            []string{Kind},
@@ -30,30 +31,29 @@ func init() {
 		Validate:         validate("Enrichment"),
 		MaxBatch:         1,
 		DefaultBatchSize: 1,
-		New:              httpenrich.NewFrom(config),
+		New:              httpenrich.NewFrom(httpConfig),
 	})
 }
 
-// validate checks the ARN and the source BatchSize of the Target or Enrichment named by field; the
-// HttpParameters are the HTTP plugins' (httptarget.ValidateHTTPParameters). The number of path
-// wildcards is the destination's, known only once it is described.
+// validate checks the ARN and the source BatchSize of the Target or Enrichment named by field.
+// internal/pipe checks the HttpParameters' values; their number of path wildcards is the destination's,
+// known only once it is described.
 func validate(field string) func(c plugin.Check) []plugin.FieldError {
 	return func(c plugin.Check) []plugin.FieldError {
 		var fe []plugin.FieldError
 		if _, err := parseDestinationARN(c.Endpoint); err != nil {
 			fe = append(fe, plugin.Errorf(field, "API destination ARN: %v", err))
 		}
-		fe = append(fe, httptarget.ValidateHTTPParameters(field+"Parameters.HttpParameters", c, -1)...)
 		if c.BatchSize > 1 {
 			fe = append(fe, plugin.Errorf("SourceParameters.SelfManagedKafkaParameters.BatchSize",
-				"must be 1 with an API destination %s, which takes one event per request", lower(field)))
+				"must be 1 with an API destination %s, which takes one event per request", strings.ToLower(field)))
 		}
 		return fe
 	}
 }
 
-// config resolves the API destination into the HTTP client's configuration.
-func config(ctx context.Context, env plugin.Env, c plugin.Check) (httptarget.Config, error) {
+// httpConfig resolves the API destination into the HTTP client's configuration.
+func httpConfig(ctx context.Context, env plugin.Env, c plugin.Check) (httptarget.Config, error) {
 	a, err := parseDestinationARN(c.Endpoint)
 	if err != nil {
 		return httptarget.Config{}, plugin.Permanent(fmt.Errorf("API destination ARN %s: %w", c.Endpoint, err))
@@ -61,7 +61,7 @@ func config(ctx context.Context, env plugin.Env, c plugin.Check) (httptarget.Con
 	if env.AWS == nil {
 		return httptarget.Config{}, plugin.Permanent(errors.New("API destination " + a.arn + " needs AWS support, which this Sluice has not configured"))
 	}
-	hp, err := httptarget.DecodeHTTPParameters(c)
+	hp, err := httptarget.HTTPParameters(c)
 	if err != nil {
 		return httptarget.Config{}, plugin.Permanent(err)
 	}
@@ -74,11 +74,4 @@ func config(ctx context.Context, env plugin.Env, c plugin.Check) (httptarget.Con
 		ad.InvocationRateLimitPerSecond = &d.rate
 	}
 	return httptarget.Config{URL: d.endpoint, HTTP: hp, APIDestination: ad, Invocation: d.invocation, Secrets: d.secrets, Egress: env.Sandbox.Egress}, nil
-}
-
-func lower(field string) string {
-	if field == "Target" {
-		return "target"
-	}
-	return "enrichment"
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/sluicehq/sluice/internal/pipe"
+	"github.com/sluicehq/sluice/internal/plugin"
 )
 
 // destination is an API destination with its connection, resolved into the HTTP target's connection
@@ -27,12 +28,9 @@ type destination struct {
 	secrets    fixedSecret
 }
 
-// configFor is plugin.Env.AWS: the pipe's AWS configuration for a region.
-type configFor func(ctx context.Context, region string) (aws.Config, error)
-
 // resolve describes the API destination a (parsed ARN) and its connection, and reads the connection's
 // secret. Errors name the resource and keep the SDK error (for classification), never a secret value.
-func resolve(ctx context.Context, cfgFor configFor, a destinationARN) (*destination, error) {
+func resolve(ctx context.Context, cfgFor plugin.AWSConfig, a destinationARN) (*destination, error) {
 	cfg, err := cfgFor(ctx, a.region)
 	if err != nil {
 		return nil, fmt.Errorf("AWS configuration for API destination %s: %w", a.arn, err)
@@ -97,7 +95,7 @@ func resolve(ctx context.Context, cfgFor configFor, a destinationARN) (*destinat
 
 // readSecret reads the connection's secret with the pipe's credentials (in the secret's own region when
 // its ARN names another).
-func readSecret(ctx context.Context, cfgFor configFor, cfg aws.Config, secretArn string) (*connectionSecret, error) {
+func readSecret(ctx context.Context, cfgFor plugin.AWSConfig, cfg aws.Config, secretArn string) (*connectionSecret, error) {
 	if parts := strings.SplitN(secretArn, ":", 6); len(parts) == 6 && parts[3] != "" && parts[3] != cfg.Region {
 		var err error
 		if cfg, err = cfgFor(ctx, parts[3]); err != nil {

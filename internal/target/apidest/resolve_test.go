@@ -7,35 +7,33 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/sluicehq/sluice/internal/awsclient/awstest"
 	"github.com/sluicehq/sluice/internal/kafkatest"
 	"github.com/sluicehq/sluice/internal/pipe"
+	"github.com/sluicehq/sluice/internal/plugin"
 )
 
 const testRegion = "us-east-1"
 
-// motoConfig is the AWS configuration of the emulator: any key works against it.
-func motoConfig(t testing.TB) configFor {
-	endpoint := kafkatest.AWSEndpoint(t)
+// motoConfig is the AWS configuration of the emulator.
+func motoConfig(t testing.TB) plugin.AWSConfig {
+	cfg := awstest.Config(t, testRegion)
 	return func(_ context.Context, region string) (aws.Config, error) {
-		if region == "" {
-			region = testRegion
+		c := cfg.Copy()
+		if region != "" {
+			c.Region = region
 		}
-		return aws.Config{
-			Region:       region,
-			Credentials:  credentials.NewStaticCredentialsProvider("AKIDAPIDEST", "secret", ""),
-			BaseEndpoint: aws.String(endpoint),
-		}, nil
+		return c, nil
 	}
 }
 
 // createDestination creates a connection and an API destination in the emulator, returning the
 // destination's ARN.
-func createDestination(t testing.TB, cfgFor configFor, conn *eventbridge.CreateConnectionInput, endpoint, method string, rate int32) string {
+func createDestination(t testing.TB, cfgFor plugin.AWSConfig, conn *eventbridge.CreateConnectionInput, endpoint, method string, rate int32) string {
 	t.Helper()
 	ctx := context.Background()
 	cfg, _ := cfgFor(ctx, testRegion)

@@ -1,6 +1,7 @@
 package apigateway_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -16,24 +17,24 @@ import (
 
 	"github.com/sluicehq/sluice/internal/awsclient/awstest"
 	"github.com/sluicehq/sluice/internal/kafkatest"
-	"github.com/sluicehq/sluice/internal/sluicetest"
-)
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	sluicetest.Cleanup()
-	os.Exit(code)
-}
+	_ "github.com/sluicehq/sluice/internal/target/file" // the enrichment test's target
+)
 
 const region = "eu-west-1"
 
-// creds are the host credentials `sluice run` gets from its environment, which the API server knows to
-// verify signatures with.
-var creds = aws.Credentials{AccessKeyID: "AKIDAPIGW", SecretAccessKey: "apigw-secret"}
+// hostCreds returns the host credentials the in-process pipe signs with (awstest.Credentials).
+func hostCreds(t *testing.T) aws.Credentials {
+	c, err := awstest.Credentials().Retrieve(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
 
-// stage produces n orders on the real broker and starts a SigV4-verifying API server; it returns the
-// pipe definition's base, the server and the environment pointing execute-api at the server.
-func stage(t *testing.T, n int) (map[string]any, *awstest.APIServer, []string) {
+// stage produces n orders on the real broker and starts an API server verifying signatures made with
+// creds, to which AWS_ENDPOINT_URL_EXECUTE_API points; it returns the pipe definition's base.
+func stage(t *testing.T, n int, creds aws.Credentials) (map[string]any, *awstest.APIServer) {
 	c := kafkatest.Real(t)
 	topic := c.CreateTopic(t, 2)
 	var recs []*kgo.Record
@@ -43,19 +44,15 @@ func stage(t *testing.T, n int) (map[string]any, *awstest.APIServer, []string) {
 	}
 	c.Produce(t, recs...)
 	api := awstest.NewSigV4Server(t, creds, region)
-	env := []string{"AWS_ACCESS_KEY_ID=" + creds.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + creds.SecretAccessKey,
-		"AWS_CONFIG_FILE=/dev/null", "AWS_ENDPOINT_URL_EXECUTE_API=" + api.URL}
-	return sluicetest.KafkaPipe(fmt.Sprintf("apigw-%d", time.Now().UnixNano()), c.Bootstrap[0], topic, 1), api, env
+	t.Setenv("AWS_ENDPOINT_URL_EXECUTE_API", api.URL)
+	return awstest.KafkaPipe(fmt.Sprintf("apigw-%d", time.Now().UnixNano()), c.Bootstrap[0], topic, 1), api
 }
 
 // waitFor waits until the API has received n requests and returns them.
-func waitFor(t *testing.T, p *sluicetest.Proc, api *awstest.APIServer, n int) []awstest.APIRequest {
+func waitFor(t *testing.T, api *awstest.APIServer, n int) []awstest.APIRequest {
 	t.Helper()
 	var got []awstest.APIRequest
 	kafkatest.Eventually(t, 60*time.Second, func() error {
-		if p.Exited() {
-			t.Fatalf("sluice run exited:\n%s", sluicetest.Tail(p.Stderr.String(), 4000))
-		}
 		if got = api.Requests(); len(got) < n {
 			return fmt.Errorf("%d requests, want %d", len(got), n)
 		}
@@ -68,7 +65,7 @@ func waitFor(t *testing.T, p *sluicetest.Proc, api *awstest.APIServer, n int) []
 // stage's method as SigV4-signed requests (verified by the server with the host's credentials), the
 // path wildcard filled from the event (escaped), header and query parameters added.
 func TestTarget(t *testing.T) {
-	def, api, env := stage(t, 6)
+	def, api := stage(t, 6, hostCreds(t))
 	def["Target"] = "arn:aws:execute-api:" + region + ":123456789012:a1b2c3/prod/PUT/orders/*/items"
 	def["TargetParameters"] = map[string]any{
 		"InputTemplate": `{"id": <$.value.orderId>}`,
@@ -78,9 +75,9 @@ func TestTarget(t *testing.T) {
 			"QueryStringParameters": map[string]string{"city": "$.value.city"},
 		},
 	}
-	p := sluicetest.RunPipe(t, def, env, "--region", region)
+	awstest.RunPipe(t, def)
 	seen := map[string]bool{}
-	for _, r := range waitFor(t, p, api, 6) {
+	for _, r := range waitFor(t, api, 6) {
 		if r.SigErr != nil {
 			t.Errorf("request %s %s: %v", r.Method, r.Path, r.SigErr)
 		}
@@ -104,11 +101,12 @@ func TestTarget(t *testing.T) {
 // TestTargetWrongCredentials: requests signed with other credentials than the API expects are refused
 // with 403, a permanent failure: nothing is delivered and the pipe does not retry them forever.
 func TestTargetWrongCredentials(t *testing.T) {
-	def, api, env := stage(t, 2)
-	env = append(env, "AWS_SECRET_ACCESS_KEY=not-the-secret")
+	other := hostCreds(t)
+	other.SecretAccessKey = "not-the-" + other.SecretAccessKey
+	def, api := stage(t, 2, other)
 	def["Target"] = "arn:aws:execute-api:" + region + ":123456789012:a1b2c3/prod/POST/orders"
-	p := sluicetest.RunPipe(t, def, env, "--region", region)
-	for _, r := range waitFor(t, p, api, 1) {
+	awstest.RunPipe(t, def)
+	for _, r := range waitFor(t, api, 1) {
 		if r.SigErr == nil {
 			t.Errorf("request %s verified with the wrong secret", r.Path)
 		}
@@ -118,7 +116,7 @@ func TestTargetWrongCredentials(t *testing.T) {
 // TestThrottled: a 429 from API Gateway is overload (sluice_pipe_executions_throttled_total) and the
 // event is retried until delivered.
 func TestThrottled(t *testing.T) {
-	def, api, env := stage(t, 3)
+	def, api := stage(t, 3, hostCreds(t))
 	var mu sync.Mutex
 	refused := 0
 	api.SetReply(func(awstest.APIRequest) (int, string) {
@@ -131,8 +129,8 @@ func TestThrottled(t *testing.T) {
 		return http.StatusOK, `{}`
 	})
 	def["Target"] = "arn:aws:execute-api:" + region + ":123456789012:a1b2c3/prod/POST/orders"
-	p := sluicetest.RunPipe(t, def, env, "--region", region)
-	waitFor(t, p, api, 2+3)
+	p := awstest.RunPipe(t, def)
+	waitFor(t, api, 2+3)
 	if got := p.Metric(t, "sluice_pipe_executions_throttled_total"); got < 1 {
 		t.Errorf("sluice_pipe_executions_throttled_total = %v after two 429s, want >= 1", got)
 	}
@@ -141,7 +139,7 @@ func TestThrottled(t *testing.T) {
 // TestEnrichment: an execute-api ARN as the enrichment: each event goes to the method, signed, and the
 // response (a JSON array) becomes the events the target gets.
 func TestEnrichment(t *testing.T) {
-	def, api, env := stage(t, 3)
+	def, api := stage(t, 3, hostCreds(t))
 	api.SetReply(func(r awstest.APIRequest) (int, string) {
 		return http.StatusOK, fmt.Sprintf(`[{"path":%q,"n":1},{"path":%q,"n":2}]`, r.Path, r.Path)
 	})
@@ -149,12 +147,9 @@ func TestEnrichment(t *testing.T) {
 	def["Enrichment"] = "arn:aws:execute-api:" + region + ":123456789012:a1b2c3/prod/GET/lookup/*"
 	def["EnrichmentParameters"] = map[string]any{"HttpParameters": map[string]any{"PathParameterValues": []string{"$.value.city"}}}
 	def["Target"] = "file://" + out + "?fsync=never"
-	p := sluicetest.RunPipe(t, def, env, "--region", region)
+	awstest.RunPipe(t, def)
 	var lines []string
 	kafkatest.Eventually(t, 60*time.Second, func() error {
-		if p.Exited() {
-			t.Fatalf("sluice run exited:\n%s", sluicetest.Tail(p.Stderr.String(), 4000))
-		}
 		data, _ := os.ReadFile(out)
 		if lines = strings.Fields(string(data)); len(lines) < 6 {
 			return fmt.Errorf("%d lines in the target file, want 6", len(lines))

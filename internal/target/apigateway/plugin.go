@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
-	"github.com/sluicehq/sluice/internal/enrich/http"
+	httpenrich "github.com/sluicehq/sluice/internal/enrich/http"
 	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/plugin"
 	httptarget "github.com/sluicehq/sluice/internal/target/http"
@@ -21,7 +22,7 @@ func init() {
 		Validate:         validate("Target"),
 		MaxBatch:         1,
 		DefaultBatchSize: 1,
-		New:              httptarget.NewTargetFrom(config),
+		New:              httptarget.NewTargetFrom(httpConfig),
 	})
 	plugin.Default.AddEnricher(plugin.EnricherSpec{
 		Kinds:            []string{Kind},
@@ -29,33 +30,40 @@ func init() {
 		Validate:         validate("Enrichment"),
 		MaxBatch:         1,
 		DefaultBatchSize: 1,
-		New:              httpenrich.NewFrom(config),
+		New:              httpenrich.NewFrom(httpConfig),
 	})
 }
 
-// validate checks the ARN, the HttpParameters (as many PathParameterValues as the path has "*") and the
-// source BatchSize of the Target or Enrichment named by field.
+// validate checks the ARN, that HttpParameters has as many PathParameterValues as the path has "*"
+// (internal/pipe checks their values), and the source BatchSize of the Target or Enrichment named by
+// field.
 func validate(field string) func(c plugin.Check) []plugin.FieldError {
 	return func(c plugin.Check) []plugin.FieldError {
 		var fe []plugin.FieldError
-		wildcards := -1
-		if a, err := parseMethodARN(c.Endpoint); err != nil {
+		a, err := parseMethodARN(c.Endpoint)
+		if err != nil {
 			fe = append(fe, plugin.Errorf(field, "API Gateway ARN: %v", err))
-		} else {
-			wildcards = a.wildcards()
+		} else if hp, err := httptarget.HTTPParameters(c); err == nil {
+			n := 0
+			if hp != nil {
+				n = len(hp.PathParameterValues)
+			}
+			if w := a.wildcards(); n != w {
+				fe = append(fe, plugin.Errorf(field+"Parameters.HttpParameters.PathParameterValues",
+					"has %d values but the path of %s has %d \"*\" wildcards", n, c.Endpoint, w))
+			}
 		}
-		fe = append(fe, httptarget.ValidateHTTPParameters(field+"Parameters.HttpParameters", c, wildcards)...)
 		if c.BatchSize > 1 {
 			fe = append(fe, plugin.Errorf("SourceParameters.SelfManagedKafkaParameters.BatchSize",
-				"must be 1 with an API Gateway %s, which takes one event per request", map[string]string{"Target": "target", "Enrichment": "enrichment"}[field]))
+				"must be 1 with an API Gateway %s, which takes one event per request", strings.ToLower(field)))
 		}
 		return fe
 	}
 }
 
-// config turns the method ARN into the HTTP client's configuration: the invoke URL with the path
+// httpConfig turns the method ARN into the HTTP client's configuration: the invoke URL with the path
 // template, the ARN's method, no rate limit, and SigV4 signing with the pipe's credentials.
-func config(ctx context.Context, env plugin.Env, c plugin.Check) (httptarget.Config, error) {
+func httpConfig(ctx context.Context, env plugin.Env, c plugin.Check) (httptarget.Config, error) {
 	a, err := parseMethodARN(c.Endpoint)
 	if err != nil {
 		return httptarget.Config{}, plugin.Permanent(fmt.Errorf("API Gateway ARN %s: %w", c.Endpoint, err))
@@ -63,7 +71,7 @@ func config(ctx context.Context, env plugin.Env, c plugin.Check) (httptarget.Con
 	if env.AWS == nil {
 		return httptarget.Config{}, plugin.Permanent(errors.New("API Gateway target " + c.Endpoint + " needs AWS support, which this Sluice has not configured"))
 	}
-	hp, err := httptarget.DecodeHTTPParameters(c)
+	hp, err := httptarget.HTTPParameters(c)
 	if err != nil {
 		return httptarget.Config{}, plugin.Permanent(err)
 	}

@@ -11,6 +11,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/sluicehq/sluice/internal/awsclient"
 )
 
 // signingName is the SigV4 service name of API Gateway's invoke endpoint.
@@ -37,7 +39,7 @@ func (s *signer) sign(ctx context.Context, req *http.Request) error {
 	}
 	creds, err := s.creds.Retrieve(ctx)
 	if err != nil {
-		return fmt.Errorf("signing %s %s: retrieving AWS credentials: %w", req.Method, req.URL.Host, err)
+		return awsclient.Classify(fmt.Errorf("signing %s %s: retrieving AWS credentials: %w", req.Method, req.URL.Host, err))
 	}
 	h := sha256.New()
 	if req.GetBody != nil {

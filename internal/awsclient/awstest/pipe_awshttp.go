@@ -1,0 +1,107 @@
+package awstest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sluicehq/sluice/internal/pipe"
+	"github.com/sluicehq/sluice/internal/runtime"
+	"github.com/sluicehq/sluice/internal/sandbox"
+	"github.com/sluicehq/sluice/internal/secret"
+)
+
+// Pipe is a pipe run in-process by RunPipe.
+type Pipe struct {
+	// Metrics holds the pipe's series (internal/metrics).
+	Metrics *prometheus.Registry
+	errc    chan error
+}
+
+// NewPipe decodes def, a CreatePipe definition in its JSON shape, defaults and validates it with the
+// plugins of plugin.Default (failing the test on any problem), and builds it with the emulator as its
+// AWS (Provider: the host's test credentials, the pipe's RoleArn assumed when it has one). The error is
+// runtime.New's.
+func NewPipe(t testing.TB, def map[string]any) (*runtime.Pipe, *prometheus.Registry, error) {
+	t.Helper()
+	raw, err := json.Marshal(def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := pipe.Decode(raw)
+	if err != nil {
+		t.Fatalf("decoding pipe %s: %v", raw, err)
+	}
+	d.SetDefaults()
+	if errs := d.Validate(); len(errs) > 0 {
+		t.Fatalf("pipe %s is invalid: %v", raw, errs)
+	}
+	reg := prometheus.NewRegistry()
+	p, err := runtime.New(context.Background(), d, runtime.Deps{
+		AWS:          Provider(t).For(d.Name, d.RoleArn, sandbox.Unrestricted()),
+		Secrets:      &secret.Resolver{},
+		Logger:       slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo})),
+		Metrics:      reg,
+		DrainTimeout: 10 * time.Second,
+		Retry:        runtime.Backoff{Initial: 20 * time.Millisecond, Max: 200 * time.Millisecond},
+	})
+	return p, reg, err
+}
+
+// RunPipe builds def as NewPipe does and runs it until the test ends (then drains and closes it).
+func RunPipe(t testing.TB, def map[string]any) *Pipe {
+	t.Helper()
+	p, reg, err := NewPipe(t, def)
+	if err != nil {
+		t.Fatalf("runtime.New: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &Pipe{Metrics: reg, errc: make(chan error, 1)}
+	go func() { r.errc <- p.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		runErr := <-r.errc
+		closeCtx, cc := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cc()
+		if err := errors.Join(runErr, p.Close(closeCtx)); err != nil {
+			t.Errorf("stopping pipe: %v", err)
+		}
+	})
+	return r
+}
+
+// Metric returns the sum of the samples of the metric name (every label set); 0 when it has none.
+func (p *Pipe) Metric(t testing.TB, name string) float64 {
+	t.Helper()
+	families, err := p.Metrics.Gather()
+	if err != nil {
+		t.Fatalf("gathering metrics: %v", err)
+	}
+	var sum float64
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		}
+	}
+	return sum
+}
+
+// KafkaPipe returns a CreatePipe definition named name reading topic from the broker at bootstrap from
+// the start (TRIM_HORIZON) in batches of batchSize; the caller adds the Target and the rest.
+func KafkaPipe(name, bootstrap, topic string, batchSize int) map[string]any {
+	return map[string]any{
+		"Name":   name,
+		"Source": "smk://" + bootstrap,
+		"SourceParameters": map[string]any{"SelfManagedKafkaParameters": map[string]any{
+			"TopicName": topic, "StartingPosition": "TRIM_HORIZON", "BatchSize": batchSize,
+		}},
+	}
+}
