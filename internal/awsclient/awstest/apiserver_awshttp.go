@@ -17,6 +17,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/sluicehq/sluice/internal/kafkatest"
 )
 
 // APIRequest is one request an APIServer received.
@@ -144,4 +146,44 @@ func VerifySigV4(r *http.Request, body []byte, creds aws.Credentials, region str
 		return fmt.Errorf("signature does not verify:\n got %s\nwant %s", got, want)
 	}
 	return nil
+}
+
+// Throttle makes the next n requests answer 429 Too Many Requests, then the reply function again.
+func (s *APIServer) Throttle(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	next := s.reply
+	s.reply = func(r APIRequest) (int, string) {
+		s.mu.Lock()
+		throttle := n > 0
+		n--
+		s.mu.Unlock()
+		if throttle {
+			return http.StatusTooManyRequests, `{"message":"Too Many Requests"}`
+		}
+		if next != nil {
+			return next(r)
+		}
+		return http.StatusOK, `{}`
+	}
+}
+
+// WaitRequests waits up to a minute until the server has received n requests accepted by ok (nil: all),
+// and returns them.
+func (s *APIServer) WaitRequests(t testing.TB, n int, ok func(r APIRequest) bool) []APIRequest {
+	t.Helper()
+	var got []APIRequest
+	kafkatest.Eventually(t, 60*time.Second, func() error {
+		got = got[:0]
+		for _, r := range s.Requests() {
+			if ok == nil || ok(r) {
+				got = append(got, r)
+			}
+		}
+		if len(got) < n {
+			return fmt.Errorf("%d requests, want %d", len(got), n)
+		}
+		return nil
+	})
+	return got
 }

@@ -4,11 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/internal/kafkatest"
 
 	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/runtime"
@@ -104,4 +110,32 @@ func KafkaPipe(name, bootstrap, topic string, batchSize int) map[string]any {
 			"TopicName": topic, "StartingPosition": "TRIM_HORIZON", "BatchSize": batchSize,
 		}},
 	}
+}
+
+// Orders produces n orders on a new topic of c with two partitions, {"orderId": "o-I", "city": "cI%3",
+// "amount": I}, and returns the topic.
+func Orders(t testing.TB, c *kafkatest.Cluster, n int) string {
+	t.Helper()
+	topic := c.CreateTopic(t, 2)
+	var recs []*kgo.Record
+	for i := range n {
+		recs = append(recs, &kgo.Record{Topic: topic, Partition: int32(i % 2), Key: []byte(fmt.Sprint(i)),
+			Value: fmt.Appendf(nil, `{"orderId":"o-%d","city":"c%d","amount":%d}`, i, i%3, i)})
+	}
+	c.Produce(t, recs...)
+	return topic
+}
+
+// WaitLines waits up to a minute until the file at path holds at least n lines, and returns its lines.
+func WaitLines(t testing.TB, path string, n int) []string {
+	t.Helper()
+	var lines []string
+	kafkatest.Eventually(t, 60*time.Second, func() error {
+		data, _ := os.ReadFile(path)
+		if lines = strings.Fields(string(data)); len(lines) < n {
+			return fmt.Errorf("%d lines in %s, want %d", len(lines), path, n)
+		}
+		return nil
+	})
+	return lines
 }

@@ -79,18 +79,6 @@ func New(ctx context.Context, env plugin.Env, enrichment string, params json.Raw
 	return &Enricher{client: c}, nil
 }
 
-// NewFrom returns an EnricherSpec.New that enriches as this enrichment does, at the endpoint f resolves
-// (an API destination or API Gateway ARN).
-func NewFrom(f httptarget.ConfigFunc) func(ctx context.Context, env plugin.Env, c plugin.Check) (plugin.Enricher, error) {
-	return func(ctx context.Context, env plugin.Env, c plugin.Check) (plugin.Enricher, error) {
-		cl, err := f.Client(ctx, env, c)
-		if err != nil {
-			return nil, fmt.Errorf("building enrichment %s of pipe %s: %w", c.Endpoint, env.PipeName, err)
-		}
-		return &Enricher{client: cl}, nil
-	}
-}
-
 // Enrich sends each payload, evaluating JSON-path parameters against b.Inputs[i], the untransformed
 // event behind b.Payloads[i] (the Kafka record before the enrichment InputTemplate). Nil Inputs means
 // the payloads themselves.

@@ -29,17 +29,9 @@ func parseDestinationARN(s string) (destinationARN, error) {
 func parseConnectionARN(s string) (destinationARN, error) { return parseEventsARN(s, "connection") }
 
 func parseEventsARN(s, resource string) (destinationARN, error) {
-	a, err := awsclient.ParseARN(s)
+	a, err := awsclient.ParseServiceARN(s, "events")
 	if err != nil {
 		return destinationARN{}, err
-	}
-	switch {
-	case a.Service != "events":
-		return destinationARN{}, fmt.Errorf("service is %q, want events", a.Service)
-	case a.Region == "":
-		return destinationARN{}, fmt.Errorf("has no region")
-	case a.Account == "":
-		return destinationARN{}, fmt.Errorf("has no account")
 	}
 	rest, ok := strings.CutPrefix(a.Resource, resource+"/")
 	if !ok {

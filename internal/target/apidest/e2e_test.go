@@ -5,17 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/internal/awsclient/awstest"
 	"github.com/sluicehq/sluice/internal/kafkatest"
@@ -34,14 +31,8 @@ type fixture struct {
 
 func newFixture(t *testing.T, records int) *fixture {
 	f := &fixture{c: kafkatest.Real(t), eb: eventbridge.NewFromConfig(awstest.Config(t, "")), api: awstest.NewAPIServer(t)}
-	f.topic = f.c.CreateTopic(t, 2)
+	f.topic = awstest.Orders(t, f.c, records)
 	f.name = fmt.Sprintf("apidest-%d", time.Now().UnixNano())
-	var recs []*kgo.Record
-	for i := range records {
-		recs = append(recs, &kgo.Record{Topic: f.topic, Partition: int32(i % 2), Key: []byte(fmt.Sprint(i)),
-			Value: fmt.Appendf(nil, `{"orderId":"o-%d","city":"c%d","amount":%d}`, i, i%3, i)})
-	}
-	f.c.Produce(t, recs...)
 	return f
 }
 
@@ -71,27 +62,6 @@ func (f *fixture) destination(t *testing.T, auth ebtypes.ConnectionAuthorization
 func (f *fixture) pipe() map[string]any {
 	return awstest.KafkaPipe(f.name, f.c.Bootstrap[0], f.topic, 1)
 }
-
-// waitFor waits until the API has received n requests accepted by ok, and returns them.
-func (f *fixture) waitFor(t *testing.T, n int, ok func(r awstest.APIRequest) bool) []awstest.APIRequest {
-	t.Helper()
-	var got []awstest.APIRequest
-	kafkatest.Eventually(t, 60*time.Second, func() error {
-		got = got[:0]
-		for _, r := range f.api.Requests() {
-			if ok(r) {
-				got = append(got, r)
-			}
-		}
-		if len(got) < n {
-			return fmt.Errorf("%d requests, want %d", len(got), n)
-		}
-		return nil
-	})
-	return got
-}
-
-func all(awstest.APIRequest) bool { return true }
 
 // TestTarget: records on the real broker go through a pipe whose Target is an API destination ARN to
 // the destination's endpoint, authorized as its connection says (credentials from the connection's
@@ -171,7 +141,7 @@ func TestTarget(t *testing.T) {
 				},
 			}
 			awstest.RunPipe(t, def)
-			reqs := f.waitFor(t, 8, func(r awstest.APIRequest) bool { return r.Path != "/token" })
+			reqs := f.api.WaitRequests(t, 8, func(r awstest.APIRequest) bool { return r.Path != "/token" })
 			seen := map[string]bool{}
 			for _, r := range reqs {
 				var body struct {
@@ -213,7 +183,7 @@ func TestRateLimit(t *testing.T) {
 	def := f.pipe()
 	def["Target"] = arn
 	awstest.RunPipe(t, def)
-	reqs := f.waitFor(t, n, all)
+	reqs := f.api.WaitRequests(t, n, nil)
 	span := reqs[n-1].At.Sub(reqs[0].At)
 	// The server's clock reads arrival times: network jitter may shorten the span by a little.
 	if min := time.Duration(float64(n-1) / rate * 0.9 * float64(time.Second)); span < min {
@@ -235,23 +205,13 @@ func TestRateLimit(t *testing.T) {
 // (sluice_pipe_executions_throttled_total) and retried until delivered.
 func TestThrottled(t *testing.T) {
 	f := newFixture(t, 4)
-	var mu sync.Mutex
-	refused := 0
-	f.api.SetReply(func(awstest.APIRequest) (int, string) {
-		mu.Lock()
-		defer mu.Unlock()
-		if refused < 3 {
-			refused++
-			return http.StatusTooManyRequests, `{"message":"slow down"}`
-		}
-		return http.StatusOK, `{}`
-	})
+	f.api.Throttle(3)
 	arn := f.destination(t, ebtypes.ConnectionAuthorizationTypeBasic, &ebtypes.CreateConnectionAuthRequestParameters{
 		BasicAuthParameters: &ebtypes.CreateConnectionBasicAuthRequestParameters{Username: aws.String("u"), Password: aws.String("p")}}, "/busy", "POST", 100)
 	def := f.pipe()
 	def["Target"] = arn
 	p := awstest.RunPipe(t, def)
-	f.waitFor(t, 3+4, all)
+	f.api.WaitRequests(t, 3+4, nil)
 	if got := p.Metric(t, "sluice_pipe_executions_throttled_total"); got < 1 {
 		t.Errorf("sluice_pipe_executions_throttled_total = %v after three 429s, want >= 1", got)
 	}
@@ -273,15 +233,7 @@ func TestEnrichment(t *testing.T) {
 	def["EnrichmentParameters"] = map[string]any{"HttpParameters": map[string]any{"PathParameterValues": []string{"$.value.orderId"}}}
 	def["Target"] = "file://" + out + "?fsync=never"
 	awstest.RunPipe(t, def)
-	var lines []string
-	kafkatest.Eventually(t, 60*time.Second, func() error {
-		data, _ := os.ReadFile(out)
-		lines = strings.Split(strings.TrimSpace(string(data)), "\n")
-		if len(lines) < 8 || lines[0] == "" {
-			return fmt.Errorf("%d lines in the target file, want 8", len(lines))
-		}
-		return nil
-	})
+	lines := awstest.WaitLines(t, out, 8)
 	parts := map[string]int{}
 	for _, l := range lines {
 		var v struct {

@@ -2,9 +2,7 @@ package apidest
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/sluicehq/sluice/internal/awsclient"
 	httpenrich "github.com/sluicehq/sluice/internal/enrich/http"
@@ -17,53 +15,23 @@ import (
 const Kind = "events:api-destination"
 
 func init() {
-	plugin.Default.AddTarget(plugin.TargetSpec{
-		Kinds:            []string{Kind},
-		Members:          []string{"HttpParameters"},
-		Validate:         validate("Target"),
-		MaxBatch:         1,
-		DefaultBatchSize: 1,
-		New:              httptarget.NewTargetFrom(httpConfig),
-	})
-	plugin.Default.AddEnricher(plugin.EnricherSpec{
-		Kinds:            []string{Kind},
-		Members:          []string{"HttpParameters"},
-		Validate:         validate("Enrichment"),
-		MaxBatch:         1,
-		DefaultBatchSize: 1,
-		New:              httpenrich.NewFrom(httpConfig),
-	})
+	httpenrich.AddARNKind(plugin.Default, httpenrich.ARNKind{Kind: Kind, Name: "API destination", Validate: validate, Resolve: httpConfig})
 }
 
-// validate checks the ARN and the source BatchSize of the Target or Enrichment named by field.
-// internal/pipe checks the HttpParameters' values; their number of path wildcards is the destination's,
-// known only once it is described.
-func validate(field string) func(c plugin.Check) []plugin.FieldError {
-	return func(c plugin.Check) []plugin.FieldError {
-		var fe []plugin.FieldError
-		if _, err := parseDestinationARN(c.Endpoint); err != nil {
-			fe = append(fe, plugin.Errorf(field, "API destination ARN: %v", err))
-		}
-		if c.BatchSize > 1 {
-			fe = append(fe, plugin.Errorf("SourceParameters.SelfManagedKafkaParameters.BatchSize",
-				"must be 1 with an API destination %s, which takes one event per request", strings.ToLower(field)))
-		}
-		return fe
+// validate checks the ARN. The number of path wildcards to fill is the destination's, known only once
+// it is described.
+func validate(field string, c plugin.Check, _ *pipe.HttpParameters) []plugin.FieldError {
+	if _, err := parseDestinationARN(c.Endpoint); err != nil {
+		return []plugin.FieldError{plugin.Errorf(field, "API destination ARN: %v", err)}
 	}
+	return nil
 }
 
 // httpConfig resolves the API destination into the HTTP client's configuration.
-func httpConfig(ctx context.Context, env plugin.Env, c plugin.Check) (httptarget.Config, error) {
+func httpConfig(ctx context.Context, env plugin.Env, c plugin.Check, _ *pipe.HttpParameters) (httptarget.Config, error) {
 	a, err := parseDestinationARN(c.Endpoint)
 	if err != nil {
 		return httptarget.Config{}, plugin.Permanent(fmt.Errorf("API destination ARN %s: %w", c.Endpoint, err))
-	}
-	if env.AWS == nil {
-		return httptarget.Config{}, plugin.Permanent(errors.New("API destination " + a.arn + " needs AWS support, which this Sluice has not configured"))
-	}
-	hp, err := httptarget.HTTPParameters(c)
-	if err != nil {
-		return httptarget.Config{}, plugin.Permanent(err)
 	}
 	d, err := resolve(ctx, env.AWS, a)
 	if err != nil {
@@ -73,5 +41,5 @@ func httpConfig(ctx context.Context, env plugin.Env, c plugin.Check) (httptarget
 	if d.rate > 0 {
 		ad.InvocationRateLimitPerSecond = &d.rate
 	}
-	return httptarget.Config{URL: d.endpoint, HTTP: hp, APIDestination: ad, Invocation: d.invocation, Secrets: d.secrets, Egress: env.Sandbox.Egress}, nil
+	return httptarget.Config{URL: d.endpoint, APIDestination: ad, Invocation: d.invocation, Secrets: d.secrets}, nil
 }

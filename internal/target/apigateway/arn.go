@@ -1,7 +1,6 @@
 package apigateway
 
 import (
-	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -34,17 +33,9 @@ var methods = []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS
 
 // parseMethodARN parses an execute-api ARN.
 func parseMethodARN(s string) (methodARN, error) {
-	arn, err := awsclient.ParseARN(s)
+	arn, err := awsclient.ParseServiceARN(s, "execute-api")
 	if err != nil {
 		return methodARN{}, err
-	}
-	switch {
-	case arn.Service != "execute-api":
-		return methodARN{}, fmt.Errorf("service is %q, want execute-api", arn.Service)
-	case arn.Region == "":
-		return methodARN{}, errors.New("has no region")
-	case arn.Account == "":
-		return methodARN{}, errors.New("has no account")
 	}
 	a := methodARN{partition: arn.Partition, region: arn.Region, account: arn.Account}
 	res := strings.SplitN(arn.Resource, "/", 4)

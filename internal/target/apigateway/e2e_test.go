@@ -5,15 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/internal/awsclient/awstest"
 	"github.com/sluicehq/sluice/internal/kafkatest"
@@ -36,29 +33,10 @@ func hostCreds(t *testing.T) aws.Credentials {
 // creds, to which AWS_ENDPOINT_URL_EXECUTE_API points; it returns the pipe definition's base.
 func stage(t *testing.T, n int, creds aws.Credentials) (map[string]any, *awstest.APIServer) {
 	c := kafkatest.Real(t)
-	topic := c.CreateTopic(t, 2)
-	var recs []*kgo.Record
-	for i := range n {
-		recs = append(recs, &kgo.Record{Topic: topic, Partition: int32(i % 2), Key: []byte(fmt.Sprint(i)),
-			Value: fmt.Appendf(nil, `{"orderId":"o %d","city":"c%d"}`, i, i%3)})
-	}
-	c.Produce(t, recs...)
+	topic := awstest.Orders(t, c, n)
 	api := awstest.NewSigV4Server(t, creds, region)
 	t.Setenv("AWS_ENDPOINT_URL_EXECUTE_API", api.URL)
 	return awstest.KafkaPipe(fmt.Sprintf("apigw-%d", time.Now().UnixNano()), c.Bootstrap[0], topic, 1), api
-}
-
-// waitFor waits until the API has received n requests and returns them.
-func waitFor(t *testing.T, api *awstest.APIServer, n int) []awstest.APIRequest {
-	t.Helper()
-	var got []awstest.APIRequest
-	kafkatest.Eventually(t, 60*time.Second, func() error {
-		if got = api.Requests(); len(got) < n {
-			return fmt.Errorf("%d requests, want %d", len(got), n)
-		}
-		return nil
-	})
-	return got
 }
 
 // TestTarget: records on the real broker go through a pipe whose Target is an execute-api ARN to the
@@ -66,18 +44,18 @@ func waitFor(t *testing.T, api *awstest.APIServer, n int) []awstest.APIRequest {
 // path wildcard filled from the event (escaped), header and query parameters added.
 func TestTarget(t *testing.T) {
 	def, api := stage(t, 6, hostCreds(t))
-	def["Target"] = "arn:aws:execute-api:" + region + ":123456789012:a1b2c3/prod/PUT/orders/*/items"
+	def["Target"] = "arn:aws:execute-api:" + region + ":123456789012:a1b2c3/prod/PUT/orders/*/items/*"
 	def["TargetParameters"] = map[string]any{
 		"InputTemplate": `{"id": <$.value.orderId>}`,
 		"HttpParameters": map[string]any{
-			"PathParameterValues":   []string{"$.value.orderId"},
+			"PathParameterValues":   []string{"$.value.orderId", "x y"},
 			"HeaderParameters":      map[string]string{"X-Source": "sluice"},
 			"QueryStringParameters": map[string]string{"city": "$.value.city"},
 		},
 	}
 	awstest.RunPipe(t, def)
 	seen := map[string]bool{}
-	for _, r := range waitFor(t, api, 6) {
+	for _, r := range api.WaitRequests(t, 6, nil) {
 		if r.SigErr != nil {
 			t.Errorf("request %s %s: %v", r.Method, r.Path, r.SigErr)
 		}
@@ -86,8 +64,8 @@ func TestTarget(t *testing.T) {
 			t.Fatalf("body %q: %v", r.Body, err)
 		}
 		var n int
-		fmt.Sscanf(body.ID, "o %d", &n)
-		wantPath := "/prod/orders/o%20" + fmt.Sprint(n) + "/items"
+		fmt.Sscanf(body.ID, "o-%d", &n)
+		wantPath := "/prod/orders/o-" + fmt.Sprint(n) + "/items/x%20y"
 		if r.Method != "PUT" || r.Path != wantPath || r.Query != fmt.Sprintf("city=c%d", n%3) || r.Header.Get("X-Source") != "sluice" {
 			t.Errorf("request %s %s?%s X-Source=%q, want PUT %s?city=c%d X-Source=sluice", r.Method, r.Path, r.Query, r.Header.Get("X-Source"), wantPath, n%3)
 		}
@@ -106,7 +84,7 @@ func TestTargetWrongCredentials(t *testing.T) {
 	def, api := stage(t, 2, other)
 	def["Target"] = "arn:aws:execute-api:" + region + ":123456789012:a1b2c3/prod/POST/orders"
 	awstest.RunPipe(t, def)
-	for _, r := range waitFor(t, api, 1) {
+	for _, r := range api.WaitRequests(t, 1, nil) {
 		if r.SigErr == nil {
 			t.Errorf("request %s verified with the wrong secret", r.Path)
 		}
@@ -117,20 +95,10 @@ func TestTargetWrongCredentials(t *testing.T) {
 // event is retried until delivered.
 func TestThrottled(t *testing.T) {
 	def, api := stage(t, 3, hostCreds(t))
-	var mu sync.Mutex
-	refused := 0
-	api.SetReply(func(awstest.APIRequest) (int, string) {
-		mu.Lock()
-		defer mu.Unlock()
-		if refused < 2 {
-			refused++
-			return http.StatusTooManyRequests, `{"message":"Too Many Requests"}`
-		}
-		return http.StatusOK, `{}`
-	})
+	api.Throttle(2)
 	def["Target"] = "arn:aws:execute-api:" + region + ":123456789012:a1b2c3/prod/POST/orders"
 	p := awstest.RunPipe(t, def)
-	waitFor(t, api, 2+3)
+	api.WaitRequests(t, 2+3, nil)
 	if got := p.Metric(t, "sluice_pipe_executions_throttled_total"); got < 1 {
 		t.Errorf("sluice_pipe_executions_throttled_total = %v after two 429s, want >= 1", got)
 	}
@@ -148,14 +116,7 @@ func TestEnrichment(t *testing.T) {
 	def["EnrichmentParameters"] = map[string]any{"HttpParameters": map[string]any{"PathParameterValues": []string{"$.value.city"}}}
 	def["Target"] = "file://" + out + "?fsync=never"
 	awstest.RunPipe(t, def)
-	var lines []string
-	kafkatest.Eventually(t, 60*time.Second, func() error {
-		data, _ := os.ReadFile(out)
-		if lines = strings.Fields(string(data)); len(lines) < 6 {
-			return fmt.Errorf("%d lines in the target file, want 6", len(lines))
-		}
-		return nil
-	})
+	lines := awstest.WaitLines(t, out, 6)
 	for _, l := range lines {
 		var v struct {
 			Path string
