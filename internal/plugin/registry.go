@@ -152,21 +152,18 @@ func Kind(s string) string {
 	return strings.ToLower(u.Scheme)
 }
 
-// ResourceKind returns the finer registry key of an ARN, its service and resource type
-// ("arn:aws:events:...:api-destination/NAME/UUID" -> "events:api-destination"); "" for a URI or an ARN
-// whose resource names no type. A spec registered under it serves those ARNs instead of the service's
-// spec (an API destination and an event bus are both "events").
+// ResourceKind returns the finer registry key of an ARN, its service and resource type, the resource
+// up to its first '/' or ':' ("arn:aws:events:...:api-destination/NAME/UUID" ->
+// "events:api-destination"); "" for a URI. A spec registered under it serves those ARNs instead of the
+// service's spec (an API destination and an event bus are both "events").
 func ResourceKind(s string) string {
 	parts := strings.SplitN(s, ":", 6)
 	if len(parts) < 6 || parts[0] != "arn" {
 		return ""
 	}
-	typ, _, ok := strings.Cut(parts[5], "/")
-	if t, _, ok2 := strings.Cut(parts[5], ":"); ok2 && (!ok || len(t) < len(typ)) {
-		typ, ok = t, true
-	}
-	if !ok || typ == "" {
-		return ""
+	typ := parts[5]
+	if i := strings.IndexAny(typ, "/:"); i >= 0 {
+		typ = typ[:i]
 	}
 	return parts[2] + ":" + typ
 }

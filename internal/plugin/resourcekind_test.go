@@ -10,7 +10,8 @@ func TestResourceKind(t *testing.T) {
 		{"arn:aws:events:us-east-1:123456789012:api-destination/d/0f1e", "events:api-destination"},
 		{"arn:aws:events:us-east-1:123456789012:event-bus/default", "events:event-bus"},
 		{"arn:aws:lambda:us-east-1:123456789012:function:f/x", "lambda:function"},
-		{"arn:aws:sqs:us-east-1:123456789012:queue", ""},
+		{"arn:aws:sqs:us-east-1:123456789012:queue", "sqs:queue"},
+		{"arn:aws:events:us-east-1:123456789012:api-destination", "events:api-destination"},
 		{"https://example.com/a:b/c", ""},
 		{"arn:aws:events", ""},
 	}

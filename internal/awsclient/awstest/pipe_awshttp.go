@@ -29,11 +29,9 @@ type Pipe struct {
 	errc    chan error
 }
 
-// NewPipe decodes def, a CreatePipe definition in its JSON shape, defaults and validates it with the
-// plugins of plugin.Default (failing the test on any problem), and builds it with the emulator as its
-// AWS (Provider: the host's test credentials, the pipe's RoleArn assumed when it has one). The error is
-// runtime.New's.
-func NewPipe(t testing.TB, def map[string]any) (*runtime.Pipe, *prometheus.Registry, error) {
+// Definition decodes def, a CreatePipe definition in its JSON shape, and defaults and validates it with
+// the plugins of plugin.Default; it returns the definition and every problem found.
+func Definition(t testing.TB, def map[string]any) (*pipe.Definition, pipe.FieldErrors) {
 	t.Helper()
 	raw, err := json.Marshal(def)
 	if err != nil {
@@ -44,8 +42,34 @@ func NewPipe(t testing.TB, def map[string]any) (*runtime.Pipe, *prometheus.Regis
 		t.Fatalf("decoding pipe %s: %v", raw, err)
 	}
 	d.SetDefaults()
-	if errs := d.Validate(); len(errs) > 0 {
-		t.Fatalf("pipe %s is invalid: %v", raw, errs)
+	return d, d.Validate()
+}
+
+// WantFieldError fails the test unless errs holds an error on field whose message contains msg; with
+// field "" it fails unless errs is empty.
+func WantFieldError(t testing.TB, errs pipe.FieldErrors, field, msg string) {
+	t.Helper()
+	if field == "" {
+		if len(errs) > 0 {
+			t.Errorf("Validate() = %v, want none", errs)
+		}
+		return
+	}
+	for _, e := range errs {
+		if e.Field == field && strings.Contains(e.Message, msg) {
+			return
+		}
+	}
+	t.Errorf("Validate() = %v, want an error on %s mentioning %q", errs, field, msg)
+}
+
+// NewPipe builds def (which must be valid, see Definition) with the emulator as its AWS (Provider: the
+// host's test credentials, the pipe's RoleArn assumed when it has one). The error is runtime.New's.
+func NewPipe(t testing.TB, def map[string]any) (*runtime.Pipe, *prometheus.Registry, error) {
+	t.Helper()
+	d, errs := Definition(t, def)
+	if len(errs) > 0 {
+		t.Fatalf("pipe %v is invalid: %v", def, errs)
 	}
 	reg := prometheus.NewRegistry()
 	p, err := runtime.New(context.Background(), d, runtime.Deps{

@@ -16,6 +16,7 @@ import (
 
 	"github.com/sluicehq/sluice/internal/awsclient/awstest"
 	"github.com/sluicehq/sluice/internal/kafkatest"
+	"github.com/sluicehq/sluice/internal/plugin"
 
 	_ "github.com/sluicehq/sluice/internal/target/file" // the enrichment test's target
 )
@@ -254,5 +255,18 @@ func TestEnrichment(t *testing.T) {
 		if r.Header.Get("X-Api-Key") != "k" {
 			t.Errorf("enrichment request %s without the API key", r.Path)
 		}
+	}
+}
+
+// TestMissingDestination: a destination the emulator does not know fails the pipe's start permanently
+// (ResourceNotFoundException, through awsclient.Classify), naming the ARN.
+func TestMissingDestination(t *testing.T) {
+	f := newFixture(t, 0)
+	def := f.pipe()
+	missing := "arn:aws:events:" + awstest.Region + ":" + awstest.Account + ":api-destination/missing-" + f.name + "/0000"
+	def["Target"] = missing
+	_, _, err := awstest.NewPipe(t, def)
+	if err == nil || !plugin.IsPermanent(err) || !strings.Contains(err.Error(), missing) {
+		t.Fatalf("runtime.New with a missing API destination = %v, want a permanent error naming %s", err, missing)
 	}
 }

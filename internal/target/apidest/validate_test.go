@@ -1,0 +1,56 @@
+package apidest_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/sluicehq/sluice/internal/awsclient/awstest"
+)
+
+const destARN = "arn:aws:events:us-east-1:123456789012:api-destination/orders/0f1e2d3c"
+
+// TestValidate: a bad API destination Target or Enrichment, or a BatchSize above 1, is a field error of
+// the definition (ValidationException's fieldList at CreatePipe, exit 2 from `sluice run`), found without
+// any call to AWS.
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name  string
+		edit  func(d map[string]any)
+		field string // "" means valid
+		msg   string
+	}{
+		{name: "target", edit: func(map[string]any) {}},
+		{name: "enrichment", edit: func(d map[string]any) {
+			d["Enrichment"] = destARN
+			d["EnrichmentParameters"] = map[string]any{"HttpParameters": map[string]any{"PathParameterValues": []string{"$.value.id"}}}
+		}},
+		{name: "not an api-destination", edit: func(d map[string]any) {
+			d["Target"] = "arn:aws:events:us-east-1:123456789012:api-destination"
+		}, field: "Target", msg: "api-destination/NAME/UUID"},
+		{name: "bad name", edit: func(d map[string]any) {
+			d["Target"] = "arn:aws:events:us-east-1:123456789012:api-destination/a b/1"
+		}, field: "Target", msg: "name"},
+		{name: "no region", edit: func(d map[string]any) {
+			d["Enrichment"] = "arn:aws:events::123456789012:api-destination/orders/1"
+		}, field: "Enrichment", msg: "region"},
+		{name: "batch size", edit: func(d map[string]any) {
+			d["SourceParameters"].(map[string]any)["SelfManagedKafkaParameters"].(map[string]any)["BatchSize"] = 10
+		}, field: "SourceParameters.SelfManagedKafkaParameters.BatchSize", msg: "must be 1 with an API destination target"},
+		{name: "bad header parameter", edit: func(d map[string]any) {
+			d["TargetParameters"] = map[string]any{"HttpParameters": map[string]any{"HeaderParameters": map[string]string{"bad header": "x"}}}
+		}, field: "TargetParameters.HttpParameters.HeaderParameters[bad header] name", msg: "header"},
+	}
+	for _, tc := range tests {
+		t.Run(strings.ReplaceAll(tc.name, " ", "_"), func(t *testing.T) {
+			d := map[string]any{
+				"Name":             "p",
+				"Source":           "smk://broker:9092",
+				"SourceParameters": map[string]any{"SelfManagedKafkaParameters": map[string]any{"TopicName": "orders"}},
+				"Target":           destARN,
+			}
+			tc.edit(d)
+			_, errs := awstest.Definition(t, d)
+			awstest.WantFieldError(t, errs, tc.field, tc.msg)
+		})
+	}
+}
