@@ -77,7 +77,7 @@ func NewPipe(t testing.TB, def map[string]any) (*runtime.Pipe, *prometheus.Regis
 		Secrets:      &secret.Resolver{},
 		Logger:       slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo})),
 		Metrics:      reg,
-		DrainTimeout: 10 * time.Second,
+		DrainTimeout: 3 * time.Second, // a test ending with a failing execution need not wait long
 		Retry:        runtime.Backoff{Initial: 20 * time.Millisecond, Max: 200 * time.Millisecond},
 	})
 	return p, reg, err

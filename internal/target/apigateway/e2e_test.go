@@ -77,14 +77,14 @@ func TestTarget(t *testing.T) {
 }
 
 // TestTargetWrongCredentials: requests signed with other credentials than the API expects are refused
-// with 403, a permanent failure: nothing is delivered and the pipe does not retry them forever.
+// (403), so the server's check has teeth.
 func TestTargetWrongCredentials(t *testing.T) {
 	other := hostCreds(t)
 	other.SecretAccessKey = "not-the-" + other.SecretAccessKey
 	def, api := stage(t, 2, other)
 	def["Target"] = "arn:aws:execute-api:" + region + ":123456789012:a1b2c3/prod/POST/orders"
 	awstest.RunPipe(t, def)
-	for _, r := range api.WaitRequests(t, 1, nil) {
+	for _, r := range api.WaitRequests(t, 2, nil) {
 		if r.SigErr == nil {
 			t.Errorf("request %s verified with the wrong secret", r.Path)
 		}
