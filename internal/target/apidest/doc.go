@@ -25,9 +25,9 @@
 // The enrichment sends each event the same way and turns the response body into the events passed on
 // (internal/enrich/http: an array gives one event per element, an empty body, "", {} or [] none).
 //
-// Resolution happens once per pipe start (a changed destination or connection needs a pipe restart). A
-// destination or connection that does not exist, or that the pipe's role may not describe, fails the
-// start permanently (awsclient.Classify); throttling and network errors are retried by the supervisor.
+// Resolution happens when the pipe is built (a changed destination or connection takes effect at the
+// pipe's next start). Its errors fail the build, classified by awsclient.Classify: a destination,
+// connection or secret that does not exist, or that the pipe's role may not read, is permanent.
 //
 // The connection secret is read in the shape EventBridge keeps it in ({"username", "password"},
 // {"api_key_name", "api_key_value"}, {"client_id", "client_secret"}, with "invocation_http_parameters"

@@ -19,7 +19,9 @@ func TestValidate(t *testing.T) {
 		field string // "" means valid
 		msg   string
 	}{
-		{name: "target", edit: func(map[string]any) {}},
+		{name: "target", edit: func(d map[string]any) {
+			d["TargetParameters"] = map[string]any{"HttpParameters": map[string]any{"HeaderParameters": map[string]string{"X-Id": "$.value.id"}}}
+		}},
 		{name: "enrichment", edit: func(d map[string]any) {
 			d["Enrichment"] = destARN
 			d["EnrichmentParameters"] = map[string]any{"HttpParameters": map[string]any{"PathParameterValues": []string{"$.value.id"}}}
