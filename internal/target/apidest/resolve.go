@@ -40,6 +40,7 @@ func resolve(ctx context.Context, cfgFor plugin.AWSConfig, a destinationARN) (*d
 	if err != nil {
 		return nil, fmt.Errorf("describing API destination %s: %w", a.arn, err)
 	}
+	// An inactive destination or a deauthorized connection may be fixed while the pipe waits: retryable.
 	if out.ApiDestinationState == ebtypes.ApiDestinationStateInactive {
 		return nil, fmt.Errorf("API destination %s is INACTIVE", a.arn)
 	}
@@ -50,12 +51,12 @@ func resolve(ctx context.Context, cfgFor plugin.AWSConfig, a destinationARN) (*d
 		rate:     int(aws.ToInt32(out.InvocationRateLimitPerSecond)),
 	}
 	if d.endpoint == "" {
-		return nil, fmt.Errorf("API destination %s has no InvocationEndpoint", a.arn)
+		return nil, plugin.Permanent(fmt.Errorf("API destination %s has no InvocationEndpoint", a.arn))
 	}
 	connArn := aws.ToString(out.ConnectionArn)
 	c, err := parseConnectionARN(connArn)
 	if err != nil {
-		return nil, fmt.Errorf("API destination %s: ConnectionArn %q: %w", a.arn, connArn, err)
+		return nil, plugin.Permanent(fmt.Errorf("API destination %s: ConnectionArn %q: %w", a.arn, connArn, err))
 	}
 	if c.region != a.region {
 		if cfg, err = cfgFor(ctx, c.region); err != nil {
@@ -73,7 +74,7 @@ func resolve(ctx context.Context, cfgFor plugin.AWSConfig, a destinationARN) (*d
 	}
 	secretArn := aws.ToString(conn.SecretArn)
 	if secretArn == "" {
-		return nil, fmt.Errorf("connection %s has no SecretArn", connArn)
+		return nil, plugin.Permanent(fmt.Errorf("connection %s has no SecretArn", connArn))
 	}
 	secret, err := readSecret(ctx, cfgFor, cfg, secretArn)
 	if err != nil {
@@ -82,12 +83,12 @@ func resolve(ctx context.Context, cfgFor plugin.AWSConfig, a destinationARN) (*d
 	d.secrets = fixedSecret{ref: secretArn, value: secret.credentials()}
 	d.conn, err = connectionModel(conn, secretArn, secret)
 	if err != nil {
-		return nil, fmt.Errorf("connection %s: %w", connArn, err)
+		return nil, plugin.Permanent(fmt.Errorf("connection %s: %w", connArn, err))
 	}
 	if ap := conn.AuthParameters; ap != nil {
 		d.invocation, err = httpParams(ap.InvocationHttpParameters, secret.Invocation)
 		if err != nil {
-			return nil, fmt.Errorf("connection %s: InvocationHttpParameters: %w", connArn, err)
+			return nil, plugin.Permanent(fmt.Errorf("connection %s: InvocationHttpParameters: %w", connArn, err))
 		}
 	}
 	return d, nil
@@ -107,7 +108,7 @@ func readSecret(ctx context.Context, cfgFor plugin.AWSConfig, cfg aws.Config, se
 		return nil, fmt.Errorf("reading secret %s: %w", secretArn, err)
 	}
 	if out.SecretString == nil {
-		return nil, fmt.Errorf("secret %s has no SecretString", secretArn)
+		return nil, plugin.Permanent(fmt.Errorf("secret %s has no SecretString", secretArn))
 	}
 	return decodeSecret(secretArn, []byte(*out.SecretString))
 }

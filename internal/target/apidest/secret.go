@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/sluicehq/sluice/internal/plugin"
 )
 
 // connectionSecret is the JSON EventBridge keeps in a connection's secret (the secret named
@@ -49,7 +51,7 @@ type secretParam struct {
 func decodeSecret(ref string, b []byte) (*connectionSecret, error) {
 	var s connectionSecret
 	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, fmt.Errorf("connection secret %s is not a JSON object of the expected shape", ref)
+		return nil, plugin.Permanent(fmt.Errorf("connection secret %s is not a JSON object of the expected shape", ref))
 	}
 	if c := s.ClientParameters; c != nil {
 		if s.ClientID == "" {
