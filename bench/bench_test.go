@@ -265,7 +265,7 @@ func runPipeUntil(b *testing.B, raw []byte, reg *plugin.Registry, done <-chan st
 	if err != nil {
 		b.Fatal(err)
 	}
-	def.SetDefaults()
+	def.SetDefaults(plugin.Default)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	p, err := runtime.New(ctx, def, runtime.Deps{

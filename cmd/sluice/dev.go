@@ -180,10 +180,11 @@ func runDev(ctx context.Context, f devFlags, std stdio, log *slog.Logger) error 
 	}
 	policy := sandbox.Policy{Files: files, Egress: serverEgress(f.allowEgress, apiLn.Addr())}
 	metricsReg := prometheus.NewRegistry()
+	plugins := devRegistry(std)
 	srv, err := api.NewServer(api.Config{
-		Store: st,
+		Store: st, Registry: plugins,
 		Factory: api.RuntimeFactory(api.RuntimeOptions{Deps: runtime.Deps{
-			Registry: devRegistry(std), Logger: log, Metrics: metricsReg,
+			Registry: plugins, Logger: log, Metrics: metricsReg,
 			DrainTimeout: 5 * time.Second, ExecutionLog: std.err,
 			Secrets: &secret.Resolver{Files: files}, Sandbox: policy,
 		}}),
@@ -210,7 +211,7 @@ func runDev(ctx context.Context, f devFlags, std stdio, log *slog.Logger) error 
 		_ = hs.Shutdown(sctx)
 	}()
 
-	def, err := pipe.Decode(fmt.Appendf(nil, devPipeTemplate, broker))
+	def, err := pipe.Load(fmt.Appendf(nil, devPipeTemplate, broker), plugins, nil)
 	if err != nil {
 		return fmt.Errorf("decoding the demo pipe: %w", err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/sluicehq/sluice/internal/execlog"
 	"github.com/sluicehq/sluice/internal/metrics"
 	"github.com/sluicehq/sluice/internal/pipe"
+	"github.com/sluicehq/sluice/internal/plugin"
 	"github.com/sluicehq/sluice/internal/runtime"
 	"github.com/sluicehq/sluice/internal/sandbox"
 	"github.com/sluicehq/sluice/internal/secret"
@@ -117,23 +118,23 @@ func loadDefinition(ctx context.Context, path, name string, w io.Writer) (*pipe.
 		fmt.Fprintf(w, "sluice run: definition: %v\n", err)
 		return nil, 1
 	}
-	def, err := pipe.Decode(data)
-	var decodeErrs pipe.FieldErrors
-	if err != nil && (def == nil || !errors.As(err, &decodeErrs)) {
+	def, err := pipe.Load(data, plugin.Default, func(def *pipe.Definition) error {
+		switch {
+		case name != "":
+			def.Name = name
+		case def.Name == "":
+			// A CreatePipe body carries no Name (the API takes it from the URI): use the file's base name.
+			def.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+		}
+		return nil
+	})
+	// Validation goes on after decode problems, so that one run lists every problem. Warnings do not stop
+	// the pipe (Pipes accepts such definitions); they are shown with the problems, or before the pipe starts.
+	var errs pipe.FieldErrors
+	if err != nil && (def == nil || !errors.As(err, &errs)) {
 		fmt.Fprintf(w, "sluice run: %s: %v\n", path, err)
 		return nil, 2
 	}
-	switch {
-	case name != "":
-		def.Name = name
-	case def.Name == "":
-		// A CreatePipe body carries no Name (the API takes it from the URI): use the file's base name.
-		def.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-	}
-	def.SetDefaults()
-	// Validation goes on after decode problems, so that one run lists every problem. Warnings do not stop
-	// the pipe (Pipes accepts such definitions); they are shown with the problems, or before the pipe starts.
-	errs := decodeErrs.Join(def.Validate())
 	if len(errs) > 0 {
 		fmt.Fprintf(w, "sluice run: %s: invalid pipe definition (%d problems):\n", path, len(errs))
 		for _, fe := range errs {

@@ -111,6 +111,23 @@ func TestRunRejectsInvalidDefinitions(t *testing.T) {
 			definition: `{"Source": "smk://` + broker + `", "SourceParameters": {"SelfManagedKafkaParameters": {"TopicName": "t", "BatchSize": 10}}, "Target": "https://example.com/in"}`,
 			wantFields: []string{"SourceParameters.SelfManagedKafkaParameters.BatchSize"},
 		},
+		{
+			// The Kafka target's own member, checked by the plugin (and its cluster never dialled either).
+			name: "bad plugin parameters",
+			file: "kafka.json",
+			definition: `{"Source": "smk://` + broker + `", "SourceParameters": {"SelfManagedKafkaParameters": {"TopicName": "t"}},
+			  "Target": "kafka://` + broker + `/out",
+			  "TargetParameters": {"KafkaParameters": {"Key": "$.bad path", "Credentials": {"BasicAuth": "password"}, "Extra": true}}}`,
+			wantFields: []string{"TargetParameters.KafkaParameters.Key", "TargetParameters.KafkaParameters.Credentials.BasicAuth",
+				"TargetParameters.KafkaParameters.Extra"},
+		},
+		{
+			name: "bad HTTP parameters",
+			file: "http-params.json",
+			definition: `{"Source": "smk://` + broker + `", "SourceParameters": {"SelfManagedKafkaParameters": {"TopicName": "t"}},
+			  "Target": "https://example.com/in", "TargetParameters": {"HttpParameters": {"HeaderParameters": {"bad name": "x"}}}}`,
+			wantFields: []string{"TargetParameters.HttpParameters.HeaderParameters[bad name] name"},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(strings.ReplaceAll(tc.name, " ", "_"), func(t *testing.T) {

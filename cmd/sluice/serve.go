@@ -179,7 +179,7 @@ func serve(ctx context.Context, f serveFlags, keys map[string]string, log *slog.
 		SessionTimeout: f.sessionTimeout,
 	}})
 	srv, err := api.NewServer(api.Config{
-		Store: st, Factory: factory, Region: f.region, Account: f.account, Keys: keys, MaxPipes: f.maxPipes,
+		Store: st, Factory: factory, Registry: plugin.Default, Region: f.region, Account: f.account, Keys: keys, MaxPipes: f.maxPipes,
 		StopTimeout: f.drainTimeout + 10*time.Second, Registerer: reg, Gatherer: reg, Logger: log, Sandbox: policy,
 	})
 	if err != nil {

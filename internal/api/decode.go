@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sluicehq/sluice/internal/pipe"
+	"github.com/sluicehq/sluice/internal/plugin"
 )
 
 // Request decoding. Everything a client sends is checked here, before anything is stored or started:
@@ -83,26 +84,30 @@ func requireObject(body []byte) *Error {
 
 // decodeCreate decodes a CreatePipe body for the pipe named in the path and returns the definition
 // with defaults set and validated.
-func decodeCreate(name string, body []byte) (*pipe.Definition, *Error) {
+func decodeCreate(name string, body []byte, reg *plugin.Registry) (*pipe.Definition, *Error) {
 	if e := checkName(name); e != nil {
 		return nil, e
 	}
 	if e := requireObject(body); e != nil {
 		return nil, e
 	}
-	def, err := pipe.Decode(body)
-	decodeErrs, e := splitDecodeError(err)
-	if e != nil {
+	def, err := pipe.Load(body, reg, func(def *pipe.Definition) error {
+		if def.Name != "" && def.Name != name {
+			return validationError("The Name in the body differs from the Name in the path.",
+				FieldError{Name: "Name", Message: "differs from the pipe name in the path (" + name + ")"})
+		}
+		def.Name = name
+		return nil
+	})
+	var e *Error
+	if errors.As(err, &e) {
 		return nil, e
 	}
-	if def.Name != "" && def.Name != name {
-		return nil, validationError("The Name in the body differs from the Name in the path.",
-			FieldError{Name: "Name", Message: "differs from the pipe name in the path (" + name + ")"})
+	if _, e := splitDecodeError(err); e != nil {
+		return nil, e
 	}
-	def.Name = name
-	def.SetDefaults()
-	// Validation goes on after decode problems, so that one answer lists every problem.
-	if fe := decodeErrs.Join(def.Validate()); len(fe) > 0 {
+	var fe pipe.FieldErrors
+	if errors.As(err, &fe) {
 		return nil, fromFieldErrors(fe)
 	}
 	return def, nil
@@ -146,12 +151,12 @@ func decodeUpdate(name string, body []byte) (*decodedUpdate, *Error) {
 
 // mergeUpdate applies u to the stored definition and validates the result. The problems found while
 // decoding u are reported with those of the merge, to list every problem at once.
-func mergeUpdate(old *pipe.Definition, u *decodedUpdate) (*pipe.Definition, error) {
-	def, fe := pipe.Merge(old, u.UpdateRequest)
+func mergeUpdate(old *pipe.Definition, u *decodedUpdate, reg *plugin.Registry) (*pipe.Definition, error) {
+	def, fe := pipe.Merge(old, u.UpdateRequest, reg)
 	if len(fe) > 0 {
 		return nil, fromFieldErrors(u.decodeErrs.Join(fe))
 	}
-	if fe := u.decodeErrs.Join(def.Validate()); len(fe) > 0 {
+	if fe := u.decodeErrs.Join(def.Validate(reg)); len(fe) > 0 {
 		return nil, fromFieldErrors(fe)
 	}
 	return def, nil

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sluicehq/sluice/internal/awsid"
 	"github.com/sluicehq/sluice/internal/pipe"
+	"github.com/sluicehq/sluice/internal/plugin"
 )
 
 // FuzzRequestDecoder feeds arbitrary bytes to every request decoder: CreatePipe and UpdatePipe bodies
@@ -35,17 +36,17 @@ func FuzzRequestDecoder(f *testing.F) {
 	arns := ARNs{Region: awsid.DefaultRegion, Account: awsid.DefaultAccount}
 	srv := &Server{arns: arns}
 	f.Fuzz(func(t *testing.T, data []byte, name string) {
-		if def, e := decodeCreate(name, data); e != nil {
+		if def, e := decodeCreate(name, data, plugin.Default); e != nil {
 			checkValidation(t, "decodeCreate", e)
 		} else {
-			if fe := def.Validate(); len(fe) > 0 {
+			if fe := def.Validate(plugin.Default); len(fe) > 0 {
 				t.Fatalf("decodeCreate accepted an invalid definition: %v", fe)
 			}
 			roundTrip(t, def)
 		}
 		if u, e := decodeUpdate("orders", data); e != nil {
 			checkValidation(t, "decodeUpdate", e)
-		} else if merged, err := mergeUpdate(current.Clone(), u); err != nil {
+		} else if merged, err := mergeUpdate(current.Clone(), u, plugin.Default); err != nil {
 			ae, ok := err.(*Error)
 			if !ok {
 				t.Fatalf("mergeUpdate error %T is not *Error", err)
@@ -82,7 +83,7 @@ func FuzzRequestDecoder(f *testing.F) {
 }
 
 func mustDefinition(f *testing.F) *pipe.Definition {
-	d, e := decodeCreate("orders", []byte(validBody))
+	d, e := decodeCreate("orders", []byte(validBody), plugin.Default)
 	if e != nil {
 		f.Fatal(e)
 	}
@@ -115,7 +116,7 @@ func roundTrip(t *testing.T, def *pipe.Definition) {
 		t.Fatalf("decoding a stored definition: %v", err)
 	}
 	back.Name, back.Tags = def.Name, def.Tags
-	if fe := back.Validate(); len(fe) > 0 {
+	if fe := back.Validate(plugin.Default); len(fe) > 0 {
 		t.Fatalf("stored definition no longer valid: %v\n%s", fe, b)
 	}
 }

@@ -16,7 +16,7 @@ import (
 // leaves the store as it was.
 
 func (s *Server) createPipe(ctx context.Context, op *operation, r *http.Request, body []byte) (any, error) {
-	def, e := decodeCreate(op.pipe, body)
+	def, e := decodeCreate(op.pipe, body, s.registry())
 	if e != nil {
 		return nil, e
 	}
@@ -61,7 +61,7 @@ func (s *Server) updatePipe(ctx context.Context, op *operation, r *http.Request,
 	}
 	var merged *pipe.Definition
 	rec, err := s.mgr.Update(ctx, op.pipe, func(old *pipe.Definition) (*pipe.Definition, error) {
-		def, err := mergeUpdate(old, u)
+		def, err := mergeUpdate(old, u, s.registry())
 		if err != nil {
 			return nil, err
 		}

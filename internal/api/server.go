@@ -19,6 +19,7 @@ import (
 	"github.com/sluicehq/sluice/internal/awsid"
 	"github.com/sluicehq/sluice/internal/metrics"
 	"github.com/sluicehq/sluice/internal/pipe"
+	"github.com/sluicehq/sluice/internal/plugin"
 	"github.com/sluicehq/sluice/internal/sandbox"
 	"github.com/sluicehq/sluice/internal/store"
 )
@@ -64,6 +65,17 @@ type Config struct {
 	// refuse local files outside its file roots (confine.go). The runtime enforces the whole policy
 	// (RuntimeOptions.Deps.Sandbox); give both the same value. The zero value is unrestricted.
 	Sandbox sandbox.Policy
+	// Registry holds the target and enrichment plugins that CreatePipe and UpdatePipe validate with
+	// (pipe.Load); nil means plugin.Default. Give RuntimeOptions.Deps.Registry the same value.
+	Registry *plugin.Registry
+}
+
+// registry is the plugin registry definitions are validated with.
+func (s *Server) registry() *plugin.Registry {
+	if s.cfg.Registry != nil {
+		return s.cfg.Registry
+	}
+	return plugin.Default
 }
 
 // Server is the Pipes API: an http.Handler for the REST operations, /metrics and /healthz, over a
@@ -193,8 +205,8 @@ func (s *Server) Close(ctx context.Context) error { return s.mgr.Close(ctx) }
 // for callers inside the process such as `sluice dev`. def.Name must be set.
 func (s *Server) CreatePipe(ctx context.Context, def *pipe.Definition) error {
 	d := def.Clone()
-	d.SetDefaults()
-	if fe := d.Validate(); len(fe) > 0 {
+	d.SetDefaults(s.registry())
+	if fe := d.Validate(s.registry()); len(fe) > 0 {
 		return fe
 	}
 	if fe := s.confine(d); len(fe) > 0 {

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/pipes/types"
 )
 
@@ -130,4 +131,53 @@ func (l *syncLog) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// TestPluginParameterValidation: a target plugin's own parameters are validated by the plugin at
+// CreatePipe and UpdatePipe (here the Kafka target's KafkaParameters), and every problem it finds is in
+// the ValidationException's fieldList with the definition's own; a member of another plugin is refused
+// naming it. Nothing is created or changed.
+func TestPluginParameterValidation(t *testing.T) {
+	h := newHarness(t)
+	h.create("existing", types.RequestedPipeStateStopped)
+	h.waitState("existing", types.PipeStateStopped)
+	const badKafka = `{"Key":"$.bad path","Bogus":1,"AdditionalBootstrapServers":["nope"]}`
+	want := []string{
+		"TargetParameters.HttpParameters",
+		"TargetParameters.KafkaParameters.AdditionalBootstrapServers[0]",
+		"TargetParameters.KafkaParameters.Bogus",
+		"TargetParameters.KafkaParameters.Key",
+	}
+	for _, tc := range []struct{ name, method, path, body string }{
+		{"create", "POST", "/v1/pipes/new", `{"Source":"smk://127.0.0.1:9092","Target":"kafka://127.0.0.1:9092/out",
+			"SourceParameters":{"SelfManagedKafkaParameters":{"TopicName":"t"}},
+			"TargetParameters":{"KafkaParameters":` + badKafka + `,"HttpParameters":{"PathParameterValues":["x"]}}}`},
+		{"update", "PUT", "/v1/pipes/existing", `{"Target":"kafka://127.0.0.1:9092/out",
+			"TargetParameters":{"KafkaParameters":` + badKafka + `,"HttpParameters":{"PathParameterValues":["x"]}}}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := h.raw(tc.method, tc.path, tc.body)
+			if r.status != 400 || r.typ != TypeValidation {
+				t.Fatalf("%s %s = %d %s %s, want 400 ValidationException", tc.method, tc.path, r.status, r.typ, r.raw)
+			}
+			var names []string
+			for _, f := range r.body.FieldList {
+				names = append(names, f.Name)
+			}
+			if !slices.Equal(names, want) {
+				t.Errorf("fieldList %v, want %v (%s)", names, want, r.raw)
+			}
+			for _, f := range r.body.FieldList {
+				if f.Name == "TargetParameters.HttpParameters" && !strings.Contains(f.Message, "applies only to http, https targets") {
+					t.Errorf("HttpParameters on a kafka target: %q, want it refused naming the plugins it belongs to", f.Message)
+				}
+			}
+		})
+	}
+	if r := h.raw("GET", "/v1/pipes/new", ""); r.status != 404 {
+		t.Errorf("DescribePipe(new) = %d, want 404: the invalid pipe was created", r.status)
+	}
+	if d := h.describe("existing"); strings.HasPrefix(aws.ToString(d.Target), "kafka://") {
+		t.Errorf("the invalid update changed the pipe's Target to %s", aws.ToString(d.Target))
+	}
 }

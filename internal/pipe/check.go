@@ -38,7 +38,9 @@ func (d *Definition) EnrichmentCheck() (plugin.Check, error) {
 
 // DeadLetterCheck is what the dead-letter destination's plugin sees: its Arn and no parameters.
 func (d *Definition) DeadLetterCheck(arn string) plugin.Check {
-	return d.check(arn)
+	c := d.check(arn)
+	c.DeadLetter = true
+	return c
 }
 
 func (d *Definition) check(endpoint string) plugin.Check {

@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"io"
 	"reflect"
-	"sort"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/sluicehq/sluice/internal/fieldcheck"
 )
 
 // Decode parses a pipe definition in the CreatePipe shape, as JSON or YAML (same member names;
@@ -96,23 +96,22 @@ func decodeStrict(data []byte, v any) error {
 	if _, ok := generic.(map[string]any); !ok {
 		return errNotObject
 	}
-	var fe FieldErrors
-	generic = checkShape(reflect.TypeOf(v).Elem(), generic, "", &fe)
-	if len(fe) > 0 {
-		// Decode what is left: checkShape removed every member it reported, so this succeeds and
-		// Validate can still look at the rest of the definition.
-		pruned, err := json.Marshal(generic)
-		if err == nil {
-			err = json.Unmarshal(pruned, v)
-		}
-		if err != nil {
-			return fmt.Errorf("decoding pipe definition: %w", err)
-		}
-		return fe.sorted()
+	var shapeErrs []FieldError
+	generic = fieldcheck.Shape(reflect.TypeOf(v).Elem(), generic, "", &shapeErrs)
+	// Decode what is left: Shape removed every member it reported, so this succeeds and Validate can still
+	// look at the rest of the definition. Decoding the re-encoded value rather than js also gives the
+	// plugins' raw parameter members one canonical form (compact, members sorted), whether the definition
+	// came as JSON or YAML, so that equal definitions are equal and store alike.
+	pruned, err := json.Marshal(generic)
+	if err == nil {
+		err = json.Unmarshal(pruned, v)
 	}
-	if err := json.Unmarshal(js, v); err != nil {
-		// checkShape mirrors encoding/json's rules, so this is not expected; report it anyway.
+	if err != nil {
+		// Shape mirrors encoding/json's rules, so this is not expected; report it anyway.
 		return fmt.Errorf("decoding pipe definition: %w", err)
+	}
+	if fe := FieldErrors(shapeErrs); len(fe) > 0 {
+		return fe.sorted()
 	}
 	return nil
 }
@@ -177,141 +176,4 @@ func (e FieldErrors) covers(field string) bool {
 		}
 	}
 	return false
-}
-
-var rawMessageType = reflect.TypeOf(json.RawMessage(nil))
-
-// checkShape walks the decoded JSON value alongside the Go type and reports unknown members (exact,
-// case-sensitive match against the json tags, unlike encoding/json) and values of the wrong JSON type.
-// It returns v without what it reported: unknown members and wrongly typed members are removed, and a
-// wrongly typed array element becomes null (so that the indexes of the others stay as written), which
-// encoding/json can then decode without error. JSON null is accepted everywhere, as encoding/json
-// leaves the field unset.
-func checkShape(t reflect.Type, v any, path string, fe *FieldErrors) any {
-	if v == nil || t == rawMessageType {
-		return v
-	}
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	switch t.Kind() {
-	case reflect.Struct:
-		obj, ok := v.(map[string]any)
-		if !ok {
-			fe.add(path, "must be an object, not %s", jsonKind(v))
-			return nil
-		}
-		fields := structFields(t)
-		keys := make([]string, 0, len(obj))
-		for k := range obj {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			f, ok := fields[k]
-			if !ok {
-				msg := "unknown field"
-				for name := range fields {
-					if strings.EqualFold(name, k) {
-						msg = fmt.Sprintf("unknown field (member names are case-sensitive: did you mean %s?)", name)
-					}
-				}
-				fe.add(join(path, k), "%s", msg)
-				delete(obj, k)
-				continue
-			}
-			keep(obj, k, checkShape(f.Type, obj[k], join(path, k), fe))
-		}
-	case reflect.Slice:
-		arr, ok := v.([]any)
-		if !ok {
-			fe.add(path, "must be an array, not %s", jsonKind(v))
-			return nil
-		}
-		for i, e := range arr {
-			arr[i] = checkShape(t.Elem(), e, fmt.Sprintf("%s[%d]", path, i), fe)
-		}
-	case reflect.Map:
-		obj, ok := v.(map[string]any)
-		if !ok {
-			fe.add(path, "must be an object, not %s", jsonKind(v))
-			return nil
-		}
-		for k, e := range obj {
-			keep(obj, k, checkShape(t.Elem(), e, fmt.Sprintf("%s[%s]", path, k), fe))
-		}
-	case reflect.String:
-		if _, ok := v.(string); !ok {
-			fe.add(path, "must be a string, not %s", jsonKind(v))
-			return nil
-		}
-	case reflect.Int:
-		n, ok := v.(json.Number)
-		if !ok {
-			fe.add(path, "must be an integer, not %s", jsonKind(v))
-			return nil
-		}
-		if _, err := strconv.ParseInt(string(n), 10, 64); err != nil {
-			fe.add(path, "must be an integer, not %s", string(n))
-			return nil
-		}
-	case reflect.Bool:
-		if _, ok := v.(bool); !ok {
-			fe.add(path, "must be a boolean, not %s", jsonKind(v))
-			return nil
-		}
-	}
-	return v
-}
-
-// keep stores the checked member back, or removes it when checkShape rejected it (a member given as
-// null stays null, which encoding/json treats as absent).
-func keep(obj map[string]any, k string, v any) {
-	if v == nil && obj[k] != nil {
-		delete(obj, k)
-		return
-	}
-	obj[k] = v
-}
-
-func structFields(t reflect.Type) map[string]reflect.StructField {
-	out := map[string]reflect.StructField{}
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if !f.IsExported() {
-			continue
-		}
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "-" {
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		out[name] = f
-	}
-	return out
-}
-
-func jsonKind(v any) string {
-	switch v.(type) {
-	case map[string]any:
-		return "an object"
-	case []any:
-		return "an array"
-	case string:
-		return "a string"
-	case json.Number:
-		return "a number"
-	case bool:
-		return "a boolean"
-	}
-	return "null"
-}
-
-func join(path, name string) string {
-	if path == "" {
-		return name
-	}
-	return path + "." + name
 }

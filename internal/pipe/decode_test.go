@@ -1,11 +1,14 @@
 package pipe
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/sluicehq/sluice/internal/plugin"
 )
 
 func TestDecodeEdgeCases(t *testing.T) {
@@ -43,17 +46,19 @@ func TestDecodeEdgeCases(t *testing.T) {
 	}
 }
 
-func TestParseEndpoint(t *testing.T) {
+// TestTargetStrings: the Target string is checked generically here (an ARN or a URI of a registered kind)
+// and by its plugin's Validate (file, http, kafka), whose problems Validate reports on "Target".
+func TestTargetStrings(t *testing.T) {
 	cases := []struct {
 		in, kind, want string // want: "" ok, else error substring
 	}{
 		{"file:///dev/stdout", "file", ""},
 		{"file://localhost/tmp/x.jsonl", "file", ""},
-		{"file://out.jsonl", "", "three slashes"},
+		{"file://out.jsonl", "", "use file:///absolute/path"},
 		{"file:///tmp/dir/", "", "must name a file"},
 		{"file:///tmp/x?fsync=never", "file", ""},
 		{"file:///tmp/x?fsync=batch", "file", ""},
-		{"file:///tmp/x?fsync=always", "", "fsync must be batch or never"},
+		{"file:///tmp/x?fsync=always", "", `fsync must be "batch" or "never"`},
 		{"file:///tmp/x?mode=0600", "", "unknown option"},
 		{"https://api.example.com/a/*/b?x=1", "https", ""},
 		{"http://127.0.0.1:8080", "http", ""},
@@ -64,27 +69,38 @@ func TestParseEndpoint(t *testing.T) {
 		{"kafka://localhost:9092/out", "kafka", ""},
 		{"kafka://10.0.0.1:9092/a.b-c_d", "kafka", ""},
 		{"kafka://localhost/out", "", "host:port"},
-		{"kafka://localhost:70000/out", "", "out of range"},
+		{"kafka://localhost:70000/out", "", "port must be 1..65535"},
 		{"kafka://localhost:9092", "", "kafka://host:port"},
 		{"kafka://a:9092,b.example.com:9093/out", "kafka", ""},
 		{"kafka://[::1]:9092/out", "kafka", ""},
-		{"kafka://a:9092,/out", "", "not host:port"},
+		{"kafka://a:9092,/out", "", "must be host:port"},
 		{"kafka://bad_host:9092/out", "", "not a DNS name"},
-		{"kafka://localhost:9092/bad topic", "", "must be 1..249"},
+		{"kafka://localhost:9092/bad topic", "", "only letters"},
 		{"arn:aws:sqs:us-east-1:123456789012:queue", "sqs", ""},
 		{"arn:aws:sqs", "", "not a valid ARN"},
-		{"ftp://x/y", "", "unknown scheme"},
-		{"just-a-name", "", "must be file:///path"},
+		{"ftp://x/y", "", `target kind "ftp" is not supported`},
+		{"just-a-name", "", "must be an ARN or a URI"},
 	}
+	reg := builtin()
+	reg.AddTarget(plugin.TargetSpec{Kinds: []string{"sqs"}, New: func(context.Context, plugin.Env, plugin.Check) (plugin.Target, error) { return nil, nil }})
 	for _, tc := range cases {
-		e, err := ParseEndpoint(tc.in)
+		d := &Definition{Name: "p", Source: "smk://localhost:9092", Target: tc.in,
+			SourceParameters: &SourceParameters{SelfManagedKafkaParameters: &SelfManagedKafkaParameters{TopicName: "t"}}}
+		d.SetDefaults(reg)
+		var msgs []string
+		for _, fe := range d.Validate(reg) {
+			if fe.Field == "Target" {
+				msgs = append(msgs, fe.Message)
+			}
+		}
+		got := strings.Join(msgs, "; ")
 		switch {
-		case tc.want == "" && err != nil:
-			t.Errorf("ParseEndpoint(%s) = %v, want ok", tc.in, err)
-		case tc.want == "" && e.Kind != tc.kind:
-			t.Errorf("ParseEndpoint(%s).Kind = %q, want %q", tc.in, e.Kind, tc.kind)
-		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
-			t.Errorf("ParseEndpoint(%s) = %v, want error containing %q", tc.in, err, tc.want)
+		case tc.want == "" && got != "":
+			t.Errorf("Target %s: %s, want ok", tc.in, got)
+		case tc.want == "" && plugin.Kind(tc.in) != tc.kind:
+			t.Errorf("Kind(%s) = %q, want %q", tc.in, plugin.Kind(tc.in), tc.kind)
+		case tc.want != "" && !strings.Contains(got, tc.want):
+			t.Errorf("Target %s: %q, want a problem containing %q", tc.in, got, tc.want)
 		}
 	}
 }
@@ -112,22 +128,6 @@ func TestParseSource(t *testing.T) {
 	}
 }
 
-func TestSecretRef(t *testing.T) {
-	for ref, ok := range map[string]bool{
-		"arn:aws:secretsmanager:us-east-1:123456789012:secret:name-AbCd": true,
-		"arn:aws:secretsmanager:us-east-1:12345:secret:name":             false,
-		"file:///etc/secret.json":                                        true,
-		"file://relative.json":                                           false,
-		"env:SLUICE_SECRET":                                              true,
-		"env:1BAD":                                                       false,
-		"password":                                                       false,
-	} {
-		if err := validSecretRef(ref); (err == nil) != ok {
-			t.Errorf("validSecretRef(%s) = %v, want ok=%v", ref, err, ok)
-		}
-	}
-}
-
 func TestCredentialsMechanism(t *testing.T) {
 	cases := []struct {
 		c          *KafkaCredentials
@@ -149,8 +149,8 @@ func TestCredentialsMechanism(t *testing.T) {
 func TestSetDefaultsIdempotent(t *testing.T) {
 	d := mustLoad(t, "testdata/good/http-target.json")
 	before := d.Clone()
-	d.SetDefaults()
-	if fe := d.Validate(); len(fe) > 0 {
+	d.SetDefaults(builtin())
+	if fe := d.Validate(builtin()); len(fe) > 0 {
 		t.Fatal(fe)
 	}
 	if before.SourceParameters.SelfManagedKafkaParameters.ConsumerGroupID != d.SourceParameters.SelfManagedKafkaParameters.ConsumerGroupID {
@@ -175,21 +175,10 @@ func FuzzDecode(f *testing.F) {
 			return // not an object
 		}
 		// A partly decoded definition must be as safe to default and validate as a whole one.
-		d.SetDefaults()
-		_ = fe.Join(d.Validate())
+		d.SetDefaults(builtin())
+		_ = fe.Join(d.Validate(builtin()))
 		_ = d.Clone()
 	})
-}
-
-func TestParseEndpointParts(t *testing.T) {
-	e, err := ParseEndpoint("kafka://a:9092,b:9093/out")
-	if err != nil || !cmp.Equal(e.Brokers, []string{"a:9092", "b:9093"}) || e.Topic != "out" {
-		t.Errorf("ParseEndpoint(kafka list) = %+v, %v", e, err)
-	}
-	e, err = ParseEndpoint("file:///var/log/x.jsonl?fsync=never")
-	if err != nil || e.Path != "/var/log/x.jsonl" || e.Fsync != "never" {
-		t.Errorf("ParseEndpoint(file fsync) = %+v, %v", e, err)
-	}
 }
 
 // TestDecodeKeepsGoing checks that decode problems do not hide the rest: the partly decoded definition
@@ -209,8 +198,8 @@ func TestDecodeKeepsGoing(t *testing.T) {
 	if d.Name != "p" || d.SourceParameters.SelfManagedKafkaParameters.BatchSize != nil {
 		t.Errorf("partial definition = %+v, want Name kept and the bad BatchSize unset", d)
 	}
-	d.SetDefaults()
-	got := fe.Join(d.Validate())
+	d.SetDefaults(builtin())
+	got := fe.Join(d.Validate(builtin()))
 	want := FieldErrors{
 		{Field: "DesiredState", Message: `must be one of RUNNING, STOPPED, not "PAUSED"`},
 		{Field: "Naem", Message: "unknown field"},

@@ -1,6 +1,10 @@
 package pipe
 
-import "encoding/json"
+import (
+	"encoding/json"
+
+	"github.com/sluicehq/sluice/internal/kafkaauth"
+)
 
 // Definition is a pipe as CreatePipe receives it (the request body plus the Name that the API takes
 // from the URI), with the Sluice extensions documented on their members. JSON member names are the
@@ -19,13 +23,13 @@ type Definition struct {
 	Source string `json:"Source,omitempty"`
 	// SourceParameters holds the filter criteria and the Kafka parameters (required).
 	SourceParameters *SourceParameters `json:"SourceParameters,omitempty"`
-	// Enrichment is empty (none) or an enrichment string: "http(s)://..." (Sluice extension: an
-	// API-destination-like endpoint) or an ARN whose kind a plugin registered.
+	// Enrichment is empty (none) or an enrichment string whose kind (URI scheme or ARN service) a plugin
+	// registered, such as "http(s)://..." (Sluice extension: an API-destination-like endpoint).
 	Enrichment string `json:"Enrichment,omitempty"`
 	// EnrichmentParameters are the enrichment's input template and HTTP parameters.
 	EnrichmentParameters *EnrichmentParameters `json:"EnrichmentParameters,omitempty"`
-	// Target is where events go: "file:///path", "http(s)://...", "kafka://host:port/topic", or an ARN
-	// whose kind a plugin registered.
+	// Target is where events go: a string whose kind (URI scheme or ARN service) a plugin registered,
+	// such as "file:///path", "http(s)://...", "kafka://host:port/topic" or "arn:aws:sqs:...".
 	Target string `json:"Target,omitempty"`
 	// TargetParameters are the target's input template and kind-specific parameters.
 	TargetParameters *TargetParameters `json:"TargetParameters,omitempty"`
@@ -78,8 +82,8 @@ type SelfManagedKafkaParameters struct {
 	StartingPosition string `json:"StartingPosition,omitempty"`
 	// AdditionalBootstrapServers are up to 2 more "host:port" brokers (immutable).
 	AdditionalBootstrapServers []string `json:"AdditionalBootstrapServers,omitempty"`
-	// BatchSize is the maximum records per batch, 1..10000 (default 100, or 1 for HTTP targets and
-	// HTTP enrichments, which take one event per call).
+	// BatchSize is the maximum records per batch, 1..10000 (default 100, or the target or enrichment
+	// plugin's DefaultBatchSize: 1 for HTTP, which takes one event per call).
 	BatchSize *int `json:"BatchSize,omitempty"`
 	// MaximumBatchingWindowInSeconds is how long to wait to fill a batch, 0..300 (default 0).
 	MaximumBatchingWindowInSeconds *int `json:"MaximumBatchingWindowInSeconds,omitempty"`
@@ -106,38 +110,14 @@ type SelfManagedKafkaParameters struct {
 
 // DeadLetterConfig names the dead-letter destination (Sluice extension, Pipes' stream-source shape).
 type DeadLetterConfig struct {
-	// Arn is a target string: "kafka://host:port/topic", "file:///path", or an ARN whose target kind
-	// a plugin registered.
+	// Arn is a target string whose kind a target plugin registered and accepts as a dead-letter
+	// destination ("kafka://host:port/topic", "file:///path", ...).
 	Arn string `json:"Arn"`
 }
 
 // KafkaCredentials is the Credentials union: exactly one member, each a secret reference (a Secrets
-// Manager secret ARN, "file:///path" or "env:NAME").
-type KafkaCredentials struct {
-	BasicAuth                string `json:"BasicAuth,omitempty"`
-	SaslScram256Auth         string `json:"SaslScram256Auth,omitempty"`
-	SaslScram512Auth         string `json:"SaslScram512Auth,omitempty"`
-	ClientCertificateTlsAuth string `json:"ClientCertificateTlsAuth,omitempty"`
-}
-
-// Mechanism returns the kafkaauth mechanism name ("", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512",
-// "MTLS") and the secret reference of the member that is set (the first one, after Validate there is
-// only one).
-func (c *KafkaCredentials) Mechanism() (mechanism, secretRef string) {
-	switch {
-	case c == nil:
-		return "", ""
-	case c.BasicAuth != "":
-		return "PLAIN", c.BasicAuth
-	case c.SaslScram256Auth != "":
-		return "SCRAM-SHA-256", c.SaslScram256Auth
-	case c.SaslScram512Auth != "":
-		return "SCRAM-SHA-512", c.SaslScram512Auth
-	case c.ClientCertificateTlsAuth != "":
-		return "MTLS", c.ClientCertificateTlsAuth
-	}
-	return "", ""
-}
+// Manager secret ARN, "file:///path" or "env:NAME"). The Kafka target shares it (package kafkaauth).
+type KafkaCredentials = kafkaauth.Credentials
 
 // Vpc is SelfManagedKafkaAccessConfigurationVpc (note the singular SecurityGroup). No-op in Sluice.
 type Vpc struct {
@@ -145,41 +125,38 @@ type Vpc struct {
 	SecurityGroup []string `json:"SecurityGroup,omitempty"`
 }
 
-// EnrichmentParameters is PipeEnrichmentParameters plus the Sluice API destination extension.
+// EnrichmentParameters is PipeEnrichmentParameters plus the Sluice API destination extension. The
+// members besides InputTemplate belong to the enrichment's plugin: they are kept as the raw JSON given,
+// and the plugin decodes and validates them (plugin.EnricherSpec.Members and Validate).
 type EnrichmentParameters struct {
 	// InputTemplate is applied per event before the enrichment call (0..8192; "" removes it).
 	InputTemplate *string `json:"InputTemplate,omitempty"`
-	// HttpParameters are the path, header and query values of an HTTP enrichment.
-	HttpParameters *HttpParameters `json:"HttpParameters,omitempty"`
+	// HttpParameters are the path, header and query values of an HTTP, API destination or API Gateway
+	// enrichment.
+	HttpParameters json.RawMessage `json:"HttpParameters,omitempty"`
 	// ApiDestinationParameters (Sluice extension) is what an EventBridge API destination and its
-	// connection would hold: method, rate limit and authorization.
-	ApiDestinationParameters *ApiDestinationParameters `json:"ApiDestinationParameters,omitempty"`
+	// connection would hold for an http(s):// enrichment: method, rate limit and authorization.
+	ApiDestinationParameters json.RawMessage `json:"ApiDestinationParameters,omitempty"`
 }
 
-// HttpParameters is Pipe{Target,Enrichment}HttpParameters. Values (but not header names) may be a
-// JSON path ("$.value.id"), read from the event before the input template is applied.
-type HttpParameters struct {
-	// PathParameterValues fill the "*" wildcards of the URL path, in order.
-	PathParameterValues []string `json:"PathParameterValues,omitempty"`
-	// HeaderParameters are added to each request.
-	HeaderParameters map[string]string `json:"HeaderParameters,omitempty"`
-	// QueryStringParameters are added to the URL's query string.
-	QueryStringParameters map[string]string `json:"QueryStringParameters,omitempty"`
-}
+// members returns the plugin-owned members by name, in name order.
+func (ep *EnrichmentParameters) members() []member { return membersOf(ep.memberRefs()) }
 
 // TargetParameters is PipeTargetParameters plus the Sluice extensions for HTTP and Kafka targets. The
-// members for AWS target kinds are kept as raw JSON: a plugin for that kind decodes them, and
-// Validate rejects them on a target of another kind.
+// members besides InputTemplate belong to the target's plugin: they are kept as the raw JSON given, the
+// plugin decodes and validates them (plugin.TargetSpec.Members and Validate), and Validate rejects a
+// member that the pipe's target plugin does not own.
 type TargetParameters struct {
 	// InputTemplate is applied per event before delivery (0..8192; "" removes it).
 	InputTemplate *string `json:"InputTemplate,omitempty"`
-	// HttpParameters are the path, header and query values of an HTTP target.
-	HttpParameters *HttpParameters `json:"HttpParameters,omitempty"`
+	// HttpParameters are the path, header and query values of an HTTP, API destination or API Gateway
+	// target.
+	HttpParameters json.RawMessage `json:"HttpParameters,omitempty"`
 	// ApiDestinationParameters (Sluice extension) configures an http(s):// target like an EventBridge
 	// API destination and connection.
-	ApiDestinationParameters *ApiDestinationParameters `json:"ApiDestinationParameters,omitempty"`
+	ApiDestinationParameters json.RawMessage `json:"ApiDestinationParameters,omitempty"`
 	// KafkaParameters (Sluice extension) configures a kafka:// target.
-	KafkaParameters *KafkaTargetParameters `json:"KafkaParameters,omitempty"`
+	KafkaParameters json.RawMessage `json:"KafkaParameters,omitempty"`
 
 	BatchJobParameters                 json.RawMessage `json:"BatchJobParameters,omitempty"`
 	CloudWatchLogsParameters           json.RawMessage `json:"CloudWatchLogsParameters,omitempty"`
@@ -194,85 +171,43 @@ type TargetParameters struct {
 	TimestreamParameters               json.RawMessage `json:"TimestreamParameters,omitempty"`
 }
 
-// ApiDestinationParameters (Sluice extension) carries what EventBridge keeps in an API destination
-// (HttpMethod, InvocationRateLimitPerSecond) and its connection (AuthorizationType and parameters),
-// since a Sluice HTTP target or enrichment is addressed by URL instead of an API destination ARN.
-type ApiDestinationParameters struct {
-	// HttpMethod is POST (default), GET, HEAD, OPTIONS, PUT, PATCH or DELETE.
-	HttpMethod string `json:"HttpMethod,omitempty"`
-	// InvocationRateLimitPerSecond caps requests per second, >= 1 (default 300).
-	InvocationRateLimitPerSecond *int `json:"InvocationRateLimitPerSecond,omitempty"`
-	// Connection holds the authorization; none means unauthenticated requests.
-	Connection *Connection `json:"Connection,omitempty"`
+// member is one plugin-owned parameter member: its AWS name and raw JSON.
+type member struct {
+	name string
+	raw  json.RawMessage
 }
 
-// Connection mirrors an EventBridge connection. Credentials are never inline: each auth kind names a
-// secret reference (Secrets Manager ARN, "file:///path" or "env:NAME") holding a JSON object.
-type Connection struct {
-	// AuthorizationType is BASIC, API_KEY or OAUTH_CLIENT_CREDENTIALS.
-	AuthorizationType string `json:"AuthorizationType"`
-	// AuthParameters holds the member matching AuthorizationType.
-	AuthParameters *ConnectionAuthParameters `json:"AuthParameters,omitempty"`
+// members returns the plugin-owned members by name, in name order.
+func (tp *TargetParameters) members() []member { return membersOf(tp.memberRefs()) }
+
+func membersOf(refs []memberRef) []member {
+	out := make([]member, len(refs))
+	for i, r := range refs {
+		out[i] = member{r.name, *r.raw}
+	}
+	return out
 }
 
-// ConnectionAuthParameters holds exactly the member that AuthorizationType names.
-type ConnectionAuthParameters struct {
-	BasicAuthParameters  *BasicAuthParameters  `json:"BasicAuthParameters,omitempty"`
-	ApiKeyAuthParameters *ApiKeyAuthParameters `json:"ApiKeyAuthParameters,omitempty"`
-	OAuthParameters      *OAuthParameters      `json:"OAuthParameters,omitempty"`
+// memberRef points at a plugin-owned member, so that Merge can replace it.
+type memberRef struct {
+	name string
+	raw  *json.RawMessage
 }
 
-// BasicAuthParameters: the secret is {"username": "...", "password": "..."}.
-type BasicAuthParameters struct {
-	SecretArn string `json:"SecretArn"`
+func (tp *TargetParameters) memberRefs() []memberRef {
+	return []memberRef{
+		{"ApiDestinationParameters", &tp.ApiDestinationParameters}, {"BatchJobParameters", &tp.BatchJobParameters},
+		{"CloudWatchLogsParameters", &tp.CloudWatchLogsParameters}, {"EcsTaskParameters", &tp.EcsTaskParameters},
+		{"EventBridgeEventBusParameters", &tp.EventBridgeEventBusParameters}, {"HttpParameters", &tp.HttpParameters},
+		{"KafkaParameters", &tp.KafkaParameters}, {"KinesisStreamParameters", &tp.KinesisStreamParameters},
+		{"LambdaFunctionParameters", &tp.LambdaFunctionParameters}, {"RedshiftDataParameters", &tp.RedshiftDataParameters},
+		{"SageMakerPipelineParameters", &tp.SageMakerPipelineParameters}, {"SqsQueueParameters", &tp.SqsQueueParameters},
+		{"StepFunctionStateMachineParameters", &tp.StepFunctionStateMachineParameters}, {"TimestreamParameters", &tp.TimestreamParameters},
+	}
 }
 
-// ApiKeyAuthParameters: requests carry the header ApiKeyName with the secret's value; the secret is
-// {"api_key_value": "..."}.
-type ApiKeyAuthParameters struct {
-	ApiKeyName string `json:"ApiKeyName"`
-	SecretArn  string `json:"SecretArn"`
-}
-
-// OAuthParameters configures the OAuth 2.0 client-credentials grant; the secret is
-// {"client_id": "...", "client_secret": "..."}.
-type OAuthParameters struct {
-	// AuthorizationEndpoint is the token URL (http or https, at most 2048 characters).
-	AuthorizationEndpoint string `json:"AuthorizationEndpoint"`
-	// HttpMethod of the token request: POST (default), GET or PUT.
-	HttpMethod string `json:"HttpMethod,omitempty"`
-	SecretArn  string `json:"SecretArn"`
-	// OAuthHttpParameters are extra headers, query strings and form body fields (such as scope or
-	// audience) sent with the token request.
-	OAuthHttpParameters *ConnectionHttpParameters `json:"OAuthHttpParameters,omitempty"`
-}
-
-// ConnectionHttpParameters mirrors EventBridge's ConnectionHttpParameters, without secret values.
-type ConnectionHttpParameters struct {
-	HeaderParameters      []ConnectionParameter `json:"HeaderParameters,omitempty"`
-	QueryStringParameters []ConnectionParameter `json:"QueryStringParameters,omitempty"`
-	BodyParameters        []ConnectionParameter `json:"BodyParameters,omitempty"`
-}
-
-// ConnectionParameter is one key/value pair of ConnectionHttpParameters.
-type ConnectionParameter struct {
-	Key   string `json:"Key"`
-	Value string `json:"Value"`
-}
-
-// KafkaTargetParameters (Sluice extension) configures a kafka:// target. Authentication works as for
-// the source; when neither Credentials nor ServerRootCaCertificate is given the connection is
-// plaintext.
-type KafkaTargetParameters struct {
-	// Key is the record key: a JSON path ("$.value.orderId", read from the event before the input
-	// template) or a static string; empty means a null key.
-	Key string `json:"Key,omitempty"`
-	// AdditionalBootstrapServers are up to 2 more "host:port" brokers of the target cluster.
-	AdditionalBootstrapServers []string `json:"AdditionalBootstrapServers,omitempty"`
-	// Credentials as for the source.
-	Credentials *KafkaCredentials `json:"Credentials,omitempty"`
-	// ServerRootCaCertificate as for the source.
-	ServerRootCaCertificate string `json:"ServerRootCaCertificate,omitempty"`
+func (ep *EnrichmentParameters) memberRefs() []memberRef {
+	return []memberRef{{"ApiDestinationParameters", &ep.ApiDestinationParameters}, {"HttpParameters", &ep.HttpParameters}}
 }
 
 // LogConfiguration is PipeLogConfigurationParameters. Sluice writes execution logs as JSON lines

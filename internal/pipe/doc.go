@@ -1,20 +1,13 @@
 // Package pipe holds a pipe's definition in the shape of the EventBridge Pipes CreatePipe request,
-// plus Sluice's extensions, and the one path every entry point (sluice run, sluice serve, the store)
-// uses to accept it: Decode (strict JSON or YAML) -> SetDefaults -> Validate, and Merge for
-// UpdatePipe. It performs no I/O.
+// plus Sluice's extensions, and the one path every entry point (sluice run, sluice serve, sluice dev)
+// uses to accept it: Load = Decode (strict JSON or YAML) -> SetDefaults -> Validate, with the plugin
+// registry it is given, and Merge for UpdatePipe. It performs no I/O.
 //
-// Target strings Sluice knows:
-//
-//	file:///absolute/path          one JSON document per line, appended (file:///dev/stdout prints);
-//	                               option ?fsync=batch (default) or ?fsync=never
-//	http://host/path, https://...  one request per event, EventBridge API destination behaviour;
-//	                               "*" in the path is filled from HttpParameters.PathParameterValues
-//	kafka://host:port[,host:port...]/topic
-//	                               produce to a topic (more brokers also in KafkaParameters)
-//	arn:...                        accepted when a plugin registered that ARN's service
-//
-// Enrichment may be an http(s):// URL (or a registered ARN kind); DeadLetterConfig.Arn may be a
-// kafka:// or file:// string (or a registered ARN kind).
+// It knows no target or enrichment kind. A Target, Enrichment or DeadLetterConfig.Arn string must be an
+// ARN or a URI (scheme://...) whose kind (plugin.Kind) a plugin registered; that plugin's Validate checks
+// the string itself and the parameter members it owns (plugin.TargetSpec), which this package keeps as
+// raw JSON. The plugins Sluice is built with are file://, http(s):// and kafka:// targets and the
+// http(s):// enrichment (cmd/sluice/plugins.go; docs/adding-a-target.md).
 //
 // Sluice extensions (members AWS does not have), documented on their types:
 //   - SelfManagedKafkaParameters.MaximumRetryAttempts, MaximumRecordAgeInSeconds, DeadLetterConfig
@@ -28,8 +21,8 @@
 // Decisions where the Pipes documentation is silent or where Sluice differs:
 //   - Model patterns are applied anchored (as terraform does).
 //   - StartingPosition defaults to LATEST; MaximumBatchingWindowInSeconds to 0; BatchSize to 100, or
-//     to 1 when the target or the enrichment is HTTP (they take one event per request; a larger
-//     BatchSize is an error, as Pipes requires for API destinations).
+//     to the target or enrichment plugin's DefaultBatchSize (1 for HTTP, which takes one event per
+//     request; its Validate refuses a larger BatchSize, as Pipes requires for API destinations).
 //   - ConsumerGroupID defaults to "sluice-<pipe name>", deterministic so that re-running a definition
 //     resumes from its committed offsets.
 //   - Topic names follow Kafka's rules (1..249 of [a-zA-Z0-9._-], not starting with "."), so
@@ -37,8 +30,9 @@
 //   - RoleArn is optional and unused (no IAM); Vpc and KmsKeyIdentifier are validated and ignored.
 //   - LogConfiguration's CloudWatch Logs, Firehose and S3 destinations are rejected: Sluice writes
 //     execution logs itself.
-//   - Parameter objects for AWS target kinds (SqsQueueParameters, ...) are kept raw for a plugin of
-//     that kind and rejected on any other target; those for other source kinds are rejected.
+//   - Target and enrichment parameter objects (SqsQueueParameters, HttpParameters, ...) are kept raw
+//     (compact, members sorted) for the plugin owning them and rejected with any other target, or when
+//     no registered plugin owns them; those for other source kinds are rejected.
 //   - Secret references are Secrets Manager secret ARNs, file:///path or env:NAME.
 //   - HTTP targets may be plain http:// (API destinations require HTTPS) for local endpoints.
 //   - UpdatePipe may re-send immutable members unchanged; only changes are rejected (see Merge).

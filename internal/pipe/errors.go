@@ -2,6 +2,7 @@ package pipe
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -51,8 +52,9 @@ func (e *FieldErrors) add(field, format string, args ...any) {
 	*e = append(*e, FieldError{Field: field, Message: msg})
 }
 
-// sorted returns the errors ordered by field then message, so that output is stable whatever the
-// order of map iteration during validation.
+// sorted returns the errors ordered by field then message, without repeats (two plugins may find the same
+// problem, such as a BatchSize both an HTTP target and an HTTP enrichment refuse), so that output is
+// stable whatever the order of map iteration during validation.
 func (e FieldErrors) sorted() FieldErrors {
 	sort.SliceStable(e, func(i, j int) bool {
 		if e[i].Field != e[j].Field {
@@ -60,5 +62,5 @@ func (e FieldErrors) sorted() FieldErrors {
 		}
 		return e[i].Message < e[j].Message
 	})
-	return e
+	return slices.Compact(e)
 }

@@ -1,8 +1,6 @@
 package pipe
 
 import (
-	"strings"
-
 	"github.com/sluicehq/sluice/pattern"
 	"github.com/sluicehq/sluice/transform"
 )
@@ -16,16 +14,5 @@ func validatePattern(p string) error {
 // validateTemplate parses an input template; the error names the line and column.
 func validateTemplate(t string) error {
 	_, err := transform.Parse(t)
-	return err
-}
-
-// isPath reports whether a parameter value is meant as a JSON path. It is deliberately wider than
-// transform.IsPath (any value starting with "$." or equal to "$"), so that a malformed path is reported
-// by validatePath instead of being sent literally.
-func isPath(s string) bool { return strings.HasPrefix(s, "$.") || s == "$" }
-
-// validatePath parses a dynamic parameter's JSON path.
-func validatePath(p string) error {
-	_, err := transform.ParsePath(p)
 	return err
 }

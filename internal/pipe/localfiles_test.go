@@ -25,8 +25,8 @@ func TestLocalFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	def.SetDefaults()
-	if fe := def.Validate(); len(fe) > 0 {
+	def.SetDefaults(builtin())
+	if fe := def.Validate(builtin()); len(fe) > 0 {
 		t.Fatalf("Validate = %v", fe)
 	}
 	want := []LocalFile{

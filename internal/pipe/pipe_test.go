@@ -30,8 +30,8 @@ func load(t *testing.T, path string) (*Definition, string) {
 		return nil, "decode error: " + err.Error() + "\n"
 	}
 	// Validation goes on after decode problems, as the API and `sluice run` do.
-	d.SetDefaults()
-	if fe := decodeErrs.Join(d.Validate()); len(fe) > 0 {
+	d.SetDefaults(builtin())
+	if fe := decodeErrs.Join(d.Validate(builtin())); len(fe) > 0 {
 		return d, lines(fe)
 	}
 	return d, ""
@@ -124,8 +124,8 @@ func BenchmarkDecodeValidate(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		d.SetDefaults()
-		if fe := d.Validate(); len(fe) > 0 {
+		d.SetDefaults(builtin())
+		if fe := d.Validate(builtin()); len(fe) > 0 {
 			b.Fatal(fe)
 		}
 	}

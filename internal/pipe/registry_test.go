@@ -3,6 +3,7 @@ package pipe
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -63,7 +64,7 @@ func TestPluginOwnsItsParameters(t *testing.T) {
 			[]FieldError{{Field: "TargetParameters.SqsQueueParameters.MessageGroupId", Message: "must not be empty"}}},
 		{"another plugin's member", `{"SqsQueueParameters": {"MessageGroupId": "g"}, "KinesisStreamParameters": {"PartitionKey": "k"}}`,
 			[]FieldError{{Field: "TargetParameters.KinesisStreamParameters",
-				Message: "applies only to kinesis targets (arn:aws:kinesis:...), which this pipe's Target is not"}}},
+				Message: "applies only to kinesis targets, which this pipe's Target (sqs) is not"}}},
 		{"nobody's member", `{"LambdaFunctionParameters": {"InvocationType": "FIRE_AND_FORGET"}}`,
 			[]FieldError{{Field: "TargetParameters.LambdaFunctionParameters", Message: "not supported: no target plugin of this Sluice uses it"}}},
 	}
@@ -77,8 +78,8 @@ func TestPluginOwnsItsParameters(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			d.setDefaults(reg)
-			got := d.validate(reg)
+			d.SetDefaults(reg)
+			got := d.Validate(reg)
 			if diff := cmp.Diff(tc.want, []FieldError(got)); diff != "" {
 				t.Errorf("validate (-want +got):\n%s", diff)
 			}
@@ -91,5 +92,34 @@ func TestPluginOwnsItsParameters(t *testing.T) {
 				t.Errorf("Validate got %+v, want the pipe's context with the defaulted BatchSize 10", c)
 			}
 		})
+	}
+}
+
+// TestLoad: Load decodes, names, defaults and validates with the registry it is given (not
+// plugin.Default), listing decode and validation problems together; the name function's error is
+// returned as is.
+func TestLoad(t *testing.T) {
+	var seen []plugin.Check
+	reg := testRegistry(t, &seen)
+	body := []byte(`{"Source": "smk://localhost:9092", "SourceParameters": {"SelfManagedKafkaParameters": {"TopicName": "t"}},
+		"Target": "arn:aws:sqs:us-east-1:123456789012:q", "TargetParameters": {"SqsQueueParameters": {"MessageGroupId": "g"}}}`)
+	d, err := Load(body, reg, func(d *Definition) error { d.Name = "named"; return nil })
+	if err != nil || d.Name != "named" || *d.SourceParameters.SelfManagedKafkaParameters.BatchSize != 10 || len(seen) != 1 {
+		t.Fatalf("Load = %+v, %v (plugin saw %d checks); want a valid, named definition with the plugin's BatchSize 10", d, err, len(seen))
+	}
+	// The same body with the built-in plugins only: sqs is not registered there.
+	_, err = Load(body, builtin(), func(d *Definition) error { d.Name = "named"; return nil })
+	var fe FieldErrors
+	if !errors.As(err, &fe) || len(fe) != 2 || fe[0].Field != "Target" || fe[1].Field != "TargetParameters.SqsQueueParameters" {
+		t.Errorf("Load with another registry = %v, want the Target kind and the member refused", err)
+	}
+	bad := []byte(`{"Source": 1, "Target": "arn:aws:sqs:us-east-1:123456789012:q", "TargetParameters": {"SqsQueueParameters": {}}}`)
+	_, err = Load(bad, reg, nil)
+	if !errors.As(err, &fe) || len(fe) != 4 {
+		t.Errorf("Load(bad) = %v, want the decode problem (Source) with Name, SourceParameters and the plugin's MessageGroupId", err)
+	}
+	stop := errors.New("stop")
+	if _, err := Load(body, reg, func(*Definition) error { return stop }); err != stop {
+		t.Errorf("Load with a failing name = %v, want its error", err)
 	}
 }

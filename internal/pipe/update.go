@@ -3,6 +3,8 @@ package pipe
 import (
 	"encoding/json"
 	"slices"
+
+	"github.com/sluicehq/sluice/internal/plugin"
 )
 
 // UpdateRequest is the UpdatePipe request body. Every member is optional; omitted top-level members
@@ -40,8 +42,9 @@ type UpdateSourceParameters = SourceParameters
 // are replaced whole (omitted members inside reset to their defaults); FilterCriteria is replaced
 // whole ({"Filters": []} removes filtering); InputTemplate "" removes the template; Enrichment ""
 // removes the enrichment and its parameters. When Target changes kind, the target parameter objects
-// of the old kind are dropped (the InputTemplate stays).
-func Merge(cur *Definition, u *UpdateRequest) (*Definition, FieldErrors) {
+// of the old kind are dropped (the InputTemplate stays). The result has the defaults of reg's plugins
+// (SetDefaults) and is not validated.
+func Merge(cur *Definition, u *UpdateRequest, reg *plugin.Registry) (*Definition, FieldErrors) {
 	out := clone(cur)
 	var fe FieldErrors
 	if u.Name != nil && *u.Name != cur.Name {
@@ -117,16 +120,11 @@ func Merge(cur *Definition, u *UpdateRequest) (*Definition, FieldErrors) {
 		if ep.InputTemplate != nil {
 			o.InputTemplate = ptr(*ep.InputTemplate)
 		}
-		if ep.HttpParameters != nil {
-			o.HttpParameters = clone(ep.HttpParameters)
-		}
-		if ep.ApiDestinationParameters != nil {
-			o.ApiDestinationParameters = clone(ep.ApiDestinationParameters)
-		}
+		replaceMembers(o.memberRefs(), ep.memberRefs())
 	}
 
 	if u.Target != nil {
-		if oldKind, newKind := endpointKind(cur.Target), endpointKind(*u.Target); oldKind != newKind && out.TargetParameters != nil {
+		if oldKind, newKind := plugin.Kind(cur.Target), plugin.Kind(*u.Target); oldKind != newKind && out.TargetParameters != nil {
 			out.TargetParameters = &TargetParameters{InputTemplate: out.TargetParameters.InputTemplate}
 		}
 		out.Target = *u.Target
@@ -140,36 +138,25 @@ func Merge(cur *Definition, u *UpdateRequest) (*Definition, FieldErrors) {
 		if n.InputTemplate != nil {
 			o.InputTemplate = n.InputTemplate
 		}
-		replaceIf(&o.HttpParameters, n.HttpParameters)
-		replaceIf(&o.ApiDestinationParameters, n.ApiDestinationParameters)
-		replaceIf(&o.KafkaParameters, n.KafkaParameters)
-		for _, pair := range [][2]*json.RawMessage{
-			{&o.BatchJobParameters, &n.BatchJobParameters}, {&o.CloudWatchLogsParameters, &n.CloudWatchLogsParameters},
-			{&o.EcsTaskParameters, &n.EcsTaskParameters}, {&o.EventBridgeEventBusParameters, &n.EventBridgeEventBusParameters},
-			{&o.KinesisStreamParameters, &n.KinesisStreamParameters}, {&o.LambdaFunctionParameters, &n.LambdaFunctionParameters},
-			{&o.RedshiftDataParameters, &n.RedshiftDataParameters}, {&o.SageMakerPipelineParameters, &n.SageMakerPipelineParameters},
-			{&o.SqsQueueParameters, &n.SqsQueueParameters}, {&o.StepFunctionStateMachineParameters, &n.StepFunctionStateMachineParameters},
-			{&o.TimestreamParameters, &n.TimestreamParameters},
-		} {
-			if *pair[1] != nil {
-				*pair[0] = *pair[1]
-			}
-		}
+		replaceMembers(o.memberRefs(), n.memberRefs())
 	}
 
 	if len(fe) > 0 {
 		return nil, fe.sorted()
 	}
-	out.SetDefaults()
+	out.SetDefaults(reg)
 	return out, nil
 }
 
-func endpointKind(s string) string {
-	e, err := ParseEndpoint(s)
-	if err != nil {
-		return ""
+// replaceMembers replaces each plugin-owned member of dst that src gives (same names, same order): a
+// parameter object is replaced as a whole, as UpdatePipe does; one given as null is left alone, as an
+// omitted one.
+func replaceMembers(dst, src []memberRef) {
+	for i := range dst {
+		if present(*src[i].raw) {
+			*dst[i].raw = append(json.RawMessage(nil), *src[i].raw...)
+		}
 	}
-	return e.Kind
 }
 
 // clone deep-copies a definition part through its JSON form, which is exactly the data it holds.
@@ -194,12 +181,6 @@ func (d *Definition) Clone() *Definition { return clone(d) }
 func setIf(dst *string, src *string) {
 	if src != nil {
 		*dst = *src
-	}
-}
-
-func replaceIf[T any](dst **T, src *T) {
-	if src != nil {
-		*dst = src
 	}
 }
 

@@ -3,27 +3,20 @@ package pipe
 import (
 	"fmt"
 	"regexp"
-	"sort"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/sluicehq/sluice/internal/fieldcheck"
 	"github.com/sluicehq/sluice/internal/plugin"
 )
 
 var (
-	reName       = regexp.MustCompile(`^[\.\-_A-Za-z0-9]+$`)
-	reRoleArn    = regexp.MustCompile(`^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z0-9+=,.@\-_/]+$`)
-	reKms        = regexp.MustCompile(`^[a-zA-Z0-9_\-/:]*$`)
-	reGroupID    = regexp.MustCompile(`^[a-zA-Z0-9-\/*:_+=.@-]*$`)
-	reSubnet     = regexp.MustCompile(`^subnet-[0-9a-z]*$`)
-	reSG         = regexp.MustCompile(`^sg-[0-9a-zA-Z]*$`)
-	reHeaderKey  = regexp.MustCompile("^[!#$%&'*+\\-.^_`|~0-9a-zA-Z]+$")
-	reHeaderVal  = regexp.MustCompile(`^[ \t]*[\x20-\x7E]+[ \t]*$`)
-	reQueryKey   = regexp.MustCompile(`^[^\x00-\x1F\x7F]+$`)
-	reQueryVal   = regexp.MustCompile(`^[^\x00-\x09\x0B\x0C\x0E-\x1F\x7F]+$`)
-	reNotBlank   = regexp.MustCompile(`\S`)
-	httpMethods  = []string{"POST", "GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"}
-	oauthMethods = []string{"GET", "POST", "PUT"}
+	reName    = regexp.MustCompile(`^[\.\-_A-Za-z0-9]+$`)
+	reRoleArn = regexp.MustCompile(`^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z0-9+=,.@\-_/]+$`)
+	reKms     = regexp.MustCompile(`^[a-zA-Z0-9_\-/:]*$`)
+	reGroupID = regexp.MustCompile(`^[a-zA-Z0-9-\/*:_+=.@-]*$`)
+	reSubnet  = regexp.MustCompile(`^subnet-[0-9a-z]*$`)
+	reSG      = regexp.MustCompile(`^sg-[0-9a-zA-Z]*$`)
 )
 
 // Limits from the Pipes API model (the member constraints of CreatePipe) and the EventBridge user guide's
@@ -36,20 +29,24 @@ const (
 	MaxBatchingWindow = 300
 )
 
-// Validate reports every problem of a defaulted definition (call SetDefaults first), each by field
-// path; it returns nil when the definition is valid. It performs no I/O. Target and Enrichment ARNs
-// are accepted only when plugin.Default has a plugin of their kind.
-func (d *Definition) Validate() FieldErrors {
-	return d.validate(plugin.Default)
-}
+// deadLetterField is the field of the dead-letter destination.
+const deadLetterField = "SourceParameters.SelfManagedKafkaParameters.DeadLetterConfig.Arn"
 
-func (d *Definition) validate(reg *plugin.Registry) FieldErrors {
+// Validate reports every problem of a definition defaulted with the same registry (SetDefaults), each by
+// field path; it returns nil when the definition is valid. It performs no I/O. The Target, Enrichment and
+// dead-letter destination must be of a kind reg has a plugin for; each plugin-owned parameter member
+// must belong to the pipe's plugin of that part, whose Validate then checks the endpoint string and its
+// members (plugin.TargetSpec.Validate), its problems reported with the definition's.
+func (d *Definition) Validate(reg *plugin.Registry) FieldErrors {
 	return d.validateCollect(reg, nil)
 }
 
-// validateCollect is validate, also listing the definition's local files into files when it is not nil
+// validateCollect is Validate, also listing the definition's local files into files when it is not nil
 // (LocalFiles), so that the walk over the members exists once.
 func (d *Definition) validateCollect(reg *plugin.Registry, files *[]LocalFile) FieldErrors {
+	if reg == nil {
+		reg = plugin.NewRegistry()
+	}
 	var fe FieldErrors
 	v := &validator{fe: &fe, reg: reg, files: files}
 
@@ -90,11 +87,11 @@ func (d *Definition) validateCollect(reg *plugin.Registry, files *[]LocalFile) F
 	} else if _, err := ParseSource(d.Source); err != nil {
 		fe.add("Source", "%v", err)
 	}
-	var batchSize int
 	if sp := d.SourceParameters; sp == nil || sp.SelfManagedKafkaParameters == nil {
 		fe.add("SourceParameters.SelfManagedKafkaParameters", "is required (TopicName at least)")
 	} else {
-		batchSize = v.kafkaSource("SourceParameters.SelfManagedKafkaParameters", sp.SelfManagedKafkaParameters)
+		v.kafkaSource("SourceParameters.SelfManagedKafkaParameters", sp.SelfManagedKafkaParameters)
+		v.deadLetter(d, sp.SelfManagedKafkaParameters.DeadLetterConfig)
 	}
 	if sp := d.SourceParameters; sp != nil {
 		v.filters(sp.FilterCriteria)
@@ -109,64 +106,80 @@ func (d *Definition) validateCollect(reg *plugin.Registry, files *[]LocalFile) F
 		}
 	}
 
-	// Enrichment.
-	var enr Endpoint
+	// Enrichment: its plugin checks the string and the members it owns.
+	enrKind := ""
+	var enr *plugin.EnricherSpec
 	if d.Enrichment != "" && d.Enrichment != "$" {
 		if len(d.Enrichment) > 1600 {
 			fe.add("Enrichment", "must be at most 1600 characters")
-		} else if e, err := ParseEndpoint(d.Enrichment); err != nil {
+		} else if kind, err := endpointKind(d.Enrichment); err != nil {
 			fe.add("Enrichment", "%v", err)
-		} else if e.IsHTTP() || (e.ARN != "" && v.hasEnricher(d.Enrichment)) {
-			enr = e
-			v.pluginEnrichment(d)
+		} else if s, ok := reg.EnricherSpec(d.Enrichment); !ok {
+			fe.add("Enrichment", "enrichment kind %q is not supported (registered: %s)", kind, strings.Join(reg.EnricherKinds(), ", "))
 		} else {
-			fe.add("Enrichment", "enrichment kind %q is not supported: use an http(s):// URL%s", e.Kind, v.arnKinds(false))
+			enrKind, enr = kind, &s
 		}
 	}
 	if ep := d.EnrichmentParameters; ep != nil {
 		if ep.InputTemplate != nil {
 			v.template("EnrichmentParameters.InputTemplate", *ep.InputTemplate)
 		}
-		if ep.HttpParameters != nil && enr.Kind != "" && !enr.IsHTTP() && enr.Kind != "events" && enr.Kind != "execute-api" {
-			fe.add("EnrichmentParameters.HttpParameters", "applies only to HTTP enrichments, not %s", enr.Kind)
+		for _, m := range ep.members() {
+			if present(m.raw) {
+				var members []string
+				if enr != nil {
+					members = enr.Members
+				}
+				v.member("EnrichmentParameters", m.name, enrKind, members, reg.EnricherMemberKinds(m.name))
+				v.localFiles("EnrichmentParameters."+m.name, m.raw)
+			}
 		}
-		if ep.ApiDestinationParameters != nil && enr.Kind != "" && !enr.IsHTTP() {
-			fe.add("EnrichmentParameters.ApiDestinationParameters", "applies only to http(s):// enrichments, not %s", enr.Kind)
-		}
-		if ep.HttpParameters != nil && enr.URL == nil {
-			v.httpParams("EnrichmentParameters.HttpParameters", ep.HttpParameters, enr)
-		}
-		v.apiDestination("EnrichmentParameters.ApiDestinationParameters", ep.ApiDestinationParameters)
 	}
-	if enr.URL != nil {
-		var hp *HttpParameters
-		if d.EnrichmentParameters != nil {
-			hp = d.EnrichmentParameters.HttpParameters
+	if enr != nil && enr.Validate != nil {
+		if c, err := d.EnrichmentCheck(); err != nil {
+			fe.add("EnrichmentParameters", "%v", err)
+		} else {
+			fe = append(fe, enr.Validate(c)...)
 		}
-		v.httpParams("EnrichmentParameters.HttpParameters", hp, enr)
-	}
-	if enr.IsHTTP() && batchSize > 1 {
-		fe.add("SourceParameters.SelfManagedKafkaParameters.BatchSize", "must be 1 with an HTTP enrichment, which takes one event per request")
 	}
 
-	// Target.
-	var tgt Endpoint
+	// Target, likewise.
+	tgtKind := ""
+	var tgt *plugin.TargetSpec
 	if d.Target == "" {
 		fe.add("Target", "is required")
 	} else if len(d.Target) > 1600 {
 		fe.add("Target", "must be at most 1600 characters")
-	} else if e, err := ParseEndpoint(d.Target); err != nil {
+	} else if kind, err := endpointKind(d.Target); err != nil {
 		fe.add("Target", "%v", err)
-	} else if e.ARN != "" && !v.hasTarget(d.Target) {
-		fe.add("Target", "target kind %q is not supported: use file://, http(s)://, kafka://%s", e.Kind, v.arnKinds(true))
-	} else {
-		tgt = e
+	} else if s, ok := reg.TargetSpec(d.Target); !ok {
+		fe.add("Target", "target kind %q is not supported (registered: %s)", kind, strings.Join(reg.TargetKinds(), ", "))
 		v.localFile("Target", d.Target)
-		v.pluginTarget(d)
+	} else {
+		tgtKind, tgt = kind, &s
+		v.localFile("Target", d.Target)
 	}
-	v.targetParams(d.TargetParameters, tgt)
-	if tgt.IsHTTP() && batchSize > 1 {
-		fe.add("SourceParameters.SelfManagedKafkaParameters.BatchSize", "must be 1 with an HTTP target, which takes one event per request (as Pipes requires for API destinations)")
+	if tp := d.TargetParameters; tp != nil {
+		if tp.InputTemplate != nil {
+			v.template("TargetParameters.InputTemplate", *tp.InputTemplate)
+		}
+		for _, m := range tp.members() {
+			if present(m.raw) {
+				var members []string
+				if tgt != nil {
+					members = tgt.Members
+				}
+				v.member("TargetParameters", m.name, tgtKind, members, reg.TargetMemberKinds(m.name))
+				v.localFiles("TargetParameters."+m.name, m.raw)
+			}
+		}
+	}
+	if tgt != nil && tgt.Validate != nil {
+		if c, err := d.TargetCheck(); err != nil {
+			fe.add("TargetParameters", "%v", err)
+		} else {
+			fe = append(fe, tgt.Validate(c)...)
+		}
 	}
 
 	v.logConfiguration(d.LogConfiguration)
@@ -179,77 +192,90 @@ type validator struct {
 	files *[]LocalFile // nil unless LocalFiles collects them (localfiles.go)
 }
 
-func (v *validator) hasTarget(s string) bool {
-	if v.reg == nil {
-		return false
+// member checks that a plugin-owned member of p ("TargetParameters", "EnrichmentParameters") belongs to
+// the plugin of the pipe's part: of kind (empty when the part is absent or invalid, which is reported
+// elsewhere), owning members. owners are the kinds of the registered plugins owning the member, for the
+// message.
+func (v *validator) member(p, name, kind string, members, owners []string) {
+	what := strings.TrimSuffix(p, "Parameters") // "Target", "Enrichment"
+	switch {
+	case contains(members, name):
+	case len(owners) == 0:
+		v.fe.add(p+"."+name, "not supported: no %s plugin of this Sluice uses it", strings.ToLower(what))
+	case kind == "":
+		// The part is absent or invalid: whether the member fits it cannot be judged.
+	default:
+		v.fe.add(p+"."+name, "applies only to %s %ss, which this pipe's %s (%s) is not", strings.Join(owners, ", "),
+			strings.ToLower(what), what, kind)
 	}
-	_, ok := v.reg.TargetSpec(s)
-	return ok
 }
 
-func (v *validator) hasEnricher(s string) bool {
-	if v.reg == nil {
-		return false
-	}
-	_, ok := v.reg.EnricherSpec(s)
-	return ok
-}
-
-// arnKinds lists the registered ARN kinds for an error message.
-func (v *validator) arnKinds(targets bool) string {
-	if v.reg == nil || !targets {
-		return ""
-	}
-	var arns []string
-	for _, k := range v.reg.TargetKinds() {
-		switch k {
-		case "file", "http", "https", "kafka":
-		default:
-			arns = append(arns, k)
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
 		}
 	}
-	if len(arns) == 0 {
-		return ""
+	return false
+}
+
+// deadLetter checks the dead-letter destination: a target kind the registry has, whose plugin's Validate
+// accepts it as one (plugin.Check.DeadLetter; its problems with "Target" are reported on the Arn).
+func (v *validator) deadLetter(d *Definition, dl *DeadLetterConfig) {
+	if dl == nil {
+		return
 	}
-	sort.Strings(arns)
-	return " or an ARN of: " + strings.Join(arns, ", ")
+	const f = deadLetterField
+	if dl.Arn == "" {
+		v.fe.add(f, "is required")
+		return
+	}
+	if len(dl.Arn) > 1600 {
+		v.fe.add(f, "must be at most 1600 characters")
+		return
+	}
+	kind, err := endpointKind(dl.Arn)
+	if err != nil {
+		v.fe.add(f, "%v", err)
+		return
+	}
+	v.localFile(f, dl.Arn)
+	s, ok := v.reg.TargetSpec(dl.Arn)
+	if !ok {
+		v.fe.add(f, "dead-letter destination kind %q is not supported (registered: %s)", kind, strings.Join(v.reg.TargetKinds(), ", "))
+		return
+	}
+	if s.Validate == nil {
+		return
+	}
+	for _, e := range s.Validate(d.DeadLetterCheck(dl.Arn)) {
+		if e.Field == "Target" {
+			e.Field = f
+		}
+		*v.fe = append(*v.fe, e)
+	}
 }
 
 func (v *validator) length(field, s string, min, max int) {
-	n := utf8.RuneCountInString(s)
-	switch {
-	case n < min && min == 1:
-		v.fe.add(field, "must not be empty")
-	case n < min || n > max:
-		v.fe.add(field, "must be %d..%d characters, is %d", min, max, n)
-	}
+	*v.fe = append(*v.fe, fieldcheck.Length(field, s, min, max)...)
 }
 
 func (v *validator) match(field, s string, re *regexp.Regexp, msg string) {
-	if s != "" && !re.MatchString(s) {
-		v.fe.add(field, "%s", msg)
-	}
+	*v.fe = append(*v.fe, fieldcheck.Match(field, s, re, msg)...)
 }
 
 func (v *validator) enum(field, s string, allowed ...string) {
-	for _, a := range allowed {
-		if s == a {
-			return
-		}
-	}
-	v.fe.add(field, "must be one of %s, not %q", strings.Join(allowed, ", "), s)
+	*v.fe = append(*v.fe, fieldcheck.Enum(field, s, allowed...)...)
 }
 
 func (v *validator) intRange(field string, n *int, min, max int) {
-	if n != nil && (*n < min || *n > max) {
-		v.fe.add(field, "must be %d..%d, is %d", min, max, *n)
-	}
+	*v.fe = append(*v.fe, fieldcheck.IntRange(field, n, min, max)...)
 }
 
 func (v *validator) secretRef(field, s string) {
-	if err := validSecretRef(s); err != nil {
-		v.fe.add(field, "%v", err)
-	} else {
+	errs := fieldcheck.SecretRef(field, s)
+	*v.fe = append(*v.fe, errs...)
+	if len(errs) == 0 {
 		v.localFile(field, s)
 	}
 }
@@ -258,7 +284,7 @@ func (v *validator) secretRef(field, s string) {
 func (v *validator) kafkaSource(p string, k *SelfManagedKafkaParameters) int {
 	if k.TopicName == "" {
 		v.fe.add(p+".TopicName", "is required")
-	} else if err := validTopic(k.TopicName); err != nil {
+	} else if err := fieldcheck.CheckTopic(k.TopicName); err != nil {
 		v.fe.add(p+".TopicName", "%v", err)
 	}
 	v.enum(p+".StartingPosition", k.StartingPosition, "TRIM_HORIZON", "LATEST")
@@ -297,20 +323,6 @@ func (v *validator) kafkaSource(p string, k *SelfManagedKafkaParameters) int {
 	if n := k.MaximumRecordAgeInSeconds; n != nil && *n != -1 && (*n < 60 || *n > 604800) {
 		v.fe.add(p+".MaximumRecordAgeInSeconds", "must be -1 (no limit) or 60..604800, is %d", *n)
 	}
-	if dl := k.DeadLetterConfig; dl != nil {
-		f := p + ".DeadLetterConfig.Arn"
-		if dl.Arn == "" {
-			v.fe.add(f, "is required")
-		} else if len(dl.Arn) > 1600 {
-			v.fe.add(f, "must be at most 1600 characters")
-		} else if e, err := ParseEndpoint(dl.Arn); err != nil {
-			v.fe.add(f, "%v", err)
-		} else if e.IsHTTP() || (e.ARN != "" && !v.hasTarget(dl.Arn)) {
-			v.fe.add(f, "dead-letter destination kind %q is not supported: use kafka://host:port/topic or file:///path%s", e.Kind, v.arnKinds(true))
-		} else {
-			v.localFile(f, dl.Arn)
-		}
-	}
 	if k.BatchSize == nil {
 		return 0
 	}
@@ -318,33 +330,18 @@ func (v *validator) kafkaSource(p string, k *SelfManagedKafkaParameters) int {
 }
 
 func (v *validator) bootstrapServers(field string, servers []string) {
-	if len(servers) > 2 {
-		v.fe.add(field, "must have at most 2 entries, has %d", len(servers))
-	}
-	for i, s := range servers {
-		f := fmt.Sprintf("%s[%d]", field, i)
-		if len(s) > 300 {
-			v.fe.add(f, "must be at most 300 characters")
-		} else if err := validHostPort(s); err != nil {
-			v.fe.add(f, "%v", err)
-		}
-	}
+	*v.fe = append(*v.fe, fieldcheck.BootstrapServers(field, servers)...)
 }
 
 func (v *validator) credentials(field string, c *KafkaCredentials) {
-	if c == nil {
-		return
-	}
-	set := 0
-	for name, ref := range map[string]string{"BasicAuth": c.BasicAuth, "SaslScram256Auth": c.SaslScram256Auth,
-		"SaslScram512Auth": c.SaslScram512Auth, "ClientCertificateTlsAuth": c.ClientCertificateTlsAuth} {
-		if ref != "" {
-			set++
-			v.secretRef(field+"."+name, ref)
+	*v.fe = append(*v.fe, fieldcheck.Credentials(field, c)...)
+	if c != nil {
+		for _, m := range []struct{ name, ref string }{{"BasicAuth", c.BasicAuth}, {"SaslScram256Auth", c.SaslScram256Auth},
+			{"SaslScram512Auth", c.SaslScram512Auth}, {"ClientCertificateTlsAuth", c.ClientCertificateTlsAuth}} {
+			if m.ref != "" && fieldcheck.CheckSecretRef(m.ref) == nil {
+				v.localFile(field+"."+m.name, m.ref)
+			}
 		}
-	}
-	if set != 1 {
-		v.fe.add(field, "must set exactly one of BasicAuth, SaslScram256Auth, SaslScram512Auth, ClientCertificateTlsAuth (has %d)", set)
 	}
 }
 
@@ -382,255 +379,6 @@ func (v *validator) template(field, t string) {
 	if err := validateTemplate(t); err != nil {
 		v.fe.add(field, "invalid input template: %v", err)
 	}
-}
-
-// dynamic validates a parameter value that may be a JSON path.
-func (v *validator) dynamic(field, val string, re *regexp.Regexp, msg string) {
-	if isPath(val) {
-		if err := validatePath(val); err != nil {
-			v.fe.add(field, "%v", err)
-		}
-		return
-	}
-	v.match(field, val, re, msg)
-}
-
-func (v *validator) httpParams(p string, h *HttpParameters, e Endpoint) {
-	if h == nil {
-		if e.URL != nil {
-			if n := pathWildcards(e.URL); n > 0 {
-				v.fe.add(p+".PathParameterValues", "the URL path has %d \"*\" wildcards and needs as many values", n)
-			}
-		}
-		return
-	}
-	for i, val := range h.PathParameterValues {
-		f := fmt.Sprintf("%s.PathParameterValues[%d]", p, i)
-		v.length(f, val, 1, 512)
-		v.dynamic(f, val, reNotBlank, "must not be blank")
-	}
-	if e.URL != nil {
-		if n := pathWildcards(e.URL); n != len(h.PathParameterValues) {
-			v.fe.add(p+".PathParameterValues", "has %d values but the URL path has %d \"*\" wildcards", len(h.PathParameterValues), n)
-		}
-	}
-	for k, val := range h.HeaderParameters {
-		f := fmt.Sprintf("%s.HeaderParameters[%s]", p, k)
-		v.length(f+" name", k, 1, 512)
-		v.match(f+" name", k, reHeaderKey, "must be an HTTP header name (a token)")
-		v.length(f, val, 0, 512)
-		v.dynamic(f, val, reHeaderVal, "must be printable ASCII")
-	}
-	for k, val := range h.QueryStringParameters {
-		f := fmt.Sprintf("%s.QueryStringParameters[%s]", p, k)
-		v.length(f+" name", k, 1, 512)
-		v.dynamic(f+" name", k, reQueryKey, "must not hold control characters")
-		v.length(f, val, 0, 512)
-		v.dynamic(f, val, reQueryVal, "must not hold control characters")
-	}
-}
-
-func (v *validator) apiDestination(p string, a *ApiDestinationParameters) {
-	if a == nil {
-		return
-	}
-	if a.HttpMethod != "" {
-		v.enum(p+".HttpMethod", a.HttpMethod, httpMethods...)
-	}
-	v.intRange(p+".InvocationRateLimitPerSecond", a.InvocationRateLimitPerSecond, 1, 1000000)
-	c := a.Connection
-	if c == nil {
-		return
-	}
-	p += ".Connection"
-	v.enum(p+".AuthorizationType", c.AuthorizationType, "BASIC", "API_KEY", "OAUTH_CLIENT_CREDENTIALS")
-	ap := c.AuthParameters
-	if ap == nil {
-		v.fe.add(p+".AuthParameters", "is required")
-		return
-	}
-	p += ".AuthParameters"
-	want := map[string]string{"BASIC": "BasicAuthParameters", "API_KEY": "ApiKeyAuthParameters", "OAUTH_CLIENT_CREDENTIALS": "OAuthParameters"}[c.AuthorizationType]
-	has := map[string]bool{"BasicAuthParameters": ap.BasicAuthParameters != nil, "ApiKeyAuthParameters": ap.ApiKeyAuthParameters != nil, "OAuthParameters": ap.OAuthParameters != nil}
-	for name, ok := range has {
-		if ok && name != want && want != "" {
-			v.fe.add(p+"."+name, "does not match AuthorizationType %s", c.AuthorizationType)
-		}
-	}
-	if want != "" && !has[want] {
-		v.fe.add(p+"."+want, "is required for AuthorizationType %s", c.AuthorizationType)
-	}
-	if b := ap.BasicAuthParameters; b != nil {
-		v.secretRef(p+".BasicAuthParameters.SecretArn", b.SecretArn)
-	}
-	if k := ap.ApiKeyAuthParameters; k != nil {
-		v.length(p+".ApiKeyAuthParameters.ApiKeyName", k.ApiKeyName, 1, 512)
-		v.match(p+".ApiKeyAuthParameters.ApiKeyName", k.ApiKeyName, reHeaderKey, "must be an HTTP header name (a token)")
-		v.secretRef(p+".ApiKeyAuthParameters.SecretArn", k.SecretArn)
-	}
-	if o := ap.OAuthParameters; o != nil {
-		f := p + ".OAuthParameters"
-		if e, err := ParseEndpoint(o.AuthorizationEndpoint); o.AuthorizationEndpoint == "" {
-			v.fe.add(f+".AuthorizationEndpoint", "is required")
-		} else if err != nil || !e.IsHTTP() {
-			v.fe.add(f+".AuthorizationEndpoint", "must be an http(s) URL of at most 2048 characters")
-		}
-		if o.HttpMethod != "" {
-			v.enum(f+".HttpMethod", o.HttpMethod, oauthMethods...)
-		}
-		v.secretRef(f+".SecretArn", o.SecretArn)
-		if hp := o.OAuthHttpParameters; hp != nil {
-			for name, list := range map[string][]ConnectionParameter{"HeaderParameters": hp.HeaderParameters,
-				"QueryStringParameters": hp.QueryStringParameters, "BodyParameters": hp.BodyParameters} {
-				lf := f + ".OAuthHttpParameters." + name
-				if len(list) > 100 {
-					v.fe.add(lf, "must have at most 100 entries")
-				}
-				for i, kv := range list {
-					v.length(fmt.Sprintf("%s[%d].Key", lf, i), kv.Key, 1, 512)
-					v.length(fmt.Sprintf("%s[%d].Value", lf, i), kv.Value, 0, 512)
-				}
-			}
-		}
-	}
-}
-
-func (v *validator) targetParams(tp *TargetParameters, e Endpoint) {
-	if tp == nil {
-		if e.URL != nil {
-			v.httpParams("TargetParameters.HttpParameters", nil, e)
-		}
-		return
-	}
-	const p = "TargetParameters"
-	if tp.InputTemplate != nil {
-		v.template(p+".InputTemplate", *tp.InputTemplate)
-	}
-	httpLike := e.IsHTTP() || e.Kind == "events" || e.Kind == "execute-api"
-	if tp.HttpParameters != nil && e.Kind != "" && !httpLike {
-		v.fe.add(p+".HttpParameters", "applies only to HTTP targets, not %s", e.Kind)
-	}
-	if tp.HttpParameters != nil || e.URL != nil {
-		v.httpParams(p+".HttpParameters", tp.HttpParameters, e)
-	}
-	if tp.ApiDestinationParameters != nil {
-		if e.Kind != "" && !e.IsHTTP() {
-			v.fe.add(p+".ApiDestinationParameters", "applies only to http(s):// targets, not %s", e.Kind)
-		}
-		v.apiDestination(p+".ApiDestinationParameters", tp.ApiDestinationParameters)
-	}
-	if k := tp.KafkaParameters; k != nil {
-		f := p + ".KafkaParameters"
-		if e.Kind != "" && e.Kind != "kafka" {
-			v.fe.add(f, "applies only to kafka:// targets, not %s", e.Kind)
-		}
-		if k.Key != "" {
-			v.length(f+".Key", k.Key, 0, 256)
-			v.dynamic(f+".Key", k.Key, reNotBlank, "must not be blank")
-		}
-		v.bootstrapServers(f+".AdditionalBootstrapServers", k.AdditionalBootstrapServers)
-		v.credentials(f+".Credentials", k.Credentials)
-		if k.ServerRootCaCertificate != "" {
-			v.secretRef(f+".ServerRootCaCertificate", k.ServerRootCaCertificate)
-		}
-	}
-	for name, raw := range tp.awsMembers() {
-		if present(raw) {
-			v.member(p, name, e, v.targetOwners(name))
-		}
-	}
-}
-
-// targetOwners returns the target kinds owning a TargetParameters member: the registered plugins', or,
-// for a member no registered plugin owns, the service its Pipes target has (for the message).
-func (v *validator) targetOwners(member string) []string {
-	if v.reg != nil {
-		if kinds := v.reg.TargetMemberKinds(member); len(kinds) > 0 {
-			return kinds
-		}
-	}
-	return nil
-}
-
-// member checks that a kind-specific member of p (TargetParameters, EnrichmentParameters) belongs to the
-// pipe's endpoint e, whose registered spec then validates it (pluginChecks); owners are the kinds of
-// the plugins owning it (none: no registered plugin uses it).
-func (v *validator) member(p, name string, e Endpoint, owners []string) {
-	for _, k := range owners {
-		if k == e.Kind {
-			return
-		}
-	}
-	what := strings.TrimSuffix(p, "Parameters") // "Target", "Enrichment"
-	switch {
-	case len(owners) == 0:
-		v.fe.add(p+"."+name, "not supported: no %s plugin of this Sluice uses it", strings.ToLower(what))
-	case e.Kind == "":
-		// The endpoint itself is invalid and reported; whether the member fits it cannot be judged.
-	default:
-		v.fe.add(p+"."+name, "applies only to %s %ss (%s), which this pipe's %s is not", strings.Join(owners, ", "),
-			strings.ToLower(what), memberForms(owners), what)
-	}
-}
-
-// memberForms shows how endpoints of kinds are written: "arn:aws:sqs:..." or "kafka://...".
-func memberForms(kinds []string) string {
-	forms := make([]string, len(kinds))
-	for i, k := range kinds {
-		switch k {
-		case "file", "http", "https", "kafka":
-			forms[i] = k + "://..."
-		default:
-			forms[i] = "arn:aws:" + k + ":..."
-		}
-	}
-	return strings.Join(forms, ", ")
-}
-
-// awsMembers returns the raw AWS target members by name.
-func (tp *TargetParameters) awsMembers() map[string][]byte {
-	return map[string][]byte{
-		"BatchJobParameters": tp.BatchJobParameters, "CloudWatchLogsParameters": tp.CloudWatchLogsParameters,
-		"EcsTaskParameters": tp.EcsTaskParameters, "EventBridgeEventBusParameters": tp.EventBridgeEventBusParameters,
-		"KinesisStreamParameters": tp.KinesisStreamParameters, "LambdaFunctionParameters": tp.LambdaFunctionParameters,
-		"RedshiftDataParameters": tp.RedshiftDataParameters, "SageMakerPipelineParameters": tp.SageMakerPipelineParameters,
-		"SqsQueueParameters": tp.SqsQueueParameters, "StepFunctionStateMachineParameters": tp.StepFunctionStateMachineParameters,
-		"TimestreamParameters": tp.TimestreamParameters,
-	}
-}
-
-// pluginTarget hands the target's parameters to its registered spec's Validate.
-func (v *validator) pluginTarget(d *Definition) {
-	if v.reg == nil {
-		return
-	}
-	spec, ok := v.reg.TargetSpec(d.Target)
-	if !ok || spec.Validate == nil {
-		return
-	}
-	c, err := d.TargetCheck()
-	if err != nil {
-		v.fe.add("TargetParameters", "%v", err)
-		return
-	}
-	*v.fe = append(*v.fe, spec.Validate(c)...)
-}
-
-// pluginEnrichment hands the enrichment's parameters to its registered spec's Validate.
-func (v *validator) pluginEnrichment(d *Definition) {
-	if v.reg == nil || d.Enrichment == "" {
-		return
-	}
-	spec, ok := v.reg.EnricherSpec(d.Enrichment)
-	if !ok || spec.Validate == nil {
-		return
-	}
-	c, err := d.EnrichmentCheck()
-	if err != nil {
-		v.fe.add("EnrichmentParameters", "%v", err)
-		return
-	}
-	*v.fe = append(*v.fe, spec.Validate(c)...)
 }
 
 func (v *validator) logConfiguration(l *LogConfiguration) {

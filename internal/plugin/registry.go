@@ -2,7 +2,7 @@ package plugin
 
 import (
 	"fmt"
-	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -145,12 +145,15 @@ func Kind(s string) string {
 		}
 		return ""
 	}
-	u, err := url.Parse(s)
-	if err != nil {
+	// Not url.Parse: a kafka:// list of brokers ("a:9092,b:9093") is no valid URL host.
+	scheme, _, ok := strings.Cut(s, "://")
+	if !ok || !reScheme.MatchString(scheme) {
 		return ""
 	}
-	return strings.ToLower(u.Scheme)
+	return strings.ToLower(scheme)
 }
+
+var reScheme = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9+.\-]*$`)
 
 // ResourceKind returns the finer registry key of an ARN, its service and resource type, the resource
 // up to its first '/' or ':' ("arn:aws:events:...:api-destination/NAME/UUID" ->

@@ -44,6 +44,10 @@ type Check struct {
 	SourceTopic   string
 	Enrichment    string // the pipe's Enrichment ("" when none); for targets
 	BatchSize     int    // the source BatchSize after defaults
+	// DeadLetter says Endpoint is the pipe's dead-letter destination (SelfManagedKafkaParameters.
+	// DeadLetterConfig.Arn), built like a target but with no parameters (Params nil). Validate's problems
+	// about the endpoint are reported with Field "Target"; internal/pipe moves them to the Arn's field.
+	DeadLetter bool
 }
 
 // Member returns the raw JSON of one member of Params (nil when Params or the member is absent or null),

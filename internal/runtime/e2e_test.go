@@ -254,7 +254,7 @@ func TestInvalidDefinitionConnectsNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	def.SetDefaults()
+	def.SetDefaults(plugin.Default)
 	_, err = runtime.New(context.Background(), def, deps(t, nil))
 	var fe pipe.FieldErrors
 	if !errors.As(err, &fe) {

@@ -120,8 +120,8 @@ func decodeDefinition(t testing.TB, raw []byte) *pipe.Definition {
 	if err != nil {
 		t.Fatalf("decoding test pipe %s: %v", raw, err)
 	}
-	def.SetDefaults()
-	if errs := def.Validate(); len(errs) > 0 {
+	def.SetDefaults(plugin.Default)
+	if errs := def.Validate(plugin.Default); len(errs) > 0 {
 		t.Fatalf("test pipe %s is invalid: %v", raw, errs)
 	}
 	return def

@@ -38,6 +38,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sluicehq/sluice/internal/awsid"
@@ -64,8 +65,9 @@ const shutdownGrace = time.Second
 type Deps struct {
 	// Registry maps Target and Enrichment strings to plugin specs; nil means plugin.Default.
 	Registry *plugin.Registry
-	// AWS is handed to plugins as plugin.Env.AWS (nil: the host has no AWS support configured).
-	AWS plugin.AWSConfig
+	// AWS returns the AWS configuration function of one pipe, handed to its plugins as plugin.Env.AWS:
+	// (*awsclient.Provider).For fits. Nil: the host has no AWS support configured (Env.AWS stays nil).
+	AWS func(pipeName, roleArn string, sb sandbox.Policy) func(ctx context.Context, region string) (aws.Config, error)
 	// Secrets resolves secret references for the source's credentials and for plugins.
 	Secrets plugin.SecretResolver
 	// Logger receives the runtime's logs; every record carries the pipe name. Nil discards them.
@@ -141,19 +143,19 @@ type Pipe struct {
 	closeErr  error
 }
 
-// New validates def (already defaulted by the caller with SetDefaults; an invalid one gives an error
+// New validates def with deps.Registry (already defaulted by the caller with SetDefaults; an invalid one gives an error
 // wrapping pipe.FieldErrors before anything is dialled), compiles its filters and templates, and builds
 // its enrichment, target and source (see the package comment for what New checks on the cluster).
 func New(ctx context.Context, def *pipe.Definition, deps Deps) (*Pipe, error) {
 	if def == nil {
 		return nil, errors.New("creating pipe: nil definition")
 	}
-	if errs := def.Validate(); len(errs) > 0 {
-		return nil, fmt.Errorf("pipe %s: invalid definition: %w", def.Name, errs)
-	}
 	reg := deps.Registry
 	if reg == nil {
 		reg = plugin.Default
+	}
+	if errs := def.Validate(reg); len(errs) > 0 {
+		return nil, fmt.Errorf("pipe %s: invalid definition: %w", def.Name, errs)
 	}
 	log := deps.Logger
 	if log == nil {
@@ -187,7 +189,10 @@ func New(ctx context.Context, def *pipe.Definition, deps Deps) (*Pipe, error) {
 		return nil, err
 	}
 	env := plugin.Env{PipeName: def.Name, PipeArn: p.vars.PipeArn, RoleArn: def.RoleArn, Secrets: deps.Secrets,
-		Sandbox: deps.Sandbox, AWS: deps.AWS}
+		Sandbox: deps.Sandbox}
+	if deps.AWS != nil {
+		env.AWS = deps.AWS(def.Name, def.RoleArn, deps.Sandbox)
+	}
 	var err error
 	if p.g, err = newGuarantees(ctx, def, deps, reg, &env); err != nil { // may wrap env.Secrets
 		return nil, err

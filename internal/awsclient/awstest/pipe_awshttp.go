@@ -17,8 +17,8 @@ import (
 	"github.com/sluicehq/sluice/internal/kafkatest"
 
 	"github.com/sluicehq/sluice/internal/pipe"
+	"github.com/sluicehq/sluice/internal/plugin"
 	"github.com/sluicehq/sluice/internal/runtime"
-	"github.com/sluicehq/sluice/internal/sandbox"
 	"github.com/sluicehq/sluice/internal/secret"
 )
 
@@ -41,8 +41,8 @@ func Definition(t testing.TB, def map[string]any) (*pipe.Definition, pipe.FieldE
 	if err != nil {
 		t.Fatalf("decoding pipe %s: %v", raw, err)
 	}
-	d.SetDefaults()
-	return d, d.Validate()
+	d.SetDefaults(plugin.Default)
+	return d, d.Validate(plugin.Default)
 }
 
 // WantFieldError fails the test unless errs holds an error on field whose message contains msg; with
@@ -73,7 +73,7 @@ func NewPipe(t testing.TB, def map[string]any) (*runtime.Pipe, *prometheus.Regis
 	}
 	reg := prometheus.NewRegistry()
 	p, err := runtime.New(context.Background(), d, runtime.Deps{
-		AWS:          Provider(t).For(d.Name, d.RoleArn, sandbox.Unrestricted()),
+		AWS:          Provider(t).For,
 		Secrets:      &secret.Resolver{},
 		Logger:       slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo})),
 		Metrics:      reg,

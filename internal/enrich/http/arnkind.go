@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/sluicehq/sluice/internal/pipe"
+	"github.com/sluicehq/sluice/internal/fieldcheck"
 	"github.com/sluicehq/sluice/internal/plugin"
 	httptarget "github.com/sluicehq/sluice/internal/target/http"
 )
@@ -18,12 +18,13 @@ type ARNKind struct {
 	// messages ("API destination").
 	Kind, Name string
 	// Validate reports the problems with the ARN (field is "Target" or "Enrichment") and with hp, the
-	// decoded HttpParameters (nil when absent), under field+"Parameters.HttpParameters". internal/pipe
-	// checks the parameters' values.
-	Validate func(field string, c plugin.Check, hp *pipe.HttpParameters) []plugin.FieldError
+	// decoded HttpParameters (nil when absent), under field+"Parameters.HttpParameters", beyond what
+	// AddARNKind checks: strict decoding and httptarget.ValidateHTTPParameters (lengths, patterns, JSON
+	// paths), BatchSize 1, no use as a dead-letter destination.
+	Validate func(field string, c plugin.Check, hp *httptarget.HttpParameters) []plugin.FieldError
 	// Resolve returns the HTTP client's configuration for the ARN; env.AWS is set. AddARNKind fills in
 	// HTTP (hp) and Egress.
-	Resolve func(ctx context.Context, env plugin.Env, c plugin.Check, hp *pipe.HttpParameters) (httptarget.Config, error)
+	Resolve func(ctx context.Context, env plugin.Env, c plugin.Check, hp *httptarget.HttpParameters) (httptarget.Config, error)
 }
 
 // AddARNKind adds k's target and enrichment to reg: one event per call (MaxBatch 1, and a source
@@ -39,11 +40,15 @@ func AddARNKind(reg *plugin.Registry, k ARNKind) {
 
 func (k ARNKind) validate(field string) func(c plugin.Check) []plugin.FieldError {
 	return func(c plugin.Check) []plugin.FieldError {
-		hp, err := httptarget.HTTPParameters(c)
-		if err != nil {
-			return []plugin.FieldError{plugin.Errorf(field+"Parameters.HttpParameters", "%v", err)}
+		if c.DeadLetter {
+			return []plugin.FieldError{plugin.Errorf(field, "an %s cannot be a dead-letter destination: use kafka://host:port/topic or file:///path", k.Name)}
 		}
-		fe := k.Validate(field, c, hp)
+		prefix := field + "Parameters"
+		var hp *httptarget.HttpParameters
+		_, fe := fieldcheck.Decode(c.Params, prefix, "HttpParameters", &hp)
+		// The number of "*" path wildcards is the kind's to check (k.Validate): the URL is not the ARN.
+		fe = append(fe, httptarget.ValidateHTTPParameters(prefix+".HttpParameters", hp, nil)...)
+		fe = append(fe, k.Validate(field, c, hp)...)
 		if c.BatchSize > 1 {
 			fe = append(fe, plugin.Errorf("SourceParameters.SelfManagedKafkaParameters.BatchSize",
 				"must be 1 with an %s %s, which takes one event per request", k.Name, strings.ToLower(field)))

@@ -25,7 +25,6 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/plugin"
 	httptarget "github.com/sluicehq/sluice/internal/target/http"
 )
@@ -37,8 +36,11 @@ func init() {
 // Spec is the registry entry of the "http" and "https" enrichments: one event per request, as API
 // destination enrichments take, hence a source BatchSize of 1 by default.
 var Spec = plugin.EnricherSpec{
-	Kinds:            []string{"http", "https"},
-	Members:          []string{"HttpParameters", "ApiDestinationParameters"},
+	Kinds:   []string{"http", "https"},
+	Members: []string{"HttpParameters", "ApiDestinationParameters"},
+	Validate: func(c plugin.Check) []plugin.FieldError {
+		return httptarget.ValidateEndpoint(c, "Enrichment", "EnrichmentParameters", "enrichment")
+	},
 	MaxBatch:         1,
 	DefaultBatchSize: 1,
 	New:              newEnricher,
@@ -54,7 +56,7 @@ var (
 	_ plugin.Closer   = (*Enricher)(nil)
 )
 
-// newEnricher is Spec.New: c.Params is the pipe's EnrichmentParameters JSON (pipe.EnrichmentParameters).
+// newEnricher is Spec.New: c.Params is the pipe's EnrichmentParameters JSON.
 func newEnricher(ctx context.Context, env plugin.Env, c plugin.Check) (plugin.Enricher, error) {
 	e, err := New(ctx, env, c.Endpoint, c.Params)
 	if err != nil {
@@ -65,7 +67,7 @@ func newEnricher(ctx context.Context, env plugin.Env, c plugin.Check) (plugin.En
 
 // New builds the enrichment for the pipe's Enrichment URL and EnrichmentParameters JSON.
 func New(ctx context.Context, env plugin.Env, enrichment string, params json.RawMessage, opts ...httptarget.Option) (*Enricher, error) {
-	var ep pipe.EnrichmentParameters
+	var ep httptarget.Parameters
 	if len(params) > 0 && string(params) != "null" {
 		if err := json.Unmarshal(params, &ep); err != nil {
 			return nil, fmt.Errorf("decoding EnrichmentParameters of pipe %s: %w", env.PipeName, err)

@@ -17,8 +17,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/plugin"
+	httptarget "github.com/sluicehq/sluice/internal/target/http"
 )
 
 type secrets map[string]string
@@ -166,13 +166,13 @@ func TestEnrichParametersFromSource(t *testing.T) {
 		io.WriteString(w, `{"customer":{"tier":"gold"}}`)
 	}))
 	defer srv.Close()
-	ep := &pipe.EnrichmentParameters{
-		HttpParameters: &pipe.HttpParameters{
+	ep := &httptarget.Parameters{
+		HttpParameters: &httptarget.HttpParameters{
 			PathParameterValues:   []string{"$.value.customer"},
 			QueryStringParameters: map[string]string{"topic": "$.topic"},
 		},
-		ApiDestinationParameters: &pipe.ApiDestinationParameters{Connection: &pipe.Connection{AuthorizationType: "API_KEY",
-			AuthParameters: &pipe.ConnectionAuthParameters{ApiKeyAuthParameters: &pipe.ApiKeyAuthParameters{ApiKeyName: "X-Api-Key", SecretArn: "env:K"}}}},
+		ApiDestinationParameters: &httptarget.ApiDestinationParameters{Connection: &httptarget.Connection{AuthorizationType: "API_KEY",
+			AuthParameters: &httptarget.ConnectionAuthParameters{ApiKeyAuthParameters: &httptarget.ApiKeyAuthParameters{ApiKeyName: "X-Api-Key", SecretArn: "env:K"}}}},
 	}
 	env := plugin.Env{PipeName: "p", Secrets: secrets{"env:K": `{"api_key_value":"k-123"}`}}
 	e, err := New(context.Background(), env, srv.URL+"/customers/*", mustJSON(t, ep))

@@ -6,7 +6,6 @@ import (
 
 	"github.com/sluicehq/sluice/internal/awsclient"
 	httpenrich "github.com/sluicehq/sluice/internal/enrich/http"
-	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/plugin"
 	httptarget "github.com/sluicehq/sluice/internal/target/http"
 )
@@ -20,7 +19,7 @@ func init() {
 
 // validate checks the ARN. The number of path wildcards to fill is the destination's, known only once
 // it is described.
-func validate(field string, c plugin.Check, _ *pipe.HttpParameters) []plugin.FieldError {
+func validate(field string, c plugin.Check, _ *httptarget.HttpParameters) []plugin.FieldError {
 	if _, err := parseDestinationARN(c.Endpoint); err != nil {
 		return []plugin.FieldError{plugin.Errorf(field, "API destination ARN: %v", err)}
 	}
@@ -28,7 +27,7 @@ func validate(field string, c plugin.Check, _ *pipe.HttpParameters) []plugin.Fie
 }
 
 // httpConfig resolves the API destination into the HTTP client's configuration.
-func httpConfig(ctx context.Context, env plugin.Env, c plugin.Check, _ *pipe.HttpParameters) (httptarget.Config, error) {
+func httpConfig(ctx context.Context, env plugin.Env, c plugin.Check, _ *httptarget.HttpParameters) (httptarget.Config, error) {
 	a, err := parseDestinationARN(c.Endpoint)
 	if err != nil {
 		return httptarget.Config{}, plugin.Permanent(fmt.Errorf("API destination ARN %s: %w", c.Endpoint, err))
@@ -37,7 +36,7 @@ func httpConfig(ctx context.Context, env plugin.Env, c plugin.Check, _ *pipe.Htt
 	if err != nil {
 		return httptarget.Config{}, awsclient.Classify(err)
 	}
-	ad := &pipe.ApiDestinationParameters{HttpMethod: d.method, Connection: d.conn}
+	ad := &httptarget.ApiDestinationParameters{HttpMethod: d.method, Connection: d.conn}
 	if d.rate > 0 {
 		ad.InvocationRateLimitPerSecond = &d.rate
 	}

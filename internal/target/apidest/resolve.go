@@ -10,8 +10,8 @@ import (
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/plugin"
+	httptarget "github.com/sluicehq/sluice/internal/target/http"
 )
 
 // destination is an API destination with its connection, resolved into the HTTP target's connection
@@ -21,10 +21,10 @@ type destination struct {
 	endpoint string // InvocationEndpoint
 	method   string
 	rate     int
-	conn     *pipe.Connection
+	conn     *httptarget.Connection
 	// invocation is the connection's InvocationHttpParameters, secret values filled in; they win over
 	// the pipe's HttpParameters.
-	invocation *pipe.ConnectionHttpParameters
+	invocation *httptarget.ConnectionHttpParameters
 	secrets    fixedSecret
 }
 
@@ -115,15 +115,15 @@ func readSecret(ctx context.Context, cfgFor plugin.AWSConfig, cfg aws.Config, se
 
 // connectionModel turns a described connection into the HTTP target's Connection, whose secret
 // reference is the connection's secret.
-func connectionModel(c *eventbridge.DescribeConnectionOutput, secretArn string, s *connectionSecret) (*pipe.Connection, error) {
+func connectionModel(c *eventbridge.DescribeConnectionOutput, secretArn string, s *connectionSecret) (*httptarget.Connection, error) {
 	ap := c.AuthParameters
 	if ap == nil {
 		ap = &ebtypes.ConnectionAuthResponseParameters{}
 	}
-	out := &pipe.Connection{AuthorizationType: string(c.AuthorizationType), AuthParameters: &pipe.ConnectionAuthParameters{}}
+	out := &httptarget.Connection{AuthorizationType: string(c.AuthorizationType), AuthParameters: &httptarget.ConnectionAuthParameters{}}
 	switch c.AuthorizationType {
 	case ebtypes.ConnectionAuthorizationTypeBasic:
-		out.AuthParameters.BasicAuthParameters = &pipe.BasicAuthParameters{SecretArn: secretArn}
+		out.AuthParameters.BasicAuthParameters = &httptarget.BasicAuthParameters{SecretArn: secretArn}
 	case ebtypes.ConnectionAuthorizationTypeApiKey:
 		name := s.APIKeyName
 		if ap.ApiKeyAuthParameters != nil && aws.ToString(ap.ApiKeyAuthParameters.ApiKeyName) != "" {
@@ -132,7 +132,7 @@ func connectionModel(c *eventbridge.DescribeConnectionOutput, secretArn string, 
 		if name == "" {
 			return nil, fmt.Errorf("API_KEY connection has no ApiKeyName")
 		}
-		out.AuthParameters.ApiKeyAuthParameters = &pipe.ApiKeyAuthParameters{ApiKeyName: name, SecretArn: secretArn}
+		out.AuthParameters.ApiKeyAuthParameters = &httptarget.ApiKeyAuthParameters{ApiKeyName: name, SecretArn: secretArn}
 	case ebtypes.ConnectionAuthorizationTypeOauthClientCredentials:
 		o := ap.OAuthParameters
 		if o == nil || aws.ToString(o.AuthorizationEndpoint) == "" {
@@ -142,7 +142,7 @@ func connectionModel(c *eventbridge.DescribeConnectionOutput, secretArn string, 
 		if err != nil {
 			return nil, fmt.Errorf("OAuthHttpParameters: %w", err)
 		}
-		out.AuthParameters.OAuthParameters = &pipe.OAuthParameters{
+		out.AuthParameters.OAuthParameters = &httptarget.OAuthParameters{
 			AuthorizationEndpoint: aws.ToString(o.AuthorizationEndpoint),
 			HttpMethod:            string(o.HttpMethod),
 			SecretArn:             secretArn,
@@ -156,22 +156,22 @@ func connectionModel(c *eventbridge.DescribeConnectionOutput, secretArn string, 
 
 // httpParams converts a connection's HTTP parameters, taking each value marked IsValueSecret from the
 // secret (DescribeConnection does not return them).
-func httpParams(p *ebtypes.ConnectionHttpParameters, secret *secretHTTPParams) (*pipe.ConnectionHttpParameters, error) {
+func httpParams(p *ebtypes.ConnectionHttpParameters, secret *secretHTTPParams) (*httptarget.ConnectionHttpParameters, error) {
 	if p == nil {
 		return nil, nil
 	}
-	out := &pipe.ConnectionHttpParameters{}
-	one := func(kind string, key, value *string, isSecret bool) (pipe.ConnectionParameter, error) {
+	out := &httptarget.ConnectionHttpParameters{}
+	one := func(kind string, key, value *string, isSecret bool) (httptarget.ConnectionParameter, error) {
 		k := aws.ToString(key)
 		v := aws.ToString(value)
 		if isSecret || value == nil {
 			if sv, ok := secret.value(kind, k); ok {
 				v = sv
 			} else if value == nil {
-				return pipe.ConnectionParameter{}, fmt.Errorf("%s parameter %s: the secret holds no value", kind, k)
+				return httptarget.ConnectionParameter{}, fmt.Errorf("%s parameter %s: the secret holds no value", kind, k)
 			}
 		}
-		return pipe.ConnectionParameter{Key: k, Value: v}, nil
+		return httptarget.ConnectionParameter{Key: k, Value: v}, nil
 	}
 	for _, h := range p.HeaderParameters {
 		kv, err := one("header", h.Key, h.Value, h.IsValueSecret)

@@ -13,8 +13,8 @@ import (
 
 	"github.com/sluicehq/sluice/internal/awsclient/awstest"
 	"github.com/sluicehq/sluice/internal/kafkatest"
-	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/plugin"
+	httptarget "github.com/sluicehq/sluice/internal/target/http"
 )
 
 const testRegion = "us-east-1"
@@ -73,15 +73,15 @@ func TestResolve(t *testing.T) {
 		},
 		QueryStringParameters: []ebtypes.ConnectionQueryStringParameter{{Key: aws.String("region"), Value: aws.String("eu")}},
 	}
-	wantInvocation := &pipe.ConnectionHttpParameters{
-		HeaderParameters:      []pipe.ConnectionParameter{{Key: "X-Tenant", Value: "acme"}, {Key: "X-Signature", Value: "sig-secret"}},
-		QueryStringParameters: []pipe.ConnectionParameter{{Key: "region", Value: "eu"}},
+	wantInvocation := &httptarget.ConnectionHttpParameters{
+		HeaderParameters:      []httptarget.ConnectionParameter{{Key: "X-Tenant", Value: "acme"}, {Key: "X-Signature", Value: "sig-secret"}},
+		QueryStringParameters: []httptarget.ConnectionParameter{{Key: "region", Value: "eu"}},
 	}
 	tests := []struct {
 		name      string
 		auth      ebtypes.ConnectionAuthorizationType
 		params    *ebtypes.CreateConnectionAuthRequestParameters
-		wantConn  func(secretArn string) *pipe.Connection
+		wantConn  func(secretArn string) *httptarget.Connection
 		wantCreds map[string]string
 	}{
 		{
@@ -91,8 +91,8 @@ func TestResolve(t *testing.T) {
 				BasicAuthParameters:      &ebtypes.CreateConnectionBasicAuthRequestParameters{Username: aws.String("pipes"), Password: aws.String("s3cret")},
 				InvocationHttpParameters: invocation,
 			},
-			wantConn: func(s string) *pipe.Connection {
-				return &pipe.Connection{AuthorizationType: "BASIC", AuthParameters: &pipe.ConnectionAuthParameters{BasicAuthParameters: &pipe.BasicAuthParameters{SecretArn: s}}}
+			wantConn: func(s string) *httptarget.Connection {
+				return &httptarget.Connection{AuthorizationType: "BASIC", AuthParameters: &httptarget.ConnectionAuthParameters{BasicAuthParameters: &httptarget.BasicAuthParameters{SecretArn: s}}}
 			},
 			wantCreds: map[string]string{"username": "pipes", "password": "s3cret"},
 		},
@@ -103,8 +103,8 @@ func TestResolve(t *testing.T) {
 				ApiKeyAuthParameters:     &ebtypes.CreateConnectionApiKeyAuthRequestParameters{ApiKeyName: aws.String("X-Api-Key"), ApiKeyValue: aws.String("k-123")},
 				InvocationHttpParameters: invocation,
 			},
-			wantConn: func(s string) *pipe.Connection {
-				return &pipe.Connection{AuthorizationType: "API_KEY", AuthParameters: &pipe.ConnectionAuthParameters{ApiKeyAuthParameters: &pipe.ApiKeyAuthParameters{ApiKeyName: "X-Api-Key", SecretArn: s}}}
+			wantConn: func(s string) *httptarget.Connection {
+				return &httptarget.Connection{AuthorizationType: "API_KEY", AuthParameters: &httptarget.ConnectionAuthParameters{ApiKeyAuthParameters: &httptarget.ApiKeyAuthParameters{ApiKeyName: "X-Api-Key", SecretArn: s}}}
 			},
 			wantCreds: map[string]string{"api_key_value": "k-123"},
 		},
@@ -123,10 +123,10 @@ func TestResolve(t *testing.T) {
 				},
 				InvocationHttpParameters: invocation,
 			},
-			wantConn: func(s string) *pipe.Connection {
-				return &pipe.Connection{AuthorizationType: "OAUTH_CLIENT_CREDENTIALS", AuthParameters: &pipe.ConnectionAuthParameters{OAuthParameters: &pipe.OAuthParameters{
+			wantConn: func(s string) *httptarget.Connection {
+				return &httptarget.Connection{AuthorizationType: "OAUTH_CLIENT_CREDENTIALS", AuthParameters: &httptarget.ConnectionAuthParameters{OAuthParameters: &httptarget.OAuthParameters{
 					AuthorizationEndpoint: "https://auth.example.com/token", HttpMethod: "POST", SecretArn: s,
-					OAuthHttpParameters: &pipe.ConnectionHttpParameters{BodyParameters: []pipe.ConnectionParameter{{Key: "scope", Value: "orders"}, {Key: "audience", Value: "aud-secret"}}},
+					OAuthHttpParameters: &httptarget.ConnectionHttpParameters{BodyParameters: []httptarget.ConnectionParameter{{Key: "scope", Value: "orders"}, {Key: "audience", Value: "aud-secret"}}},
 				}}}
 			},
 			wantCreds: map[string]string{"client_id": "cid", "client_secret": "csecret"},

@@ -8,7 +8,7 @@ import (
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/sluicehq/sluice/internal/pipe"
+	httptarget "github.com/sluicehq/sluice/internal/target/http"
 )
 
 // TestSecretShapes: the connection secret is read in AWS's flat shape and in moto's (OAuth client nested
@@ -61,7 +61,7 @@ func TestSecretShapes(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				want := &pipe.ConnectionHttpParameters{BodyParameters: []pipe.ConnectionParameter{{Key: "scope", Value: "orders"}, {Key: "audience", Value: tc.wantOAuth}}}
+				want := &httptarget.ConnectionHttpParameters{BodyParameters: []httptarget.ConnectionParameter{{Key: "scope", Value: "orders"}, {Key: "audience", Value: tc.wantOAuth}}}
 				if diff := cmp.Diff(want, p); diff != "" {
 					t.Errorf("OAuth parameters (-want +got):\n%s", diff)
 				}

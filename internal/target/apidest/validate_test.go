@@ -38,6 +38,13 @@ func TestValidate(t *testing.T) {
 		{name: "batch size", edit: func(d map[string]any) {
 			d["SourceParameters"].(map[string]any)["SelfManagedKafkaParameters"].(map[string]any)["BatchSize"] = 10
 		}, field: "SourceParameters.SelfManagedKafkaParameters.BatchSize", msg: "must be 1 with an API destination target"},
+		{name: "unknown HttpParameters member", edit: func(d map[string]any) {
+			d["TargetParameters"] = map[string]any{"HttpParameters": map[string]any{"PathParameters": []string{"x"}}}
+		}, field: "TargetParameters.HttpParameters.PathParameters", msg: ""},
+		{name: "dead-letter destination", edit: func(d map[string]any) {
+			d["Target"] = "file:///tmp/out"
+			d["SourceParameters"].(map[string]any)["SelfManagedKafkaParameters"].(map[string]any)["DeadLetterConfig"] = map[string]any{"Arn": destARN}
+		}, field: "SourceParameters.SelfManagedKafkaParameters.DeadLetterConfig.Arn", msg: "cannot be a dead-letter destination"},
 		{name: "bad header parameter", edit: func(d map[string]any) {
 			d["TargetParameters"] = map[string]any{"HttpParameters": map[string]any{"HeaderParameters": map[string]string{"bad header": "x"}}}
 		}, field: "TargetParameters.HttpParameters.HeaderParameters[bad header] name", msg: "header"},

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	httpenrich "github.com/sluicehq/sluice/internal/enrich/http"
-	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/plugin"
 	httptarget "github.com/sluicehq/sluice/internal/target/http"
 )
@@ -18,7 +17,7 @@ func init() {
 }
 
 // validate checks the ARN and that HttpParameters has as many PathParameterValues as the path has "*".
-func validate(field string, c plugin.Check, hp *pipe.HttpParameters) []plugin.FieldError {
+func validate(field string, c plugin.Check, hp *httptarget.HttpParameters) []plugin.FieldError {
 	a, err := parseMethodARN(c.Endpoint)
 	if err != nil {
 		return []plugin.FieldError{plugin.Errorf(field, "API Gateway ARN: %v", err)}
@@ -36,7 +35,7 @@ func validate(field string, c plugin.Check, hp *pipe.HttpParameters) []plugin.Fi
 
 // httpConfig turns the method ARN into the HTTP client's configuration: the invoke URL with the path
 // template, the ARN's method, no rate limit, and SigV4 signing with the pipe's credentials.
-func httpConfig(ctx context.Context, env plugin.Env, c plugin.Check, _ *pipe.HttpParameters) (httptarget.Config, error) {
+func httpConfig(ctx context.Context, env plugin.Env, c plugin.Check, _ *httptarget.HttpParameters) (httptarget.Config, error) {
 	a, err := parseMethodARN(c.Endpoint)
 	if err != nil {
 		return httptarget.Config{}, plugin.Permanent(fmt.Errorf("API Gateway ARN %s: %w", c.Endpoint, err))
@@ -52,7 +51,7 @@ func httpConfig(ctx context.Context, env plugin.Env, c plugin.Check, _ *pipe.Htt
 	unlimited := 0
 	return httptarget.Config{
 		URL:            base + "/" + a.path,
-		APIDestination: &pipe.ApiDestinationParameters{HttpMethod: a.httpMethod(), InvocationRateLimitPerSecond: &unlimited},
+		APIDestination: &httptarget.ApiDestinationParameters{HttpMethod: a.httpMethod(), InvocationRateLimitPerSecond: &unlimited},
 		Sign:           newSigner(cfg.Credentials, a.region).sign,
 	}, nil
 }

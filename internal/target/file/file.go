@@ -95,6 +95,12 @@ func ParseTarget(target string) (Config, error) {
 	if u.Path == "" || u.Path[0] != '/' {
 		return Config{}, fmt.Errorf("file target %q: path must be absolute (file:///absolute/path)", target)
 	}
+	if u.Path == "/" || u.Path[len(u.Path)-1] == '/' {
+		return Config{}, fmt.Errorf("file target %q: must name a file, not a directory", target)
+	}
+	if u.Fragment != "" {
+		return Config{}, fmt.Errorf("file target %q: must not have a fragment", target)
+	}
 	c := Config{Path: u.Path, Fsync: FsyncBatch}
 	q := u.Query()
 	for k := range q {
@@ -115,7 +121,16 @@ func ParseTarget(target string) (Config, error) {
 // writers rather than opened, so that a command running in-process (sluice dev, tests) prints to its own
 // streams. Files are opened within env.Sandbox.Files, and the streams bound only when it allows them.
 func Spec(stdout, stderr io.Writer) plugin.TargetSpec {
-	return plugin.TargetSpec{Kinds: []string{Kind}, New: newTarget(stdout, stderr)}
+	return plugin.TargetSpec{Kinds: []string{Kind}, Validate: Validate, New: newTarget(stdout, stderr)}
+}
+
+// Validate is the spec's Validate: the Target (or dead-letter destination) must be a file:///path the
+// target can open; it owns no parameters.
+func Validate(c plugin.Check) []plugin.FieldError {
+	if _, err := ParseTarget(c.Endpoint); err != nil {
+		return []plugin.FieldError{plugin.Errorf("Target", "%v", err)}
+	}
+	return nil
 }
 
 func newTarget(stdout, stderr io.Writer) func(context.Context, plugin.Env, plugin.Check) (plugin.Target, error) {

@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/plugin"
 )
 
@@ -26,7 +25,7 @@ type authorizer interface {
 	invalidate(credential string)
 }
 
-func newAuthorizer(ctx context.Context, conn *pipe.Connection, secrets plugin.SecretResolver, c *Client) (authorizer, error) {
+func newAuthorizer(ctx context.Context, conn *Connection, secrets plugin.SecretResolver, c *Client) (authorizer, error) {
 	if conn == nil {
 		return noAuth{}, nil
 	}
@@ -85,7 +84,7 @@ func newAuthorizer(ctx context.Context, conn *pipe.Connection, secrets plugin.Se
 		}
 		method := o.HttpMethod
 		if method == "" {
-			method = pipe.DefaultOAuthHTTPMethod
+			method = DefaultOAuthHTTPMethod
 		}
 		return &oauth{endpoint: o.AuthorizationEndpoint, method: method, clientID: s.ClientID, clientSecret: s.ClientSecret,
 			params: o.OAuthHttpParameters, client: c}, nil
@@ -143,7 +142,7 @@ func (apiKey) invalidate(string) {}
 type oauth struct {
 	endpoint, method       string
 	clientID, clientSecret string
-	params                 *pipe.ConnectionHttpParameters
+	params                 *ConnectionHttpParameters
 	client                 *Client
 
 	mu      sync.Mutex
@@ -201,7 +200,7 @@ func (o *oauth) fetch(ctx context.Context) (string, time.Duration, error) {
 	name := "fetching OAuth token from " + u.Scheme + "://" + u.Host + u.EscapedPath()
 	form := url.Values{"grant_type": {"client_credentials"}}
 	q := u.Query()
-	var headers []pipe.ConnectionParameter
+	var headers []ConnectionParameter
 	if p := o.params; p != nil {
 		for _, kv := range p.BodyParameters {
 			form.Set(kv.Key, kv.Value)

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/plugin"
 )
 
@@ -33,9 +32,9 @@ var testSecrets = secrets{
 	"env:BADCLIENT": `{"client_id":"` + testClientID + `","client_secret":"nope"}`,
 }
 
-func connTarget(t *testing.T, url string, conn *pipe.Connection, opts ...Option) (*Target, error) {
+func connTarget(t *testing.T, url string, conn *Connection, opts ...Option) (*Target, error) {
 	t.Helper()
-	tp := &pipe.TargetParameters{ApiDestinationParameters: &pipe.ApiDestinationParameters{Connection: conn}}
+	tp := &Parameters{ApiDestinationParameters: &ApiDestinationParameters{Connection: conn}}
 	return New(context.Background(), plugin.Env{PipeName: "p", Secrets: testSecrets}, url, params(t, tp), opts...)
 }
 
@@ -72,8 +71,8 @@ func TestBasicAuth(t *testing.T) {
 		{"wrong password", "env:BADBASIC", true},
 	}
 	for _, tc := range cases {
-		tg, err := connTarget(t, srv.URL, &pipe.Connection{AuthorizationType: "BASIC",
-			AuthParameters: &pipe.ConnectionAuthParameters{BasicAuthParameters: &pipe.BasicAuthParameters{SecretArn: tc.secret}}})
+		tg, err := connTarget(t, srv.URL, &Connection{AuthorizationType: "BASIC",
+			AuthParameters: &ConnectionAuthParameters{BasicAuthParameters: &BasicAuthParameters{SecretArn: tc.secret}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -92,8 +91,8 @@ func TestAPIKeyAuth(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	tg, err := connTarget(t, srv.URL, &pipe.Connection{AuthorizationType: "API_KEY",
-		AuthParameters: &pipe.ConnectionAuthParameters{ApiKeyAuthParameters: &pipe.ApiKeyAuthParameters{ApiKeyName: "X-Api-Key", SecretArn: "env:APIKEY"}}})
+	tg, err := connTarget(t, srv.URL, &Connection{AuthorizationType: "API_KEY",
+		AuthParameters: &ConnectionAuthParameters{ApiKeyAuthParameters: &ApiKeyAuthParameters{ApiKeyName: "X-Api-Key", SecretArn: "env:APIKEY"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,13 +104,13 @@ func TestAPIKeyAuth(t *testing.T) {
 func TestBadSecrets(t *testing.T) {
 	cases := []struct {
 		name string
-		conn *pipe.Connection
+		conn *Connection
 	}{
-		{"unknown reference", &pipe.Connection{AuthorizationType: "BASIC", AuthParameters: &pipe.ConnectionAuthParameters{BasicAuthParameters: &pipe.BasicAuthParameters{SecretArn: "env:NOPE"}}}},
-		{"not JSON", &pipe.Connection{AuthorizationType: "BASIC", AuthParameters: &pipe.ConnectionAuthParameters{BasicAuthParameters: &pipe.BasicAuthParameters{SecretArn: "env:NOTJSON"}}}},
-		{"empty key", &pipe.Connection{AuthorizationType: "API_KEY", AuthParameters: &pipe.ConnectionAuthParameters{ApiKeyAuthParameters: &pipe.ApiKeyAuthParameters{ApiKeyName: "K", SecretArn: "env:EMPTYKEY"}}}},
-		{"oauth secret is basic", &pipe.Connection{AuthorizationType: "OAUTH_CLIENT_CREDENTIALS", AuthParameters: &pipe.ConnectionAuthParameters{OAuthParameters: &pipe.OAuthParameters{AuthorizationEndpoint: "http://127.0.0.1:1/t", SecretArn: "env:BASIC"}}}},
-		{"missing parameters", &pipe.Connection{AuthorizationType: "API_KEY", AuthParameters: &pipe.ConnectionAuthParameters{}}},
+		{"unknown reference", &Connection{AuthorizationType: "BASIC", AuthParameters: &ConnectionAuthParameters{BasicAuthParameters: &BasicAuthParameters{SecretArn: "env:NOPE"}}}},
+		{"not JSON", &Connection{AuthorizationType: "BASIC", AuthParameters: &ConnectionAuthParameters{BasicAuthParameters: &BasicAuthParameters{SecretArn: "env:NOTJSON"}}}},
+		{"empty key", &Connection{AuthorizationType: "API_KEY", AuthParameters: &ConnectionAuthParameters{ApiKeyAuthParameters: &ApiKeyAuthParameters{ApiKeyName: "K", SecretArn: "env:EMPTYKEY"}}}},
+		{"oauth secret is basic", &Connection{AuthorizationType: "OAUTH_CLIENT_CREDENTIALS", AuthParameters: &ConnectionAuthParameters{OAuthParameters: &OAuthParameters{AuthorizationEndpoint: "http://127.0.0.1:1/t", SecretArn: "env:BASIC"}}}},
+		{"missing parameters", &Connection{AuthorizationType: "API_KEY", AuthParameters: &ConnectionAuthParameters{}}},
 	}
 	for _, tc := range cases {
 		_, err := connTarget(t, "http://127.0.0.1:1/x", tc.conn)
@@ -183,13 +182,13 @@ func (o *oauthServer) counts() (issued, apiCalls int) {
 	return o.issued, o.apiCalls
 }
 
-func (o *oauthServer) conn(secret string) *pipe.Connection {
-	return &pipe.Connection{AuthorizationType: "OAUTH_CLIENT_CREDENTIALS", AuthParameters: &pipe.ConnectionAuthParameters{
-		OAuthParameters: &pipe.OAuthParameters{
+func (o *oauthServer) conn(secret string) *Connection {
+	return &Connection{AuthorizationType: "OAUTH_CLIENT_CREDENTIALS", AuthParameters: &ConnectionAuthParameters{
+		OAuthParameters: &OAuthParameters{
 			AuthorizationEndpoint: o.token.URL + "/oauth2/token", SecretArn: secret,
-			OAuthHttpParameters: &pipe.ConnectionHttpParameters{
-				BodyParameters:   []pipe.ConnectionParameter{{Key: "scope", Value: "orders:write"}},
-				HeaderParameters: []pipe.ConnectionParameter{{Key: "X-Tenant", Value: "t1"}},
+			OAuthHttpParameters: &ConnectionHttpParameters{
+				BodyParameters:   []ConnectionParameter{{Key: "scope", Value: "orders:write"}},
+				HeaderParameters: []ConnectionParameter{{Key: "X-Tenant", Value: "t1"}},
 			},
 		}}}
 }

@@ -3,8 +3,6 @@ package httptarget
 import (
 	"context"
 	"testing"
-
-	"github.com/sluicehq/sluice/internal/pipe"
 )
 
 // BenchmarkRequest measures building one request (path, query and header parameters from a Kafka
@@ -12,7 +10,7 @@ import (
 func BenchmarkRequest(b *testing.B) {
 	c, err := NewClient(context.Background(), Config{
 		URL: "https://api.example.com/customers/*/orders",
-		HTTP: &pipe.HttpParameters{
+		HTTP: &HttpParameters{
 			PathParameterValues:   []string{"$.value.customer"},
 			HeaderParameters:      map[string]string{"X-Status": "$.value.status", "X-Static": "s"},
 			QueryStringParameters: map[string]string{"amount": "$.value.amount"},

@@ -19,7 +19,6 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/plugin"
 	"github.com/sluicehq/sluice/internal/sandbox"
 	"github.com/sluicehq/sluice/transform"
@@ -42,9 +41,9 @@ type Config struct {
 	// URL is the http(s) endpoint; "*" in its path are filled from HTTP.PathParameterValues.
 	URL string
 	// HTTP holds the path, header and query parameters (may be nil).
-	HTTP *pipe.HttpParameters
+	HTTP *HttpParameters
 	// APIDestination holds the method, rate limit and connection (may be nil: POST, 300/s, no auth).
-	APIDestination *pipe.ApiDestinationParameters
+	APIDestination *ApiDestinationParameters
 	// Secrets resolves the connection's secret references.
 	Secrets plugin.SecretResolver
 	// Egress is the operator's egress policy (plugin.Env.Sandbox.Egress), applied in the dialer to every
@@ -53,7 +52,7 @@ type Config struct {
 	// Invocation holds an EventBridge connection's InvocationHttpParameters (an API destination ARN's):
 	// literal headers and query parameters that replace HTTP's of the same name (connection values
 	// win). Its BodyParameters are not applied.
-	Invocation *pipe.ConnectionHttpParameters
+	Invocation *ConnectionHttpParameters
 	// Sign, when set, authorizes each request instead of APIDestination.Connection, once every other
 	// header is set (API Gateway's SigV4); the body is readable through req.GetBody.
 	Sign func(ctx context.Context, req *http.Request) error
@@ -110,14 +109,11 @@ type Response struct {
 
 // NewClient builds a Client, resolving the connection's secrets through cfg.Secrets.
 func NewClient(ctx context.Context, cfg Config, opts ...Option) (*Client, error) {
-	ep, err := pipe.ParseEndpoint(cfg.URL)
+	base, err := ParseURL(cfg.URL)
 	if err != nil {
 		return nil, fmt.Errorf("parsing HTTP endpoint: %w", err)
 	}
-	if !ep.IsHTTP() {
-		return nil, fmt.Errorf("HTTP endpoint must be http:// or https://, not %s", ep.Kind)
-	}
-	ad := pipe.APIDestination(cfg.APIDestination)
+	ad := APIDestination(cfg.APIDestination)
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConnsPerHost = 64
 	transport.DisableCompression = true // Accept-Encoding is set, and decoded, here
@@ -131,7 +127,7 @@ func NewClient(ctx context.Context, cfg Config, opts ...Option) (*Client, error)
 	}
 	c := &Client{
 		method: ad.HttpMethod,
-		base:   ep.URL,
+		base:   base,
 		clock:  realClock{},
 		hc: &http.Client{
 			Transport: transport,
@@ -140,8 +136,8 @@ func NewClient(ctx context.Context, cfg Config, opts ...Option) (*Client, error)
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 	}
-	c.name = c.method + " " + ep.URL.Scheme + "://" + ep.URL.Host + ep.URL.EscapedPath()
-	c.pathParts = strings.Split(ep.URL.EscapedPath(), "*")
+	c.name = c.method + " " + base.Scheme + "://" + base.Host + base.EscapedPath()
+	c.pathParts = strings.Split(base.EscapedPath(), "*")
 	limit := *ad.InvocationRateLimitPerSecond
 	c.limiter = rate.NewLimiter(rate.Limit(limit), 1)
 	if limit <= 0 {

@@ -40,8 +40,8 @@ TargetParameters:
 	if err != nil {
 		t.Fatal(err)
 	}
-	def.SetDefaults()
-	if fe := def.Validate(); len(fe) > 0 {
+	def.SetDefaults(plugin.Default)
+	if fe := def.Validate(plugin.Default); len(fe) > 0 {
 		t.Fatal(fe)
 	}
 	if bs := *def.SourceParameters.SelfManagedKafkaParameters.BatchSize; bs != 1 {

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/plugin"
 	"github.com/sluicehq/sluice/internal/sandbox"
 )
@@ -41,12 +40,12 @@ func TestEgressRefusedAtDial(t *testing.T) {
 		name   string
 		env    plugin.Env
 		url    string
-		params *pipe.TargetParameters
+		params *Parameters
 	}{
 		{"by address", env, srv.URL + "/metrics", nil},
 		{"by a name resolving to it", env, "http://localhost:" + strconv.Itoa(int(self.Port())) + "/metrics", nil},
 		{"OAuth token endpoint", plugin.Env{PipeName: "p", Secrets: testSecrets, Sandbox: sandbox.Policy{Egress: oauthPolicy}}, o.api.URL,
-			&pipe.TargetParameters{ApiDestinationParameters: &pipe.ApiDestinationParameters{Connection: o.conn("env:OAUTH")}}},
+			&Parameters{ApiDestinationParameters: &ApiDestinationParameters{Connection: o.conn("env:OAUTH")}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,8 +8,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/sluicehq/sluice/internal/pipe"
 )
 
 // secrets is an in-memory plugin.SecretResolver for tests.
@@ -68,7 +66,7 @@ func kafkaRecord(value string) json.RawMessage {
 func intp(n int) *int { return &n }
 
 // params marshals TargetParameters for New.
-func params(t *testing.T, tp *pipe.TargetParameters) json.RawMessage {
+func params(t *testing.T, tp *Parameters) json.RawMessage {
 	t.Helper()
 	b, err := json.Marshal(tp)
 	if err != nil {

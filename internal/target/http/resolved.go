@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/plugin"
 )
 
@@ -35,12 +34,12 @@ func NewTargetFrom(f ConfigFunc) func(ctx context.Context, env plugin.Env, c plu
 
 // HTTPParameters decodes the HttpParameters member of the pipe's TargetParameters or
 // EnrichmentParameters (nil when absent).
-func HTTPParameters(c plugin.Check) (*pipe.HttpParameters, error) {
+func HTTPParameters(c plugin.Check) (*HttpParameters, error) {
 	raw, err := c.Member("HttpParameters")
 	if err != nil || raw == nil {
 		return nil, err
 	}
-	var hp pipe.HttpParameters
+	var hp HttpParameters
 	if err := json.Unmarshal(raw, &hp); err != nil {
 		return nil, fmt.Errorf("decoding HttpParameters: %w", err)
 	}

@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
-
-	"github.com/sluicehq/sluice/internal/pipe"
 )
 
 // TestInvocationAndSign: a connection's InvocationHttpParameters replace the pipe's parameters of the same
@@ -28,14 +26,14 @@ func TestInvocationAndSign(t *testing.T) {
 	var fail bool
 	c, err := NewClient(context.Background(), Config{
 		URL: srv.URL + "/x",
-		HTTP: &pipe.HttpParameters{
+		HTTP: &HttpParameters{
 			HeaderParameters:      map[string]string{"X-Tenant": "$.tenant", "X-Keep": "k"},
 			QueryStringParameters: map[string]string{"region": "pipe", "id": "$.id"},
 		},
-		APIDestination: &pipe.ApiDestinationParameters{InvocationRateLimitPerSecond: &unlimited},
-		Invocation: &pipe.ConnectionHttpParameters{
-			HeaderParameters:      []pipe.ConnectionParameter{{Key: "x-tenant", Value: "conn"}},
-			QueryStringParameters: []pipe.ConnectionParameter{{Key: "region", Value: "$.literal"}},
+		APIDestination: &ApiDestinationParameters{InvocationRateLimitPerSecond: &unlimited},
+		Invocation: &ConnectionHttpParameters{
+			HeaderParameters:      []ConnectionParameter{{Key: "x-tenant", Value: "conn"}},
+			QueryStringParameters: []ConnectionParameter{{Key: "region", Value: "$.literal"}},
 		},
 		Sign: func(_ context.Context, req *http.Request) error {
 			if fail {

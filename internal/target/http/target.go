@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/plugin"
 )
 
@@ -16,8 +15,11 @@ func init() {
 // Spec is the registry entry of the "http" and "https" targets: one event per request, as API
 // destinations take, hence a source BatchSize of 1 by default.
 var Spec = plugin.TargetSpec{
-	Kinds:            []string{"http", "https"},
-	Members:          []string{"HttpParameters", "ApiDestinationParameters"},
+	Kinds:   []string{"http", "https"},
+	Members: []string{"HttpParameters", "ApiDestinationParameters"},
+	Validate: func(c plugin.Check) []plugin.FieldError {
+		return ValidateEndpoint(c, "Target", "TargetParameters", "target")
+	},
 	MaxBatch:         1,
 	DefaultBatchSize: 1,
 	New:              newTarget,
@@ -33,7 +35,7 @@ var (
 	_ plugin.Closer = (*Target)(nil)
 )
 
-// newTarget is Spec.New: c.Params is the pipe's TargetParameters JSON (pipe.TargetParameters).
+// newTarget is Spec.New: c.Params is the pipe's TargetParameters JSON.
 func newTarget(ctx context.Context, env plugin.Env, c plugin.Check) (plugin.Target, error) {
 	t, err := New(ctx, env, c.Endpoint, c.Params)
 	if err != nil {
@@ -44,7 +46,7 @@ func newTarget(ctx context.Context, env plugin.Env, c plugin.Check) (plugin.Targ
 
 // New builds the target for the pipe's Target URL and TargetParameters JSON.
 func New(ctx context.Context, env plugin.Env, target string, params json.RawMessage, opts ...Option) (*Target, error) {
-	var tp pipe.TargetParameters
+	var tp Parameters
 	if len(params) > 0 && string(params) != "null" {
 		if err := json.Unmarshal(params, &tp); err != nil {
 			return nil, fmt.Errorf("decoding TargetParameters of pipe %s: %w", env.PipeName, err)

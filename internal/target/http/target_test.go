@@ -16,7 +16,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/plugin"
 )
 
@@ -47,13 +46,13 @@ func captureServer(t *testing.T, status int) (*httptest.Server, func() []capture
 
 func TestRequestShape(t *testing.T) {
 	srv, got := captureServer(t, http.StatusOK)
-	tp := &pipe.TargetParameters{
-		HttpParameters: &pipe.HttpParameters{
+	tp := &Parameters{
+		HttpParameters: &HttpParameters{
 			PathParameterValues:   []string{"$.value.customer", "$.value.id"},
 			HeaderParameters:      map[string]string{"X-Static": "s", "X-Status": "$.value.status", "X-Missing": "$.value.nope", "User-Agent": "custom/1"},
 			QueryStringParameters: map[string]string{"region": "eu", "amount": "$.value.amount", "gone": "$.value.nope"},
 		},
-		ApiDestinationParameters: &pipe.ApiDestinationParameters{HttpMethod: "PUT"},
+		ApiDestinationParameters: &ApiDestinationParameters{HttpMethod: "PUT"},
 	}
 	tg, err := New(context.Background(), plugin.Env{PipeName: "p"}, srv.URL+"/customers/*/orders/*?fixed=1", params(t, tp))
 	if err != nil {
@@ -99,7 +98,7 @@ func TestRequestShape(t *testing.T) {
 
 func TestDefaultsAndPathsFromPayload(t *testing.T) {
 	srv, got := captureServer(t, http.StatusNoContent)
-	tp := &pipe.TargetParameters{HttpParameters: &pipe.HttpParameters{QueryStringParameters: map[string]string{"id": "$.id"}}}
+	tp := &Parameters{HttpParameters: &HttpParameters{QueryStringParameters: map[string]string{"id": "$.id"}}}
 	tg, err := New(context.Background(), plugin.Env{}, srv.URL+"/in", params(t, tp))
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +120,7 @@ func TestDefaultsAndPathsFromPayload(t *testing.T) {
 
 func TestGetSendsNoBody(t *testing.T) {
 	srv, got := captureServer(t, http.StatusOK)
-	tp := &pipe.TargetParameters{ApiDestinationParameters: &pipe.ApiDestinationParameters{HttpMethod: "GET"}}
+	tp := &Parameters{ApiDestinationParameters: &ApiDestinationParameters{HttpMethod: "GET"}}
 	tg, err := New(context.Background(), plugin.Env{}, srv.URL, params(t, tp))
 	if err != nil {
 		t.Fatal(err)
@@ -136,7 +135,7 @@ func TestGetSendsNoBody(t *testing.T) {
 
 func TestPermanentEventProblems(t *testing.T) {
 	srv, got := captureServer(t, http.StatusOK)
-	tp := &pipe.TargetParameters{HttpParameters: &pipe.HttpParameters{
+	tp := &Parameters{HttpParameters: &HttpParameters{
 		PathParameterValues: []string{"$.id"},
 		HeaderParameters:    map[string]string{"X-Note": "$.note"},
 	}}
@@ -329,7 +328,7 @@ func TestRateLimit(t *testing.T) {
 	}))
 	defer srv.Close()
 	const perSecond, total = 10, 50
-	tp := &pipe.TargetParameters{ApiDestinationParameters: &pipe.ApiDestinationParameters{InvocationRateLimitPerSecond: intp(perSecond)}}
+	tp := &Parameters{ApiDestinationParameters: &ApiDestinationParameters{InvocationRateLimitPerSecond: intp(perSecond)}}
 	tg, err := New(context.Background(), plugin.Env{}, srv.URL, params(t, tp), withClock(clk))
 	if err != nil {
 		t.Fatal(err)

@@ -46,7 +46,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/internal/kafkaauth"
-	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/plugin"
 	"github.com/sluicehq/sluice/internal/sandbox"
 	"github.com/sluicehq/sluice/transform"
@@ -65,8 +64,9 @@ func init() {
 
 // Spec is the registry entry of the "kafka" target.
 var Spec = plugin.TargetSpec{
-	Kinds:   []string{Kind},
-	Members: []string{"KafkaParameters"},
+	Kinds:    []string{Kind},
+	Members:  []string{"KafkaParameters"},
+	Validate: Validate,
 	New: func(ctx context.Context, env plugin.Env, c plugin.Check) (plugin.Target, error) {
 		return New(ctx, env, c.Endpoint, c.Params)
 	},
@@ -177,15 +177,17 @@ func validTopic(t string) error {
 
 // ParseParameters reads TargetParameters.KafkaParameters from the raw TargetParameters (which may be
 // empty); absent parameters give the zero value.
-func ParseParameters(targetParams json.RawMessage) (pipe.KafkaTargetParameters, error) {
-	var tp pipe.TargetParameters
+func ParseParameters(targetParams json.RawMessage) (Parameters, error) {
+	var tp struct {
+		KafkaParameters *Parameters `json:"KafkaParameters"`
+	}
 	if len(targetParams) > 0 && string(targetParams) != "null" {
 		if err := json.Unmarshal(targetParams, &tp); err != nil {
-			return pipe.KafkaTargetParameters{}, fmt.Errorf("decoding TargetParameters.KafkaParameters: %w", err)
+			return Parameters{}, fmt.Errorf("decoding TargetParameters.KafkaParameters: %w", err)
 		}
 	}
 	if tp.KafkaParameters == nil {
-		return pipe.KafkaTargetParameters{}, nil
+		return Parameters{}, nil
 	}
 	return *tp.KafkaParameters, nil
 }
