@@ -58,16 +58,27 @@ func NewAPIServer(t testing.TB) *APIServer {
 // creds.
 func NewSigV4Server(t testing.TB, creds aws.Credentials, region string) *APIServer {
 	s := NewAPIServer(t)
-	s.creds, s.region = &creds, region
+	s.RequireSigV4(creds, region)
 	return s
+}
+
+// RequireSigV4 makes the server verify the requests that follow against creds and region (for
+// credentials known only once the server's URL is in use, such as an assumed role's).
+func (s *APIServer) RequireSigV4(creds aws.Credentials, region string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.creds, s.region = &creds, region
 }
 
 // ServeHTTP records the request and answers it.
 func (s *APIServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	req := APIRequest{Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.RawQuery, Body: string(body), Header: r.Header.Clone(), At: time.Now()}
-	if s.creds != nil {
-		req.SigErr = VerifySigV4(r, body, *s.creds, s.region)
+	s.mu.Lock()
+	creds, region := s.creds, s.region
+	s.mu.Unlock()
+	if creds != nil {
+		req.SigErr = VerifySigV4(r, body, *creds, region)
 	}
 	s.mu.Lock()
 	s.reqs = append(s.reqs, req)

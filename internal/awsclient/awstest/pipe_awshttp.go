@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/sluicehq/sluice/internal/awsclient"
 	"github.com/sluicehq/sluice/internal/kafkatest"
 
 	"github.com/sluicehq/sluice/internal/pipe"
@@ -67,13 +68,20 @@ func WantFieldError(t testing.TB, errs pipe.FieldErrors, field, msg string) {
 // host's test credentials, the pipe's RoleArn assumed when it has one). The error is runtime.New's.
 func NewPipe(t testing.TB, def map[string]any) (*runtime.Pipe, *prometheus.Registry, error) {
 	t.Helper()
+	return NewPipeWith(t, def, Provider(t))
+}
+
+// NewPipeWith is NewPipe with the pipe's AWS configurations from aws (a test that needs the credentials
+// the pipe signs with shares the Provider, whose assumed-role credentials are cached per role).
+func NewPipeWith(t testing.TB, def map[string]any, aws *awsclient.Provider) (*runtime.Pipe, *prometheus.Registry, error) {
+	t.Helper()
 	d, errs := Definition(t, def)
 	if len(errs) > 0 {
 		t.Fatalf("pipe %v is invalid: %v", def, errs)
 	}
 	reg := prometheus.NewRegistry()
 	p, err := runtime.New(context.Background(), d, runtime.Deps{
-		AWS:          Provider(t).For,
+		AWS:          aws.For,
 		Secrets:      &secret.Resolver{},
 		Logger:       slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo})),
 		Metrics:      reg,
@@ -86,7 +94,13 @@ func NewPipe(t testing.TB, def map[string]any) (*runtime.Pipe, *prometheus.Regis
 // RunPipe builds def as NewPipe does and runs it until the test ends (then drains and closes it).
 func RunPipe(t testing.TB, def map[string]any) *Pipe {
 	t.Helper()
-	p, reg, err := NewPipe(t, def)
+	return RunPipeWith(t, def, Provider(t))
+}
+
+// RunPipeWith is RunPipe with NewPipeWith's Provider.
+func RunPipeWith(t testing.TB, def map[string]any, aws *awsclient.Provider) *Pipe {
+	t.Helper()
+	p, reg, err := NewPipeWith(t, def, aws)
 	if err != nil {
 		t.Fatalf("runtime.New: %v", err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sluicehq/sluice/internal/awsclient/awstest"
 	"github.com/sluicehq/sluice/internal/kafkatest"
+	"github.com/sluicehq/sluice/internal/sandbox"
 
 	_ "github.com/sluicehq/sluice/internal/target/file" // the enrichment test's target
 )
@@ -29,12 +30,13 @@ func hostCreds(t *testing.T) aws.Credentials {
 	return c
 }
 
-// stage produces n orders on the real broker and starts an API server verifying signatures made with
-// creds, to which AWS_ENDPOINT_URL_EXECUTE_API points; it returns the pipe definition's base.
-func stage(t *testing.T, n int, creds aws.Credentials) (map[string]any, *awstest.APIServer) {
+// stage produces n orders on the real broker and starts a recording API server, to which
+// AWS_ENDPOINT_URL_EXECUTE_API points; it returns the pipe definition's base. The caller says which
+// credentials the server verifies signatures with (APIServer.RequireSigV4).
+func stage(t *testing.T, n int) (map[string]any, *awstest.APIServer) {
 	c := kafkatest.Real(t)
 	topic := awstest.Orders(t, c, n)
-	api := awstest.NewSigV4Server(t, creds, region)
+	api := awstest.NewAPIServer(t)
 	t.Setenv("AWS_ENDPOINT_URL_EXECUTE_API", api.URL)
 	return awstest.KafkaPipe(fmt.Sprintf("apigw-%d", time.Now().UnixNano()), c.Bootstrap[0], topic, 1), api
 }
@@ -43,7 +45,8 @@ func stage(t *testing.T, n int, creds aws.Credentials) (map[string]any, *awstest
 // stage's method as SigV4-signed requests (verified by the server with the host's credentials), the
 // path wildcard filled from the event (escaped), header and query parameters added.
 func TestTarget(t *testing.T) {
-	def, api := stage(t, 6, hostCreds(t))
+	def, api := stage(t, 6)
+	api.RequireSigV4(hostCreds(t), region)
 	def["Target"] = "arn:aws:execute-api:" + region + ":123456789012:a1b2c3/prod/PUT/orders/*/items/*"
 	def["TargetParameters"] = map[string]any{
 		"InputTemplate": `{"id": <$.value.orderId>}`,
@@ -76,12 +79,46 @@ func TestTarget(t *testing.T) {
 	}
 }
 
+// TestTargetAssumedRole: a pipe with a RoleArn signs with the role's credentials, assumed through STS
+// (the emulator's), not the host's: the server verifies the signatures with exactly the credentials the
+// pipe's Provider assumed, session token included.
+func TestTargetAssumedRole(t *testing.T) {
+	def, api := stage(t, 3)
+	role := awstest.RoleArn("apigw-invoker")
+	def["RoleArn"] = role
+	def["Target"] = "arn:aws:execute-api:" + region + ":123456789012:a1b2c3/prod/POST/orders"
+	prov := awstest.Provider(t)
+	ctx := context.Background()
+	cfg, err := prov.For(def["Name"].(string), role, sandbox.Unrestricted())(ctx, region)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assumed, err := cfg.Credentials.Retrieve(ctx)
+	if err != nil {
+		t.Fatalf("assuming %s: %v", role, err)
+	}
+	if assumed.SessionToken == "" || assumed.AccessKeyID == hostCreds(t).AccessKeyID {
+		t.Fatalf("credentials of %s are the host's or have no session token", role)
+	}
+	api.RequireSigV4(assumed, region)
+	awstest.RunPipeWith(t, def, prov)
+	for _, r := range api.WaitRequests(t, 3, nil) {
+		if r.SigErr != nil {
+			t.Errorf("request %s: %v", r.Path, r.SigErr)
+		}
+		if r.Header.Get("X-Amz-Security-Token") != assumed.SessionToken {
+			t.Errorf("request %s without the role's session token", r.Path)
+		}
+	}
+}
+
 // TestTargetWrongCredentials: requests signed with other credentials than the API expects are refused
 // (403), so the server's check has teeth.
 func TestTargetWrongCredentials(t *testing.T) {
 	other := hostCreds(t)
 	other.SecretAccessKey = "not-the-" + other.SecretAccessKey
-	def, api := stage(t, 2, other)
+	def, api := stage(t, 2)
+	api.RequireSigV4(other, region)
 	def["Target"] = "arn:aws:execute-api:" + region + ":123456789012:a1b2c3/prod/POST/orders"
 	awstest.RunPipe(t, def)
 	for _, r := range api.WaitRequests(t, 2, nil) {
@@ -94,7 +131,8 @@ func TestTargetWrongCredentials(t *testing.T) {
 // TestThrottled: a 429 from API Gateway is overload (sluice_pipe_executions_throttled_total) and the
 // event is retried until delivered.
 func TestThrottled(t *testing.T) {
-	def, api := stage(t, 3, hostCreds(t))
+	def, api := stage(t, 3)
+	api.RequireSigV4(hostCreds(t), region)
 	api.Throttle(2)
 	def["Target"] = "arn:aws:execute-api:" + region + ":123456789012:a1b2c3/prod/POST/orders"
 	p := awstest.RunPipe(t, def)
@@ -107,7 +145,8 @@ func TestThrottled(t *testing.T) {
 // TestEnrichment: an execute-api ARN as the enrichment: each event goes to the method, signed, and the
 // response (a JSON array) becomes the events the target gets.
 func TestEnrichment(t *testing.T) {
-	def, api := stage(t, 3, hostCreds(t))
+	def, api := stage(t, 3)
+	api.RequireSigV4(hostCreds(t), region)
 	api.SetReply(func(r awstest.APIRequest) (int, string) {
 		return http.StatusOK, fmt.Sprintf(`[{"path":%q,"n":1},{"path":%q,"n":2}]`, r.Path, r.Path)
 	})
