@@ -83,6 +83,7 @@ type devFlags struct {
 	rate      float64
 	logLevel  string
 	sandboxFlags
+	awsFlags
 }
 
 func cmdDev(ctx context.Context, args []string, std stdio) int {
@@ -95,6 +96,7 @@ func cmdDev(ctx context.Context, args []string, std stdio) int {
 	fs.Float64Var(&f.rate, "rate", 5, "sample orders produced per `second`")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
 	f.sandboxFlags.register(fs, "a temporary directory removed on exit")
+	f.awsFlags.register(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -104,6 +106,10 @@ func cmdDev(ctx context.Context, args []string, std stdio) int {
 	fs.Visit(func(fl *flag.Flag) { f.listenSet = f.listenSet || fl.Name == "listen" })
 	if fs.NArg() > 0 {
 		fmt.Fprintf(std.err, "sluice dev: unexpected arguments: %s\n", strings.Join(fs.Args(), " "))
+		return 2
+	}
+	if err := f.awsFlags.check(); err != nil {
+		fmt.Fprintf(std.err, "sluice dev: %v\n", err)
 		return 2
 	}
 	if f.rate <= 0 || f.rate > 100000 {
@@ -186,8 +192,8 @@ func runDev(ctx context.Context, f devFlags, std stdio, log *slog.Logger) error 
 		Factory: api.RuntimeFactory(api.RuntimeOptions{Deps: runtime.Deps{
 			Registry: plugins, Logger: log, Metrics: metricsReg,
 			DrainTimeout: 5 * time.Second, ExecutionLog: std.err,
-			Secrets: &secret.Resolver{Files: files}, Sandbox: policy,
-		}}),
+			Secrets: &secret.Resolver{AWSEndpoint: f.awsEndpoint, Files: files}, Sandbox: policy,
+		}, AWS: f.awsFlags.provider("", log).For}),
 		Registerer: metricsReg, Gatherer: metricsReg, Logger: log, StopTimeout: 15 * time.Second, Sandbox: policy,
 	})
 	if err != nil {

@@ -40,13 +40,14 @@ Flags:
 
 // runFlags are the flags of sluice run.
 type runFlags struct {
-	file, name, metricsListen    string
-	awsEndpoint, region, account string
-	logLevel, executionLog       string
-	drainTimeout                 time.Duration
-	failFast                     bool
-	instanceID                   string
-	sessionTimeout               time.Duration
+	file, name, metricsListen string
+	region, account           string
+	logLevel, executionLog    string
+	drainTimeout              time.Duration
+	failFast                  bool
+	instanceID                string
+	sessionTimeout            time.Duration
+	awsFlags
 }
 
 func cmdRun(ctx context.Context, args []string, std stdio) int {
@@ -57,8 +58,8 @@ func cmdRun(ctx context.Context, args []string, std stdio) int {
 	fs.StringVar(&f.file, "file", "", "the pipe definition `path` (.json, .yaml or .yml)")
 	fs.StringVar(&f.name, "name", "", "the pipe `name` (default: the definition's Name, else the file's base name)")
 	fs.StringVar(&f.metricsListen, "metrics-listen", "", "serve Prometheus /metrics on `host:port`")
-	fs.StringVar(&f.awsEndpoint, "aws-endpoint", os.Getenv("SLUICE_AWS_ENDPOINT"), "Secrets Manager endpoint `URL` for secret ARNs")
-	fs.StringVar(&f.region, "region", envOr("AWS_REGION", awsid.DefaultRegion), "AWS `region` for the pipe ARN and Secrets Manager")
+	f.awsFlags.register(fs)
+	fs.StringVar(&f.region, "region", envOr("AWS_REGION", awsid.DefaultRegion), "AWS `region` of the pipe ARN, and the default region of AWS calls")
 	fs.StringVar(&f.account, "account", awsid.DefaultAccount, "AWS `account` ID used in the pipe ARN")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
 	fs.StringVar(&f.executionLog, "execution-log", "stderr", "where the pipe's execution log (LogConfiguration) goes: `stderr` or a file path (appended)")
@@ -74,6 +75,10 @@ func cmdRun(ctx context.Context, args []string, std stdio) int {
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(std.err, "sluice run: unexpected arguments: %s\n", strings.Join(fs.Args(), " "))
+		return 2
+	}
+	if err := f.awsFlags.check(); err != nil {
+		fmt.Fprintf(std.err, "sluice run: %v\n", err)
 		return 2
 	}
 	if err := checkSessionTimeout(f.sessionTimeout); err != nil {
@@ -162,6 +167,7 @@ func runPipe(ctx context.Context, def *pipe.Definition, f runFlags, log *slog.Lo
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	deps := runtime.Deps{
 		Secrets:      &secret.Resolver{AWSEndpoint: f.awsEndpoint, Region: f.region, Logger: log},
+		AWS:          f.awsFlags.provider(f.region, log).For(def.Name, def.RoleArn, sandbox.Unrestricted()),
 		Logger:       log,
 		Metrics:      reg,
 		Region:       f.region,

@@ -164,6 +164,8 @@ func TestRunUsageErrors(t *testing.T) {
 		{"session timeout below the broker's minimum", []string{"--file", "x.json", "--session-timeout", "1s"}, 2},
 		{"session timeout above the broker's maximum", []string{"--file", "x.json", "--session-timeout", "31m"}, 2},
 		{"instance ID with a character Kafka refuses", []string{"--file", "x.json", "--instance-id", "a/b"}, 2},
+		{"AWS endpoint that is not a URL", []string{"--file", "x.json", "--aws-endpoint", "127.0.0.1:5055"}, 2},
+		{"assume-pipe-role that is not a boolean", []string{"--file", "x.json", "--assume-pipe-role=maybe"}, 2},
 	}
 	stopped := writeFile(t, "stopped.json", `{"DesiredState": "STOPPED", "Source": "smk://127.0.0.1:1",
 	  "SourceParameters": {"SelfManagedKafkaParameters": {"TopicName": "t"}}, "Target": "file:///tmp/x"}`)

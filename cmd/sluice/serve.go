@@ -53,15 +53,16 @@ Flags:
 
 // serveFlags are the flags of sluice serve.
 type serveFlags struct {
-	listen, dataDir              string
-	keyID, secretKey, credsFile  string
-	region, account, awsEndpoint string
-	tlsCert, tlsKey              string
-	logLevel                     string
-	maxPipes                     int
-	drainTimeout                 time.Duration
-	sessionTimeout               time.Duration
+	listen, dataDir             string
+	keyID, secretKey, credsFile string
+	region, account             string
+	tlsCert, tlsKey             string
+	logLevel                    string
+	maxPipes                    int
+	drainTimeout                time.Duration
+	sessionTimeout              time.Duration
 	sandboxFlags
+	awsFlags
 }
 
 func cmdServe(ctx context.Context, args []string, std stdio) int {
@@ -74,9 +75,9 @@ func cmdServe(ctx context.Context, args []string, std stdio) int {
 	fs.StringVar(&f.keyID, "access-key-id", os.Getenv("SLUICE_ACCESS_KEY_ID"), "access key `ID` clients sign with (env SLUICE_ACCESS_KEY_ID)")
 	fs.StringVar(&f.secretKey, "secret-access-key", "", "secret access `key` for --access-key-id (env SLUICE_SECRET_ACCESS_KEY; prefer the env or a file: flags show in ps)")
 	fs.StringVar(&f.credsFile, "credentials-file", "", "`file` of access keys in the AWS shared-credentials format")
-	fs.StringVar(&f.region, "region", envOr("AWS_REGION", awsid.DefaultRegion), "`region` in pipe ARNs and for Secrets Manager")
+	fs.StringVar(&f.region, "region", envOr("AWS_REGION", awsid.DefaultRegion), "`region` in pipe ARNs, and the default region of AWS calls")
 	fs.StringVar(&f.account, "account", awsid.DefaultAccount, "`account` ID in pipe ARNs")
-	fs.StringVar(&f.awsEndpoint, "aws-endpoint", os.Getenv("SLUICE_AWS_ENDPOINT"), "Secrets Manager endpoint `URL` for secret ARNs (default: AWS)")
+	f.awsFlags.register(fs)
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "TLS certificate `file` (PEM) for the listener; needs --tls-key")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "TLS private key `file` (PEM) for --tls-cert")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
@@ -99,6 +100,9 @@ func cmdServe(ctx context.Context, args []string, std stdio) int {
 	}
 	if fs.NArg() > 0 {
 		return usageErr("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if err := f.awsFlags.check(); err != nil {
+		return usageErr("%v", err)
 	}
 	if err := checkSessionTimeout(f.sessionTimeout); err != nil {
 		return usageErr("%v", err)
@@ -177,7 +181,7 @@ func serve(ctx context.Context, f serveFlags, keys map[string]string, log *slog.
 		Account:        f.account,
 		DrainTimeout:   f.drainTimeout,
 		SessionTimeout: f.sessionTimeout,
-	}})
+	}, AWS: f.awsFlags.provider(f.region, log).For})
 	srv, err := api.NewServer(api.Config{
 		Store: st, Factory: factory, Registry: plugin.Default, Region: f.region, Account: f.account, Keys: keys, MaxPipes: f.maxPipes,
 		StopTimeout: f.drainTimeout + 10*time.Second, Registerer: reg, Gatherer: reg, Logger: log, Sandbox: policy,

@@ -12,7 +12,9 @@ import (
 
 	"github.com/sluicehq/sluice/internal/kafkaauth"
 	"github.com/sluicehq/sluice/internal/pipe"
+	"github.com/sluicehq/sluice/internal/plugin"
 	"github.com/sluicehq/sluice/internal/runtime"
+	"github.com/sluicehq/sluice/internal/sandbox"
 )
 
 // DefaultPreflightTimeout bounds the broker check RuntimeFactory makes before starting a pipe.
@@ -27,6 +29,10 @@ type RuntimeOptions struct {
 	PreflightTimeout time.Duration
 	// AutoStop stops pipes whose target or enrichment keeps failing with client errors (autostop.go).
 	AutoStop AutoStop
+	// AWS makes each pipe's Deps.AWS (plugin.Env.AWS) from the pipe's name, RoleArn and sandbox: the
+	// method value awsclient.Provider.For, so that every pipe's AWS calls are made with its own role
+	// (and a RoleArn changed by UpdatePipe takes effect on the restart). Nil leaves Deps.AWS as it is.
+	AWS func(pipeName, roleArn string, sb sandbox.Policy) plugin.AWSConfig
 }
 
 // RuntimeFactory returns a Factory that runs pipes with internal/runtime, their target and enrichment
@@ -46,6 +52,9 @@ func RuntimeFactory(o RuntimeOptions) Factory {
 			}
 		}
 		deps := o.Deps
+		if o.AWS != nil {
+			deps.AWS = o.AWS(def.Name, def.RoleArn, deps.Sandbox)
+		}
 		if o.AutoStop.After >= 0 && hooks.OnFatal != nil {
 			deps.Watch = autoStopWatch(def, hooks, o.AutoStop.withDefaults())
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/sluicehq/sluice/internal/awsid"
+	"github.com/sluicehq/sluice/internal/plugin"
 	"github.com/sluicehq/sluice/internal/sandbox"
 )
 
@@ -62,11 +63,11 @@ func New(o Options) *Provider {
 	return &Provider{opts: o, roles: map[roleKey]*aws.CredentialsCache{}}
 }
 
-// For returns the plugin.Env.AWS function of one pipe: the aws.Config for calls in a region ("" is the
+// For returns the plugin.Env.AWS function of one pipe (runtime.Deps.AWS is this method value): the aws.Config for calls in a region ("" is the
 // default region), with the pipe's credentials (roleArn assumed unless Options.AssumeRole is false or
 // roleArn is ""), the operator's endpoint, and an HTTP client under sb's egress policy. The function
 // loads the base configuration on its first call; a failure is returned and tried again next time.
-func (p *Provider) For(pipeName, roleArn string, sb sandbox.Policy) func(ctx context.Context, region string) (aws.Config, error) {
+func (p *Provider) For(pipeName, roleArn string, sb sandbox.Policy) plugin.AWSConfig {
 	session := SessionName(pipeName)
 	var (
 		once   sync.Once

@@ -33,8 +33,10 @@ type Definition struct {
 	Target string `json:"Target,omitempty"`
 	// TargetParameters are the target's input template and kind-specific parameters.
 	TargetParameters *TargetParameters `json:"TargetParameters,omitempty"`
-	// RoleArn is accepted (validated against the IAM role pattern when given) and otherwise unused:
-	// Sluice has no IAM. It is optional in Sluice, required by AWS.
+	// RoleArn is the pipe's execution role (validated against the IAM role pattern when given): AWS
+	// targets and enrichments make their calls with it, assumed through STS with the host's credentials
+	// (internal/awsclient), unless the server runs with --assume-pipe-role=false. It is optional in
+	// Sluice (without it the host's credentials are used), required by AWS.
 	RoleArn string `json:"RoleArn,omitempty"`
 	// Tags are 1..50 key/value pairs.
 	Tags map[string]string `json:"Tags,omitempty"`

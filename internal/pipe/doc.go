@@ -27,7 +27,8 @@
 //     resumes from its committed offsets.
 //   - Topic names follow Kafka's rules (1..249 of [a-zA-Z0-9._-], not starting with "."), so
 //     one-character topics are allowed although the model's pattern needs two characters.
-//   - RoleArn is optional and unused (no IAM); Vpc and KmsKeyIdentifier are validated and ignored.
+//   - RoleArn is optional; when given, AWS targets and enrichments assume it through STS (see
+//     internal/awsclient). Vpc and KmsKeyIdentifier are validated and ignored.
 //   - LogConfiguration's CloudWatch Logs, Firehose and S3 destinations are rejected: Sluice writes
 //     execution logs itself.
 //   - Target and enrichment parameter objects (SqsQueueParameters, HttpParameters, ...) are kept raw

@@ -14,16 +14,15 @@ import (
 )
 
 // awsclient's per-pipe configuration is what Deps.AWS takes.
-var _ = runtime.Deps{AWS: awsclient.New(awsclient.Options{}).For}
+var _ = runtime.Deps{AWS: awsclient.New(awsclient.Options{}).For("pipe", "", sandbox.Unrestricted())}
 
-// TestPluginEnv: a plugin's New gets the pipe's identity, its RoleArn and the AWS configuration function
-// Deps.AWS made for this pipe (its name, role and sandbox), and its Check.
+// TestPluginEnv: a plugin's New gets the pipe's identity, its RoleArn, the pipe's AWS configuration function
+// (Deps.AWS) and its Check.
 func TestPluginEnv(t *testing.T) {
 	c := kafkatest.Kfake(t)
 	topic := c.CreateTopic(t, 1)
 	var got plugin.Env
 	var chk plugin.Check
-	var asked []string
 	reg := plugin.NewRegistry()
 	reg.AddTarget(plugin.TargetSpec{Kinds: []string{"file"}, New: func(_ context.Context, env plugin.Env, c plugin.Check) (plugin.Target, error) {
 		got, chk = env, c
@@ -32,14 +31,8 @@ func TestPluginEnv(t *testing.T) {
 	def := definition(t, c, topic, spec{target: "file:///unused"})
 	def.RoleArn = "arn:aws:iam::123456789012:role/pipe"
 	d := deps(t, reg)
-	d.AWS = func(pipeName, roleArn string, _ sandbox.Policy) func(context.Context, string) (aws.Config, error) {
-		asked = append(asked, pipeName, roleArn)
-		return func(context.Context, string) (aws.Config, error) { return aws.Config{Region: "eu-west-1"}, nil }
-	}
+	d.AWS = func(context.Context, string) (aws.Config, error) { return aws.Config{Region: "eu-west-1"}, nil }
 	start(t, def, d)
-	if len(asked) != 2 || asked[0] != def.Name || asked[1] != def.RoleArn {
-		t.Errorf("Deps.AWS asked for %v, want the pipe's name and RoleArn", asked)
-	}
 	if got.PipeName != def.Name || got.RoleArn != def.RoleArn || got.AWS == nil {
 		t.Fatalf("Env = %+v, want the pipe's name, RoleArn and AWS", got)
 	}

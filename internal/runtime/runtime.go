@@ -38,7 +38,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sluicehq/sluice/internal/awsid"
@@ -65,9 +64,10 @@ const shutdownGrace = time.Second
 type Deps struct {
 	// Registry maps Target and Enrichment strings to plugin specs; nil means plugin.Default.
 	Registry *plugin.Registry
-	// AWS returns the AWS configuration function of one pipe, handed to its plugins as plugin.Env.AWS:
-	// (*awsclient.Provider).For fits. Nil: the host has no AWS support configured (Env.AWS stays nil).
-	AWS func(pipeName, roleArn string, sb sandbox.Policy) func(ctx context.Context, region string) (aws.Config, error)
+	// AWS is handed to plugins as plugin.Env.AWS (nil: the host has no AWS support configured): this
+	// pipe's, awsclient.Provider.For with its name, RoleArn and sandbox (api.RuntimeOptions.AWS makes
+	// one per pipe).
+	AWS plugin.AWSConfig
 	// Secrets resolves secret references for the source's credentials and for plugins.
 	Secrets plugin.SecretResolver
 	// Logger receives the runtime's logs; every record carries the pipe name. Nil discards them.
@@ -191,7 +191,7 @@ func New(ctx context.Context, def *pipe.Definition, deps Deps) (*Pipe, error) {
 	env := plugin.Env{PipeName: def.Name, PipeArn: p.vars.PipeArn, RoleArn: def.RoleArn, Secrets: deps.Secrets,
 		Sandbox: deps.Sandbox}
 	if deps.AWS != nil {
-		env.AWS = deps.AWS(def.Name, def.RoleArn, deps.Sandbox)
+		env.AWS = deps.AWS
 	}
 	var err error
 	if p.g, err = newGuarantees(ctx, def, deps, reg, &env); err != nil { // may wrap env.Secrets

@@ -49,10 +49,11 @@ func (a *awsClient) get(ctx context.Context, r *Resolver) (*secretsmanager.Clien
 	if err != nil {
 		return nil, fmt.Errorf("loading AWS configuration: %w", err)
 	}
-	a.client = secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
-		if r.AWSEndpoint != "" {
-			o.BaseEndpoint = aws.String(r.AWSEndpoint)
-		}
-	})
+	if r.AWSEndpoint != "" {
+		// On the configuration, not the client, so that AWS_ENDPOINT_URL_SECRETS_MANAGER still wins
+		// for this service, as it does for the pipes' AWS calls (internal/awsclient).
+		cfg.BaseEndpoint = aws.String(r.AWSEndpoint)
+	}
+	a.client = secretsmanager.NewFromConfig(cfg)
 	return a.client, nil
 }

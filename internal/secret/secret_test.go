@@ -98,3 +98,28 @@ func TestResolveSecretsManagerARN(t *testing.T) {
 		t.Fatalf("Resolve(%s) error = %v, want ErrNotFound", missing, err)
 	}
 }
+
+// TestSecretsManagerEndpointVariable: AWS_ENDPOINT_URL_SECRETS_MANAGER wins over AWSEndpoint
+// (--aws-endpoint) for Secrets Manager, as per-service variables do for the pipes' AWS calls.
+func TestSecretsManagerEndpointVariable(t *testing.T) {
+	ep := awsEndpoint(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sm := secretsmanager.New(secretsmanager.Options{
+		Region: "us-east-1", BaseEndpoint: aws.String(ep),
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
+	})
+	name := "sluice-secret-env-" + time.Now().Format("150405.000000")
+	out, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(`{"k":"v"}`)})
+	if err != nil {
+		t.Fatalf("creating secret in moto at %s: %v", ep, err)
+	}
+	t.Cleanup(func() {
+		_, _ = sm.DeleteSecret(context.Background(), &secretsmanager.DeleteSecretInput{SecretId: out.ARN, ForceDeleteWithoutRecovery: aws.Bool(true)})
+	})
+	t.Setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", ep)
+	r := &Resolver{AWSEndpoint: "http://127.0.0.1:1"} // nothing listens there
+	if got, err := r.Resolve(ctx, *out.ARN); err != nil || string(got) != `{"k":"v"}` {
+		t.Fatalf("Resolve(%s) = %q, %v; want the secret through AWS_ENDPOINT_URL_SECRETS_MANAGER", *out.ARN, got, err)
+	}
+}

@@ -20,10 +20,11 @@ import (
 	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/plugin"
 	"github.com/sluicehq/sluice/internal/runtime"
+	"github.com/sluicehq/sluice/internal/sandbox"
 	"github.com/sluicehq/sluice/internal/secret"
 )
 
-// Pipe is a pipe run in-process by RunPipe.
+// Pipe is a pipe run in-process by Run.
 type Pipe struct {
 	// Metrics holds the pipe's series (internal/metrics).
 	Metrics *prometheus.Registry
@@ -81,7 +82,7 @@ func NewPipeWith(t testing.TB, def map[string]any, aws *awsclient.Provider) (*ru
 	}
 	reg := prometheus.NewRegistry()
 	p, err := runtime.New(context.Background(), d, runtime.Deps{
-		AWS:          aws.For,
+		AWS:          aws.For(d.Name, d.RoleArn, sandbox.Unrestricted()),
 		Secrets:      &secret.Resolver{},
 		Logger:       slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo})),
 		Metrics:      reg,
@@ -91,14 +92,15 @@ func NewPipeWith(t testing.TB, def map[string]any, aws *awsclient.Provider) (*ru
 	return p, reg, err
 }
 
-// RunPipe builds def as NewPipe does and runs it until the test ends (then drains and closes it).
-func RunPipe(t testing.TB, def map[string]any) *Pipe {
+// Run builds def, a CreatePipe definition in its JSON shape, as NewPipe does and runs it until the test
+// ends (then drains and closes it).
+func Run(t testing.TB, def map[string]any) *Pipe {
 	t.Helper()
-	return RunPipeWith(t, def, Provider(t))
+	return RunWith(t, def, Provider(t))
 }
 
-// RunPipeWith is RunPipe with NewPipeWith's Provider.
-func RunPipeWith(t testing.TB, def map[string]any, aws *awsclient.Provider) *Pipe {
+// RunWith is Run with NewPipeWith's Provider.
+func RunWith(t testing.TB, def map[string]any, aws *awsclient.Provider) *Pipe {
 	t.Helper()
 	p, reg, err := NewPipeWith(t, def, aws)
 	if err != nil {

@@ -141,7 +141,7 @@ func TestTarget(t *testing.T) {
 					"QueryStringParameters": map[string]string{"region": "from-pipe", "city": "$.value.city"},
 				},
 			}
-			awstest.RunPipe(t, def)
+			awstest.Run(t, def)
 			reqs := f.api.WaitRequests(t, 8, func(r awstest.APIRequest) bool { return r.Path != "/token" })
 			seen := map[string]bool{}
 			for _, r := range reqs {
@@ -183,7 +183,7 @@ func TestRateLimit(t *testing.T) {
 		ApiKeyAuthParameters: &ebtypes.CreateConnectionApiKeyAuthRequestParameters{ApiKeyName: aws.String("X-Api-Key"), ApiKeyValue: aws.String("k")}}, "/rate", "POST", rate)
 	def := f.pipe()
 	def["Target"] = arn
-	awstest.RunPipe(t, def)
+	awstest.Run(t, def)
 	reqs := f.api.WaitRequests(t, n, nil)
 	span := reqs[n-1].At.Sub(reqs[0].At)
 	// The server's clock reads arrival times: network jitter may shorten the span by a little.
@@ -211,7 +211,7 @@ func TestThrottled(t *testing.T) {
 		BasicAuthParameters: &ebtypes.CreateConnectionBasicAuthRequestParameters{Username: aws.String("u"), Password: aws.String("p")}}, "/busy", "POST", 100)
 	def := f.pipe()
 	def["Target"] = arn
-	p := awstest.RunPipe(t, def)
+	p := awstest.Run(t, def)
 	f.api.WaitRequests(t, 3+4, nil)
 	if got := p.Metric(t, "sluice_pipe_executions_throttled_total"); got < 1 {
 		t.Errorf("sluice_pipe_executions_throttled_total = %v after three 429s, want >= 1", got)
@@ -233,7 +233,7 @@ func TestEnrichment(t *testing.T) {
 	def["Enrichment"] = arn
 	def["EnrichmentParameters"] = map[string]any{"HttpParameters": map[string]any{"PathParameterValues": []string{"$.value.orderId"}}}
 	def["Target"] = "file://" + out + "?fsync=never"
-	awstest.RunPipe(t, def)
+	awstest.Run(t, def)
 	lines := awstest.WaitLines(t, out, 8)
 	parts := map[string]int{}
 	for _, l := range lines {

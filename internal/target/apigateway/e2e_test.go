@@ -56,7 +56,7 @@ func TestTarget(t *testing.T) {
 			"QueryStringParameters": map[string]string{"city": "$.value.city"},
 		},
 	}
-	awstest.RunPipe(t, def)
+	awstest.Run(t, def)
 	seen := map[string]bool{}
 	for _, r := range api.WaitRequests(t, 6, nil) {
 		if r.SigErr != nil {
@@ -101,7 +101,7 @@ func TestTargetAssumedRole(t *testing.T) {
 		t.Fatalf("credentials of %s are the host's or have no session token", role)
 	}
 	api.RequireSigV4(assumed, region)
-	awstest.RunPipeWith(t, def, prov)
+	awstest.RunWith(t, def, prov)
 	for _, r := range api.WaitRequests(t, 3, nil) {
 		if r.SigErr != nil {
 			t.Errorf("request %s: %v", r.Path, r.SigErr)
@@ -120,7 +120,7 @@ func TestTargetWrongCredentials(t *testing.T) {
 	def, api := stage(t, 2)
 	api.RequireSigV4(other, region)
 	def["Target"] = "arn:aws:execute-api:" + region + ":123456789012:a1b2c3/prod/POST/orders"
-	awstest.RunPipe(t, def)
+	awstest.Run(t, def)
 	for _, r := range api.WaitRequests(t, 2, nil) {
 		if r.SigErr == nil {
 			t.Errorf("request %s verified with the wrong secret", r.Path)
@@ -135,7 +135,7 @@ func TestThrottled(t *testing.T) {
 	api.RequireSigV4(hostCreds(t), region)
 	api.Throttle(2)
 	def["Target"] = "arn:aws:execute-api:" + region + ":123456789012:a1b2c3/prod/POST/orders"
-	p := awstest.RunPipe(t, def)
+	p := awstest.Run(t, def)
 	api.WaitRequests(t, 2+3, nil)
 	if got := p.Metric(t, "sluice_pipe_executions_throttled_total"); got < 1 {
 		t.Errorf("sluice_pipe_executions_throttled_total = %v after two 429s, want >= 1", got)
@@ -154,7 +154,7 @@ func TestEnrichment(t *testing.T) {
 	def["Enrichment"] = "arn:aws:execute-api:" + region + ":123456789012:a1b2c3/prod/GET/lookup/*"
 	def["EnrichmentParameters"] = map[string]any{"HttpParameters": map[string]any{"PathParameterValues": []string{"$.value.city"}}}
 	def["Target"] = "file://" + out + "?fsync=never"
-	awstest.RunPipe(t, def)
+	awstest.Run(t, def)
 	lines := awstest.WaitLines(t, out, 6)
 	for _, l := range lines {
 		var v struct {

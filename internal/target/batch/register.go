@@ -1,0 +1,12 @@
+package batch
+
+import (
+	"github.com/sluicehq/sluice/internal/awsclient"
+	"github.com/sluicehq/sluice/internal/plugin"
+)
+
+func init() {
+	plugin.Default.AddTarget(awsclient.PerEventSpec("batch", Member, Validate, NewWithConfig))
+}
+
+var _ plugin.Target = (*Target)(nil)

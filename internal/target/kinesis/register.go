@@ -1,0 +1,19 @@
+package kinesis
+
+import (
+	"github.com/sluicehq/sluice/internal/awsclient"
+	"github.com/sluicehq/sluice/internal/plugin"
+)
+
+func init() {
+	plugin.Default.AddTarget(plugin.TargetSpec{
+		Kinds:           []string{"kinesis"},
+		Members:         []string{Member},
+		Validate:        Validate,
+		MaxBatch:        MaxBatch,
+		MaxPayloadBytes: MaxPayloadBytes,
+		New:             awsclient.NewTarget(NewWithConfig),
+	})
+}
+
+var _ plugin.Target = (*Target)(nil)
