@@ -26,6 +26,8 @@ import (
 
 // Pipe is a pipe run in-process by Run.
 type Pipe struct {
+	// Def is the pipe's definition, defaulted.
+	Def *pipe.Definition
 	// Metrics holds the pipe's series (internal/metrics).
 	Metrics *prometheus.Registry
 	errc    chan error
@@ -67,14 +69,14 @@ func WantFieldError(t testing.TB, errs pipe.FieldErrors, field, msg string) {
 
 // NewPipe builds def (which must be valid, see Definition) with the emulator as its AWS (Provider: the
 // host's test credentials, the pipe's RoleArn assumed when it has one). The error is runtime.New's.
-func NewPipe(t testing.TB, def map[string]any) (*runtime.Pipe, *prometheus.Registry, error) {
+func NewPipe(t testing.TB, def map[string]any) (*runtime.Pipe, *Pipe, error) {
 	t.Helper()
 	return NewPipeWith(t, def, Provider(t))
 }
 
 // NewPipeWith is NewPipe with the pipe's AWS configurations from aws (a test that needs the credentials
 // the pipe signs with shares the Provider, whose assumed-role credentials are cached per role).
-func NewPipeWith(t testing.TB, def map[string]any, aws *awsclient.Provider) (*runtime.Pipe, *prometheus.Registry, error) {
+func NewPipeWith(t testing.TB, def map[string]any, aws *awsclient.Provider) (*runtime.Pipe, *Pipe, error) {
 	t.Helper()
 	d, errs := Definition(t, def)
 	if len(errs) > 0 {
@@ -89,7 +91,7 @@ func NewPipeWith(t testing.TB, def map[string]any, aws *awsclient.Provider) (*ru
 		DrainTimeout: 3 * time.Second, // a test ending with a failing execution need not wait long
 		Retry:        runtime.Backoff{Initial: 20 * time.Millisecond, Max: 200 * time.Millisecond},
 	})
-	return p, reg, err
+	return p, &Pipe{Def: d, Metrics: reg, errc: make(chan error, 1)}, err
 }
 
 // Run builds def, a CreatePipe definition in its JSON shape, as NewPipe does and runs it until the test
@@ -102,12 +104,11 @@ func Run(t testing.TB, def map[string]any) *Pipe {
 // RunWith is Run with NewPipeWith's Provider.
 func RunWith(t testing.TB, def map[string]any, aws *awsclient.Provider) *Pipe {
 	t.Helper()
-	p, reg, err := NewPipeWith(t, def, aws)
+	p, r, err := NewPipeWith(t, def, aws)
 	if err != nil {
 		t.Fatalf("runtime.New: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &Pipe{Metrics: reg, errc: make(chan error, 1)}
 	go func() { r.errc <- p.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()

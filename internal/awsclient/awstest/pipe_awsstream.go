@@ -1,22 +1,13 @@
 package awstest
 
 import (
-	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sluicehq/sluice/internal/awsclient"
 	"github.com/sluicehq/sluice/internal/kafkatest"
 	"github.com/sluicehq/sluice/internal/pipe"
-	"github.com/sluicehq/sluice/internal/plugin"
-	"github.com/sluicehq/sluice/internal/runtime"
-	"github.com/sluicehq/sluice/internal/sandbox"
-	"github.com/sluicehq/sluice/internal/secret"
 )
 
 // PipeSpec is what an AWS target's end-to-end test chooses of a pipe reading one topic: the rest is a
@@ -53,45 +44,6 @@ func RunPipe(t *testing.T, c *kafkatest.Cluster, topic string, s PipeSpec) *pipe
 	if s.TargetParameters != nil {
 		d["TargetParameters"] = s.TargetParameters
 	}
-	raw, err := json.Marshal(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	def, err := pipe.Decode(raw)
-	if err != nil {
-		t.Fatalf("decoding pipe %s: %v", raw, err)
-	}
-	def.SetDefaults(plugin.Default)
-	if errs := def.Validate(plugin.Default); len(errs) > 0 {
-		t.Fatalf("pipe %s is invalid: %v", raw, errs)
-	}
 	provider := awsclient.New(awsclient.Options{Endpoint: s.Endpoint, AssumeRole: true, Region: Region, Credentials: Credentials()})
-	deps := runtime.Deps{
-		AWS:          provider.For(def.Name, def.RoleArn, sandbox.Unrestricted()),
-		Secrets:      &secret.Resolver{},
-		Logger:       slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo})),
-		DrainTimeout: 10 * time.Second,
-		Retry:        runtime.Backoff{Initial: 20 * time.Millisecond, Max: 200 * time.Millisecond},
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	p, err := runtime.New(ctx, def, deps)
-	if err != nil {
-		cancel()
-		t.Fatalf("runtime.New: %v", err)
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- p.Run(ctx) }()
-	stop := sync.OnceValue(func() error {
-		cancel()
-		runErr := <-errc
-		closeCtx, cc := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cc()
-		return errors.Join(runErr, p.Close(closeCtx))
-	})
-	t.Cleanup(func() {
-		if err := stop(); err != nil {
-			t.Errorf("stopping pipe %s: %v", def.Name, err)
-		}
-	})
-	return def
+	return RunWith(t, d, provider).Def
 }
