@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -17,9 +20,16 @@ import (
 	"github.com/sluicehq/sluice/internal/awsclient/awstest"
 	"github.com/sluicehq/sluice/internal/kafkatest"
 	"github.com/sluicehq/sluice/internal/plugin"
+	"github.com/sluicehq/sluice/internal/sluicetest"
 
 	_ "github.com/sluicehq/sluice/internal/target/file" // the enrichment test's target
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	sluicetest.Cleanup()
+	os.Exit(code)
+}
 
 // fixture is the shared part of the end-to-end tests: the real broker, the emulator and a recording API.
 type fixture struct {
@@ -268,5 +278,38 @@ func TestMissingDestination(t *testing.T) {
 	_, _, err := awstest.NewPipe(t, def)
 	if err == nil || !plugin.IsPermanent(err) || !strings.Contains(err.Error(), missing) {
 		t.Fatalf("runtime.New with a missing API destination = %v, want a permanent error naming %s", err, missing)
+	}
+}
+
+// TestSluiceRun: the same path from the command line, as the README shows it: `sluice run` of a
+// definition file whose Target is an API destination ARN, with the emulator as --aws-endpoint, delivers
+// the records to the destination's endpoint with the connection's credentials.
+func TestSluiceRun(t *testing.T) {
+	f := newFixture(t, 4)
+	arn := f.destination(t, ebtypes.ConnectionAuthorizationTypeApiKey, &ebtypes.CreateConnectionAuthRequestParameters{
+		ApiKeyAuthParameters: &ebtypes.CreateConnectionApiKeyAuthRequestParameters{ApiKeyName: aws.String("X-Api-Key"), ApiKeyValue: aws.String("k-run")}}, "/run/*", "POST", 50)
+	def := f.pipe()
+	def["Target"] = arn
+	def["TargetParameters"] = map[string]any{"HttpParameters": map[string]any{"PathParameterValues": []string{"$.value.orderId"}}}
+	raw, err := json.Marshal(def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "pipe.json")
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(sluicetest.Binary(t), "run", "--file", path, "--aws-endpoint", awstest.Endpoint(t), "--region", awstest.Region)
+	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test")
+	p := sluicetest.StartCmd(t, cmd)
+	reqs := f.api.WaitRequests(t, 4, nil)
+	for _, r := range reqs {
+		if r.Header.Get("X-Api-Key") != "k-run" || !strings.HasPrefix(r.Path, "/run/o-") {
+			t.Errorf("request %s X-Api-Key %q, want /run/o-N with the connection's key", r.Path, r.Header.Get("X-Api-Key"))
+		}
+	}
+	p.Signal(t, syscall.SIGTERM)
+	if code := p.Wait(t, 60*time.Second); code != 0 {
+		t.Errorf("sluice run exited %d after SIGTERM:\n%s", code, sluicetest.Tail(p.Stderr.String(), 2000))
 	}
 }
