@@ -1,11 +1,22 @@
 package apigateway_test
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sluicehq/sluice/internal/awsclient/awstest"
+	"github.com/sluicehq/sluice/internal/sluicetest"
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	sluicetest.Cleanup()
+	os.Exit(code)
+}
 
 // TestValidate: a bad execute-api Target or Enrichment, PathParameterValues not matching the path's
 // wildcards, or a BatchSize above 1 is a field error of the definition (ValidationException's fieldList,
@@ -42,5 +53,27 @@ func TestValidate(t *testing.T) {
 			_, errs := awstest.Definition(t, d)
 			awstest.WantFieldError(t, errs, tc.field, tc.msg)
 		})
+	}
+}
+
+// TestSluiceRunRejects: `sluice run` of a definition with a bad API Gateway parameter exits 2 listing the
+// field, before anything connects (the broker's address does not even resolve).
+func TestSluiceRunRejects(t *testing.T) {
+	d := awstest.KafkaPipe("bad-apigw", "nowhere.invalid:9092", "orders", 1)
+	d["Target"] = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3/prod/POST/orders/*"
+	raw, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "pipe.json")
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := sluicetest.Start(t, "run", "--file", path)
+	if code := p.Wait(t, 60*time.Second); code != 2 {
+		t.Fatalf("sluice run exit = %d, want 2:\n%s", code, p.Stderr.String())
+	}
+	if !strings.Contains(p.Stderr.String(), "TargetParameters.HttpParameters.PathParameterValues") {
+		t.Errorf("stderr does not name TargetParameters.HttpParameters.PathParameterValues:\n%s", p.Stderr.String())
 	}
 }
