@@ -13,6 +13,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/sluicehq/sluice/internal/awsclient"
+	"github.com/sluicehq/sluice/internal/plugin"
 )
 
 // signingName is the SigV4 service name of API Gateway's invoke endpoint.
@@ -23,11 +24,10 @@ type signer struct {
 	creds  aws.CredentialsProvider
 	region string
 	v4     *v4.Signer
-	now    func() time.Time
 }
 
 func newSigner(creds aws.CredentialsProvider, region string) *signer {
-	return &signer{creds: creds, region: region, v4: v4.NewSigner(), now: time.Now}
+	return &signer{creds: creds, region: region, v4: v4.NewSigner()}
 }
 
 // sign adds the SigV4 headers (Authorization, X-Amz-Date, X-Amz-Security-Token for temporary
@@ -35,7 +35,7 @@ func newSigner(creds aws.CredentialsProvider, region string) *signer {
 // the HTTP client sets over the bytes in memory.
 func (s *signer) sign(ctx context.Context, req *http.Request) error {
 	if s.creds == nil {
-		return fmt.Errorf("signing %s %s: no AWS credentials", req.Method, req.URL.Host)
+		return plugin.Permanent(fmt.Errorf("signing %s %s: no AWS credentials", req.Method, req.URL.Host))
 	}
 	creds, err := s.creds.Retrieve(ctx)
 	if err != nil {
@@ -53,7 +53,7 @@ func (s *signer) sign(ctx context.Context, req *http.Request) error {
 			return fmt.Errorf("signing %s %s: hashing the body: %w", req.Method, req.URL.Host, err)
 		}
 	}
-	if err := s.v4.SignHTTP(ctx, creds, req, hex.EncodeToString(h.Sum(nil)), signingName, s.region, s.now()); err != nil {
+	if err := s.v4.SignHTTP(ctx, creds, req, hex.EncodeToString(h.Sum(nil)), signingName, s.region, time.Now()); err != nil {
 		return fmt.Errorf("signing %s %s: %w", req.Method, req.URL.Host, err)
 	}
 	return nil
