@@ -16,7 +16,8 @@
 //     (HttpMethod, InvocationRateLimitPerSecond, Connection with BASIC / API_KEY /
 //     OAUTH_CLIENT_CREDENTIALS authorization whose credentials are secret references);
 //   - TargetParameters.KafkaParameters (Key from a JSON path, AdditionalBootstrapServers,
-//     Credentials and ServerRootCaCertificate as for the source).
+//     Credentials and ServerRootCaCertificate as for the source, ExactlyOnce and
+//     IdempotentEnrichment, checked by kafkatxn.Check from the kafka target's Validate).
 //
 // Decisions where the Pipes documentation is silent or where Sluice differs:
 //   - Model patterns are applied anchored (as terraform does).

@@ -328,7 +328,9 @@ func SourceConfig(def *pipe.Definition, secrets plugin.SecretResolver, log *slog
 	if smk.MaximumBatchingWindowInSeconds != nil {
 		cfg.BatchWindow = time.Duration(*smk.MaximumBatchingWindowInSeconds) * time.Second
 	}
-	return cfg, nil
+	eo, err := exactlyOnceConfig(def) // exactlyonce.go
+	cfg.ExactlyOnce = eo
+	return cfg, err
 }
 
 // Name returns the pipe's name.

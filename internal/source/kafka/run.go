@@ -56,6 +56,9 @@ func (s *Source) Run(ctx context.Context, h Handler) error {
 	s.mu.Lock()
 	s.instanceID = instanceID
 	s.mu.Unlock()
+	if s.cfg.ExactlyOnce != nil {
+		return s.runTransactional(runCtx, clientCtx, instanceID) // transact.go
+	}
 
 	reset := kgo.NewOffset().AtEnd()
 	if s.cfg.StartingPosition == TrimHorizon {

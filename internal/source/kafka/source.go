@@ -33,6 +33,10 @@
 //     The instance ID is Config.InstanceID, or "<group>-<hostname>", with "-<n>" added for the n-th
 //     concurrent source of the same group on one host. A clean stop leaves the group at once; a crashed
 //     member's partitions wait for its restart, or for SessionTimeout (default 45 s), whichever is first.
+//   - Exactly-once (Config.ExactlyOnce; transact.go): the client is a transactional session, the
+//     handler produces the target's records through the kafkatxn.Producer in its context, and each poll
+//     is one transaction carrying those records and the source offsets; a failed record aborts the
+//     transaction and its records are read again. The transactional ID is the instance ID.
 //   - Rebalances: a revoked partition's context is cancelled, its in-flight handler waited for, its
 //     acknowledged offsets committed, and only then does the rebalance proceed; records queued for it
 //     are dropped and read again by the new owner.
@@ -139,6 +143,10 @@ type Config struct {
 	// noticing: net/http, for one, may go on reading a request body that is an event after Client.Do
 	// returned (when the server answered before reading it all, or the request was cancelled).
 	ReuseEventBuffers bool
+	// ExactlyOnce, when set, runs the source in exactly-once mode with a Kafka target on the same
+	// cluster (transact.go): the handler produces through the kafkatxn.Producer in its context, and the
+	// records it produces and the source offsets are committed in one transaction per poll.
+	ExactlyOnce *ExactlyOnce
 	// ClientOpts are extra franz-go options appended last (tuning and tests: session timeouts, fetch sizes).
 	ClientOpts []kgo.Opt
 }
@@ -182,6 +190,8 @@ type Source struct {
 	com atomic.Pointer[committer]
 	// instanceID is the static member ID of the running (or last) Run.
 	instanceID string
+	// round is the open transaction in exactly-once mode (transact.go).
+	round atomic.Pointer[round]
 
 	mu      sync.Mutex
 	cl      *kgo.Client
@@ -235,6 +245,11 @@ func New(ctx context.Context, cfg Config) (*Source, error) {
 	}, authOpts...)
 	if err := s.check(ctx); err != nil {
 		return nil, err
+	}
+	if cfg.ExactlyOnce != nil {
+		if err := s.checkSameCluster(ctx); err != nil { // transact.go
+			return nil, err
+		}
 	}
 	return s, nil
 }

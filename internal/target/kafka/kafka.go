@@ -9,7 +9,8 @@
 //	  "Key": "$.value.orderId",                       // optional: JSON path, or a static key
 //	  "AdditionalBootstrapServers": ["host:port"],    // optional: more brokers of the target cluster
 //	  "Credentials": {"SaslScram512Auth": "<secret>"}, // optional: the source's Credentials union
-//	  "ServerRootCaCertificate": "<secret>"            // optional: private CA of the brokers
+//	  "ServerRootCaCertificate": "<secret>",           // optional: private CA of the brokers
+//	  "ExactlyOnce": true                              // optional: one transaction with the source offsets
 //	}
 //
 // Key: a JSON path is evaluated, like every dynamic parameter in Pipes, against the event as it was before the
@@ -27,6 +28,13 @@
 // per target partition; a failed Deliver may have stored part of the batch, which the retry then produces
 // again (at-least-once). A record is bounded by the broker's and the producer's maximum message size (1 MB by
 // default); a larger one fails the batch permanently.
+//
+// ExactlyOnce (transact.go): the records are produced by the source's client into the transaction that
+// also commits the source offsets, so a read_committed reader of the topic sees each source record's
+// output exactly once, across crashes and rebalances. The target must be on the source's cluster
+// (checked by cluster ID when the pipe starts) and connects as the source does (no Credentials or
+// ServerRootCaCertificate of its own); a failed record aborts the transaction and its batches are read
+// again, instead of being retried or dead-lettered.
 package kafka
 
 import (
@@ -87,6 +95,8 @@ type Target struct {
 	pipeName string
 	scratch  sync.Pool // *scratch
 	refusals *refusals // under an egress policy; nil otherwise
+	// exactlyOnce: produce into the source's transaction (transact.go), not with cl.
+	exactlyOnce bool
 }
 
 // refusals ends the Delivers in flight when the egress policy refuses a broker connection: franz-go
@@ -214,7 +224,7 @@ func New(ctx context.Context, env plugin.Env, target string, params json.RawMess
 	}
 	mech, ref := p.Credentials.Mechanism()
 	auth := kafkaauth.Auth{Mechanism: mech, SecretRef: ref, RootCARef: p.ServerRootCaCertificate, Egress: env.Sandbox.Egress}
-	t := &Target{addr: addr, pipeName: env.PipeName}
+	t := &Target{addr: addr, pipeName: env.PipeName, exactlyOnce: p.ExactlyOnce}
 	if auth.Egress != nil {
 		t.refusals = newRefusals()
 		auth.OnRefused = t.refusals.refuse
@@ -353,7 +363,11 @@ func (t *Target) produce(ctx context.Context, events []json.RawMessage, appendKe
 	failed := 0
 	ctx, release := t.refusals.watch(ctx)
 	defer release()
-	for _, res := range t.cl.ProduceSync(ctx, ptrs...) {
+	results, perr := t.produceSync(ctx, ptrs) // transact.go
+	if perr != nil {
+		return perr
+	}
+	for _, res := range results {
 		if res.Err != nil {
 			if firstErr == nil {
 				firstErr = res.Err

@@ -5,6 +5,7 @@ import (
 
 	"github.com/sluicehq/sluice/internal/fieldcheck"
 	"github.com/sluicehq/sluice/internal/kafkaauth"
+	"github.com/sluicehq/sluice/internal/kafkatxn"
 	"github.com/sluicehq/sluice/internal/plugin"
 )
 
@@ -21,6 +22,12 @@ type Parameters struct {
 	Credentials *kafkaauth.Credentials `json:"Credentials,omitempty"`
 	// ServerRootCaCertificate as for the source.
 	ServerRootCaCertificate string `json:"ServerRootCaCertificate,omitempty"`
+	// ExactlyOnce produces the records into the source's transactions, with the source offsets
+	// (transact.go; kafkatxn.Check has what it requires).
+	ExactlyOnce bool `json:"ExactlyOnce,omitempty"`
+	// IdempotentEnrichment asserts that calling the pipe's enrichment again for the same event is
+	// harmless, which ExactlyOnce requires of an enrichment.
+	IdempotentEnrichment bool `json:"IdempotentEnrichment,omitempty"`
 }
 
 var reNotBlank = regexp.MustCompile(`\S`)
@@ -57,5 +64,9 @@ func Validate(c plugin.Check) []plugin.FieldError {
 	if p.ServerRootCaCertificate != "" {
 		errs = append(errs, fieldcheck.SecretRef(f+".ServerRootCaCertificate", p.ServerRootCaCertificate)...)
 	}
+	errs = append(errs, kafkatxn.Check(kafkatxn.Parameters{
+		ExactlyOnce: p.ExactlyOnce, IdempotentEnrichment: p.IdempotentEnrichment,
+		HasCredentials: p.Credentials != nil, HasRootCA: p.ServerRootCaCertificate != "",
+	}, c.Enrichment)...)
 	return errs
 }
