@@ -43,5 +43,7 @@
 //
 // The SDK's own retries are off in a pipe's configuration (aws.NopRetryer): the runtime retries with
 // backoff, and it must see a throttling error at once to lower its concurrency, not after the SDK has
-// retried it three times.
+// retried it three times. The STS calls that assume roles keep the SDK's retries: they are the host's,
+// made once per credential refresh, and their final error reaches the runtime through the pipe's call
+// (AccessDenied permanent, throttling as overload).
 package awsclient

@@ -14,9 +14,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
 
 	"github.com/sluicehq/sluice/internal/awsclient"
 	"github.com/sluicehq/sluice/internal/awsclient/awstest"
+	"github.com/sluicehq/sluice/internal/plugin"
 	"github.com/sluicehq/sluice/internal/sandbox"
 )
 
@@ -236,5 +238,52 @@ func TestEgress(t *testing.T) {
 	}
 	if err := call(cfg); errors.Is(err, sandbox.ErrEgressRefused) || hits.Load() == before {
 		t.Fatalf("call to AWS_ENDPOINT_URL_STS: err = %v; want it to reach the server", err)
+	}
+}
+
+// TestAssumeRoleFailures: a role STS refuses makes the pipe's calls fail permanently (auto-stop), with
+// the STS code kept; an AssumeRole still throttled after the SDK's retries (the role assumption is the
+// host's call and keeps them) is overload, and once STS answers the next call assumes the role.
+func TestAssumeRoleFailures(t *testing.T) {
+	proxy := awstest.NewFaultProxy(t, awstest.Endpoint(t))
+	o := awstest.Options(t)
+	o.Endpoint = proxy.URL
+	call := func(pipe string) error {
+		cfg, err := awsclient.New(o).For(pipe, awstest.RoleArn("refused"), sandbox.Unrestricted())(t.Context(), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = sts.NewFromConfig(cfg).GetCallerIdentity(t.Context(), &sts.GetCallerIdentityInput{})
+		return awsclient.Classify(err)
+	}
+
+	proxy.Fail("AssumeRole", 0, awstest.APIError{Status: http.StatusForbidden, Code: "AccessDenied",
+		Message: "User is not authorized to perform: sts:AssumeRole"})
+	err := call("denied")
+	var api smithy.APIError
+	if !plugin.IsPermanent(err) || !errors.As(err, &api) || api.ErrorCode() != "AccessDenied" {
+		t.Fatalf("call with a refused role: %v; want a permanent error with code AccessDenied", err)
+	}
+	if n := len(proxy.Calls("GetCallerIdentity")); n != 0 {
+		t.Fatalf("the call was sent %d times without credentials", n)
+	}
+
+	proxy.Reset()
+	proxy.Fail("AssumeRole", 0, awstest.Throttle("Throttling"))
+	p := awsclient.New(o).For("throttled", awstest.RoleArn("busy"), sandbox.Unrestricted())
+	cfg, err := p(t.Context(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := sts.NewFromConfig(cfg)
+	_, err = client.GetCallerIdentity(t.Context(), &sts.GetCallerIdentityInput{})
+	var th *plugin.ThrottledError
+	if err = awsclient.Classify(err); !errors.As(err, &th) {
+		t.Fatalf("call while AssumeRole is throttled: %v; want a *plugin.ThrottledError", err)
+	}
+	proxy.Reset()
+	out, err := client.GetCallerIdentity(t.Context(), &sts.GetCallerIdentityInput{})
+	if err != nil || !strings.Contains(aws.ToString(out.Arn), "assumed-role/busy/throttled") {
+		t.Fatalf("call after the throttling: %v, %v; want the assumed role", out, err)
 	}
 }
