@@ -25,7 +25,7 @@ import (
 )
 
 // TestStreamAndTaskTargetsRefuseBadParameters: a bad parameter of the Kinesis, Firehose, ECS, Batch,
-// Redshift Data and SageMaker targets, and any Timestream target (Pipes does not take Kafka sources for it), is a
+// Redshift Data, SageMaker, Lambda and Step Functions targets, and any Timestream target (Pipes does not take Kafka sources for it), is a
 // ValidationException naming the field from CreatePipe, and exit 2 naming it from `sluice run`, before
 // anything connects to the broker.
 func TestStreamAndTaskTargetsRefuseBadParameters(t *testing.T) {
@@ -65,6 +65,11 @@ func TestStreamAndTaskTargetsRefuseBadParameters(t *testing.T) {
 			"Target":           "arn:aws:sagemaker" + acct + "pipeline/p",
 			"TargetParameters": map[string]any{"SageMakerPipelineParameters": map[string]any{"PipelineParameterList": []any{map[string]any{"Name": "n", "Value": "$.value["}}}},
 		}, nil},
+		{"lambda invocation type", "TargetParameters.LambdaFunctionParameters.InvocationType", "must be REQUEST_RESPONSE or FIRE_AND_FORGET", map[string]any{
+			"Target":           "arn:aws:lambda" + acct + "function:f",
+			"TargetParameters": map[string]any{"LambdaFunctionParameters": map[string]any{"InvocationType": "Event"}},
+		}, nil},
+		{"step functions execution ARN", "Target", "is not stateMachine:NAME", map[string]any{"Target": "arn:aws:states" + acct + "execution:m:e"}, nil},
 		{"member of another target", "TargetParameters.KinesisStreamParameters", "", map[string]any{
 			"Target":           "arn:aws:firehose" + acct + "deliverystream/d",
 			"TargetParameters": map[string]any{"KinesisStreamParameters": map[string]any{"PartitionKey": "k"}},

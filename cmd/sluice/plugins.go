@@ -14,7 +14,9 @@ import (
 	_ "github.com/sluicehq/sluice/internal/target/http"
 	_ "github.com/sluicehq/sluice/internal/target/kafka"
 	_ "github.com/sluicehq/sluice/internal/target/kinesis"
+	_ "github.com/sluicehq/sluice/internal/target/lambda"
 	_ "github.com/sluicehq/sluice/internal/target/redshift"
 	_ "github.com/sluicehq/sluice/internal/target/sagemaker"
+	_ "github.com/sluicehq/sluice/internal/target/stepfunctions"
 	_ "github.com/sluicehq/sluice/internal/target/timestream"
 )

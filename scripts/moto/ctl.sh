@@ -105,6 +105,12 @@ start() {
 		[ $SECONDS -lt $deadline ] || die "moto_server did not answer within 60s (log: $LOG)"
 		sleep 0.2
 	done
+	# The settings every test expects, set once here because they are global to the server (tests also set
+	# them, idempotently): Lambda functions answer without Docker (moto echoes the event or a queued
+	# response), and Step Functions state machines really run their definitions.
+	curl -fsS -X POST -H 'Content-Type: application/json' \
+		-d '{"lambda": {"use_docker": false}, "stepfunctions": {"execute_state_machine": true}}' \
+		"http://127.0.0.1:$PORT/moto-api/config" >/dev/null || die "could not configure moto"
 	say "started (pid $(cat "$PIDFILE")) on http://127.0.0.1:$PORT"
 }
 

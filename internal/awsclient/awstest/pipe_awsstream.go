@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluicehq/sluice/internal/awsclient"
 	"github.com/sluicehq/sluice/internal/kafkatest"
 	"github.com/sluicehq/sluice/internal/pipe"
 )
@@ -27,23 +26,10 @@ type PipeSpec struct {
 // is invalid or the pipe cannot start, and returns the defaulted definition.
 func RunPipe(t *testing.T, c *kafkatest.Cluster, topic string, s PipeSpec) *pipe.Definition {
 	t.Helper()
-	smk := map[string]any{"TopicName": topic, "StartingPosition": "TRIM_HORIZON", "MaximumBatchingWindowInSeconds": 1}
-	if s.BatchSize > 0 {
-		smk["BatchSize"] = s.BatchSize
-	}
-	if len(c.Bootstrap) > 1 {
-		smk["AdditionalBootstrapServers"] = c.Bootstrap[1:]
-	}
-	d := map[string]any{
-		"Name":             fmt.Sprintf("awsstream-%d", time.Now().UnixNano()),
-		"Source":           "smk://" + c.Bootstrap[0],
-		"SourceParameters": map[string]any{"SelfManagedKafkaParameters": smk},
-		"Target":           s.Target,
-		"RoleArn":          RoleArn("pipe"),
-	}
+	rest := map[string]any{"Name": fmt.Sprintf("awsstream-%d", time.Now().UnixNano()), "Target": s.Target}
 	if s.TargetParameters != nil {
-		d["TargetParameters"] = s.TargetParameters
+		rest["TargetParameters"] = s.TargetParameters
 	}
-	provider := awsclient.New(awsclient.Options{Endpoint: s.Endpoint, AssumeRole: true, Region: Region, Credentials: Credentials()})
-	return RunWith(t, d, provider).Def
+	def := KafkaPipe(t, c, topic, s.BatchSize, map[string]any{"MaximumBatchingWindowInSeconds": 1}, rest)
+	return RunDefinition(t, def, s.Endpoint).Def
 }

@@ -70,8 +70,8 @@ func (f *fixture) destination(t *testing.T, auth ebtypes.ConnectionAuthorization
 }
 
 // pipe returns the definition of a pipe reading the fixture's topic one record at a time.
-func (f *fixture) pipe() map[string]any {
-	return awstest.KafkaPipe(f.name, f.c.Bootstrap[0], f.topic, 1)
+func (f *fixture) pipe(t *testing.T) map[string]any {
+	return awstest.KafkaPipe(t, f.c, f.topic, 1, nil, nil)
 }
 
 // TestTarget: records on the real broker go through a pipe whose Target is an API destination ARN to
@@ -141,7 +141,7 @@ func TestTarget(t *testing.T) {
 				return http.StatusOK, `{}`
 			})
 			arn := f.destination(t, tc.auth, tc.params(f), "/orders/*", "PUT", 100)
-			def := f.pipe()
+			def := f.pipe(t)
 			def["Target"] = arn
 			def["TargetParameters"] = map[string]any{
 				"InputTemplate": `{"id": <$.value.orderId>, "amount": <$.value.amount>}`,
@@ -151,7 +151,7 @@ func TestTarget(t *testing.T) {
 					"QueryStringParameters": map[string]string{"region": "from-pipe", "city": "$.value.city"},
 				},
 			}
-			awstest.Run(t, def)
+			awstest.RunDefinition(t, def, "")
 			reqs := f.api.WaitRequests(t, 8, func(r awstest.APIRequest) bool { return r.Path != "/token" })
 			seen := map[string]bool{}
 			for _, r := range reqs {
@@ -191,9 +191,9 @@ func TestRateLimit(t *testing.T) {
 	f := newFixture(t, n)
 	arn := f.destination(t, ebtypes.ConnectionAuthorizationTypeApiKey, &ebtypes.CreateConnectionAuthRequestParameters{
 		ApiKeyAuthParameters: &ebtypes.CreateConnectionApiKeyAuthRequestParameters{ApiKeyName: aws.String("X-Api-Key"), ApiKeyValue: aws.String("k")}}, "/rate", "POST", rate)
-	def := f.pipe()
+	def := f.pipe(t)
 	def["Target"] = arn
-	awstest.Run(t, def)
+	awstest.RunDefinition(t, def, "")
 	reqs := f.api.WaitRequests(t, n, nil)
 	span := reqs[n-1].At.Sub(reqs[0].At)
 	// The server's clock reads arrival times: network jitter may shorten the span by a little.
@@ -219,11 +219,11 @@ func TestThrottled(t *testing.T) {
 	f.api.Throttle(3)
 	arn := f.destination(t, ebtypes.ConnectionAuthorizationTypeBasic, &ebtypes.CreateConnectionAuthRequestParameters{
 		BasicAuthParameters: &ebtypes.CreateConnectionBasicAuthRequestParameters{Username: aws.String("u"), Password: aws.String("p")}}, "/busy", "POST", 100)
-	def := f.pipe()
+	def := f.pipe(t)
 	def["Target"] = arn
-	p := awstest.Run(t, def)
+	p := awstest.RunDefinition(t, def, "")
 	f.api.WaitRequests(t, 3+4, nil)
-	if got := p.Metric(t, "sluice_pipe_executions_throttled_total"); got < 1 {
+	if got := p.Counter(t, "sluice_pipe_executions_throttled_total"); got < 1 {
 		t.Errorf("sluice_pipe_executions_throttled_total = %v after three 429s, want >= 1", got)
 	}
 }
@@ -239,11 +239,11 @@ func TestEnrichment(t *testing.T) {
 	arn := f.destination(t, ebtypes.ConnectionAuthorizationTypeApiKey, &ebtypes.CreateConnectionAuthRequestParameters{
 		ApiKeyAuthParameters: &ebtypes.CreateConnectionApiKeyAuthRequestParameters{ApiKeyName: aws.String("X-Api-Key"), ApiKeyValue: aws.String("k")}}, "/enrich/*", "POST", 100)
 	out := filepath.Join(t.TempDir(), "out.jsonl")
-	def := f.pipe()
+	def := f.pipe(t)
 	def["Enrichment"] = arn
 	def["EnrichmentParameters"] = map[string]any{"HttpParameters": map[string]any{"PathParameterValues": []string{"$.value.orderId"}}}
 	def["Target"] = "file://" + out + "?fsync=never"
-	awstest.Run(t, def)
+	awstest.RunDefinition(t, def, "")
 	lines := awstest.WaitLines(t, out, 8)
 	parts := map[string]int{}
 	for _, l := range lines {
@@ -272,10 +272,14 @@ func TestEnrichment(t *testing.T) {
 // (ResourceNotFoundException, through awsclient.Classify), naming the ARN.
 func TestMissingDestination(t *testing.T) {
 	f := newFixture(t, 0)
-	def := f.pipe()
+	def := f.pipe(t)
 	missing := "arn:aws:events:" + awstest.Region + ":" + awstest.Account + ":api-destination/missing-" + f.name + "/0000"
 	def["Target"] = missing
-	_, _, err := awstest.NewPipe(t, def)
+	d, errs := awstest.Definition(t, def)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	_, err := awstest.StartPipe(t, d, "")
 	if err == nil || !plugin.IsPermanent(err) || !strings.Contains(err.Error(), missing) {
 		t.Fatalf("runtime.New with a missing API destination = %v, want a permanent error naming %s", err, missing)
 	}
@@ -288,7 +292,7 @@ func TestSluiceRun(t *testing.T) {
 	f := newFixture(t, 4)
 	arn := f.destination(t, ebtypes.ConnectionAuthorizationTypeApiKey, &ebtypes.CreateConnectionAuthRequestParameters{
 		ApiKeyAuthParameters: &ebtypes.CreateConnectionApiKeyAuthRequestParameters{ApiKeyName: aws.String("X-Api-Key"), ApiKeyValue: aws.String("k-run")}}, "/run/*", "POST", 50)
-	def := f.pipe()
+	def := f.pipe(t)
 	def["Target"] = arn
 	def["TargetParameters"] = map[string]any{"HttpParameters": map[string]any{"PathParameterValues": []string{"$.value.orderId"}}}
 	raw, err := json.Marshal(def)

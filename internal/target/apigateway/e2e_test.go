@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
@@ -38,7 +37,9 @@ func stage(t *testing.T, n int) (map[string]any, *awstest.APIServer) {
 	topic := awstest.Orders(t, c, n)
 	api := awstest.NewAPIServer(t)
 	t.Setenv("AWS_ENDPOINT_URL_EXECUTE_API", api.URL)
-	return awstest.KafkaPipe(fmt.Sprintf("apigw-%d", time.Now().UnixNano()), c.Bootstrap[0], topic, 1), api
+	def := awstest.KafkaPipe(t, c, topic, 1, nil, nil)
+	delete(def, "RoleArn") // signed with the host's credentials, which the server knows
+	return def, api
 }
 
 // TestTarget: records on the real broker go through a pipe whose Target is an execute-api ARN to the
@@ -56,7 +57,7 @@ func TestTarget(t *testing.T) {
 			"QueryStringParameters": map[string]string{"city": "$.value.city"},
 		},
 	}
-	awstest.Run(t, def)
+	awstest.RunDefinition(t, def, "")
 	seen := map[string]bool{}
 	for _, r := range api.WaitRequests(t, 6, nil) {
 		if r.SigErr != nil {
@@ -101,7 +102,13 @@ func TestTargetAssumedRole(t *testing.T) {
 		t.Fatalf("credentials of %s are the host's or have no session token", role)
 	}
 	api.RequireSigV4(assumed, region)
-	awstest.RunWith(t, def, prov)
+	d, errs := awstest.Definition(t, def)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if _, err := awstest.StartPipeWith(t, d, prov); err != nil {
+		t.Fatal(err)
+	}
 	for _, r := range api.WaitRequests(t, 3, nil) {
 		if r.SigErr != nil {
 			t.Errorf("request %s: %v", r.Path, r.SigErr)
@@ -120,7 +127,7 @@ func TestTargetWrongCredentials(t *testing.T) {
 	def, api := stage(t, 2)
 	api.RequireSigV4(other, region)
 	def["Target"] = "arn:aws:execute-api:" + region + ":123456789012:a1b2c3/prod/POST/orders"
-	awstest.Run(t, def)
+	awstest.RunDefinition(t, def, "")
 	for _, r := range api.WaitRequests(t, 2, nil) {
 		if r.SigErr == nil {
 			t.Errorf("request %s verified with the wrong secret", r.Path)
@@ -135,9 +142,9 @@ func TestThrottled(t *testing.T) {
 	api.RequireSigV4(hostCreds(t), region)
 	api.Throttle(2)
 	def["Target"] = "arn:aws:execute-api:" + region + ":123456789012:a1b2c3/prod/POST/orders"
-	p := awstest.Run(t, def)
+	p := awstest.RunDefinition(t, def, "")
 	api.WaitRequests(t, 2+3, nil)
-	if got := p.Metric(t, "sluice_pipe_executions_throttled_total"); got < 1 {
+	if got := p.Counter(t, "sluice_pipe_executions_throttled_total"); got < 1 {
 		t.Errorf("sluice_pipe_executions_throttled_total = %v after two 429s, want >= 1", got)
 	}
 }
@@ -154,7 +161,7 @@ func TestEnrichment(t *testing.T) {
 	def["Enrichment"] = "arn:aws:execute-api:" + region + ":123456789012:a1b2c3/prod/GET/lookup/*"
 	def["EnrichmentParameters"] = map[string]any{"HttpParameters": map[string]any{"PathParameterValues": []string{"$.value.city"}}}
 	def["Target"] = "file://" + out + "?fsync=never"
-	awstest.Run(t, def)
+	awstest.RunDefinition(t, def, "")
 	lines := awstest.WaitLines(t, out, 6)
 	for _, l := range lines {
 		var v struct {

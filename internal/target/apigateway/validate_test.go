@@ -9,8 +9,14 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/internal/awsclient/awstest"
+	"github.com/sluicehq/sluice/internal/kafkatest"
 	"github.com/sluicehq/sluice/internal/sluicetest"
 )
+
+// pipeOn is a pipe definition reading topic orders at broker (no connection is made: validation only).
+func pipeOn(t *testing.T, broker string, batchSize int) map[string]any {
+	return awstest.KafkaPipe(t, &kafkatest.Cluster{Bootstrap: []string{broker}}, "orders", batchSize, nil, nil)
+}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
@@ -42,7 +48,7 @@ func TestValidate(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(strings.ReplaceAll(tc.name, " ", "_"), func(t *testing.T) {
-			d := awstest.KafkaPipe("p", "broker:9092", "orders", max(tc.batch, 1))
+			d := pipeOn(t, "broker:9092", tc.batch)
 			d["Target"] = tc.target
 			if tc.params != nil {
 				d["TargetParameters"] = tc.params
@@ -59,7 +65,7 @@ func TestValidate(t *testing.T) {
 // TestSluiceRunRejects: `sluice run` of a definition with a bad API Gateway parameter exits 2 listing the
 // field, before anything connects (the broker's address does not even resolve).
 func TestSluiceRunRejects(t *testing.T) {
-	d := awstest.KafkaPipe("bad-apigw", "nowhere.invalid:9092", "orders", 1)
+	d := pipeOn(t, "nowhere.invalid:9092", 1)
 	d["Target"] = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3/prod/POST/orders/*"
 	raw, err := json.Marshal(d)
 	if err != nil {
