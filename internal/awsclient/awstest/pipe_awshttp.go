@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -75,4 +76,19 @@ func WaitLines(t testing.TB, path string, n int) []string {
 		return nil
 	})
 	return lines
+}
+
+// DefinitionFile writes def as JSON to a file of the test's temporary directory, for `sluice run --file`,
+// and returns its path.
+func DefinitionFile(t testing.TB, def map[string]any) string {
+	t.Helper()
+	raw, err := json.Marshal(def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "pipe.json")
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

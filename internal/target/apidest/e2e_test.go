@@ -295,14 +295,7 @@ func TestSluiceRun(t *testing.T) {
 	def := f.pipe(t)
 	def["Target"] = arn
 	def["TargetParameters"] = map[string]any{"HttpParameters": map[string]any{"PathParameterValues": []string{"$.value.orderId"}}}
-	raw, err := json.Marshal(def)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "pipe.json")
-	if err := os.WriteFile(path, raw, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := awstest.DefinitionFile(t, def)
 	cmd := exec.Command(sluicetest.Binary(t), "run", "--file", path, "--aws-endpoint", awstest.Endpoint(t), "--region", awstest.Region)
 	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test")
 	p := sluicetest.StartCmd(t, cmd)

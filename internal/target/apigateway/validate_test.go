@@ -1,9 +1,7 @@
 package apigateway_test
 
 import (
-	"encoding/json"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -67,14 +65,7 @@ func TestValidate(t *testing.T) {
 func TestSluiceRunRejects(t *testing.T) {
 	d := pipeOn(t, "nowhere.invalid:9092", 1)
 	d["Target"] = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3/prod/POST/orders/*"
-	raw, err := json.Marshal(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "pipe.json")
-	if err := os.WriteFile(path, raw, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := awstest.DefinitionFile(t, d)
 	p := sluicetest.Start(t, "run", "--file", path)
 	if code := p.Wait(t, 60*time.Second); code != 2 {
 		t.Fatalf("sluice run exit = %d, want 2:\n%s", code, p.Stderr.String())
