@@ -8,7 +8,9 @@ import (
 	_ "github.com/sluicehq/sluice/internal/target/apidest"
 	_ "github.com/sluicehq/sluice/internal/target/apigateway"
 	_ "github.com/sluicehq/sluice/internal/target/batch"
+	_ "github.com/sluicehq/sluice/internal/target/cwlogs"
 	_ "github.com/sluicehq/sluice/internal/target/ecs"
+	_ "github.com/sluicehq/sluice/internal/target/eventbus"
 	_ "github.com/sluicehq/sluice/internal/target/file"
 	_ "github.com/sluicehq/sluice/internal/target/firehose"
 	_ "github.com/sluicehq/sluice/internal/target/http"
@@ -17,6 +19,8 @@ import (
 	_ "github.com/sluicehq/sluice/internal/target/lambda"
 	_ "github.com/sluicehq/sluice/internal/target/redshift"
 	_ "github.com/sluicehq/sluice/internal/target/sagemaker"
+	_ "github.com/sluicehq/sluice/internal/target/sns"
+	_ "github.com/sluicehq/sluice/internal/target/sqs"
 	_ "github.com/sluicehq/sluice/internal/target/stepfunctions"
 	_ "github.com/sluicehq/sluice/internal/target/timestream"
 )

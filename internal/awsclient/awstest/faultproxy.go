@@ -1,5 +1,3 @@
-// Package awstest holds test helpers for code that calls AWS through the SDK: servers that stand between
-// the SDK and an emulator (moto) to make the far side misbehave in ways the emulator cannot.
 package awstest
 
 import (

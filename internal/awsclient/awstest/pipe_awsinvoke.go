@@ -32,6 +32,7 @@ import (
 type Pipe struct {
 	Def     *pipe.Definition
 	metrics *prometheus.Registry
+	log     *lockedBuffer // the execution log (ExecutionLog)
 }
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
@@ -98,9 +99,10 @@ func StartPipe(t testing.TB, d *pipe.Definition, endpoint string) (*Pipe, error)
 func StartPipeWith(t testing.TB, d *pipe.Definition, provider *awsclient.Provider) (*Pipe, error) {
 	t.Helper()
 	aws := provider.For(d.Name, d.RoleArn, sandbox.Unrestricted())
-	reg := prometheus.NewRegistry()
+	reg, log := prometheus.NewRegistry(), &lockedBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	rp, err := runtime.New(ctx, d, runtime.Deps{
+		ExecutionLog: log,
 		AWS:          aws,
 		Secrets:      &secret.Resolver{},
 		Logger:       slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo})),
@@ -126,7 +128,7 @@ func StartPipeWith(t testing.TB, d *pipe.Definition, provider *awsclient.Provide
 			t.Errorf("stopping pipe %s: %v", d.Name, err)
 		}
 	})
-	return &Pipe{Def: d, metrics: reg}, nil
+	return &Pipe{Def: d, metrics: reg, log: log}, nil
 }
 
 // Counter returns the sum of the counter name's series (sluice_pipe_executions_throttled_total, ...).

@@ -1,10 +1,14 @@
 package apidest_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/sluicehq/sluice/internal/awsclient/awstest"
+	"github.com/sluicehq/sluice/internal/plugin"
+	"github.com/sluicehq/sluice/internal/target/apidest"
+	"github.com/sluicehq/sluice/internal/target/eventbus"
 )
 
 const destARN = "arn:aws:events:us-east-1:123456789012:api-destination/orders/0f1e2d3c"
@@ -61,5 +65,19 @@ func TestValidate(t *testing.T) {
 			_, errs := awstest.Definition(t, d)
 			awstest.WantFieldError(t, errs, tc.field, tc.msg)
 		})
+	}
+}
+
+// TestBesideEventBus: with the event bus target registered under "events", API destination ARNs still go
+// to this plugin and event bus ARNs to that one.
+func TestBesideEventBus(t *testing.T) {
+	dest, ok := plugin.Default.TargetSpec(destARN)
+	if !ok || !slices.Contains(dest.Kinds, apidest.Kind) {
+		t.Errorf("TargetSpec(%s) = %v, %v; want the %s spec", destARN, dest.Kinds, ok, apidest.Kind)
+	}
+	bus := "arn:aws:events:us-east-1:123456789012:event-bus/default"
+	spec, ok := plugin.Default.TargetSpec(bus)
+	if !ok || !slices.Contains(spec.Kinds, eventbus.Kind) {
+		t.Errorf("TargetSpec(%s) = %v, %v; want the %s spec", bus, spec.Kinds, ok, eventbus.Kind)
 	}
 }
