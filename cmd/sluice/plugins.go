@@ -5,6 +5,8 @@ package main
 // (docs/adding-a-target.md).
 import (
 	_ "github.com/sluicehq/sluice/internal/enrich/http"
+	_ "github.com/sluicehq/sluice/internal/target/apidest"
+	_ "github.com/sluicehq/sluice/internal/target/apigateway"
 	_ "github.com/sluicehq/sluice/internal/target/batch"
 	_ "github.com/sluicehq/sluice/internal/target/cwlogs"
 	_ "github.com/sluicehq/sluice/internal/target/ecs"

@@ -65,7 +65,7 @@ func (r *Registry) AddEnricher(s EnricherSpec) {
 func (r *Registry) TargetSpec(endpoint string) (TargetSpec, bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	s, ok := r.targets[Kind(endpoint)]
+	s, ok := lookup(r.targets, endpoint)
 	if !ok {
 		return TargetSpec{}, false
 	}
@@ -76,7 +76,7 @@ func (r *Registry) TargetSpec(endpoint string) (TargetSpec, bool) {
 func (r *Registry) EnricherSpec(endpoint string) (EnricherSpec, bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	s, ok := r.enrichers[Kind(endpoint)]
+	s, ok := lookup(r.enrichers, endpoint)
 	if !ok {
 		return EnricherSpec{}, false
 	}
@@ -154,6 +154,33 @@ func Kind(s string) string {
 }
 
 var reScheme = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9+.\-]*$`)
+
+// ResourceKind returns the finer registry key of an ARN, its service and resource type, the resource
+// up to its first '/' or ':' ("arn:aws:events:...:api-destination/NAME/UUID" ->
+// "events:api-destination"); "" for a URI. A spec registered under it serves those ARNs instead of the
+// service's spec (an API destination and an event bus are both "events").
+func ResourceKind(s string) string {
+	parts := strings.SplitN(s, ":", 6)
+	if len(parts) < 6 || parts[0] != "arn" {
+		return ""
+	}
+	typ := parts[5]
+	if i := strings.IndexAny(typ, "/:"); i >= 0 {
+		typ = typ[:i]
+	}
+	return parts[2] + ":" + typ
+}
+
+// lookup returns the spec serving endpoint: its ResourceKind's, else its Kind's.
+func lookup[S any](m map[string]*S, endpoint string) (*S, bool) {
+	if k := ResourceKind(endpoint); k != "" {
+		if s, ok := m[k]; ok {
+			return s, true
+		}
+	}
+	s, ok := m[Kind(endpoint)]
+	return s, ok
+}
 
 // WithTarget returns a copy of r in which s serves its kinds instead of the specs registered for them
 // (sluice dev binds file:///dev/stdout to its own output this way). r is unchanged.

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/sluicehq/sluice/internal/awsclient"
 	"github.com/sluicehq/sluice/internal/kafkatest"
 	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/plugin"
@@ -90,7 +91,14 @@ func RunDefinition(t testing.TB, def map[string]any, endpoint string) *Pipe {
 // StartPipe builds and runs d as RunDefinition does, returning the build error of runtime.New.
 func StartPipe(t testing.TB, d *pipe.Definition, endpoint string) (*Pipe, error) {
 	t.Helper()
-	aws := ProviderAt(t, endpoint).For(d.Name, d.RoleArn, sandbox.Unrestricted())
+	return StartPipeWith(t, d, ProviderAt(t, endpoint))
+}
+
+// StartPipeWith is StartPipe with the pipe's AWS configuration from provider, which the test shares (to
+// read the credentials the pipe assumed, which the provider caches per role).
+func StartPipeWith(t testing.TB, d *pipe.Definition, provider *awsclient.Provider) (*Pipe, error) {
+	t.Helper()
+	aws := provider.For(d.Name, d.RoleArn, sandbox.Unrestricted())
 	reg, log := prometheus.NewRegistry(), &lockedBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	rp, err := runtime.New(ctx, d, runtime.Deps{

@@ -111,6 +111,13 @@ func (noAuth) apply(context.Context, *http.Request) (string, error) { return "",
 func (noAuth) refreshable() bool                                    { return false }
 func (noAuth) invalidate(string)                                    {}
 
+// signer authorizes by signing each request (Config.Sign).
+type signer func(ctx context.Context, req *http.Request) error
+
+func (s signer) apply(ctx context.Context, req *http.Request) (string, error) { return "", s(ctx, req) }
+func (signer) refreshable() bool                                              { return false }
+func (signer) invalidate(string)                                              {}
+
 type basicAuth struct{ user, password string }
 
 func (b basicAuth) apply(_ context.Context, req *http.Request) (string, error) {

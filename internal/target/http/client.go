@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -48,6 +49,13 @@ type Config struct {
 	// Egress is the operator's egress policy (plugin.Env.Sandbox.Egress), applied in the dialer to every
 	// connection, the OAuth token endpoint's included; nil allows any address.
 	Egress *sandbox.Egress
+	// Invocation holds an EventBridge connection's InvocationHttpParameters (an API destination ARN's):
+	// literal headers and query parameters that replace HTTP's of the same name (connection values
+	// win). Its BodyParameters are not applied.
+	Invocation *ConnectionHttpParameters
+	// Sign, when set, authorizes each request instead of APIDestination.Connection, once every other
+	// header is set (API Gateway's SigV4); the body is readable through req.GetBody.
+	Sign func(ctx context.Context, req *http.Request) error
 }
 
 // Option adjusts a Client; the options exist for tests and embedding.
@@ -132,6 +140,9 @@ func NewClient(ctx context.Context, cfg Config, opts ...Option) (*Client, error)
 	c.pathParts = strings.Split(base.EscapedPath(), "*")
 	limit := *ad.InvocationRateLimitPerSecond
 	c.limiter = rate.NewLimiter(rate.Limit(limit), 1)
+	if limit <= 0 {
+		c.limiter.SetLimit(rate.Inf) // API Gateway: no rate limit of Sluice's own (validation keeps users at >= 1)
+	}
 	if hp := cfg.HTTP; hp != nil {
 		for i, v := range hp.PathParameterValues {
 			p, err := newParam(strconv.Itoa(i), v)
@@ -155,11 +166,25 @@ func NewClient(ctx context.Context, cfg Config, opts ...Option) (*Client, error)
 			c.query = append(c.query, p)
 		}
 	}
+	if inv := cfg.Invocation; inv != nil {
+		for _, kv := range inv.HeaderParameters {
+			c.headers = slices.DeleteFunc(c.headers, func(p param) bool { return strings.EqualFold(p.name, kv.Key) })
+			c.headers = append(c.headers, param{name: kv.Key, static: kv.Value})
+		}
+		for _, kv := range inv.QueryStringParameters {
+			c.query = slices.DeleteFunc(c.query, func(p param) bool { return p.name == kv.Key })
+			c.query = append(c.query, param{name: kv.Key, static: kv.Value})
+		}
+	}
 	if len(c.pathParams) != len(c.pathParts)-1 {
 		return nil, fmt.Errorf("endpoint %s has %d \"*\" wildcards but %d path parameter values", c.name, len(c.pathParts)-1, len(c.pathParams))
 	}
 	for _, o := range opts {
 		o(c)
+	}
+	if cfg.Sign != nil {
+		c.auth = signer(cfg.Sign)
+		return c, nil
 	}
 	c.auth, err = newAuthorizer(ctx, ad.Connection, cfg.Secrets, c)
 	if err != nil {
