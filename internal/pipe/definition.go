@@ -101,7 +101,8 @@ type SelfManagedKafkaParameters struct {
 
 	// MaximumRetryAttempts (Sluice extension) bounds the retries of a failing batch: -1 (default,
 	// the Pipes behaviour) retries forever, 0..10000 retries that many times before the failing
-	// records are dead-lettered (or, without DeadLetterConfig, dropped with an error log).
+	// records are dead-lettered. It bounds retries only together with a DeadLetterConfig: without one,
+	// a record is never dropped, so a failing batch is retried until it succeeds (runtime/deliver.go).
 	MaximumRetryAttempts *int `json:"MaximumRetryAttempts,omitempty"`
 	// MaximumRecordAgeInSeconds (Sluice extension) stops retrying records older than this: -1
 	// (default) means no limit, otherwise 60..604800.
