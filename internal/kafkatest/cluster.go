@@ -153,7 +153,11 @@ func (c *Cluster) CreateTopic(t testing.TB, partitions int32) string {
 // (0 when unset), so tests control placement exactly.
 func (c *Cluster) Produce(t testing.TB, recs ...*kgo.Record) {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.Bootstrap...), kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(0))
+	// UnknownTopicRetries(-1): a broker that has just restarted (the broker-control and fault tests) may
+	// answer "unknown topic" while it is still loading its logs; retry until the deadline instead of
+	// franz-go's default of 4 metadata refreshes.
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.Bootstrap...), kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(0),
+		kgo.UnknownTopicRetries(-1))
 	if err != nil {
 		t.Fatalf("creating a producer for %s: %v", c.Name, err)
 	}
