@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -125,11 +124,6 @@ func decodeDefinition(t testing.TB, raw []byte) *pipe.Definition {
 		t.Fatalf("test pipe %s is invalid: %v", raw, errs)
 	}
 	return def
-}
-
-// testLogger writes the pipe's logs to the test output.
-func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
 
 // deps returns Deps for tests; reg nil means plugin.Default.
