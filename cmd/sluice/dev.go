@@ -192,7 +192,8 @@ func runDev(ctx context.Context, f devFlags, std stdio, log *slog.Logger) error 
 		Registry: plugins, Logger: log, Metrics: metricsReg,
 		DrainTimeout: 5 * time.Second, ExecutionLog: std.err,
 		Secrets: &secret.Resolver{AWSEndpoint: f.awsEndpoint, Files: files}, Sandbox: policy,
-	}, AWS: f.awsFlags.provider("", log).For}), supervisor.ManagerOptions{StopTimeout: 15 * time.Second, Registerer: metricsReg, Logger: log})
+	}, AWS: f.awsFlags.provider("", log).For}), supervisor.ManagerOptions{StopTimeout: 15 * time.Second, Registerer: metricsReg, Logger: log,
+		Registry: plugins})
 	srv, err := api.NewServer(api.Config{
 		Store: st, Supervisor: mgr, Registry: plugins,
 		Registerer: metricsReg, Gatherer: metricsReg, Logger: log, Sandbox: policy,

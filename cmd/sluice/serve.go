@@ -184,7 +184,7 @@ func serve(ctx context.Context, f serveFlags, keys map[string]string, log *slog.
 		SessionTimeout: f.sessionTimeout,
 	}, AWS: f.awsFlags.provider(f.region, log).For})
 	mgr := supervisor.NewManager(st, factory, supervisor.ManagerOptions{MaxPipes: f.maxPipes,
-		StopTimeout: f.drainTimeout + 10*time.Second, Registerer: reg, Logger: log})
+		StopTimeout: f.drainTimeout + 10*time.Second, Registerer: reg, Logger: log, Registry: plugin.Default})
 	srv, err := api.NewServer(api.Config{
 		Store: st, Supervisor: mgr, Registry: plugin.Default, Region: f.region, Account: f.account, Keys: keys,
 		Registerer: reg, Gatherer: reg, Logger: log, Sandbox: policy,

@@ -14,7 +14,7 @@ func (s *Server) confine(def *pipe.Definition) pipe.FieldErrors {
 		return nil
 	}
 	var fe pipe.FieldErrors
-	for _, lf := range def.LocalFiles() {
+	for _, lf := range def.LocalFiles(s.registry()) {
 		if err := files.Check(lf.Path); err != nil {
 			fe = append(fe, pipe.FieldError{Field: lf.Field, Message: err.Error()})
 		}

@@ -51,7 +51,7 @@ func (s *Server) describePipe(ctx context.Context, op *operation, r *http.Reques
 	if err != nil {
 		return nil, err
 	}
-	return s.arns.describeOutput(rec)
+	return s.arns.describeOutput(rec, s.registry())
 }
 
 func (s *Server) updatePipe(ctx context.Context, op *operation, r *http.Request, body []byte) (any, error) {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"regexp"
 	"strconv"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/sluicehq/sluice/internal/awsid"
 	"github.com/sluicehq/sluice/internal/pipe"
+	"github.com/sluicehq/sluice/internal/plugin"
 	"github.com/sluicehq/sluice/internal/store"
 	"github.com/sluicehq/sluice/internal/supervisor"
 )
@@ -108,9 +110,10 @@ func (a ARNs) stateOutput(r *store.Record) stateOutput {
 		CreationTime: epoch(r.CreationTime), LastModifiedTime: epoch(r.LastModifiedTime)}
 }
 
-func (a ARNs) describeOutput(r *store.Record) (*describeOutput, error) {
-	d, err := supervisor.StoredDefinition(r)
-	if err != nil {
+func (a ARNs) describeOutput(r *store.Record, reg *plugin.Registry) (*describeOutput, error) {
+	d, err := supervisor.StoredDefinition(r, reg)
+	var invalid *supervisor.InvalidStoredError
+	if err != nil && !errors.As(err, &invalid) { // an invalid one is still described: its state says why it does not run
 		return nil, err
 	}
 	return &describeOutput{

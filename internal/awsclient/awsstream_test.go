@@ -35,7 +35,7 @@ func TestDynamicResolve(t *testing.T) {
 	}
 	want := map[string]any{
 		"Name": `a "b"`, "Count": 2.0, "Flag": true,
-		"List": []any{"static", "y", nil}, // a missing path is null: the member is left out
+		"List": []any{"static", "y"}, // a missing path leaves the element out
 		"Map":  map[string]any{"$.not.a.key": "7"},
 		"Obj":  "{k:v}", // an object as text, as a template made of only the placeholder renders it
 		"Lit":  "$5",    // not a path: literal

@@ -87,9 +87,11 @@ func (d *Dynamic) Decode(b plugin.Batch, i int, v any) error {
 func (d *Dynamic) Static() bool { return len(d.paths) == 0 }
 
 // Resolve returns the object as JSON with every path replaced by the text of its value in input (the
-// untransformed event), as a template made of only that placeholder renders it. A path missing from the
-// event becomes null, so the member is left out as if it had not been given (a required member then
-// fails at the service, naming it).
+// untransformed event), as a template made of only that placeholder renders it. A path that finds
+// nothing (missing from the event, or JSON null) leaves its member out as if it had not been given: an
+// object member is dropped, an array element removed. A required member then fails at the service,
+// naming it, permanently. This is the README's rule for optional members; keys that route a record use
+// Param, which fails the event instead.
 func (d *Dynamic) Resolve(input []byte) (json.RawMessage, error) {
 	if d.doc == nil {
 		return nil, nil
@@ -100,15 +102,18 @@ func (d *Dynamic) Resolve(input []byte) (json.RawMessage, error) {
 		if !ok || err != nil {
 			return s
 		}
-		v, found, lerr := p.LookupText(input)
+		raw, found, lerr := p.Lookup(input)
+		if lerr == nil && found && string(raw) != "null" {
+			var v string
+			v, found, lerr = p.LookupText(input)
+			if lerr == nil && found {
+				return v
+			}
+		}
 		if lerr != nil {
 			err = fmt.Errorf("evaluating %s: %w", s, lerr)
-			return nil
 		}
-		if !found {
-			return nil
-		}
-		return v
+		return omitted
 	})
 	if err != nil {
 		return nil, err
@@ -119,6 +124,9 @@ func (d *Dynamic) Resolve(input []byte) (json.RawMessage, error) {
 	}
 	return b, nil
 }
+
+// omitted is what a path that finds nothing resolves to: mapStrings leaves its member out.
+var omitted = new(struct{})
 
 // walkStrings calls f with the absolute name and value of every string in v (object keys in sorted
 // order, so that errors come out in a stable order).
@@ -142,21 +150,26 @@ func walkStrings(v any, name string, f func(name, s string)) {
 	}
 }
 
-// mapStrings returns a copy of v with every string value (not object keys) replaced by f's result.
+// mapStrings returns a copy of v with every string value (not object keys) replaced by f's result; an
+// element or member for which f returns omitted is left out.
 func mapStrings(v any, f func(string) any) any {
 	switch t := v.(type) {
 	case string:
 		return f(t)
 	case []any:
-		out := make([]any, len(t))
-		for i, e := range t {
-			out[i] = mapStrings(e, f)
+		out := make([]any, 0, len(t))
+		for _, e := range t {
+			if m := mapStrings(e, f); m != omitted {
+				out = append(out, m)
+			}
 		}
 		return out
 	case map[string]any:
 		out := make(map[string]any, len(t))
 		for k, e := range t {
-			out[k] = mapStrings(e, f)
+			if m := mapStrings(e, f); m != omitted {
+				out[k] = m
+			}
 		}
 		return out
 	}

@@ -47,3 +47,16 @@ func Refused(call string, count int32, n int, code func(j int) (code, message *s
 func EachEvent(ctx context.Context, n int, call func(ctx context.Context, i int) error) error {
 	return Chunks(n, 1, 0, nil, func(lo, _ int) error { return Classify(call(ctx, lo)) })
 }
+
+// EachDecoded is EachEvent for the one-call-per-event targets: call gets event i's parameter object
+// decoded from dyn, its paths resolved against b.Inputs[i] (a decoding failure is that event's permanent
+// failure, as EachEvent reports any).
+func EachDecoded[P any](ctx context.Context, b plugin.Batch, dyn *Dynamic, call func(ctx context.Context, p *P) error) error {
+	return EachEvent(ctx, len(b.Payloads), func(ctx context.Context, i int) error {
+		var p P
+		if err := dyn.Decode(b, i, &p); err != nil {
+			return err
+		}
+		return call(ctx, &p)
+	})
+}

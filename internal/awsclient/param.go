@@ -15,9 +15,9 @@ import (
 var (
 	// ErrParamMissing: the parameter's path is not in the event.
 	ErrParamMissing = errors.New("the JSON path is not in the event")
-	// ErrParamNotScalar: the path leads to null, an object or an array, not to a string, number or
-	// boolean.
-	ErrParamNotScalar = errors.New("the JSON path does not lead to a string, number or boolean")
+	// ErrParamNotScalar: the path leads to null, a boolean, an object or an array, not to a string or
+	// a number.
+	ErrParamNotScalar = errors.New("the JSON path does not lead to a string or number")
 )
 
 // Param is a target or enrichment parameter that Pipes lets be dynamic: a static string, or a JSON
@@ -59,9 +59,12 @@ func (p Param) String() string {
 }
 
 // Value returns the parameter for one event: the static value, or the path's value read from input
-// (the untransformed event). A string gives its text; a number or boolean its JSON text. A path that
-// is missing, or leads to null, an object or an array, is a permanent error naming the field and the
-// path (ErrParamMissing, ErrParamNotScalar), never quoting the event.
+// (the untransformed event). It is meant for a key that routes the record (Kinesis PartitionKey, SQS
+// MessageGroupId): a string gives its text, a number its JSON text. A path that is missing, or leads to
+// null, a boolean, an object or an array, is a permanent error naming the field and the path
+// (ErrParamMissing, ErrParamNotScalar), never quoting the event: a record must not be routed by
+// "true" or by "{...}" because its event lacks the key (README, "Targets": the rule every target
+// follows; optional members use Dynamic, which leaves them out instead).
 func (p Param) Value(input json.RawMessage) (string, error) {
 	if p.path == nil {
 		return p.static, nil
@@ -80,7 +83,7 @@ func (p Param) Value(input json.RawMessage) (string, error) {
 			return "", plugin.Permanent(fmt.Errorf("%s: reading %s: %w", p.field, p.path, err))
 		}
 		return s, nil
-	case '{', '[', 'n':
+	case '{', '[', 'n', 't', 'f':
 		return "", plugin.Permanent(fmt.Errorf("%s: %s: %w", p.field, p.path, ErrParamNotScalar))
 	}
 	return string(raw), nil

@@ -58,7 +58,7 @@ func TestParamValue(t *testing.T) {
 		{value: "static", event: `not json`, want: "static"},
 		{value: "$.value.orderId", event: kafka, want: "o-7"},
 		{value: "$.value.qty", event: kafka, want: "3"},
-		{value: "$.value.ok", event: kafka, want: "true"},
+		{value: "$.value.ok", event: kafka, wantErr: ErrParamNotScalar}, // a boolean routes nothing (README, Targets)
 		{value: "$.value.esc", event: kafka, want: `a"b`},
 		{value: "$.value.items[0].sku", event: kafka, want: "a"},
 		{value: "$.key", event: kafka, want: b64("k-1")}, // not JSON: stays base64, as Pipes does

@@ -31,3 +31,12 @@ func Load(data []byte, reg *plugin.Registry, name func(*Definition) error) (*Def
 	}
 	return d, nil
 }
+
+// LoadStored is Load for a definition read back from the store (a CreatePipe/UpdatePipe result, stored
+// defaulted): it is named name and checked again with reg, whose plugins may have changed since it was
+// stored (a plugin removed, a stricter Validate). When it no longer validates, the error is a
+// FieldErrors and the definition is still returned, so that a caller can describe it or merge an update
+// into it; starting it is what must fail.
+func LoadStored(data []byte, reg *plugin.Registry, name string) (*Definition, error) {
+	return Load(data, reg, func(d *Definition) error { d.Name = name; return nil })
+}

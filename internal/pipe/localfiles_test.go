@@ -19,7 +19,8 @@ func TestLocalFiles(t *testing.T) {
 	  }},
 	  "Enrichment": "https://e.example/x",
 	  "EnrichmentParameters": {"ApiDestinationParameters": {"Connection": {"AuthorizationType": "BASIC",
-	    "AuthParameters": {"BasicAuthParameters": {"SecretArn": "file:///etc/sluice/a%20b.json"}}}}},
+	    "AuthParameters": {"BasicAuthParameters": {"SecretArn": "file:///etc/sluice/a%20b.json"}}}},
+	    "HttpParameters": {"HeaderParameters": {"X-Note": "file:x"}, "QueryStringParameters": {"src": "file:///etc/passwd"}}},
 	  "Target": "file:///dev/stdout"
 	}`))
 	if err != nil {
@@ -36,14 +37,30 @@ func TestLocalFiles(t *testing.T) {
 		{"EnrichmentParameters.ApiDestinationParameters.Connection.AuthParameters.BasicAuthParameters.SecretArn", "/etc/sluice/a b.json"},
 		{"Target", "/dev/stdout"},
 	}
-	if diff := cmp.Diff(want, def.LocalFiles()); diff != "" {
+	// The header and query values "file:..." are sent, not opened: the HTTP plugin does not declare them.
+	if diff := cmp.Diff(want, def.LocalFiles(builtin())); diff != "" {
 		t.Errorf("LocalFiles (-want +got):\n%s", diff)
 	}
 
 	none := &Definition{Name: "q", Source: "smk://b:9092", Target: "https://t.example/",
 		SourceParameters: &SourceParameters{SelfManagedKafkaParameters: &SelfManagedKafkaParameters{TopicName: "t",
 			Credentials: &KafkaCredentials{SaslScram512Auth: "env:SCRAM"}}}}
-	if got := none.LocalFiles(); len(got) != 0 {
+	if got := none.LocalFiles(builtin()); len(got) != 0 {
 		t.Errorf("LocalFiles without file references = %v", got)
+	}
+}
+
+// TestLocalFilesKafkaTarget: the Kafka target declares its secret references, not its Key.
+func TestLocalFilesKafkaTarget(t *testing.T) {
+	def, err := Load([]byte(`{"Source": "smk://b:9092", "SourceParameters": {"SelfManagedKafkaParameters": {"TopicName": "t"}},
+	  "Target": "kafka://k:9092/out", "TargetParameters": {"KafkaParameters": {"Key": "file:k",
+	    "Credentials": {"SaslScram512Auth": "file:///etc/sluice/scram.json"}, "ServerRootCaCertificate": "env:CA"}}}`),
+		builtin(), func(d *Definition) error { d.Name = "k"; return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []LocalFile{{"TargetParameters.KafkaParameters.Credentials.SaslScram512Auth", "/etc/sluice/scram.json"}}
+	if diff := cmp.Diff(want, def.LocalFiles(builtin())); diff != "" {
+		t.Errorf("LocalFiles (-want +got):\n%s", diff)
 	}
 }

@@ -131,7 +131,6 @@ func (d *Definition) validateCollect(reg *plugin.Registry, files *[]LocalFile) F
 					members = enr.Members
 				}
 				v.member("EnrichmentParameters", m.name, enrKind, members, reg.EnricherMemberKinds(m.name))
-				v.localFiles("EnrichmentParameters."+m.name, m.raw)
 			}
 		}
 	}
@@ -140,6 +139,11 @@ func (d *Definition) validateCollect(reg *plugin.Registry, files *[]LocalFile) F
 			fe.add("EnrichmentParameters", "%v", err)
 		} else {
 			fe = append(fe, enr.Validate(c)...)
+		}
+	}
+	if enr != nil && enr.Files != nil && v.files != nil {
+		if c, err := d.EnrichmentCheck(); err == nil {
+			v.pluginFiles(enr.Files(c))
 		}
 	}
 
@@ -170,7 +174,6 @@ func (d *Definition) validateCollect(reg *plugin.Registry, files *[]LocalFile) F
 					members = tgt.Members
 				}
 				v.member("TargetParameters", m.name, tgtKind, members, reg.TargetMemberKinds(m.name))
-				v.localFiles("TargetParameters."+m.name, m.raw)
 			}
 		}
 	}
@@ -179,6 +182,11 @@ func (d *Definition) validateCollect(reg *plugin.Registry, files *[]LocalFile) F
 			fe.add("TargetParameters", "%v", err)
 		} else {
 			fe = append(fe, tgt.Validate(c)...)
+		}
+	}
+	if tgt != nil && tgt.Files != nil && v.files != nil {
+		if c, err := d.TargetCheck(); err == nil {
+			v.pluginFiles(tgt.Files(c))
 		}
 	}
 

@@ -86,8 +86,19 @@ type TargetSpec struct {
 	// MaxPayloadBytes is the most one event's payload may hold when below plugin.MaxPayloadBytes
 	// (0: MaxPayloadBytes). An instance may lower it further with PayloadLimiter.
 	MaxPayloadBytes int
+	// Files lists the secret references and file paths its parameters hold (no I/O; a value that does
+	// not parse may be left out: Validate reports it). The server checks the file: ones against the
+	// operator's file roots (serve --file-root) before storing the pipe. Nil: its parameters name no
+	// local file. Only the plugin knows which strings it opens: a header value "file:x" is not a file.
+	Files func(c Check) []FileRef
 	// New builds the target. It may connect; errors are build failures of the pipe.
 	New func(ctx context.Context, env Env, c Check) (Target, error)
+}
+
+// FileRef is a secret reference or file path in a plugin's parameters, by the absolute field name.
+type FileRef struct {
+	Field string // "TargetParameters.KafkaParameters.Credentials.SaslScram512Auth"
+	Ref   string // "file:///etc/sluice/scram.json", "env:X", an ARN: only file: ones are local files
 }
 
 // EnricherSpec is the enrichment counterpart (Members are EnrichmentParameters members).
@@ -100,6 +111,7 @@ type EnricherSpec struct {
 	// both the target and the enrichment have one, the smaller wins.
 	DefaultBatchSize int
 	MaxPayloadBytes  int
+	Files            func(c Check) []FileRef
 	New              func(ctx context.Context, env Env, c Check) (Enricher, error)
 }
 

@@ -134,23 +134,33 @@ func (p *Pipe) deadLetter(ctx context.Context, recs []*kafka.Record, failures []
 		letters[i] = data
 	}
 	policy := retry.Policy{MaxRetries: -1, Base: g.policy.Base, Cap: g.policy.Cap}
+	// delivered is how many leading letters the destination has acknowledged: as on the target path
+	// (deliver), a retry resumes at the first one not stored (after a failed chunk, or the first failed
+	// entry of a plugin.PartialError), so that the destination gets no letter twice that it accepted.
+	delivered := 0
 	_, err := policy.Run(ctx, retry.Batch{
 		Len: len(letters),
 		Exec: func(ctx context.Context, lo, hi int) error {
+			start := min(max(lo, delivered), hi)
+			if start == hi {
+				return nil
+			}
 			dctx, cancel := context.WithTimeout(ctx, g.timeout)
 			defer cancel()
 			err := p.guard("the dead-letter destination "+g.dlqArn, func() error {
-				for i := lo; i < hi; {
+				for i := start; i < hi; {
 					j := chunkEnd(i, hi, g.dlqMax)
 					if err := g.dlq.Deliver(dctx, plugin.Batch{Payloads: letters[i:j], Inputs: letters[i:j]}); err != nil {
+						delivered = max(delivered, i+deliveredBefore(err, j-i))
 						return err
 					}
+					delivered = max(delivered, j)
 					i = j
 				}
 				return nil
 			})
 			if err != nil {
-				return fmt.Errorf("writing %d dead letters to %s: %w", hi-lo, g.dlqArn, err)
+				return fmt.Errorf("writing %d dead letters to %s: %w", hi-start, g.dlqArn, err)
 			}
 			return nil
 		},

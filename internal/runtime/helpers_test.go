@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -22,7 +21,7 @@ import (
 	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/plugin"
 	"github.com/sluicehq/sluice/internal/runtime"
-	"github.com/sluicehq/sluice/internal/secret"
+	"github.com/sluicehq/sluice/internal/runtime/runtimetest"
 
 	_ "github.com/sluicehq/sluice/internal/target/file"
 	_ "github.com/sluicehq/sluice/internal/target/kafka"
@@ -127,21 +126,8 @@ func decodeDefinition(t testing.TB, raw []byte) *pipe.Definition {
 	return def
 }
 
-// testLogger writes the pipe's logs to the test output.
-func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))
-}
-
 // deps returns Deps for tests; reg nil means plugin.Default.
-func deps(t testing.TB, reg *plugin.Registry) runtime.Deps {
-	return runtime.Deps{
-		Registry:     reg,
-		Secrets:      &secret.Resolver{},
-		Logger:       testLogger(t),
-		DrainTimeout: 10 * time.Second,
-		Retry:        runtime.Backoff{Initial: 20 * time.Millisecond, Max: 200 * time.Millisecond},
-	}
-}
+func deps(t testing.TB, reg *plugin.Registry) runtime.Deps { return runtimetest.Deps(t, reg) }
 
 // running is a pipe started by start.
 type running struct {
@@ -152,28 +138,11 @@ type running struct {
 // start creates and runs the pipe; it is stopped (drained and closed) at the end of the test, or by stop.
 func start(t testing.TB, def *pipe.Definition, d runtime.Deps) *running {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	p, err := runtime.New(ctx, def, d)
+	r, err := runtimetest.Start(t, def, d)
 	if err != nil {
-		cancel()
 		t.Fatalf("runtime.New: %v", err)
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- p.Run(ctx) }()
-	r := &running{p: p}
-	r.stop = sync.OnceValue(func() error {
-		cancel()
-		runErr := <-errc
-		closeCtx, cc := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cc()
-		return errors.Join(runErr, p.Close(closeCtx))
-	})
-	t.Cleanup(func() {
-		if err := r.stop(); err != nil {
-			t.Errorf("stopping pipe: %v", err)
-		}
-	})
-	return r
+	return &running{p: r.Pipe, stop: r.Stop}
 }
 
 // order is the sample record value used by the tests.

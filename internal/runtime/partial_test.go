@@ -174,3 +174,61 @@ func (b *poisonAPITarget) Deliver(_ context.Context, batch plugin.Batch) error {
 	}
 	return nil
 }
+
+// refuseAllTarget refuses every event permanently.
+type refuseAllTarget struct{}
+
+func (refuseAllTarget) Deliver(context.Context, plugin.Batch) error {
+	return plugin.Permanent(errors.New("AccessDeniedException"))
+}
+
+// TestDeadLetterPartialFailure: a dead-letter destination answering a *plugin.PartialError is retried
+// from its first failed entry, as a target is: the 4 letters go out as one call, the destination refuses
+// the third (retryably) and the retry carries the third and fourth only, so the first two are stored once.
+func TestDeadLetterPartialFailure(t *testing.T) {
+	c := kafkatest.Kfake(t)
+	topic := c.CreateTopic(t, 1)
+	var recs []*kgoRecord
+	for i := range 4 {
+		recs = append(recs, &kgoRecord{value: fmt.Sprintf(`{"i":%d}`, i)})
+	}
+	produce(t, c, topic, recs)
+	dlq := &batchAPITarget{refuse: []int{2}, err: errors.New("entry 2: InternalError")}
+	reg := plugin.NewRegistry()
+	fs, _ := plugin.Default.TargetSpec("file:///x")
+	fs.New = func(ctx context.Context, env plugin.Env, c plugin.Check) (plugin.Target, error) {
+		if c.DeadLetter {
+			return dlq, nil
+		}
+		return refuseAllTarget{}, nil
+	}
+	reg.AddTarget(fs)
+	def := definition(t, c, topic, spec{batchSize: 10, window: 1, target: "file:///test"})
+	zero := 0
+	smk := def.SourceParameters.SelfManagedKafkaParameters
+	smk.MaximumRetryAttempts = &zero
+	smk.DeadLetterConfig = &pipe.DeadLetterConfig{Arn: "file:///dlq"}
+	start(t, def, deps(t, reg))
+	waitCommitted(t, c, groupOf(def), topic, map[int32]int64{0: 4})
+
+	dlq.mu.Lock()
+	defer dlq.mu.Unlock()
+	offsets := func(letters []string) []string {
+		var out []string
+		for _, l := range letters {
+			out = append(out, field(t, l, "offset"))
+		}
+		return out
+	}
+	var calls [][]string
+	for _, call := range dlq.calls {
+		calls = append(calls, offsets(call))
+	}
+	if diff := cmp.Diff([][]string{{"0", "1", "2", "3"}, {"2", "3"}}, calls); diff != "" {
+		t.Errorf("dead-letter calls by offset (-want +got):\n%s", diff)
+	}
+	// 3 is stored twice (accepted in the first call, re-sent after 2 to keep the order: at-least-once).
+	if got := offsets(dlq.accepted); !slices.Equal(got, []string{"0", "1", "3", "2", "3"}) {
+		t.Errorf("stored dead letters by offset %v, want 0, 1, 3, then 2, 3", got)
+	}
+}

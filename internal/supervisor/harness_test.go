@@ -66,6 +66,7 @@ func (h *harness) start(opts ...harnessOpt) {
 		o(&su)
 	}
 	h.store, h.reg, h.plugins = st, reg, su.Registry
+	su.Options.Registry = su.Registry
 	h.mgr = supervisor.NewManager(st, su.Factory, su.Options)
 	if err := h.mgr.Resume(t.Context()); err != nil {
 		t.Fatal(err)

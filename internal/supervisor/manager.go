@@ -14,6 +14,7 @@ import (
 
 	"github.com/sluicehq/sluice/internal/metrics"
 	"github.com/sluicehq/sluice/internal/pipe"
+	"github.com/sluicehq/sluice/internal/plugin"
 	"github.com/sluicehq/sluice/internal/runtime"
 	"github.com/sluicehq/sluice/internal/store"
 )
@@ -88,6 +89,7 @@ type worker struct {
 type Manager struct {
 	store     store.Store
 	factory   Factory
+	plugins   *plugin.Registry
 	log       *slog.Logger
 	now       func() time.Time
 	maxPipes  int
@@ -134,6 +136,9 @@ type ManagerOptions struct {
 	Registerer prometheus.Registerer
 	// Now is the clock of the records' timestamps; nil means time.Now (tests fix it).
 	Now func() time.Time
+	// Registry holds the plugins stored definitions are loaded with before a start (StoredDefinition);
+	// nil means plugin.Default. Give the runtime (RuntimeOptions.Deps.Registry) and the API the same.
+	Registry *plugin.Registry
 }
 
 // NewManager returns a Manager over st that builds runners with factory, watching st from now on. Call
@@ -160,7 +165,7 @@ func NewManager(st store.Store, factory Factory, o ManagerOptions) *Manager {
 		o.OnDeleted = metrics.NewMetrics(o.Registerer).Forget
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	m := &Manager{store: st, factory: factory, log: o.Logger, now: o.Now, maxPipes: o.MaxPipes,
+	m := &Manager{store: st, factory: factory, plugins: o.Registry, log: o.Logger, now: o.Now, maxPipes: o.MaxPipes,
 		stopWait: o.StopTimeout, startTO: o.StartTimeout, backoff: o.StartBackoff, deleted: o.OnDeleted,
 		ctx: ctx, cancel: cancel, running: map[string]*instance{}, workers: map[string]*worker{},
 		minRev: map[string]uint64{}}
@@ -270,8 +275,9 @@ func (m *Manager) Update(ctx context.Context, name string, fn func(old *pipe.Def
 		if r.DesiredState == pipe.StateDeleted {
 			return store.ErrNotFound
 		}
-		old, err := StoredDefinition(r)
-		if err != nil {
+		old, err := StoredDefinition(r, m.plugins)
+		var invalid *InvalidStoredError
+		if err != nil && !errors.As(err, &invalid) { // an invalid one may be repaired by the update: fn validates
 			return err
 		}
 		def, err := fn(old)
@@ -492,8 +498,8 @@ func (m *Manager) work(ctx context.Context, name string, w *worker) {
 		m.lifecycle.StopRetrying(name)
 		m.finish(w, name, pipe.StateStopped, rec.StateReason)
 	default:
-		def, err := StoredDefinition(rec)
-		if err != nil {
+		def, err := StoredDefinition(rec, m.plugins)
+		if err != nil { // never started: the reason names each field the plugins refuse
 			m.finish(w, name, pipe.FailedState(via), err.Error())
 			return
 		}
@@ -876,12 +882,21 @@ func (m *Manager) Close(ctx context.Context) error {
 	}
 }
 
-// StoredDefinition decodes a record's definition (defaulted and validated when stored), with the
-// record's name, desired state (DELETED reads as STOPPED) and tags.
-func StoredDefinition(r *store.Record) (*pipe.Definition, error) {
-	var d pipe.Definition
-	if err := json.Unmarshal(r.Definition, &d); err != nil {
+// StoredDefinition loads a record's definition through pipe.LoadStored with reg (nil: plugin.Default),
+// with the record's name, desired state (DELETED reads as STOPPED) and tags. A definition that no longer
+// validates with reg (its plugin removed, say) comes back along with an *InvalidStoredError: describing
+// it or merging an update into it still works, starting it must not.
+func StoredDefinition(r *store.Record, reg *plugin.Registry) (*pipe.Definition, error) {
+	if reg == nil {
+		reg = plugin.Default
+	}
+	d, err := pipe.LoadStored(r.Definition, reg, r.Name)
+	var fe pipe.FieldErrors
+	if d == nil || (err != nil && !errors.As(err, &fe)) {
 		return nil, fmt.Errorf("decoding stored definition of pipe %s: %w", r.Name, err)
+	}
+	if err != nil {
+		err = &InvalidStoredError{Name: r.Name, Err: err}
 	}
 	d.Name = r.Name
 	d.DesiredState = r.DesiredState
@@ -889,5 +904,17 @@ func StoredDefinition(r *store.Record) (*pipe.Definition, error) {
 		d.DesiredState = pipe.StateStopped
 	}
 	d.Tags = r.Tags
-	return &d, nil
+	return d, err
 }
+
+// InvalidStoredError is a stored definition that the plugins no longer accept.
+type InvalidStoredError struct {
+	Name string
+	Err  error // the pipe.FieldErrors
+}
+
+func (e *InvalidStoredError) Error() string {
+	return fmt.Sprintf("the stored definition of pipe %s is no longer valid: %v", e.Name, e.Err)
+}
+
+func (e *InvalidStoredError) Unwrap() error { return e.Err }

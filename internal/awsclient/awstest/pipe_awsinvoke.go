@@ -2,16 +2,12 @@ package awstest
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"log/slog"
 	"maps"
 	"os"
 	"regexp"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,9 +19,8 @@ import (
 	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/plugin"
 	"github.com/sluicehq/sluice/internal/retry"
-	"github.com/sluicehq/sluice/internal/runtime"
+	"github.com/sluicehq/sluice/internal/runtime/runtimetest"
 	"github.com/sluicehq/sluice/internal/sandbox"
-	"github.com/sluicehq/sluice/internal/secret"
 )
 
 // Pipe is a pipe that RunDefinition runs in the test's process.
@@ -98,36 +93,13 @@ func StartPipe(t testing.TB, d *pipe.Definition, endpoint string) (*Pipe, error)
 // read the credentials the pipe assumed, which the provider caches per role).
 func StartPipeWith(t testing.TB, d *pipe.Definition, provider *awsclient.Provider) (*Pipe, error) {
 	t.Helper()
-	aws := provider.For(d.Name, d.RoleArn, sandbox.Unrestricted())
+	deps := runtimetest.Deps(t, nil)
+	deps.AWS = provider.For(d.Name, d.RoleArn, sandbox.Unrestricted())
 	reg, log := prometheus.NewRegistry(), &lockedBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	rp, err := runtime.New(ctx, d, runtime.Deps{
-		ExecutionLog: log,
-		AWS:          aws,
-		Secrets:      &secret.Resolver{},
-		Logger:       slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo})),
-		Metrics:      reg,
-		DrainTimeout: 10 * time.Second,
-		Retry:        runtime.Backoff{Initial: 20 * time.Millisecond, Max: 200 * time.Millisecond},
-	})
-	if err != nil {
-		cancel()
+	deps.Metrics, deps.ExecutionLog = reg, log
+	if _, err := runtimetest.Start(t, d, deps); err != nil {
 		return nil, err
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- rp.Run(ctx) }()
-	stop := sync.OnceValue(func() error {
-		cancel()
-		runErr := <-errc
-		closeCtx, cc := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cc()
-		return errors.Join(runErr, rp.Close(closeCtx))
-	})
-	t.Cleanup(func() {
-		if err := stop(); err != nil {
-			t.Errorf("stopping pipe %s: %v", d.Name, err)
-		}
-	})
 	return &Pipe{Def: d, metrics: reg, log: log}, nil
 }
 

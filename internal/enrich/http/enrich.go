@@ -41,6 +41,7 @@ var Spec = plugin.EnricherSpec{
 	Validate: func(c plugin.Check) []plugin.FieldError {
 		return httptarget.ValidateEndpoint(c, "Enrichment", "EnrichmentParameters", "enrichment")
 	},
+	Files:            httptarget.Files("EnrichmentParameters"),
 	MaxBatch:         1,
 	DefaultBatchSize: 1,
 	New:              newEnricher,

@@ -136,11 +136,7 @@ func NewWithConfig(cfg aws.Config, c plugin.Check) (*Target, error) {
 
 // Deliver submits one job per event, in order.
 func (t *Target) Deliver(ctx context.Context, b plugin.Batch) error {
-	return awsclient.EachEvent(ctx, len(b.Payloads), func(ctx context.Context, i int) error {
-		var p Parameters
-		if err := t.dyn.Decode(b, i, &p); err != nil {
-			return err
-		}
+	return awsclient.EachDecoded(ctx, b, t.dyn, func(ctx context.Context, p *Parameters) error {
 		if _, err := t.client.SubmitJob(ctx, p.submitJob(t.queue)); err != nil {
 			return fmt.Errorf("batch SubmitJob to %s: %w", t.arn, err)
 		}

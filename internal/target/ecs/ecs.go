@@ -47,11 +47,7 @@ func NewWithConfig(cfg aws.Config, c plugin.Check) (*Target, error) {
 
 // Deliver runs the task once per event, in order.
 func (t *Target) Deliver(ctx context.Context, b plugin.Batch) error {
-	return awsclient.EachEvent(ctx, len(b.Payloads), func(ctx context.Context, i int) error {
-		var p Parameters
-		if err := t.dyn.Decode(b, i, &p); err != nil {
-			return err
-		}
+	return awsclient.EachDecoded(ctx, b, t.dyn, func(ctx context.Context, p *Parameters) error {
 		out, err := t.client.RunTask(ctx, p.runTask(t.cluster))
 		if err != nil {
 			return fmt.Errorf("ecs RunTask on %s: %w", t.arn, err)

@@ -110,14 +110,22 @@ func TestDeliverToS3(t *testing.T) {
 	}
 }
 
-func TestDeliverSplitsBySize(t *testing.T) {
-	moto := awstest.Config(t, "")
+// proxiedTarget makes a delivery stream writing to a new bucket, and a target delivering to it through a
+// fault proxy; moto is the test's own configuration, to read the bucket.
+func proxiedTarget(t *testing.T) (moto aws.Config, bucket string, fp *awstest.FaultProxy, tg *Target) {
+	t.Helper()
+	moto = awstest.Config(t, "")
 	stream, bucket := newDeliveryStream(t, moto)
-	fp := awstest.NewFaultProxy(t, awstest.Endpoint(t))
+	fp = awstest.NewFaultProxy(t, awstest.Endpoint(t))
 	tg, err := NewWithConfig(awstest.PipeConfig(t, fp.URL), plugin.Check{Endpoint: stream})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return moto, bucket, fp, tg
+}
+
+func TestDeliverSplitsBySize(t *testing.T) {
+	moto, bucket, fp, tg := proxiedTarget(t)
 	// Six 900 KiB records: four fit in one 4 MiB call, so 4 + 2.
 	big := strings.Repeat("x", 900<<10)
 	if err := tg.Deliver(t.Context(), payloads(6, func(i int) string { return fmt.Sprintf("%d%s", i, big) })); err != nil {
@@ -137,17 +145,11 @@ func TestDeliverSplitsBySize(t *testing.T) {
 }
 
 func TestDeliverPartialFailureAndThrottling(t *testing.T) {
-	moto := awstest.Config(t, "")
-	stream, bucket := newDeliveryStream(t, moto)
-	fp := awstest.NewFaultProxy(t, awstest.Endpoint(t))
-	tg, err := NewWithConfig(awstest.PipeConfig(t, fp.URL), plugin.Check{Endpoint: stream})
-	if err != nil {
-		t.Fatal(err)
-	}
+	moto, bucket, fp, tg := proxiedTarget(t)
 	b := payloads(4, func(i int) string { return fmt.Sprintf("%d;", i) })
 
 	fp.Fail("PutRecordBatch", 1, awstest.Throttle("ThrottlingException"))
-	err = tg.Deliver(t.Context(), b)
+	err := tg.Deliver(t.Context(), b)
 	var th *plugin.ThrottledError
 	if !errors.As(err, &th) {
 		t.Fatalf("Deliver = %v, want a *plugin.ThrottledError", err)

@@ -1,6 +1,7 @@
 package httptarget
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -294,4 +295,29 @@ func validateAPIDestination(p string, a *ApiDestinationParameters) []plugin.Fiel
 		}
 	}
 	return errs
+}
+
+// Files is the Files hook of the HTTP target and enrichment: the secret references of the connection in
+// prefix.ApiDestinationParameters (prefix "TargetParameters" or "EnrichmentParameters"). Header, query
+// and path values are sent, never opened, so they are not listed.
+func Files(prefix string) func(c plugin.Check) []plugin.FileRef {
+	return func(c plugin.Check) []plugin.FileRef {
+		raw, err := c.Member("ApiDestinationParameters")
+		var a ApiDestinationParameters
+		if err != nil || raw == nil || json.Unmarshal(raw, &a) != nil || a.Connection == nil || a.Connection.AuthParameters == nil {
+			return nil
+		}
+		ap, f := a.Connection.AuthParameters, prefix+".ApiDestinationParameters.Connection.AuthParameters."
+		var refs []plugin.FileRef
+		if ap.BasicAuthParameters != nil {
+			refs = append(refs, plugin.FileRef{Field: f + "BasicAuthParameters.SecretArn", Ref: ap.BasicAuthParameters.SecretArn})
+		}
+		if ap.ApiKeyAuthParameters != nil {
+			refs = append(refs, plugin.FileRef{Field: f + "ApiKeyAuthParameters.SecretArn", Ref: ap.ApiKeyAuthParameters.SecretArn})
+		}
+		if ap.OAuthParameters != nil {
+			refs = append(refs, plugin.FileRef{Field: f + "OAuthParameters.SecretArn", Ref: ap.OAuthParameters.SecretArn})
+		}
+		return refs
+	}
 }

@@ -20,6 +20,7 @@ var Spec = plugin.TargetSpec{
 	Validate: func(c plugin.Check) []plugin.FieldError {
 		return ValidateEndpoint(c, "Target", "TargetParameters", "target")
 	},
+	Files:            Files("TargetParameters"),
 	MaxBatch:         1,
 	DefaultBatchSize: 1,
 	New:              newTarget,

@@ -75,6 +75,7 @@ var Spec = plugin.TargetSpec{
 	Kinds:    []string{Kind},
 	Members:  []string{"KafkaParameters"},
 	Validate: Validate,
+	Files:    Files,
 	New: func(ctx context.Context, env plugin.Env, c plugin.Check) (plugin.Target, error) {
 		return New(ctx, env, c.Endpoint, c.Params)
 	},

@@ -70,3 +70,26 @@ func Validate(c plugin.Check) []plugin.FieldError {
 	}, c.Enrichment)...)
 	return errs
 }
+
+// Files is Spec.Files: the secret references of TargetParameters.KafkaParameters (Credentials and
+// ServerRootCaCertificate); the Key is never opened.
+func Files(c plugin.Check) []plugin.FileRef {
+	p, err := ParseParameters(c.Params)
+	if err != nil {
+		return nil
+	}
+	const f = "TargetParameters.KafkaParameters"
+	var refs []plugin.FileRef
+	if cr := p.Credentials; cr != nil {
+		for _, m := range []struct{ name, ref string }{{"BasicAuth", cr.BasicAuth}, {"ClientCertificateTlsAuth", cr.ClientCertificateTlsAuth},
+			{"SaslScram256Auth", cr.SaslScram256Auth}, {"SaslScram512Auth", cr.SaslScram512Auth}} {
+			if m.ref != "" {
+				refs = append(refs, plugin.FileRef{Field: f + ".Credentials." + m.name, Ref: m.ref})
+			}
+		}
+	}
+	if p.ServerRootCaCertificate != "" {
+		refs = append(refs, plugin.FileRef{Field: f + ".ServerRootCaCertificate", Ref: p.ServerRootCaCertificate})
+	}
+	return refs
+}

@@ -91,11 +91,7 @@ func NewWithConfig(cfg aws.Config, c plugin.Check) (*Target, error) {
 // accepted the statements; it does not wait for them to finish (WithEvent asks Redshift to report that
 // on the default event bus, as in Pipes).
 func (t *Target) Deliver(ctx context.Context, b plugin.Batch) error {
-	return awsclient.EachEvent(ctx, len(b.Payloads), func(ctx context.Context, i int) error {
-		var p Parameters
-		if err := t.dyn.Decode(b, i, &p); err != nil {
-			return err
-		}
+	return awsclient.EachDecoded(ctx, b, t.dyn, func(ctx context.Context, p *Parameters) error {
 		if len(p.Sqls) == 1 {
 			_, err := t.client.ExecuteStatement(ctx, &redshiftdata.ExecuteStatementInput{
 				ClusterIdentifier: &t.cluster, Database: p.Database, DbUser: p.DbUser, SecretArn: p.SecretManagerArn,

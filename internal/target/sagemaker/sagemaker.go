@@ -81,11 +81,7 @@ func NewWithConfig(cfg aws.Config, c plugin.Check) (*Target, error) {
 
 // Deliver starts one execution per event, in order.
 func (t *Target) Deliver(ctx context.Context, b plugin.Batch) error {
-	return awsclient.EachEvent(ctx, len(b.Payloads), func(ctx context.Context, i int) error {
-		var p Parameters
-		if err := t.dyn.Decode(b, i, &p); err != nil {
-			return err
-		}
+	return awsclient.EachDecoded(ctx, b, t.dyn, func(ctx context.Context, p *Parameters) error {
 		in := &sagemaker.StartPipelineExecutionInput{PipelineName: &t.name}
 		for _, pp := range p.PipelineParameterList {
 			in.PipelineParameters = append(in.PipelineParameters, types.Parameter{Name: pp.Name, Value: pp.Value})
