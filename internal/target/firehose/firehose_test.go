@@ -1,6 +1,7 @@
 package firehose
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -50,8 +51,12 @@ func newDeliveryStream(t *testing.T, cfg aws.Config) (string, string) {
 	if err != nil {
 		t.Fatalf("CreateDeliveryStream: %v", err)
 	}
+	// t.Context is cancelled before cleanups run; the emulator allows only 50 delivery streams at once, so
+	// a stream left behind fails later runs against a long-lived emulator.
 	t.Cleanup(func() {
-		_, _ = fh.DeleteDeliveryStream(ctx, &firehose.DeleteDeliveryStreamInput{DeliveryStreamName: &name})
+		if _, err := fh.DeleteDeliveryStream(context.Background(), &firehose.DeleteDeliveryStreamInput{DeliveryStreamName: &name}); err != nil {
+			t.Errorf("DeleteDeliveryStream %s: %v", name, err)
+		}
 	})
 	return aws.ToString(out.DeliveryStreamARN), name
 }

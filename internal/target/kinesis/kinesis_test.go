@@ -2,6 +2,7 @@ package kinesis
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -48,7 +49,7 @@ func newStream(t *testing.T, c *kinesis.Client, shards int32) string {
 		t.Fatalf("CreateStream: %v", err)
 	}
 	t.Cleanup(func() {
-		_, _ = c.DeleteStream(t.Context(), &kinesis.DeleteStreamInput{StreamName: &name})
+		_, _ = c.DeleteStream(context.Background(), &kinesis.DeleteStreamInput{StreamName: &name})
 	})
 	d, err := c.DescribeStreamSummary(t.Context(), &kinesis.DescribeStreamSummaryInput{StreamName: &name})
 	if err != nil {

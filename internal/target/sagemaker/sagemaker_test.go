@@ -1,6 +1,7 @@
 package sagemaker
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -47,7 +48,7 @@ func newPipeline(t *testing.T, c *sagemaker.Client) (string, string) {
 		t.Fatalf("CreatePipeline: %v", err)
 	}
 	t.Cleanup(func() {
-		_, _ = c.DeletePipeline(t.Context(), &sagemaker.DeletePipelineInput{PipelineName: &name, ClientRequestToken: aws.String(fmt.Sprintf("delete-%d-abcdefghijklmnopqrstuvwxyz", time.Now().UnixNano()))})
+		_, _ = c.DeletePipeline(context.Background(), &sagemaker.DeletePipelineInput{PipelineName: &name, ClientRequestToken: aws.String(fmt.Sprintf("delete-%d-abcdefghijklmnopqrstuvwxyz", time.Now().UnixNano()))})
 	})
 	return aws.ToString(out.PipelineArn), name
 }
