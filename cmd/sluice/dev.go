@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sluicehq/sluice/internal/api"
+	"github.com/sluicehq/sluice/internal/console"
 	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/plugin"
 	"github.com/sluicehq/sluice/internal/runtime"
@@ -187,14 +188,16 @@ func runDev(ctx context.Context, f devFlags, std stdio, log *slog.Logger) error 
 	policy := sandbox.Policy{Files: files, Egress: serverEgress(f.allowEgress, apiLn.Addr())}
 	metricsReg := prometheus.NewRegistry()
 	plugins := devRegistry(std)
+	secrets := &secret.Resolver{AWSEndpoint: f.awsEndpoint, Files: files}
 	srv, err := api.NewServer(api.Config{
 		Store: st, Registry: plugins,
 		Factory: api.RuntimeFactory(api.RuntimeOptions{Deps: runtime.Deps{
 			Registry: plugins, Logger: log, Metrics: metricsReg,
 			DrainTimeout: 5 * time.Second, ExecutionLog: std.err,
-			Secrets: &secret.Resolver{AWSEndpoint: f.awsEndpoint, Files: files}, Sandbox: policy,
+			Secrets: secrets, Sandbox: policy,
 		}, AWS: f.awsFlags.provider("", log).For}),
 		Registerer: metricsReg, Gatherer: metricsReg, Logger: log, StopTimeout: 15 * time.Second, Sandbox: policy,
+		Console: &console.Options{Secrets: secrets, Egress: policy.Egress},
 	})
 	if err != nil {
 		return fmt.Errorf("starting the management API: %w", err)
@@ -298,6 +301,7 @@ Send your own records (key:value), or read the topic:
   A pipe of your own: "Source": "smk://127.0.0.1:%[4]s" in a definition for sluice run --file
 
 Management API (the Pipes API, demo pipe included): aws pipes list-pipes --endpoint-url http://%[5]s
+Web console (pipes, live rates, playground): http://%[5]s/
 Ctrl-C stops everything.
 
 `, broker, devTopic, strconv.FormatFloat(rate, 'f', -1, 64), port, api)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/sluicehq/sluice/internal/api"
 	"github.com/sluicehq/sluice/internal/awsid"
+	"github.com/sluicehq/sluice/internal/console"
 	"github.com/sluicehq/sluice/internal/plugin"
 	"github.com/sluicehq/sluice/internal/runtime"
 	"github.com/sluicehq/sluice/internal/sandbox"
@@ -171,9 +172,10 @@ func serve(ctx context.Context, f serveFlags, keys map[string]string, log *slog.
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	secrets := &secret.Resolver{AWSEndpoint: f.awsEndpoint, Region: f.region, Logger: log, Files: policy.Files}
 	factory := api.RuntimeFactory(api.RuntimeOptions{Deps: runtime.Deps{
 		Registry:       plugin.Default,
-		Secrets:        &secret.Resolver{AWSEndpoint: f.awsEndpoint, Region: f.region, Logger: log, Files: policy.Files},
+		Secrets:        secrets,
 		Sandbox:        policy,
 		Logger:         log,
 		Metrics:        reg,
@@ -185,6 +187,7 @@ func serve(ctx context.Context, f serveFlags, keys map[string]string, log *slog.
 	srv, err := api.NewServer(api.Config{
 		Store: st, Factory: factory, Registry: plugin.Default, Region: f.region, Account: f.account, Keys: keys, MaxPipes: f.maxPipes,
 		StopTimeout: f.drainTimeout + 10*time.Second, Registerer: reg, Gatherer: reg, Logger: log, Sandbox: policy,
+		Console: &console.Options{Secrets: secrets, Egress: policy.Egress},
 	})
 	if err != nil {
 		ln.Close()
@@ -211,6 +214,7 @@ func serve(ctx context.Context, f serveFlags, keys map[string]string, log *slog.
 			"fileRoots", files.Roots(), "allowEgress", f.allowEgress.String())
 	}
 	fmt.Fprintf(errw, "sluice serve: Pipes API on %s (aws pipes ... --endpoint-url %s)\n", url, url)
+	fmt.Fprintf(errw, "sluice serve: web console on %s/\n", url)
 
 	if err := srv.Resume(ctx); err != nil {
 		ln.Close()

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/sluicehq/sluice/internal/awsid"
+	"github.com/sluicehq/sluice/internal/console"
 	"github.com/sluicehq/sluice/internal/metrics"
 	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/plugin"
@@ -65,6 +66,9 @@ type Config struct {
 	// refuse local files outside its file roots (confine.go). The runtime enforces the whole policy
 	// (RuntimeOptions.Deps.Sandbox); give both the same value. The zero value is unrestricted.
 	Sandbox sandbox.Policy
+	// Console, when set, serves the web console at / and under /console/ on the same handler, with the
+	// same access keys (console.go); its Backend, Keys, Region and Account are filled in here.
+	Console *console.Options
 	// Registry holds the target and enrichment plugins that CreatePipe and UpdatePipe validate with
 	// (pipe.Load); nil means plugin.Default. Give RuntimeOptions.Deps.Registry the same value.
 	Registry *plugin.Registry
@@ -155,6 +159,11 @@ func NewServer(cfg Config) (*Server, error) {
 	})
 	if s.verify == nil {
 		h = LocalOnly(h)
+	}
+	if cfg.Console != nil {
+		if h, err = s.withConsole(*cfg.Console, h); err != nil {
+			return nil, err
+		}
 	}
 	s.handler = s.recoverPanics(h)
 	return s, nil
