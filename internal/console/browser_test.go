@@ -178,6 +178,7 @@ func TestConsoleBrowser(t *testing.T) {
 			until(`+document.getElementById("m-read").textContent >= 40`, 60*time.Second),
 			until(`+document.getElementById("m-filtered").textContent >= 20`, 30*time.Second),
 			until(`document.querySelectorAll("#lag tr td.num").length === 2`, 30*time.Second),
+			until(`document.querySelectorAll("svg.chart polyline").length === 3`, 30*time.Second),
 		)
 		shot(t, ctx, "pipe")
 	})

@@ -195,4 +195,3 @@ func (c *Console) playgroundView(s session, pipes []PipeSummary, selected, patte
 		w.raw("</div>\n</form>\n<p id=\"pg-summary\" role=\"status\" aria-live=\"polite\"></p>\n<ol id=\"pg-samples\" class=\"samples\"></ol>\n")
 	})
 }
-

@@ -17,7 +17,8 @@
     if (!svg) return;
     const vb = svg.viewBox.baseVal, w = vb.width, h = vb.height;
     while (svg.firstChild) svg.removeChild(svg.firstChild);
-    if (!xs || xs.length < 2) return;
+    if (!xs || xs.length === 0) return;
+    if (xs.length === 1) xs = [xs[0], xs[0]];
     const max = Math.max(1e-9, ...xs);
     const pts = xs.map((v, i) => (i * w / (xs.length - 1)).toFixed(1) + "," + (h - 2 - v / max * (h - 4)).toFixed(1));
     const pl = document.createElementNS("http://www.w3.org/2000/svg", "polyline");
@@ -72,12 +73,19 @@
           tr.appendChild(td);
         }
         tr.children[1].dataset.k = "state";
+        tr.children[1].className = "";
       }
       const st = tr.children[1];
       while (st.firstChild) st.removeChild(st.firstChild);
       st.appendChild(stateSpan(p.state));
       if (p.reason) { const d = document.createElement("div"); d.className = "reason"; d.textContent = p.reason; st.appendChild(d); }
-      if (tr.children[2].dataset.k === "topic") { tr.children[2].textContent = p.topic; tr.children[3].textContent = p.target; }
+      for (const [i, v] of [[2, p.topic], [3, p.target]]) {
+        const td = tr.children[i];
+        while (td.firstChild) td.removeChild(td.firstChild);
+        const code = document.createElement("code");
+        code.textContent = v;
+        td.appendChild(code);
+      }
       cell(tr, "rate", fmt(p.rate, 1));
       cell(tr, "lag", String(p.lag));
       cell(tr, "failed", fmt(p.failed));
