@@ -90,12 +90,12 @@ func TestConsoleKeyless(t *testing.T) {
 	}
 	form := url.Values{"name": {"c1"}, "source": {"smk://127.0.0.1:9092"}, "topic": {"orders"}, "position": {"LATEST"},
 		"filters": {`{"value": {"status": "PAID"}}`}, "target": {"file:///tmp/sluice-api-test/c1.jsonl"}}
-	resp, body := do(t, c, "POST", h.hs.URL+"/console/new", form, nil)
+	resp, _ = do(t, c, "POST", h.hs.URL+"/console/new", form, nil)
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("POST /console/new without the CSRF token = %d, want 403", resp.StatusCode)
 	}
 	form.Set("csrf", token)
-	resp, body = do(t, c, "POST", h.hs.URL+"/console/new", form, nil)
+	resp, body := do(t, c, "POST", h.hs.URL+"/console/new", form, nil)
 	errBlock := regexp.MustCompile(`(?s)<div class="field-error" id="filters-error" role="alert">(.*?)</div>`).FindStringSubmatch(body)
 	if resp.StatusCode != http.StatusBadRequest || errBlock == nil ||
 		!strings.Contains(errBlock[1], "SourceParameters.FilterCriteria.Filters[0].Pattern") {

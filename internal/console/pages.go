@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -334,11 +333,3 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request) {
 }
 
 const streamLife = 2 * time.Minute
-
-func atoi(s string, def int) int {
-	n, err := strconv.Atoi(strings.TrimSpace(s))
-	if err != nil {
-		return def
-	}
-	return n
-}
