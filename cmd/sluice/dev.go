@@ -189,15 +189,16 @@ func runDev(ctx context.Context, f devFlags, std stdio, log *slog.Logger) error 
 	metricsReg := prometheus.NewRegistry()
 	plugins := devRegistry(std)
 	secrets := &secret.Resolver{AWSEndpoint: f.awsEndpoint, Files: files}
+	xlog := console.NewLogTap(std.err) // the execution log goes to stderr, and its last records to the console
 	srv, err := api.NewServer(api.Config{
 		Store: st, Registry: plugins,
 		Factory: api.RuntimeFactory(api.RuntimeOptions{Deps: runtime.Deps{
 			Registry: plugins, Logger: log, Metrics: metricsReg,
-			DrainTimeout: 5 * time.Second, ExecutionLog: std.err,
+			DrainTimeout: 5 * time.Second, ExecutionLog: xlog,
 			Secrets: secrets, Sandbox: policy,
 		}, AWS: f.awsFlags.provider("", log).For}),
 		Registerer: metricsReg, Gatherer: metricsReg, Logger: log, StopTimeout: 15 * time.Second, Sandbox: policy,
-		Console: &console.Options{Secrets: secrets, Egress: policy.Egress},
+		Console: &console.Options{Secrets: secrets, Egress: policy.Egress, ExecutionLog: xlog},
 	})
 	if err != nil {
 		return fmt.Errorf("starting the management API: %w", err)

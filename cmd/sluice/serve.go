@@ -173,9 +173,11 @@ func serve(ctx context.Context, f serveFlags, keys map[string]string, log *slog.
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	secrets := &secret.Resolver{AWSEndpoint: f.awsEndpoint, Region: f.region, Logger: log, Files: policy.Files}
+	xlog := console.NewLogTap(errw) // the execution log goes to stderr, and its last records to the console
 	factory := api.RuntimeFactory(api.RuntimeOptions{Deps: runtime.Deps{
 		Registry:       plugin.Default,
 		Secrets:        secrets,
+		ExecutionLog:   xlog,
 		Sandbox:        policy,
 		Logger:         log,
 		Metrics:        reg,
@@ -187,7 +189,7 @@ func serve(ctx context.Context, f serveFlags, keys map[string]string, log *slog.
 	srv, err := api.NewServer(api.Config{
 		Store: st, Factory: factory, Registry: plugin.Default, Region: f.region, Account: f.account, Keys: keys, MaxPipes: f.maxPipes,
 		StopTimeout: f.drainTimeout + 10*time.Second, Registerer: reg, Gatherer: reg, Logger: log, Sandbox: policy,
-		Console: &console.Options{Secrets: secrets, Egress: policy.Egress},
+		Console: &console.Options{Secrets: secrets, Egress: policy.Egress, ExecutionLog: xlog},
 	})
 	if err != nil {
 		ln.Close()

@@ -165,6 +165,7 @@ func TestConsoleBrowser(t *testing.T) {
 			until(`document.getElementById("check-result").textContent.startsWith("Connected")`, 20*time.Second),
 			chromedp.SetValue("#filters", `{"value": {"status": ["PAID"]}}`, chromedp.ByQuery),
 			chromedp.SendKeys("#target", "file://"+out, chromedp.ByQuery),
+			chromedp.SetValue("#log_level", "INFO", chromedp.ByQuery),
 			chromedp.Click("#create-submit", chromedp.ByQuery),
 			chromedp.WaitVisible("#state", chromedp.ByQuery),
 			until(`document.getElementById("state").textContent === "RUNNING"`, 60*time.Second),
@@ -179,11 +180,11 @@ func TestConsoleBrowser(t *testing.T) {
 			until(`+document.getElementById("m-filtered").textContent >= 20`, 30*time.Second),
 			until(`document.querySelectorAll("#lag tr td.num").length === 2`, 30*time.Second),
 			until(`document.querySelectorAll("svg.chart polyline").length === 3`, 30*time.Second),
+			until(`[...document.querySelectorAll("#log td")].some(td => td.textContent === "EXECUTION_SUCCEEDED")`, 30*time.Second),
 		)
-		shot(t, ctx, "pipe")
 	})
 
-	t.Run("the list shows the pipe with its live rate", func(t *testing.T) {
+	t.Run("the list and the pipe page show the live rate", func(t *testing.T) {
 		done := make(chan struct{})
 		stop := make(chan struct{})
 		go func() { // a steady trickle, so that the rate and the sparkline show something
@@ -217,6 +218,12 @@ func TestConsoleBrowser(t *testing.T) {
 			t.Errorf("the list's state cell = %q, want RUNNING as text", state)
 		}
 		shot(t, ctx, "list")
+		run(t, ctx, "watching the pipe page's charts fill",
+			chromedp.Navigate(base+"/console/pipes/"+name),
+			until(`document.querySelector('svg.chart[data-s="rate"] polyline') !== null && `+
+				`document.querySelector('svg.chart[data-s="rate"] polyline').points.length >= 12`, 40*time.Second),
+		)
+		shot(t, ctx, "pipe")
 	})
 
 	t.Run("the playground marks the kept samples and renders a template", func(t *testing.T) {

@@ -87,6 +87,9 @@ type Options struct {
 	// Egress is the operator's network policy for pipes; the peek dials the source's brokers under
 	// it, as the pipe would.
 	Egress *sandbox.Egress
+	// ExecutionLog, when set, is the tap of the pipes' execution log (runtime.Deps.ExecutionLog): the
+	// pipe page lists its recent records.
+	ExecutionLog *LogTap
 	// Region and Account name pipes in ARNs (templates' <aws.pipes.pipe-arn>).
 	Region, Account string
 	// SessionTTL is how long a sign-in lasts; default 12 hours.

@@ -17,6 +17,7 @@ type createForm struct {
 	Filters                                string
 	Enrichment, EnrichmentTemplate         string
 	Target, TargetTemplate, TargetParams   string
+	LogLevel                               string
 }
 
 func formFrom(r *http.Request) createForm {
@@ -24,7 +25,8 @@ func formFrom(r *http.Request) createForm {
 	return createForm{Name: v("name"), Description: v("description"), Source: v("source"), Topic: v("topic"),
 		Position: v("position"), Auth: v("auth"), AuthRef: v("auth_ref"), Filters: r.PostFormValue("filters"),
 		Enrichment: v("enrichment"), EnrichmentTemplate: r.PostFormValue("enrichment_template"), Target: v("target"),
-		TargetTemplate: r.PostFormValue("target_template"), TargetParams: v("target_params")}
+		TargetTemplate: r.PostFormValue("target_template"), TargetParams: v("target_params"),
+		LogLevel: v("log_level")}
 }
 
 // authMembers are the Credentials members of SelfManagedKafkaAccessConfigurationCredentials.
@@ -91,6 +93,9 @@ func (f createForm) body() ([]byte, map[string][]string) {
 	if len(tp) > 0 {
 		def["TargetParameters"] = tp
 	}
+	if f.LogLevel != "" && f.LogLevel != "OFF" {
+		def["LogConfiguration"] = map[string]any{"Level": f.LogLevel}
+	}
 	b, _ := json.Marshal(def)
 	return b, local
 }
@@ -110,6 +115,7 @@ var formFields = []struct{ prefix, field string }{
 	{"TargetParameters.InputTemplate", "target_template"},
 	{"TargetParameters", "target_params"},
 	{"Target", "target"},
+	{"LogConfiguration", "log_level"},
 }
 
 // formField returns the form field an API field path belongs to ("" when none does).
@@ -180,6 +186,7 @@ var fieldHelp = map[string]string{
 	"enrichment_template": "Optional: the input template applied to events before the enrichment.",
 	"target":              "The target: an ARN, a URL (https://, file://, kafka://) of a target plugin.",
 	"target_template":     "Optional: the input template that reshapes each event before the target (Pipes input transformation). Preview it in the playground.",
+	"log_level":           "The execution log's level (LogConfiguration.Level): which steps of each execution are logged, to standard error and to the pipe page. OFF logs none.",
 	"target_params":       "Optional: other TargetParameters members as a JSON object (for example {\"KafkaParameters\": {...}}).",
 }
 

@@ -201,6 +201,7 @@ type pipeData struct {
 	Lag         []partitionLag
 	Metrics     Snapshot
 	Series      series
+	Log         []LogRecord
 }
 
 func (c *Console) pipePage(w http.ResponseWriter, r *http.Request, s session, name string, status int, d *pipeData) {
@@ -227,6 +228,7 @@ func (c *Console) pipePage(w http.ResponseWriter, r *http.Request, s session, na
 	d.Metrics = snap[name]
 	d.Lag = sortedLag(d.Metrics.Lag)
 	d.Series = c.history.get(name)
+	d.Log = c.o.ExecutionLog.Recent(name, recentLog)
 	if sp := d.Pipe.SourceParameters; sp != nil && sp.SelfManagedKafkaParameters != nil {
 		d.Topic = sp.SelfManagedKafkaParameters.TopicName
 	}
@@ -316,7 +318,7 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request) {
 			if pipeName != "" {
 				snap, _ := c.history.sample(ctx, c.o.Backend)
 				msg["pipe"] = map[string]any{"name": pipeName, "lag": sortedLag(snap[pipeName].Lag),
-					"series": c.history.get(pipeName), "metrics": snap[pipeName]}
+					"series": c.history.get(pipeName), "metrics": snap[pipeName], "log": c.o.ExecutionLog.Recent(pipeName, recentLog)}
 			}
 			b, _ := json.Marshal(msg)
 			if _, err := fmt.Fprintf(w, "event: update\ndata: %s\n\n", b); err != nil {
@@ -333,3 +335,6 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request) {
 }
 
 const streamLife = 2 * time.Minute
+
+// recentLog is how many execution-log records the pipe page lists.
+const recentLog = 20

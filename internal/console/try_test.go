@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -144,5 +145,30 @@ func TestGather(t *testing.T) {
 	}
 	if len(snap) != 1 {
 		t.Errorf("Gather found pipes %v, want only a", snap)
+	}
+}
+
+// TestLogTap keeps the last records of each pipe, newest first, and passes everything on.
+func TestLogTap(t *testing.T) {
+	var out strings.Builder
+	tap := NewLogTap(&out)
+	for i := range logTapRecords + 5 {
+		fmt.Fprintf(tap, `{"executionId":"e%d","timestamp":"t%d","messageType":"EXECUTION_STARTED","resourceArn":"arn:aws:pipes:us-east-1:000000000000:pipe/a","logLevel":"INFO","truncatedFields":null,"error":null}`+"\n", i, i)
+	}
+	fmt.Fprintf(tap, `{"executionId":"x","timestamp":"t","messageType":"EXECUTION_FAILED","resourceArn":"arn:aws:pipes:us-east-1:000000000000:pipe/b","error":{"message":"boom"}}`+"\n")
+	tap.Write([]byte("not a record\n"))
+	if n := strings.Count(out.String(), "\n"); n != logTapRecords+7 {
+		t.Errorf("passed on %d lines, want %d", n, logTapRecords+7)
+	}
+	a := tap.Recent("a", 100)
+	if len(a) != logTapRecords || a[0].ExecutionID != fmt.Sprintf("e%d", logTapRecords+4) || a[len(a)-1].ExecutionID != "e5" {
+		t.Errorf("Recent(a) = %d records from %s to %s", len(a), a[0].ExecutionID, a[len(a)-1].ExecutionID)
+	}
+	if b := tap.Recent("b", 3); len(b) != 1 || b[0].Error != "boom" || b[0].MessageType != "EXECUTION_FAILED" {
+		t.Errorf("Recent(b) = %+v", b)
+	}
+	var none *LogTap
+	if r := none.Recent("a", 3); r != nil {
+		t.Errorf("a nil tap's Recent = %v", r)
 	}
 }

@@ -113,6 +113,19 @@ func (c *Console) pipeView(s session, d *pipeData) string {
 		}
 		w.raw("</tbody></table>\n</section>\n")
 
+		w.raw("<section aria-labelledby=\"h-log\"><h2 id=\"h-log\">Recent execution-log records</h2>\n")
+		if c.o.ExecutionLog == nil {
+			w.raw("<p>This server does not keep the execution log.</p>\n")
+		}
+		w.raw("<table class=\"log\"><thead><tr><th scope=\"col\">Time</th><th scope=\"col\">Step</th><th scope=\"col\">Execution</th><th scope=\"col\">Error</th></tr></thead>\n<tbody id=\"log\">")
+		for _, l := range d.Log {
+			w.f("<tr><td>%s</td><td>%s</td><td><code>%s</code></td><td>%s</td></tr>", l.Timestamp, l.MessageType, l.ExecutionID, l.Error)
+		}
+		if len(d.Log) == 0 {
+			w.raw("<tr><td colspan=\"4\">No records yet (the pipe's LogConfiguration Level decides which steps are logged; OFF logs none).</td></tr>")
+		}
+		w.raw("</tbody></table>\n</section>\n")
+
 		w.raw("<section aria-labelledby=\"h-def\"><h2 id=\"h-def\">Definition</h2>\n")
 		w.f("<details><summary>DescribePipe (secret values are never stored: only their references show)</summary><pre>%s</pre></details>\n", d.Definition)
 		w.f("<form method=\"post\" action=\"%s/edit\" class=\"form\">%s\n", pipeURL(p.Name), c.csrfField(s))
@@ -172,7 +185,14 @@ func (c *Console) createView(s session, f createForm, errs map[string][]string) 
 		input(w, "target", "Target", f.Target, fieldHelp["target"], errs["target"], false)
 		input(w, "target_template", "Target input template", f.TargetTemplate, fieldHelp["target_template"], errs["target_template"], true)
 		input(w, "target_params", "Other target parameters (JSON)", f.TargetParams, fieldHelp["target_params"], errs["target_params"], true)
-		w.raw("</fieldset>\n<button type=\"submit\" id=\"create-submit\">Create the pipe</button>\n</form>\n")
+		w.raw("</fieldset>\n<fieldset><legend>Execution log</legend>\n")
+		w.f("<div class=\"field\"><label for=\"log_level\">Log level</label><select id=\"log_level\" name=\"log_level\"%s>", describedBy("log_level", errs["log_level"]))
+		for _, l := range []string{"OFF", "ERROR", "INFO", "TRACE"} {
+			w.f("<option%s>%s</option>", sel(l, f.LogLevel), l)
+		}
+		w.f("</select><p class=\"help\" id=\"log_level-help\">%s</p>\n", fieldHelp["log_level"])
+		fieldErrors(w, "log_level", errs["log_level"])
+		w.raw("</div>\n</fieldset>\n<button type=\"submit\" id=\"create-submit\">Create the pipe</button>\n</form>\n")
 	})
 }
 

@@ -131,6 +131,17 @@
     set("m-read", m.RecordsRead); set("m-filtered", m.RecordsFiltered); set("m-events", m.Events);
     set("m-failed", m.Failed); set("m-dead", m.DeadLettered);
     drawCharts(d.series);
+    const lb = $("#log");
+    if (lb && d.log && d.log.length) {
+      while (lb.firstChild) lb.removeChild(lb.firstChild);
+      for (const l of d.log) {
+        const tr = document.createElement("tr");
+        for (const v of [l.timestamp, l.messageType, l.executionId, l.error || ""]) {
+          const td = document.createElement("td"); td.textContent = v; tr.appendChild(td);
+        }
+        lb.appendChild(tr);
+      }
+    }
     const tb = $("#lag");
     while (tb.firstChild) tb.removeChild(tb.firstChild);
     for (const l of d.lag || []) {
