@@ -212,6 +212,7 @@ func runDev(ctx context.Context, f devFlags, std stdio, log *slog.Logger) error 
 	}()
 
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	hs.RegisterOnShutdown(srv.StopStreams) // the console's event streams would hold Shutdown up
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Go(func() { _ = hs.Serve(apiLn) }) // returns on Shutdown

@@ -29,6 +29,7 @@ func (s *Server) withConsole(o console.Options, api http.Handler) (http.Handler,
 	if err != nil {
 		return nil, err
 	}
+	s.console = c
 	var ch http.Handler = c
 	if s.verify == nil {
 		ch = localBrowser(c)
@@ -41,6 +42,14 @@ func (s *Server) withConsole(o console.Options, api http.Handler) (http.Handler,
 		}
 		api.ServeHTTP(w, r)
 	}), nil
+}
+
+// StopStreams ends the web console's event streams (none without a console): give it to
+// http.Server.RegisterOnShutdown, so that Shutdown need not wait for the browsers' open streams.
+func (s *Server) StopStreams() {
+	if s.console != nil {
+		s.console.StopStreams()
+	}
 }
 
 // consoleBackend is console.Backend over the Server's operations.

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/pipes"
 
@@ -117,6 +118,33 @@ func TestConsoleKeyless(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(body, `id="state"`) {
 		t.Errorf("GET the pipe page = %d", resp.StatusCode)
 	}
+	// Editing: a body UpdatePipe refuses comes back with its error beside the editor; a good one updates.
+	resp, body = do(t, c, "POST", h.hs.URL+"/console/pipes/c1/edit", url.Values{"csrf": {token}, "definition": {`{"Target": ""}`}}, nil)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, `id="definition-error"`) {
+		t.Errorf("a refused edit = %d, want 400 with the error beside the editor:\n%s", resp.StatusCode, body)
+	}
+	resp, _ = do(t, c, "POST", h.hs.URL+"/console/pipes/c1/edit", url.Values{"csrf": {token},
+		"definition": {`{"Description": "from the console", "Target": "file:///tmp/sluice-api-test/c1.jsonl", "DesiredState": "STOPPED"}`}}, nil)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("an edit = %d, want 303", resp.StatusCode)
+	}
+	if d := h.describe("c1"); d.Description == nil || *d.Description != "from the console" {
+		t.Errorf("Description after the edit = %v", d.Description)
+	}
+	// StopStreams ends the event streams (http.Server.Shutdown would wait for them).
+	sresp, err := http.Get(h.hs.URL + "/console/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ended := make(chan error, 1)
+	go func() { _, err := io.Copy(io.Discard, sresp.Body); ended <- err }()
+	h.srv.StopStreams()
+	select {
+	case <-ended:
+	case <-time.After(5 * time.Second):
+		t.Error("the event stream did not end after StopStreams")
+	}
+	sresp.Body.Close()
 	// The REST API keeps its own rules: no form bodies, and unknown paths stay AWS-shaped.
 	resp, body = do(t, c, "POST", h.hs.URL+"/v1/pipes/c2", url.Values{"a": {"b"}}, nil)
 	if resp.StatusCode != http.StatusUnsupportedMediaType {

@@ -93,6 +93,7 @@ type Server struct {
 	log     *slog.Logger
 	metrics *apiMetrics
 	handler http.Handler
+	console *console.Console // nil without Config.Console
 }
 
 // NewServer builds a Server. Call Resume to start the stored pipes, serve Handler, and Close to stop.

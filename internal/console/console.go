@@ -27,6 +27,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sluicehq/sluice/internal/plugin"
@@ -110,6 +111,15 @@ type Console struct {
 	static  http.Handler
 	history *history
 	log     *slog.Logger
+	closing chan struct{} // closed by StopStreams
+	stopped sync.Once
+}
+
+// StopStreams ends every event stream, so that a server shutting down (http.Server.Shutdown waits for
+// open connections) need not wait for the browsers' streams; register it with RegisterOnShutdown.
+// Pages keep being served.
+func (c *Console) StopStreams() {
+	c.stopped.Do(func() { close(c.closing) })
 }
 
 // New returns a console over o.Backend.
@@ -136,7 +146,7 @@ func New(o Options) (*Console, error) {
 	}
 	c := &Console{o: o, key: key, log: o.Logger,
 		static:  http.StripPrefix(Prefix+"static/", http.FileServer(http.FS(sub))),
-		history: newHistory(o.Now)}
+		history: newHistory(o.Now), closing: make(chan struct{})}
 	return c, nil
 }
 

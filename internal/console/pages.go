@@ -329,6 +329,8 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-c.closing:
+			return
 		case <-t.C:
 		}
 	}
