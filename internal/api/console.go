@@ -35,8 +35,15 @@ func (s *Server) withConsole(o console.Options, api http.Handler) (http.Handler,
 		ch = localBrowser(c)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if console.Owns(r.URL.EscapedPath()) && r.Header.Get("Authorization") == "" {
+		if p := r.URL.EscapedPath(); console.Owns(p) && r.Header.Get("Authorization") == "" {
 			r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+			if p == console.Prefix+"signin" && r.Method == http.MethodPost && s.limiter != nil && !s.limiter.Allow() {
+				// Sign-in attempts share the API's request budget, so that guessing secrets is as slow
+				// through the console as through signed requests.
+				w.Header().Set("Retry-After", "1")
+				http.Error(w, "too many requests; try again in a moment", http.StatusTooManyRequests)
+				return
+			}
 			ch.ServeHTTP(w, r)
 			return
 		}

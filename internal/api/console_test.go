@@ -182,6 +182,10 @@ func TestConsoleKeys(t *testing.T) {
 		t.Errorf("session cookie %+v: want HttpOnly, SameSite=Strict, no secret", ck)
 	}
 	cookie := map[string]string{"Cookie": ck.Name + "=" + ck.Value}
+	cross := map[string]string{"Cookie": ck.Name + "=" + ck.Value, "Origin": "https://evil.example"}
+	if resp, _ := do(t, c, "POST", h.hs.URL+"/console/signout", url.Values{}, cross); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a cross-origin POST with the cookie = %d, want 403", resp.StatusCode)
+	}
 	resp, page := do(t, c, "GET", h.hs.URL+"/", nil, cookie)
 	if resp.StatusCode != 200 || !strings.Contains(page, testKeyID) {
 		t.Fatalf("GET / signed in = %d", resp.StatusCode)

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -125,6 +126,19 @@ func TestConsoleBrowser(t *testing.T) {
 		kc.Produce(t, recs...)
 	}
 	produce(0, 10) // before the pipe: TRIM_HORIZON reads them
+	requests := watchRequests(ctx)
+	defer func() {
+		// The console's pages load nothing from other hosts.
+		seen := requests()
+		if len(seen) < 10 {
+			t.Errorf("the browser sent %d requests; the request log is not working", len(seen))
+		}
+		for _, u := range seen {
+			if !strings.HasPrefix(u, base+"/") && !strings.HasPrefix(u, "data:") {
+				t.Errorf("the browser requested %s, not from the console's server %s", u, base)
+			}
+		}
+	}()
 
 	t.Run("invalid pattern shows beside the filter field", func(t *testing.T) {
 		run(t, ctx, "filling the create form",
@@ -337,4 +351,22 @@ func TestConsoleSignIn(t *testing.T) {
 	}
 	// Signed out, the API's paths still want signatures and the console wants a sign-in.
 	run(t, ctx, "signing out", chromedp.Click(".signout button", chromedp.ByQuery), chromedp.WaitVisible("#access_key_id", chromedp.ByQuery))
+}
+
+// watchRequests records the URL of every request the browser sends from now on.
+func watchRequests(ctx context.Context) func() []string {
+	var mu sync.Mutex
+	var urls []string
+	chromedp.ListenTarget(ctx, func(ev any) {
+		if e, ok := ev.(*network.EventRequestWillBeSent); ok {
+			mu.Lock()
+			urls = append(urls, e.Request.URL)
+			mu.Unlock()
+		}
+	})
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), urls...)
+	}
 }

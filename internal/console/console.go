@@ -171,6 +171,12 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.static.ServeHTTP(w, r)
 		return
 	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead && !sameSite(r) {
+		// SameSite=Strict keeps the session cookie off cross-site requests already; this also covers
+		// the sign-in form, which has no session yet.
+		http.Error(w, "cross-site requests are refused", http.StatusForbidden)
+		return
+	}
 	if path == Prefix+"signin" {
 		c.signIn(w, r)
 		return
@@ -210,4 +216,21 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		c.notFound(w, r, sess)
 	}
+}
+
+// sameSite reports whether a browser request comes from this server's own pages: Sec-Fetch-Site
+// same-origin or none (typed or bookmarked), and an Origin, when sent, naming the request's Host.
+// Clients that are not browsers send neither header.
+func sameSite(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "", "same-origin", "none":
+	default:
+		return false
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	_, host, ok := strings.Cut(origin, "://")
+	return ok && strings.EqualFold(host, r.Host)
 }

@@ -192,6 +192,7 @@
   function setupPlayground() {
     const pg = $("#pg");
     if (!pg) return;
+    pg.addEventListener("submit", e => { e.preventDefault(); fetchSamples(); });
     let samples = [], timer = 0, seq = 0;
     const status = $("#pg-status");
     const patterns = () => {
