@@ -40,7 +40,9 @@ Requests must be signed (AWS Signature Version 4, service "pipes") with an acces
 may only listen on loopback, and serves only clients on this machine: requests must name a loopback Host
 (localhost, 127.0.0.1, [::1]), browsers' cross-site requests are refused, and bodies must be
 application/json (so that a web page cannot drive it). /healthz and /metrics (Prometheus) are served on the same listener without
-authentication. SIGTERM or Ctrl-C stops accepting requests and drains every pipe; a second signal exits.
+authentication. The web console (pipes, live rates, create and edit, a filter and template playground) is
+served at / on the same listener: without keys it follows the same loopback rules, with keys visitors sign
+in with one of them. SIGTERM or Ctrl-C stops accepting requests and drains every pipe; a second signal exits.
 
 Pipes created through the API stay inside what the operator allows: file:// targets, dead-letter files
 and file:// secrets must lie under a --file-root directory (default DIR/files; ".." and symbolic links

@@ -35,7 +35,8 @@ const TypeAccessDenied = "AccessDeniedException"
 //
 // The checks apply to every path, /healthz and /metrics included: they are read-only, but a rebinding
 // page could otherwise read the metrics. A Server without access keys applies LocalOnly to its Handler
-// itself; `sluice dev` and the web console get the same rules through it.
+// itself; `sluice dev` gets the same rules through it, and the web console (console.go) the Host and
+// Origin checks (localBrowser: its forms post form bodies and carry CSRF tokens instead).
 func LocalOnly(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if e := checkLocal(r); e != nil {
