@@ -272,6 +272,25 @@ func TestConsoleBrowser(t *testing.T) {
 			t.Errorf("%d of %d samples kept: want both kinds among the samples", kept, len(verdicts))
 		}
 		shot(t, ctx, "playground")
+		// The same topic sampled as a bare source, before any pipe exists.
+		run(t, ctx, "peeking a bare source",
+			chromedp.Navigate(base+"/console/playground"),
+			chromedp.Click("#pg-adhoc summary", chromedp.ByQuery),
+			chromedp.SendKeys("#pg-source", "smk://"+kc.Bootstrap[0], chromedp.ByQuery),
+			chromedp.SendKeys("#pg-topic", topic, chromedp.ByQuery),
+			chromedp.SetValue("#pg-count", "4", chromedp.ByQuery),
+			chromedp.SetValue("#pg-patterns", `{"value": {"status": ["PENDING"]}}`, chromedp.ByQuery),
+			chromedp.Click("#pg-fetch", chromedp.ByQuery),
+			until(`document.querySelectorAll("#pg-samples li").length === 4`, 30*time.Second),
+		)
+		var pending []bool
+		run(t, ctx, "reading the bare source's samples", chromedp.Evaluate(`[...document.querySelectorAll("#pg-samples li")].map(li =>
+			(li.className === "kept") === li.querySelector("pre.value").textContent.includes('"PENDING"'))`, &pending))
+		for i, ok := range pending {
+			if !ok {
+				t.Errorf("bare source sample %d: kept does not match status PENDING", i)
+			}
+		}
 	})
 
 	t.Run("stop and delete", func(t *testing.T) {

@@ -204,7 +204,16 @@ func (c *Console) playgroundView(s session, pipes []PipeSummary, selected, patte
 		for _, p := range pipes {
 			w.f("<option%s>%s</option>", sel(p.Name, selected), p.Name)
 		}
-		w.raw("</select>\n<label for=\"pg-count\">Records</label> <input id=\"pg-count\" name=\"count\" type=\"number\" min=\"1\" max=\"50\" value=\"10\">\n" +
+		w.raw("</select>\n<details id=\"pg-adhoc\"><summary>or a source without a pipe</summary>\n" +
+			"<label for=\"pg-source\">Source (smk://host:port)</label><input id=\"pg-source\" name=\"source\">\n" +
+			"<label for=\"pg-topic\">Topic</label><input id=\"pg-topic\" name=\"topic\">\n" +
+			"<label for=\"pg-auth\">Credentials</label><select id=\"pg-auth\" name=\"auth\"><option value=\"\">none (PLAINTEXT)</option>")
+		for _, a := range authMembers {
+			w.f("<option>%s</option>", a)
+		}
+		w.raw("</select>\n<label for=\"pg-auth-ref\">Secret reference</label><input id=\"pg-auth-ref\" name=\"auth_ref\" " +
+			"placeholder=\"arn:aws:secretsmanager:…, file://…, env:…\">\n</details>\n")
+		w.raw("<label for=\"pg-count\">Records</label> <input id=\"pg-count\" name=\"count\" type=\"number\" min=\"1\" max=\"50\" value=\"10\">\n" +
 			"<button type=\"button\" id=\"pg-fetch\">Fetch samples</button> <span id=\"pg-status\" role=\"status\" aria-live=\"polite\"></span>\n</div>\n<div class=\"two\">\n")
 		w.f("<div class=\"field\"><label for=\"pg-patterns\">Filter patterns (one JSON pattern, or one per line)</label>\n"+
 			"<textarea id=\"pg-patterns\" rows=\"6\" spellcheck=\"false\" aria-describedby=\"pg-patterns-error\">%s</textarea>\n"+

@@ -202,10 +202,15 @@
       return t.split("\n").map(s => s.trim()).filter(Boolean);
     };
     function fetchSamples() {
-      const pipe = $("#pg-pipe").value;
-      if (!pipe) { status.textContent = "Choose a pipe first."; return; }
+      const pipe = $("#pg-pipe").value, source = $("#pg-source").value.trim();
+      const count = parseInt($("#pg-count").value, 10) || 10;
+      let req;
+      if (pipe) req = {pipe: pipe, count: count};
+      else if (source) req = {form: {Source: source, Topic: $("#pg-topic").value.trim(), Auth: $("#pg-auth").value,
+        AuthRef: $("#pg-auth-ref").value.trim(), Name: "playground", Target: "file:///dev/null"}, count: count};
+      else { status.textContent = "Choose a pipe, or give a source and a topic."; return; }
       status.textContent = "Reading the topic…";
-      post("/console/api/peek", {pipe: pipe, count: parseInt($("#pg-count").value, 10) || 10}).then(r => {
+      post("/console/api/peek", req).then(r => {
         if (!r.ok) { status.textContent = "Peek failed: " + r.body.error; return; }
         samples = r.body.samples;
         status.textContent = samples.length + " samples from topic " + r.body.topic + " (" + r.body.partitions + " partitions).";
