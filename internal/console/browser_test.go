@@ -74,9 +74,31 @@ func run(t *testing.T, ctx context.Context, what string, actions ...chromedp.Act
 	}
 }
 
-// until waits for a JavaScript expression to be true.
+// until waits for a JavaScript expression to be true. Evaluation errors are retried: a form post
+// navigates, and an expression evaluated while the old page goes away fails ("Cannot find context").
 func until(expr string, d time.Duration) chromedp.Action {
-	return chromedp.Poll(expr, nil, chromedp.WithPollingTimeout(d), chromedp.WithPollingInterval(100*time.Millisecond))
+	return chromedp.ActionFunc(func(ctx context.Context) error {
+		deadline := time.Now().Add(d)
+		var last error
+		for {
+			var ok bool
+			err := chromedp.Evaluate(expr, &ok).Do(ctx)
+			if err == nil && ok {
+				return nil
+			}
+			if err != nil {
+				last = err
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("%s still false after %v (last error: %v)", expr, d, last)
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	})
 }
 
 // shot saves a screenshot of the viewport as DIR/console-NAME.png when SLUICE_SCREENSHOTS=DIR.
@@ -149,7 +171,7 @@ func TestConsoleBrowser(t *testing.T) {
 			chromedp.SetValue("#filters", `{"value": {"status": "PAID"}}`, chromedp.ByQuery),
 			chromedp.SendKeys("#target", "file://"+out, chromedp.ByQuery),
 			chromedp.Click("#create-submit", chromedp.ByQuery),
-			chromedp.WaitVisible("#filters-error", chromedp.ByQuery),
+			until(`document.getElementById("filters-error") !== null`, 30*time.Second),
 		)
 		var msg, described string
 		run(t, ctx, "reading the error", chromedp.Text("#filters-error", &msg, chromedp.ByQuery),
@@ -181,8 +203,7 @@ func TestConsoleBrowser(t *testing.T) {
 			chromedp.SendKeys("#target", "file://"+out, chromedp.ByQuery),
 			chromedp.SetValue("#log_level", "INFO", chromedp.ByQuery),
 			chromedp.Click("#create-submit", chromedp.ByQuery),
-			chromedp.WaitVisible("#state", chromedp.ByQuery),
-			until(`document.getElementById("state").textContent === "RUNNING"`, 60*time.Second),
+			until(`document.getElementById("state") !== null && document.getElementById("state").textContent === "RUNNING"`, 60*time.Second),
 		)
 	})
 
@@ -297,15 +318,13 @@ func TestConsoleBrowser(t *testing.T) {
 		run(t, ctx, "stopping",
 			chromedp.Navigate(base+"/console/pipes/"+name),
 			chromedp.Click("#stop", chromedp.ByQuery),
-			chromedp.WaitVisible("#state", chromedp.ByQuery),
 			until(`document.getElementById("state").textContent === "STOPPED"`, 60*time.Second),
 		)
 		shot(t, ctx, "stopped")
 		sel := fmt.Sprintf(`tr[data-pipe=%q]`, name)
 		run(t, ctx, "deleting",
 			chromedp.Click("#delete", chromedp.ByQuery),
-			chromedp.WaitVisible("#pipes", chromedp.ByQuery),
-			until(fmt.Sprintf(`document.querySelector('%s') === null`, sel), 60*time.Second),
+			until(fmt.Sprintf(`document.getElementById("pipes") !== null && document.querySelector('%s') === null`, sel), 60*time.Second),
 		)
 	})
 }
@@ -321,13 +340,13 @@ func TestConsoleSignIn(t *testing.T) {
 		chromedp.SendKeys("#access_key_id", "AKCONSOLETEST", chromedp.ByQuery),
 		chromedp.SendKeys("#secret_access_key", "not-the-secret", chromedp.ByQuery),
 		chromedp.Click("#signin", chromedp.ByQuery),
-		chromedp.WaitVisible("#signin-error", chromedp.ByQuery),
+		until(`document.getElementById("signin-error") !== null`, 30*time.Second),
 	)
 	shot(t, ctx, "signin")
 	run(t, ctx, "signing in",
 		chromedp.SendKeys("#secret_access_key", "console-test-secret", chromedp.ByQuery),
 		chromedp.Click("#signin", chromedp.ByQuery),
-		chromedp.WaitVisible("#pipes", chromedp.ByQuery),
+		until(`document.getElementById("pipes") !== null`, 30*time.Second),
 	)
 	var who string
 	run(t, ctx, "reading who signed in", chromedp.Text(".signout span", &who, chromedp.ByQuery))
@@ -369,7 +388,8 @@ func TestConsoleSignIn(t *testing.T) {
 		t.Errorf("POST /console/new without, with a wrong and with the CSRF token: %v, want 403, 403 and not 403", status)
 	}
 	// Signed out, the API's paths still want signatures and the console wants a sign-in.
-	run(t, ctx, "signing out", chromedp.Click(".signout button", chromedp.ByQuery), chromedp.WaitVisible("#access_key_id", chromedp.ByQuery))
+	run(t, ctx, "signing out", chromedp.Click(".signout button", chromedp.ByQuery),
+		until(`document.getElementById("access_key_id") !== null`, 30*time.Second))
 }
 
 // watchRequests records the URL of every request the browser sends from now on.
