@@ -69,6 +69,10 @@ else
 	scripts/moto/ctl.sh start
 fi
 
+step "installing headless Chromium for the web console's browser tests (apt-get, once)"
+scripts/chromium/ctl.sh install
+export SLUICE_REQUIRE_BROWSER=1
+
 eval "$(scripts/kafka/ctl.sh env)"
 eval "$(scripts/moto/ctl.sh env)"
 export SLUICE_KAFKA_REQUIRED=1 SLUICE_AWS_REQUIRED=1

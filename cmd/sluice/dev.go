@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sluicehq/sluice/internal/api"
+	"github.com/sluicehq/sluice/internal/console"
 	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/plugin"
 	"github.com/sluicehq/sluice/internal/runtime"
@@ -188,15 +189,18 @@ func runDev(ctx context.Context, f devFlags, std stdio, log *slog.Logger) error 
 	policy := sandbox.Policy{Files: files, Egress: serverEgress(f.allowEgress, apiLn.Addr())}
 	metricsReg := prometheus.NewRegistry()
 	plugins := devRegistry(std)
+	secrets := &secret.Resolver{AWSEndpoint: f.awsEndpoint, Files: files}
+	xlog := console.NewLogTap(std.err) // the execution log goes to stderr, and its last records to the console
 	mgr := supervisor.NewManager(st, supervisor.RuntimeFactory(supervisor.RuntimeOptions{Deps: runtime.Deps{
 		Registry: plugins, Logger: log, Metrics: metricsReg,
-		DrainTimeout: 5 * time.Second, ExecutionLog: std.err,
-		Secrets: &secret.Resolver{AWSEndpoint: f.awsEndpoint, Files: files}, Sandbox: policy,
+		DrainTimeout: 5 * time.Second, ExecutionLog: xlog,
+		Secrets: secrets, Sandbox: policy,
 	}, AWS: f.awsFlags.provider("", log).For}), supervisor.ManagerOptions{StopTimeout: 15 * time.Second, Registerer: metricsReg, Logger: log,
 		Registry: plugins})
 	srv, err := api.NewServer(api.Config{
 		Store: st, Supervisor: mgr, Registry: plugins,
 		Registerer: metricsReg, Gatherer: metricsReg, Logger: log, Sandbox: policy,
+		Console: &console.Options{Secrets: secrets, Egress: policy.Egress, ExecutionLog: xlog},
 	})
 	if err != nil {
 		return fmt.Errorf("starting the management API: %w", err)
@@ -210,6 +214,7 @@ func runDev(ctx context.Context, f devFlags, std stdio, log *slog.Logger) error 
 	}()
 
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	hs.RegisterOnShutdown(srv.StopStreams) // the console's event streams would hold Shutdown up
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Go(func() { _ = hs.Serve(apiLn) }) // returns on Shutdown
@@ -300,6 +305,7 @@ Send your own records (key:value), or read the topic:
   A pipe of your own: "Source": "smk://127.0.0.1:%[4]s" in a definition for sluice run --file
 
 Management API (the Pipes API, demo pipe included): aws pipes list-pipes --endpoint-url http://%[5]s
+Web console (pipes, live rates, playground): http://%[5]s/
 Ctrl-C stops everything.
 
 `, broker, devTopic, strconv.FormatFloat(rate, 'f', -1, 64), port, api)

@@ -81,6 +81,7 @@ func TestDevShowsDeliveredEvents(t *testing.T) {
 	if err != nil || len(list.Pipes) != 1 || list.Pipes[0].Name != "dev-orders" || list.Pipes[0].CurrentState != "RUNNING" {
 		t.Fatalf("ListPipes = %+v (err %v), want the running dev-orders pipe", list, err)
 	}
+	checkDevConsole(t, logs, api[1]) // dev_console_test.go
 	cancel()
 	select {
 	case code := <-done:

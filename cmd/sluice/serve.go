@@ -19,6 +19,7 @@ import (
 
 	"github.com/sluicehq/sluice/internal/api"
 	"github.com/sluicehq/sluice/internal/awsid"
+	"github.com/sluicehq/sluice/internal/console"
 	"github.com/sluicehq/sluice/internal/plugin"
 	"github.com/sluicehq/sluice/internal/runtime"
 	"github.com/sluicehq/sluice/internal/sandbox"
@@ -40,7 +41,9 @@ Requests must be signed (AWS Signature Version 4, service "pipes") with an acces
 may only listen on loopback, and serves only clients on this machine: requests must name a loopback Host
 (localhost, 127.0.0.1, [::1]), browsers' cross-site requests are refused, and bodies must be
 application/json (so that a web page cannot drive it). /healthz and /metrics (Prometheus) are served on the same listener without
-authentication. SIGTERM or Ctrl-C stops accepting requests and drains every pipe; a second signal exits.
+authentication. The web console (pipes, live rates, create and edit, a filter and template playground) is
+served at / on the same listener: without keys it follows the same loopback rules, with keys visitors sign
+in with one of them. SIGTERM or Ctrl-C stops accepting requests and drains every pipe; a second signal exits.
 
 Pipes created through the API stay inside what the operator allows: file:// targets, dead-letter files
 and file:// secrets must lie under a --file-root directory (default DIR/files; ".." and symbolic links
@@ -172,9 +175,12 @@ func serve(ctx context.Context, f serveFlags, keys map[string]string, log *slog.
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	secrets := &secret.Resolver{AWSEndpoint: f.awsEndpoint, Region: f.region, Logger: log, Files: policy.Files}
+	xlog := console.NewLogTap(errw) // the execution log goes to stderr, and its last records to the console
 	factory := supervisor.RuntimeFactory(supervisor.RuntimeOptions{Deps: runtime.Deps{
 		Registry:       plugin.Default,
-		Secrets:        &secret.Resolver{AWSEndpoint: f.awsEndpoint, Region: f.region, Logger: log, Files: policy.Files},
+		Secrets:        secrets,
+		ExecutionLog:   xlog,
 		Sandbox:        policy,
 		Logger:         log,
 		Metrics:        reg,
@@ -188,6 +194,7 @@ func serve(ctx context.Context, f serveFlags, keys map[string]string, log *slog.
 	srv, err := api.NewServer(api.Config{
 		Store: st, Supervisor: mgr, Registry: plugin.Default, Region: f.region, Account: f.account, Keys: keys,
 		Registerer: reg, Gatherer: reg, Logger: log, Sandbox: policy,
+		Console: &console.Options{Secrets: secrets, Egress: policy.Egress, ExecutionLog: xlog},
 	})
 	if err != nil {
 		ln.Close()
@@ -214,6 +221,7 @@ func serve(ctx context.Context, f serveFlags, keys map[string]string, log *slog.
 			"fileRoots", files.Roots(), "allowEgress", f.allowEgress.String())
 	}
 	fmt.Fprintf(errw, "sluice serve: Pipes API on %s (aws pipes ... --endpoint-url %s)\n", url, url)
+	fmt.Fprintf(errw, "sluice serve: web console on %s/\n", url)
 
 	if err := srv.Resume(ctx); err != nil {
 		ln.Close()
@@ -222,6 +230,7 @@ func serve(ctx context.Context, f serveFlags, keys map[string]string, log *slog.
 	}
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
 		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	hs.RegisterOnShutdown(srv.StopStreams) // the console's event streams would hold Shutdown up
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()
 

@@ -35,7 +35,8 @@ const TypeAccessDenied = "AccessDeniedException"
 //
 // The checks apply to every path, /healthz and /metrics included: they are read-only, but a rebinding
 // page could otherwise read the metrics. A Server without access keys applies LocalOnly to its Handler
-// itself; `sluice dev` and the web console get the same rules through it.
+// itself; `sluice dev` gets the same rules through it, and the web console (console.go) the Host and
+// Origin checks (localBrowser: its forms post form bodies and carry CSRF tokens instead).
 func LocalOnly(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if e := checkLocal(r); e != nil {
@@ -46,8 +47,28 @@ func LocalOnly(next http.Handler) http.Handler {
 	})
 }
 
+// localBrowser applies LocalOnly's Host and Origin checks but not its Content-Type rule: the web
+// console's forms post form bodies, and carry a CSRF token instead (internal/console).
+func localBrowser(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if e := checkLocalOrigin(r); e != nil {
+			writeError(w, e)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // checkLocal applies LocalOnly's rules; nil means the request may be served.
 func checkLocal(r *http.Request) *Error {
+	if e := checkLocalOrigin(r); e != nil {
+		return e
+	}
+	return checkJSONBody(r)
+}
+
+// checkLocalOrigin applies LocalOnly's Host and cross-site rules.
+func checkLocalOrigin(r *http.Request) *Error {
 	if !loopbackHost(r.Host) {
 		return accessDenied("Host " + quoteHeader(r.Host) + " is not a loopback name or address. This API has no " +
 			"access keys, so it serves only clients on this machine that address it as localhost, 127.0.0.1 " +
@@ -63,6 +84,11 @@ func checkLocal(r *http.Request) *Error {
 		return accessDenied("Cross-origin browser requests are refused (Origin: " + quoteHeader(strings.Join(origin, ", ")) +
 			"): this API has no access keys, so a web page must not be able to drive it.")
 	}
+	return nil
+}
+
+// checkJSONBody applies LocalOnly's Content-Type rule.
+func checkJSONBody(r *http.Request) *Error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
 			return unsupportedMedia("Content-Type " + quoteHeader(ct) + " is not accepted: request bodies must be " +

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/sluicehq/sluice/internal/awsid"
+	"github.com/sluicehq/sluice/internal/console"
 	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/plugin"
 	"github.com/sluicehq/sluice/internal/sandbox"
@@ -79,6 +80,9 @@ type Config struct {
 	// refuse local files outside its file roots (confine.go). The runtime enforces the whole policy
 	// (supervisor.RuntimeOptions.Deps.Sandbox); give both the same value. The zero value is unrestricted.
 	Sandbox sandbox.Policy
+	// Console, when set, serves the web console at / and under /console/ on the same handler, with the
+	// same access keys (console.go); its Backend, Keys, Region and Account are filled in here.
+	Console *console.Options
 	// Registry holds the target and enrichment plugins that CreatePipe and UpdatePipe validate with
 	// (pipe.Load); nil means plugin.Default. Give supervisor.RuntimeOptions.Deps.Registry the same value.
 	Registry *plugin.Registry
@@ -103,6 +107,7 @@ type Server struct {
 	log     *slog.Logger
 	metrics *apiMetrics
 	handler http.Handler
+	console *console.Console // nil without Config.Console
 }
 
 // NewServer builds a Server. Call Resume to start the stored pipes, serve Handler, and Close to stop.
@@ -168,6 +173,11 @@ func NewServer(cfg Config) (*Server, error) {
 	})
 	if s.verify == nil {
 		h = LocalOnly(h)
+	}
+	if cfg.Console != nil {
+		if h, err = s.withConsole(*cfg.Console, h); err != nil {
+			return nil, err
+		}
 	}
 	s.handler = s.recoverPanics(h)
 	return s, nil
