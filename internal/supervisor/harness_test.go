@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -135,6 +136,7 @@ func (h *harness) waitState(name, want string) *store.Record {
 }
 
 // waitReason waits until the pipe is in state want with a StateReason matching re.
+// want may list several states separated by "|".
 func (h *harness) waitReason(name, want, re string) *store.Record {
 	h.t.Helper()
 	rx := regexp.MustCompile(re)
@@ -145,7 +147,7 @@ func (h *harness) waitReason(name, want, re string) *store.Record {
 			return err
 		}
 		last = r
-		if r.CurrentState != want || !rx.MatchString(r.StateReason) {
+		if !slices.Contains(strings.Split(want, "|"), r.CurrentState) || !rx.MatchString(r.StateReason) {
 			return fmt.Errorf("pipe %s is %s (reason %q), want %s with a reason matching %q", name, r.CurrentState, r.StateReason, want, re)
 		}
 		return nil
