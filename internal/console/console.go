@@ -107,9 +107,10 @@ var webFS embed.FS
 // Console serves the web console. Create it with New.
 type Console struct {
 	o       Options
-	key     []byte // signs session cookies and CSRF tokens; random per process
+	key     []byte // signs CSRF tokens without keys; random per process (sessions: sessionKey)
 	static  http.Handler
 	history *history
+	offs    offsetsCache
 	log     *slog.Logger
 	closing chan struct{} // closed by StopStreams
 	stopped sync.Once

@@ -142,17 +142,24 @@
         lb.appendChild(tr);
       }
     }
+    const oe = $("#offsets-error");
+    if (oe) { oe.textContent = d.offsetsError || ""; oe.hidden = !d.offsetsError; }
     const tb = $("#lag");
     while (tb.firstChild) tb.removeChild(tb.firstChild);
-    for (const l of d.lag || []) {
+    const row = vals => {
       const tr = document.createElement("tr");
-      const a = document.createElement("td"), b = document.createElement("td");
-      a.textContent = l.partition; b.textContent = l.lag; b.className = "num";
-      tr.appendChild(a); tr.appendChild(b); tb.appendChild(tr);
+      vals.forEach((v, i) => { const td = document.createElement("td"); td.textContent = v; if (i) td.className = "num"; tr.appendChild(td); });
+      tb.appendChild(tr);
+    };
+    const offs = d.offsets || [];
+    for (const o of offs) {
+      const c = o.committed >= 0;
+      row([o.partition, c ? o.committed : "none yet", o.end, c ? o.lag : "unknown"]);
     }
-    if (!(d.lag || []).length) {
+    if (!offs.length) for (const l of d.lag || []) row([l.partition, "unknown", "unknown", l.lag]);
+    if (!offs.length && !(d.lag || []).length) {
       const tr = document.createElement("tr"), td = document.createElement("td");
-      td.colSpan = 2; td.textContent = "No partitions assigned (the pipe is not running, or has not joined its group yet).";
+      td.colSpan = 4; td.textContent = "No partitions known yet.";
       tr.appendChild(td); tb.appendChild(tr);
     }
   }
