@@ -3,12 +3,14 @@ package console
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/sluicehq/sluice/internal/pipe"
 )
@@ -104,6 +106,10 @@ func (c *Console) readOffsets(ctx context.Context, name string) ([]PartitionOffs
 	committed, err := adm.FetchOffsetsForTopics(ctx, group, cfg.Topic)
 	if err == nil {
 		err = committed.Error()
+	}
+	if errors.Is(err, kerr.GroupIDNotFound) {
+		// A group that never committed: some brokers say so rather than answer -1 per partition.
+		committed, err = kadm.OffsetResponses{}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("fetching the offsets of consumer group %s: %w", group, err)

@@ -225,10 +225,10 @@ type pipeData struct {
 	OffsetsError string
 	// Members is which cluster node runs which members of the pipe. The backend fills it when it knows
 	// (a Backend that also implements MembersBackend, in cluster mode); empty, the page leaves it out.
-	Members     []Member
-	Metrics     Snapshot
-	Series      series
-	Log         []LogRecord
+	Members []Member
+	Metrics Snapshot
+	Series  series
+	Log     []LogRecord
 }
 
 func (c *Console) pipePage(w http.ResponseWriter, r *http.Request, s session, name string, status int, d *pipeData) {

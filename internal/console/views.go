@@ -70,7 +70,7 @@ func (c *Console) pipeView(s session, d *pipeData) string {
 			w.f("<p class=\"error\" role=\"alert\" id=\"action-error\">%s</p>\n", d.ActionError)
 		}
 		w.f("<section class=\"summary\" aria-label=\"State\" data-pipe=\"%s\" id=\"pipe-state\">\n", p.Name)
-		w.f("<p>State: <strong class=\"state state-%s\" id=\"state\">%s</strong> (desired: <span id=\"desired\">%s</span>)</p>\n",
+		w.f("<p aria-live=\"polite\">State: <strong class=\"state state-%s\" id=\"state\">%s</strong> (desired: <span id=\"desired\">%s</span>)</p>\n",
 			p.CurrentState, p.CurrentState, p.DesiredState)
 		w.f("<p id=\"reason\" class=\"reason\">%s</p>\n", p.StateReason)
 		w.f("<p>Source <code>%s</code>, topic <code>%s</code> → target <code>%s</code>", p.Source, d.Topic, p.Target)
@@ -237,8 +237,8 @@ func (c *Console) createDocView(s session, name, doc, format string, errs map[st
 		}
 		w.f("<div class=\"%s\">\n<label for=\"definition\">Definition (%s)</label>\n<textarea id=\"definition\" name=\"definition\" rows=\"20\" spellcheck=\"false\"%s>%s</textarea>\n",
 			cls, upper, describedBy("definition", errs["definition"]), doc)
-		w.f("<p class=\"help\" id=\"definition-help\">Source, SourceParameters (SelfManagedKafkaParameters, FilterCriteria), Enrichment, EnrichmentParameters, "+
-			"Target, TargetParameters, LogConfiguration: the members of the Pipes CreatePipe request. Secrets are references, never values. "+
+		w.f("<p class=\"help\" id=\"definition-help\">Source, SourceParameters (SelfManagedKafkaParameters, FilterCriteria), Enrichment, EnrichmentParameters, " +
+			"Target, TargetParameters, LogConfiguration: the members of the Pipes CreatePipe request. Secrets are references, never values. " +
 			"An error names the member it is about (the same path in JSON and YAML).</p>\n")
 		fieldErrors(w, "definition", errs["definition"])
 		other := "yaml"

@@ -289,5 +289,9 @@
     }
     setupCheck();
     setupPlayground();
+    // After a refused form, keyboard and screen-reader users land on the first field in error (its
+    // message is linked by aria-describedby), or on the page's error.
+    const bad = $('[aria-invalid="true"]') || $("#general-error, #action-error");
+    if (bad) { if (!bad.matches("input, select, textarea, button")) bad.tabIndex = -1; bad.focus(); }
   });
 })();
