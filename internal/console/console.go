@@ -116,11 +116,12 @@ type Console struct {
 	stopped sync.Once
 }
 
-// StopStreams ends every event stream, so that a server shutting down (http.Server.Shutdown waits for
+// StopStreams ends every event stream and closes the clients kept for reading offsets, so that a server shutting down (http.Server.Shutdown waits for
 // open connections) need not wait for the browsers' streams; register it with RegisterOnShutdown.
 // Pages keep being served.
 func (c *Console) StopStreams() {
 	c.stopped.Do(func() { close(c.closing) })
+	c.offs.closeAll()
 }
 
 // New returns a console over o.Backend.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/internal/pipe"
 )
@@ -26,10 +27,16 @@ type PartitionOffsets struct {
 }
 
 // Offsets reads are bounded in time and cached, so that any number of open pipe pages cost one read of
-// each pipe's offsets a second.
+// each pipe's offsets a second (a failed read is kept longer, so that an unreachable cluster does not
+// hold every update of the page for offsetsTimeout). Each pipe's client is kept between reads, while its
+// source stays the same, for at most offsetsClientAge (credentials are resolved again after that), and
+// closed once no page has asked for offsetsIdle.
 const (
-	offsetsTimeout = 3 * time.Second
-	offsetsTTL     = time.Second
+	offsetsTimeout   = 3 * time.Second
+	offsetsTTL       = time.Second
+	offsetsErrTTL    = 5 * time.Second
+	offsetsIdle      = time.Minute
+	offsetsClientAge = 5 * time.Minute
 )
 
 // offsetsCache holds the last read of each pipe's offsets.
@@ -43,6 +50,30 @@ type offsetsEntry struct {
 	at   time.Time
 	rows []PartitionOffsets
 	err  error
+
+	cl     *kgo.Client // the source's client, kept between reads
+	source string      // what cl was made for: the definition's Source and SelfManagedKafkaParameters
+	made   time.Time
+	used   time.Time
+}
+
+func (e *offsetsEntry) closeClient() {
+	if e.cl != nil {
+		e.cl.Close()
+		e.cl = nil
+	}
+}
+
+// closeAll closes every kept client (on shutdown).
+func (oc *offsetsCache) closeAll() {
+	oc.mu.Lock()
+	defer oc.mu.Unlock()
+	for name, e := range oc.m {
+		e.mu.Lock()
+		e.closeClient()
+		e.mu.Unlock()
+		delete(oc.m, name)
+	}
 }
 
 // offsets returns the committed and end offsets of pipe name's source partitions, read at most once a
@@ -50,9 +81,21 @@ type offsetsEntry struct {
 // a ListOffsets of its topic, admin requests that neither join the group nor change its membership or
 // its commits.
 func (c *Console) offsets(ctx context.Context, name string) ([]PartitionOffsets, error) {
+	now := c.o.Now()
 	c.offs.mu.Lock()
 	if c.offs.m == nil {
 		c.offs.m = map[string]*offsetsEntry{}
+	}
+	for other, e := range c.offs.m {
+		// Pipes no page watches any more (or deleted): close their clients. An entry being read is
+		// in use, so skip it.
+		if other != name && e.mu.TryLock() {
+			if now.Sub(e.used) > offsetsIdle {
+				e.closeClient()
+				delete(c.offs.m, other)
+			}
+			e.mu.Unlock()
+		}
 	}
 	e := c.offs.m[name]
 	if e == nil {
@@ -63,15 +106,23 @@ func (c *Console) offsets(ctx context.Context, name string) ([]PartitionOffsets,
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if now := c.o.Now(); !e.at.IsZero() && now.Sub(e.at) < offsetsTTL {
+	e.used = now
+	ttl := offsetsTTL
+	if e.err != nil {
+		ttl = offsetsErrTTL
+	}
+	if !e.at.IsZero() && now.Sub(e.at) < ttl {
 		return e.rows, e.err
 	}
-	e.rows, e.err = c.readOffsets(ctx, name)
+	e.rows, e.err = c.readOffsets(ctx, name, e)
+	if e.err != nil {
+		e.closeClient() // start over with a new connection next time
+	}
 	e.at = c.o.Now()
 	return e.rows, e.err
 }
 
-func (c *Console) readOffsets(ctx context.Context, name string) ([]PartitionOffsets, error) {
+func (c *Console) readOffsets(ctx context.Context, name string, e *offsetsEntry) ([]PartitionOffsets, error) {
 	raw, err := c.o.Backend.DescribePipe(ctx, name)
 	if err != nil {
 		return nil, err
@@ -81,29 +132,39 @@ func (c *Console) readOffsets(ctx context.Context, name string) ([]PartitionOffs
 		return nil, fmt.Errorf("decoding pipe %s: %w", name, err)
 	}
 	def.Name = name
-	group := ""
+	group, topic := "", ""
+	var smk *pipe.SelfManagedKafkaParameters
 	if sp := def.SourceParameters; sp != nil && sp.SelfManagedKafkaParameters != nil {
-		group = sp.SelfManagedKafkaParameters.ConsumerGroupID
+		smk = sp.SelfManagedKafkaParameters
+		group, topic = smk.ConsumerGroupID, smk.TopicName
 	}
 	if group == "" {
 		group = pipe.DefaultConsumerGroupIDPrefix + name
 	}
 	ctx, cancel := context.WithTimeout(ctx, offsetsTimeout)
 	defer cancel()
-	cl, cfg, err := c.sourceClient(ctx, &def, offsetsTimeout)
-	if err != nil {
-		return nil, err
+	source, _ := json.Marshal(struct {
+		Source string
+		SMK    *pipe.SelfManagedKafkaParameters
+	}{def.Source, smk})
+	if e.cl == nil || e.source != string(source) || c.o.Now().Sub(e.made) > offsetsClientAge {
+		e.closeClient()
+		cl, _, err := c.sourceClient(ctx, &def, offsetsTimeout)
+		if err != nil {
+			return nil, err
+		}
+		e.cl, e.source, e.made = cl, string(source), c.o.Now()
 	}
-	defer cl.Close()
+	cl := e.cl
 	adm := kadm.NewClient(cl)
-	ends, err := adm.ListEndOffsets(ctx, cfg.Topic)
+	ends, err := adm.ListEndOffsets(ctx, topic)
 	if err == nil {
 		err = ends.Error()
 	}
 	if err != nil {
-		return nil, fmt.Errorf("listing the end offsets of topic %s: %w", cfg.Topic, err)
+		return nil, fmt.Errorf("listing the end offsets of topic %s: %w", topic, err)
 	}
-	committed, err := adm.FetchOffsetsForTopics(ctx, group, cfg.Topic)
+	committed, err := adm.FetchOffsetsForTopics(ctx, group, topic)
 	if err == nil {
 		err = committed.Error()
 	}
@@ -117,7 +178,7 @@ func (c *Console) readOffsets(ctx context.Context, name string) ([]PartitionOffs
 	out := []PartitionOffsets{}
 	ends.Each(func(e kadm.ListedOffset) {
 		row := PartitionOffsets{Partition: e.Partition, Committed: -1, End: e.Offset, Lag: -1}
-		if o, ok := committed.Lookup(cfg.Topic, e.Partition); ok && o.At >= 0 {
+		if o, ok := committed.Lookup(topic, e.Partition); ok && o.At >= 0 {
 			row.Committed = o.At
 			row.Lag = max(e.Offset-o.At, 0)
 		}

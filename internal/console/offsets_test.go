@@ -81,6 +81,17 @@ func TestOffsets(t *testing.T) {
 		if fmt.Sprint(rows) != fmt.Sprint(want) {
 			t.Errorf("after a commit: %v, want %v", rows, want)
 		}
+		// The client is kept between reads, and closed once no page has asked for a while.
+		kept := c.offs.m[name].cl
+		now = now.Add(offsetsTTL)
+		if _, err := c.offsets(ctx, name); err != nil || c.offs.m[name].cl != kept || kept == nil {
+			t.Errorf("a second read made a new client (err %v)", err)
+		}
+		now = now.Add(offsetsIdle + time.Second)
+		c.offsets(ctx, "other")
+		if _, ok := c.offs.m[name]; ok {
+			t.Errorf("the client of a pipe no page asked about for %v is still kept", offsetsIdle)
+		}
 		groups, err := adm.DescribeGroups(ctx, group)
 		if err != nil {
 			t.Fatal(err)
@@ -90,6 +101,10 @@ func TestOffsets(t *testing.T) {
 		}
 		if _, err := c.offsets(ctx, "other"); err == nil {
 			t.Error("the offsets of an unknown pipe: no error")
+		}
+		c.StopStreams()
+		if len(c.offs.m) != 0 {
+			t.Errorf("StopStreams left %d offsets clients", len(c.offs.m))
 		}
 	})
 }
