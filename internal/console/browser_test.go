@@ -336,6 +336,21 @@ func TestConsoleBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("every field has a label", func(t *testing.T) {
+		for _, page := range []string{"/", "/console/new", "/console/new?mode=yaml", "/console/pipes/" + name + "?format=yaml", "/console/playground"} {
+			var fields struct {
+				All        int
+				Unlabelled []string
+			}
+			run(t, ctx, "reading the fields of "+page, chromedp.Navigate(base+page), chromedp.WaitReady("main", chromedp.ByQuery),
+				chromedp.Evaluate(`(() => { const all = [...document.querySelectorAll("input:not([type=hidden]), select, textarea")];
+					return {All: all.length, Unlabelled: all.filter(e => e.labels.length === 0 && !e.getAttribute("aria-label")).map(e => e.id || e.name)}; })()`, &fields))
+			if fields.All == 0 || len(fields.Unlabelled) > 0 {
+				t.Errorf("%s: %d fields, without a label: %v", page, fields.All, fields.Unlabelled)
+			}
+		}
+	})
+
 	t.Run("stop and delete", func(t *testing.T) {
 		run(t, ctx, "stopping",
 			chromedp.Navigate(base+"/console/pipes/"+name),
