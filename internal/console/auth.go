@@ -14,7 +14,8 @@ import (
 )
 
 // cookieName is the session cookie. Its value is "keyID|expiry unix|nonce" in base64 and an HMAC of it
-// under the console's per-process key: the server keeps no session table, and a restart signs everyone out.
+// under a key derived from the secret of the access key it names (sessionKey): the server keeps no
+// session table, a restart keeps every sign-in, and changing or removing a key's secret ends its sessions.
 const cookieName = "sluice_console"
 
 // session is a signed-in visitor (or, without keys, the one local user).
@@ -33,7 +34,7 @@ func (c *Console) session(r *http.Request) (session, bool) {
 		return session{}, false
 	}
 	payload, sig, ok := strings.Cut(ck.Value, ".")
-	if !ok || !hmac.Equal([]byte(sig), []byte(c.sign("session", payload))) {
+	if !ok {
 		return session{}, false
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(payload)
@@ -44,19 +45,40 @@ func (c *Console) session(r *http.Request) (session, bool) {
 	if len(parts) != 3 {
 		return session{}, false
 	}
+	s := session{KeyID: parts[0], id: payload}
+	if _, ok := c.o.Keys[s.KeyID]; !ok {
+		return session{}, false // the key was removed since: the sign-in no longer holds
+	}
+	if !hmac.Equal([]byte(sig), []byte(c.sign(s, "session", payload))) {
+		return session{}, false
+	}
 	exp, err := strconv.ParseInt(parts[1], 10, 64)
 	if err != nil || c.o.Now().Unix() > exp {
 		return session{}, false
 	}
-	if _, ok := c.o.Keys[parts[0]]; !ok {
-		return session{}, false // the key was removed since: the sign-in no longer holds
-	}
-	return session{KeyID: parts[0], id: payload}, true
+	return s, true
 }
 
-// sign is the HMAC-SHA256 of msg under the console key, for the given purpose, in hex.
-func (c *Console) sign(purpose, msg string) string {
-	m := hmac.New(sha256.New, c.key)
+// sessionLabel is what a session key is derived from, with the secret of the access key signed in.
+const sessionLabel = "sluice console session key v1"
+
+// sessionKey is the key that signs s's cookie and CSRF tokens: HMAC-SHA256 of a fixed label under the
+// secret access key s signed in with, so that every process configured with the same keys (a restart,
+// another node) accepts the session, and rotating that secret ends it. Without keys (one local user, no
+// cookie) it is the random per-process key, which only CSRF tokens use.
+func (c *Console) sessionKey(s session) []byte {
+	secret, ok := c.o.Keys[s.KeyID]
+	if !ok || s.KeyID == "" {
+		return c.key
+	}
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(sessionLabel))
+	return m.Sum(nil)
+}
+
+// sign is the HMAC-SHA256 of msg under s's session key, for the given purpose, in hex.
+func (c *Console) sign(s session, purpose, msg string) string {
+	m := hmac.New(sha256.New, c.sessionKey(s))
 	m.Write([]byte(purpose))
 	m.Write([]byte{0})
 	m.Write([]byte(msg))
@@ -65,7 +87,7 @@ func (c *Console) sign(purpose, msg string) string {
 
 // csrfToken is the token state-changing requests of this session must carry (form field "csrf" or
 // header X-CSRF-Token).
-func (c *Console) csrfToken(s session) string { return c.sign("csrf", s.id) }
+func (c *Console) csrfToken(s session) string { return c.sign(s, "csrf", s.id) }
 
 func (c *Console) checkCSRF(r *http.Request, s session) bool {
 	tok := r.Header.Get("X-CSRF-Token")
@@ -96,7 +118,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 			rand.Read(nonce)
 			exp := c.o.Now().Add(c.o.SessionTTL)
 			payload := base64.RawURLEncoding.EncodeToString([]byte(id + "|" + strconv.FormatInt(exp.Unix(), 10) + "|" + hex.EncodeToString(nonce)))
-			http.SetCookie(w, &http.Cookie{Name: cookieName, Value: payload + "." + c.sign("session", payload), Path: "/",
+			http.SetCookie(w, &http.Cookie{Name: cookieName, Value: payload + "." + c.sign(session{KeyID: id}, "session", payload), Path: "/",
 				Expires: exp, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
 			c.log.Info("console sign-in", "accessKeyId", id, "remote", r.RemoteAddr)
 			http.Redirect(w, r, "/", http.StatusSeeOther)

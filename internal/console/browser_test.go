@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/internal/kafkatest"
@@ -213,9 +214,30 @@ func TestConsoleBrowser(t *testing.T) {
 		run(t, ctx, "waiting for the counters to move",
 			until(`+document.getElementById("m-read").textContent >= 40`, 60*time.Second),
 			until(`+document.getElementById("m-filtered").textContent >= 20`, 30*time.Second),
-			until(`document.querySelectorAll("#lag tr td.num").length === 2`, 30*time.Second),
+			// Offsets by partition: 20 records on each, all read and committed (commits follow delivery).
+			until(`(() => { const r = [...document.querySelectorAll("#lag tr")].map(tr => [...tr.children].map(td => td.textContent));
+				return r.length === 2 && r.every(x => x.length === 4 && x[1] === "20" && x[2] === "20" && x[3] === "0"); })()`, 30*time.Second),
 			until(`document.querySelectorAll("svg.chart polyline").length === 3`, 30*time.Second),
 			until(`[...document.querySelectorAll("#log td")].some(td => td.textContent === "EXECUTION_SUCCEEDED")`, 30*time.Second),
+		)
+	})
+
+	t.Run("the definition as YAML", func(t *testing.T) {
+		run(t, ctx, "showing the editor as YAML",
+			chromedp.Click("#convert", chromedp.ByQuery),
+			until(`document.getElementById("definition") !== null && document.getElementById("definition").value.includes("Target: file://")`, 20*time.Second),
+		)
+		var label string
+		run(t, ctx, "reading the label", chromedp.Text(`label[for="definition"]`, &label, chromedp.ByQuery))
+		if !strings.Contains(label, "YAML") {
+			t.Errorf("the editor's label = %q, want it to say YAML", label)
+		}
+		run(t, ctx, "an invalid YAML edit",
+			chromedp.SetValue("#definition", "Target: file://"+out+"\nLogConfiguration:\n  Level: LOUD\n", chromedp.ByQuery),
+			chromedp.Click("#update", chromedp.ByQuery),
+			until(`document.getElementById("definition-error") !== null && document.getElementById("definition-error").textContent.includes("LogConfiguration.Level")`, 20*time.Second),
+			// The page puts the keyboard focus on the field in error.
+			until(`document.activeElement && document.activeElement.id === "definition"`, 5*time.Second),
 		)
 	})
 
@@ -314,6 +336,21 @@ func TestConsoleBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("every field has a label", func(t *testing.T) {
+		for _, page := range []string{"/", "/console/new", "/console/new?mode=yaml", "/console/pipes/" + name + "?format=yaml", "/console/playground"} {
+			var fields struct {
+				All        int
+				Unlabelled []string
+			}
+			run(t, ctx, "reading the fields of "+page, chromedp.Navigate(base+page), chromedp.WaitReady("main", chromedp.ByQuery),
+				chromedp.Evaluate(`(() => { const all = [...document.querySelectorAll("input:not([type=hidden]), select, textarea")];
+					return {All: all.length, Unlabelled: all.filter(e => e.labels.length === 0 && !e.getAttribute("aria-label")).map(e => e.id || e.name)}; })()`, &fields))
+			if fields.All == 0 || len(fields.Unlabelled) > 0 {
+				t.Errorf("%s: %d fields, without a label: %v", page, fields.All, fields.Unlabelled)
+			}
+		}
+	})
+
 	t.Run("stop and delete", func(t *testing.T) {
 		run(t, ctx, "stopping",
 			chromedp.Navigate(base+"/console/pipes/"+name),
@@ -327,6 +364,58 @@ func TestConsoleBrowser(t *testing.T) {
 			until(fmt.Sprintf(`document.getElementById("pipes") !== null && document.querySelector('%s') === null`, sel), 60*time.Second),
 		)
 	})
+
+	t.Run("create, stop and delete by keyboard", func(t *testing.T) {
+		keyboardPipe(t, ctx, base, "smk://"+kc.Bootstrap[0], topic, filepath.Join(dataDir, "files", "keyboard.jsonl"), name+"-kb")
+	})
+}
+
+// tabTo presses Tab until the element with the given id has the focus (at most 60 times): it is
+// reachable by keyboard, in tab order.
+func tabTo(id string) chromedp.Action {
+	return chromedp.ActionFunc(func(ctx context.Context) error {
+		for range 60 {
+			var at string
+			if err := chromedp.Evaluate(`document.activeElement ? document.activeElement.id : ""`, &at).Do(ctx); err != nil {
+				return err
+			}
+			if at == id {
+				return nil
+			}
+			if err := chromedp.KeyEvent(kb.Tab).Do(ctx); err != nil {
+				return err
+			}
+		}
+		return fmt.Errorf("#%s never got the focus in 60 presses of Tab", id)
+	})
+}
+
+// keyboardPipe creates a pipe, stops it and deletes it with the keyboard only (Tab, typing, arrow keys
+// and Enter): issue 14's accessibility basics (keyboard navigation).
+func keyboardPipe(t *testing.T, ctx context.Context, base, source, topic, out, name string) {
+	run(t, ctx, "filling and submitting the create form by keyboard",
+		chromedp.Navigate(base+"/"),
+		tabTo("nav-create"), chromedp.KeyEvent(kb.Enter),
+		until(`document.body.dataset.page === "create" && document.getElementById("name") !== null`, 20*time.Second),
+		tabTo("name"), chromedp.KeyEvent(name),
+		tabTo("source"), chromedp.KeyEvent(source),
+		tabTo("topic"), chromedp.KeyEvent(topic),
+		tabTo("position"), chromedp.KeyEvent(kb.ArrowDown),
+		until(`document.getElementById("position").value === "TRIM_HORIZON"`, 5*time.Second),
+		tabTo("filters"), chromedp.KeyEvent(`{"value": {"status": ["PAID"]}}`),
+		tabTo("target"), chromedp.KeyEvent("file://"+out),
+		chromedp.KeyEvent(kb.Enter), // the form's default button: Create the pipe
+		until(`document.getElementById("state") !== null && document.getElementById("state").textContent === "RUNNING"`, 60*time.Second),
+	)
+	run(t, ctx, "stopping by keyboard",
+		tabTo("stop"), chromedp.KeyEvent(kb.Enter),
+		until(`document.getElementById("state") !== null && document.getElementById("state").textContent === "STOPPED"`, 60*time.Second),
+	)
+	sel := fmt.Sprintf(`tr[data-pipe=%q]`, name)
+	run(t, ctx, "deleting by keyboard",
+		tabTo("delete"), chromedp.KeyEvent(kb.Enter),
+		until(fmt.Sprintf(`document.getElementById("pipes") !== null && document.querySelector('%s') === null`, sel), 60*time.Second),
+	)
 }
 
 // TestConsoleSignIn signs in to a server with access keys, and checks that the session cookie is

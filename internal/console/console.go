@@ -107,19 +107,21 @@ var webFS embed.FS
 // Console serves the web console. Create it with New.
 type Console struct {
 	o       Options
-	key     []byte // signs session cookies and CSRF tokens; random per process
+	key     []byte // signs CSRF tokens without keys; random per process (sessions: sessionKey)
 	static  http.Handler
 	history *history
+	offs    offsetsCache
 	log     *slog.Logger
 	closing chan struct{} // closed by StopStreams
 	stopped sync.Once
 }
 
-// StopStreams ends every event stream, so that a server shutting down (http.Server.Shutdown waits for
+// StopStreams ends every event stream and closes the clients kept for reading offsets, so that a server shutting down (http.Server.Shutdown waits for
 // open connections) need not wait for the browsers' streams; register it with RegisterOnShutdown.
 // Pages keep being served.
 func (c *Console) StopStreams() {
 	c.stopped.Do(func() { close(c.closing) })
+	c.offs.closeAll()
 }
 
 // New returns a console over o.Backend.

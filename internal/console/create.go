@@ -140,12 +140,88 @@ func placeErrors(fields []FieldError, into map[string][]string) {
 	}
 }
 
+// createDoc serves the create page's document mode: the name and the CreatePipe body as JSON or YAML.
+// "switch" rewrites the document in the other format; otherwise the pipe is created. Errors about the
+// name show beside the name, the others beside the document, each naming its member.
+func (c *Console) createDoc(w http.ResponseWriter, r *http.Request, s session, mode string) {
+	name, doc := strings.TrimSpace(r.PostFormValue("name")), r.PostFormValue("definition")
+	errs := map[string][]string{}
+	status := http.StatusOK
+	switch sw := r.PostFormValue("switch"); {
+	case r.Method != http.MethodPost:
+		doc, _ = createForm{Position: "LATEST"}.bodyAs(mode)
+	case sw == "json" || sw == "yaml":
+		conv, err := convertDoc(doc, mode, sw)
+		if err != nil {
+			errs["definition"] = []string{err.Error()}
+			status = http.StatusBadRequest
+		} else {
+			doc, mode = conv, sw
+		}
+	default:
+		body, err := toJSON(doc, mode)
+		switch {
+		case err != nil:
+			errs["definition"] = []string{err.Error()}
+		case name == "":
+			errs["name"] = []string{"Name: a pipe needs a name"}
+		default:
+			err = c.o.Backend.CreatePipe(r.Context(), name, body)
+			if err == nil {
+				http.Redirect(w, r, Prefix+"pipes/"+url.PathEscape(name)+"?done=created&format="+mode, http.StatusSeeOther)
+				return
+			}
+			if fe := fieldsOf(err); len(fe) > 0 {
+				for _, e := range fe {
+					f := "definition"
+					if formField(e.Name) == "name" {
+						f = "name"
+					}
+					errs[f] = append(errs[f], e.Name+": "+e.Message)
+				}
+			} else {
+				errs["definition"] = []string{err.Error()}
+			}
+		}
+		status = http.StatusBadRequest
+		if len(errs) == 0 {
+			status = http.StatusOK
+		}
+	}
+	send(w, status, c.createDocView(s, name, doc, mode, errs))
+}
+
+// bodyAs is the form's CreatePipe body written as JSON or YAML.
+func (f createForm) bodyAs(format string) (string, map[string][]string) {
+	body, local := f.body()
+	doc, _ := formatJSON(body, format)
+	return doc, local
+}
+
 func (c *Console) createPage(w http.ResponseWriter, r *http.Request, s session) {
+	mode := r.URL.Query().Get("mode")
+	if r.Method == http.MethodPost {
+		mode = r.PostFormValue("mode")
+	}
+	if mode == "json" || mode == "yaml" {
+		c.createDoc(w, r, s, mode)
+		return
+	}
 	f := createForm{Position: "LATEST", Target: ""}
 	errs := map[string][]string{}
 	status := http.StatusOK
 	if r.Method == http.MethodPost {
 		f = formFrom(r)
+		if sw := r.PostFormValue("switch"); sw == "json" || sw == "yaml" {
+			// "Write it as JSON/YAML": carry what was typed over into the document.
+			doc, local := f.bodyAs(sw)
+			status := http.StatusOK
+			if len(local) > 0 {
+				status = http.StatusBadRequest
+			}
+			send(w, status, c.createDocView(s, f.Name, doc, sw, local))
+			return
+		}
 		body, local := f.body()
 		if f.Name == "" {
 			local["name"] = append(local["name"], "Name: a pipe needs a name")

@@ -73,7 +73,7 @@ func (c *Console) layout(s session, page, title string, body func(w *hw)) string
 		if l.page == page {
 			cur = " aria-current=\"page\""
 		}
-		w.f("<a href=\"%s\"%s>%s</a>\n", l.href, cur, l.text)
+		w.f("<a href=\"%s\" id=\"nav-%s\"%s>%s</a>\n", l.href, l.page, cur, l.text)
 	}
 	w.raw("</nav>\n")
 	if len(c.o.Keys) > 0 && s.KeyID != "" {

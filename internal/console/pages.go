@@ -137,12 +137,31 @@ func (c *Console) pipeRoute(w http.ResponseWriter, r *http.Request, s session, e
 		c.pipePage(w, r, s, name, http.StatusOK, nil)
 		return
 	case action == "edit" && r.Method == http.MethodPost:
-		body := []byte(r.PostFormValue("definition"))
-		if err := c.o.Backend.UpdatePipe(ctx, name, body); err != nil {
-			c.pipePage(w, r, s, name, statusOf(err), &pipeData{EditError: err, EditBody: string(body)})
+		text, format := r.PostFormValue("definition"), docFormat(r.PostFormValue("format"))
+		if to := r.PostFormValue("convert"); to != "" {
+			// "Show as YAML/JSON": rewrite the editor's text, change nothing.
+			d := &pipeData{Format: docFormat(to)}
+			conv, err := convertDoc(text, format, d.Format)
+			if err != nil {
+				d.Format, d.EditBody = format, text
+				d.EditError = &Error{Type: "ValidationException", Message: err.Error()}
+			} else {
+				d.EditBody = conv
+			}
+			c.pipePage(w, r, s, name, http.StatusOK, d)
 			return
 		}
-		http.Redirect(w, r, Prefix+"pipes/"+url.PathEscape(name)+"?done=updated", http.StatusSeeOther)
+		body, err := toJSON(text, format)
+		if err == nil {
+			err = c.o.Backend.UpdatePipe(ctx, name, body)
+		} else {
+			err = &Error{Type: "ValidationException", Message: err.Error()}
+		}
+		if err != nil {
+			c.pipePage(w, r, s, name, statusOf(err), &pipeData{EditError: err, EditBody: text, Format: format})
+			return
+		}
+		http.Redirect(w, r, Prefix+"pipes/"+url.PathEscape(name)+"?done=updated&format="+format, http.StatusSeeOther)
 		return
 	case action == "start" && r.Method == http.MethodPost:
 		op = c.o.Backend.StartPipe
@@ -194,14 +213,22 @@ type pipeData struct {
 	Pipe        describe
 	Definition  string
 	EditBody    string
+	Format      string // of the editor and the DescribePipe view: "json" or "yaml"
 	EditError   error
 	ActionError string
 	Done        string
 	Topic       string
 	Lag         []partitionLag
-	Metrics     Snapshot
-	Series      series
-	Log         []LogRecord
+	// Offsets are the source partitions' committed and end offsets (offsets.go); OffsetsError says why
+	// they could not be read (the lag by partition from the runtime's metrics shows instead).
+	Offsets      []PartitionOffsets
+	OffsetsError string
+	// Members is which cluster node runs which members of the pipe. The backend fills it when it knows
+	// (a Backend that also implements MembersBackend, in cluster mode); empty, the page leaves it out.
+	Members []Member
+	Metrics Snapshot
+	Series  series
+	Log     []LogRecord
 }
 
 func (c *Console) pipePage(w http.ResponseWriter, r *http.Request, s session, name string, status int, d *pipeData) {
@@ -219,16 +246,23 @@ func (c *Console) pipePage(w http.ResponseWriter, r *http.Request, s session, na
 		return
 	}
 	json.Unmarshal(raw, &members)
-	pretty, _ := json.MarshalIndent(json.RawMessage(raw), "", "  ")
-	d.Definition = string(pretty)
+	if d.Format == "" {
+		d.Format = docFormat(r.URL.Query().Get("format"))
+	}
+	d.Definition, _ = formatJSON(raw, d.Format)
 	if d.EditBody == "" {
 		d.EditBody = editBody(members)
+		if d.Format == "yaml" {
+			d.EditBody, _ = formatJSON([]byte(d.EditBody), "yaml")
+		}
 	}
 	snap, _ := c.history.sample(r.Context(), c.o.Backend)
 	d.Metrics = snap[name]
 	d.Lag = sortedLag(d.Metrics.Lag)
 	d.Series = c.history.get(name)
 	d.Log = c.o.ExecutionLog.Recent(name, recentLog)
+	d.Offsets, d.OffsetsError = c.offsetRows(r.Context(), name)
+	d.Members = c.members(r.Context(), name)
 	if sp := d.Pipe.SourceParameters; sp != nil && sp.SelfManagedKafkaParameters != nil {
 		d.Topic = sp.SelfManagedKafkaParameters.TopicName
 	}
@@ -317,7 +351,9 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request) {
 			msg := map[string]any{"pipes": rows}
 			if pipeName != "" {
 				snap, _ := c.history.sample(ctx, c.o.Backend)
+				offs, offsErr := c.offsetRows(ctx, pipeName)
 				msg["pipe"] = map[string]any{"name": pipeName, "lag": sortedLag(snap[pipeName].Lag),
+					"offsets": offs, "offsetsError": offsErr, "members": c.members(ctx, pipeName),
 					"series": c.history.get(pipeName), "metrics": snap[pipeName], "log": c.o.ExecutionLog.Recent(pipeName, recentLog)}
 			}
 			b, _ := json.Marshal(msg)
@@ -340,3 +376,38 @@ const streamLife = 2 * time.Minute
 
 // recentLog is how many execution-log records the pipe page lists.
 const recentLog = 20
+
+// offsetRows are pipe name's offsets for the page, or the reason they could not be read.
+func (c *Console) offsetRows(ctx context.Context, name string) ([]PartitionOffsets, string) {
+	rows, err := c.offsets(ctx, name)
+	if err != nil {
+		return nil, "Offsets could not be read: " + err.Error()
+	}
+	return rows, ""
+}
+
+// Member is one member of a pipe (its consumer in the pipe's group) and the cluster node running it.
+type Member struct {
+	Node       string  `json:"node"`
+	MemberID   string  `json:"memberId"`
+	Partitions []int32 `json:"partitions"`
+}
+
+// MembersBackend is implemented by a Backend that knows where a pipe's members run (cluster mode): the
+// pipe page then lists them. Without it the page leaves the section out.
+type MembersBackend interface {
+	Members(ctx context.Context, name string) ([]Member, error)
+}
+
+func (c *Console) members(ctx context.Context, name string) []Member {
+	mb, ok := c.o.Backend.(MembersBackend)
+	if !ok {
+		return nil
+	}
+	m, err := mb.Members(ctx, name)
+	if err != nil {
+		c.log.Warn("console: reading the members of a pipe", "pipe", name, "err", err)
+		return nil
+	}
+	return m
+}

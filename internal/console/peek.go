@@ -18,6 +18,7 @@ import (
 	"github.com/sluicehq/sluice/internal/kafkaauth"
 	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/runtime"
+	"github.com/sluicehq/sluice/internal/source/kafka"
 )
 
 // Bounds of a peek: it reads at most MaxPeekRecords records and MaxPeekBytes bytes of them, and gives
@@ -48,6 +49,33 @@ type PeekResult struct {
 	Samples    []Sample `json:"samples"`
 }
 
+// sourceClient is a client of def's source cluster with def's connection (brokers, TLS, credentials
+// resolved through the console's secret resolver, the operator's egress policy), as the pipe would
+// connect. It joins no group: callers assign partitions or use admin requests.
+func (c *Console) sourceClient(ctx context.Context, def *pipe.Definition, retry time.Duration, extra ...kgo.Opt) (*kgo.Client, kafka.Config, error) {
+	cfg, err := runtime.SourceConfig(def, c.o.Secrets, c.log)
+	if err != nil {
+		return nil, cfg, err
+	}
+	if cfg.Topic == "" {
+		return nil, cfg, errors.New("the source has no TopicName")
+	}
+	cfg.Auth.Egress = c.o.Egress
+	if err := kafkaauth.CheckBrokers(cfg.Auth.Egress, cfg.Brokers); err != nil {
+		return nil, cfg, fmt.Errorf("source %s: %w", def.Source, err)
+	}
+	opts, err := kafkaauth.Options(ctx, cfg.Auth, c.o.Secrets)
+	if err != nil {
+		return nil, cfg, fmt.Errorf("source credentials: %w", err)
+	}
+	opts = append(opts, kgo.SeedBrokers(cfg.Brokers...), kgo.RetryTimeout(retry))
+	cl, err := kgo.NewClient(append(opts, extra...)...)
+	if err != nil {
+		return nil, cfg, fmt.Errorf("source %s: %w", def.Source, err)
+	}
+	return cl, cfg, nil
+}
+
 // Peek reads the last n records of the source topic of def with def's connection (brokers, TLS,
 // credentials resolved through the console's secret resolver, the operator's egress policy). It is a
 // direct consumer of assigned partitions: it joins no consumer group and commits nothing, so no pipe's
@@ -57,28 +85,11 @@ func (c *Console) Peek(ctx context.Context, def *pipe.Definition, n int) (*PeekR
 	if def.Name == "" {
 		def.Name = "console-peek"
 	}
-	cfg, err := runtime.SourceConfig(def, c.o.Secrets, c.log)
-	if err != nil {
-		return nil, err
-	}
-	if cfg.Topic == "" {
-		return nil, errors.New("the source has no TopicName")
-	}
-	cfg.Auth.Egress = c.o.Egress
-	if err := kafkaauth.CheckBrokers(cfg.Auth.Egress, cfg.Brokers); err != nil {
-		return nil, fmt.Errorf("source %s: %w", def.Source, err)
-	}
 	ctx, cancel := context.WithTimeout(ctx, PeekTimeout)
 	defer cancel()
-	opts, err := kafkaauth.Options(ctx, cfg.Auth, c.o.Secrets)
+	cl, cfg, err := c.sourceClient(ctx, def, PeekTimeout, kgo.FetchMaxBytes(MaxPeekBytes), kgo.FetchMaxPartitionBytes(MaxPeekBytes))
 	if err != nil {
-		return nil, fmt.Errorf("source credentials: %w", err)
-	}
-	opts = append(opts, kgo.SeedBrokers(cfg.Brokers...), kgo.RetryTimeout(PeekTimeout),
-		kgo.FetchMaxBytes(MaxPeekBytes), kgo.FetchMaxPartitionBytes(MaxPeekBytes))
-	cl, err := kgo.NewClient(opts...)
-	if err != nil {
-		return nil, fmt.Errorf("source %s: %w", def.Source, err)
+		return nil, err
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)

@@ -2,6 +2,8 @@ package console
 
 import (
 	"net/url"
+	"strconv"
+	"strings"
 )
 
 func (c *Console) errorPage(s session, title, msg string) string {
@@ -68,7 +70,7 @@ func (c *Console) pipeView(s session, d *pipeData) string {
 			w.f("<p class=\"error\" role=\"alert\" id=\"action-error\">%s</p>\n", d.ActionError)
 		}
 		w.f("<section class=\"summary\" aria-label=\"State\" data-pipe=\"%s\" id=\"pipe-state\">\n", p.Name)
-		w.f("<p>State: <strong class=\"state state-%s\" id=\"state\">%s</strong> (desired: <span id=\"desired\">%s</span>)</p>\n",
+		w.f("<p aria-live=\"polite\">State: <strong class=\"state state-%s\" id=\"state\">%s</strong> (desired: <span id=\"desired\">%s</span>)</p>\n",
 			p.CurrentState, p.CurrentState, p.DesiredState)
 		w.f("<p id=\"reason\" class=\"reason\">%s</p>\n", p.StateReason)
 		w.f("<p>Source <code>%s</code>, topic <code>%s</code> → target <code>%s</code>", p.Source, d.Topic, p.Target)
@@ -103,15 +105,23 @@ func (c *Console) pipeView(s session, d *pipeData) string {
 		}
 		w.raw("</div>\n</section>\n")
 
-		w.raw("<section aria-labelledby=\"h-lag\"><h2 id=\"h-lag\">Lag by partition</h2>\n<table class=\"lag\"><thead><tr><th scope=\"col\">Partition</th>" +
-			"<th scope=\"col\" class=\"num\">Lag (records)</th></tr></thead>\n<tbody id=\"lag\">")
-		for _, l := range d.Lag {
-			w.f("<tr><td>%d</td><td class=\"num\">%d</td></tr>", l.Partition, l.Lag)
-		}
-		if len(d.Lag) == 0 {
-			w.raw("<tr><td colspan=\"2\">No partitions assigned (the pipe is not running, or has not joined its group yet).</td></tr>")
-		}
+		w.raw("<section aria-labelledby=\"h-lag\"><h2 id=\"h-lag\">Offsets and lag by partition</h2>\n" +
+			"<p class=\"help\">Committed: the next offset the pipe's consumer group will read. End: the offset of the topic's next record. " +
+			"Read from the cluster with the pipe's connection (no group membership), at most once a second.</p>\n")
+		w.f("<p class=\"error\" id=\"offsets-error\" role=\"status\"%s>%s</p>\n", hiddenIf(d.OffsetsError == ""), d.OffsetsError)
+		w.raw("<table class=\"lag\"><thead><tr><th scope=\"col\">Partition</th><th scope=\"col\" class=\"num\">Committed offset</th>" +
+			"<th scope=\"col\" class=\"num\">End offset</th><th scope=\"col\" class=\"num\">Lag (records)</th></tr></thead>\n<tbody id=\"lag\">")
+		lagRows(w, d.Offsets, d.Lag)
 		w.raw("</tbody></table>\n</section>\n")
+
+		if len(d.Members) > 0 {
+			w.raw("<section aria-labelledby=\"h-members\"><h2 id=\"h-members\">Members by node</h2>\n<table class=\"members\"><thead><tr>" +
+				"<th scope=\"col\">Node</th><th scope=\"col\">Member</th><th scope=\"col\">Partitions</th></tr></thead>\n<tbody id=\"members\">")
+			for _, m := range d.Members {
+				w.f("<tr><td>%s</td><td><code>%s</code></td><td>%s</td></tr>", m.Node, m.MemberID, jsonAttr(m.Partitions))
+			}
+			w.raw("</tbody></table>\n</section>\n")
+		}
 
 		w.raw("<section aria-labelledby=\"h-log\"><h2 id=\"h-log\">Recent execution-log records</h2>\n")
 		if c.o.ExecutionLog == nil {
@@ -127,8 +137,9 @@ func (c *Console) pipeView(s session, d *pipeData) string {
 		w.raw("</tbody></table>\n</section>\n")
 
 		w.raw("<section aria-labelledby=\"h-def\"><h2 id=\"h-def\">Definition</h2>\n")
-		w.f("<details><summary>DescribePipe (secret values are never stored: only their references show)</summary><pre>%s</pre></details>\n", d.Definition)
-		w.f("<form method=\"post\" action=\"%s/edit\" class=\"form\">%s\n", pipeURL(p.Name), c.csrfField(s))
+		w.f("<details><summary>DescribePipe as %s (secret values are never stored: only their references show)</summary><pre id=\"describe\">%s</pre></details>\n",
+			strings.ToUpper(d.Format), d.Definition)
+		w.f("<form method=\"post\" action=\"%s/edit\" class=\"form\">%s<input type=\"hidden\" name=\"format\" value=\"%s\">\n", pipeURL(p.Name), c.csrfField(s), d.Format)
 		var errs []string
 		if d.EditError != nil {
 			errs = append(errs, d.EditError.Error())
@@ -136,12 +147,19 @@ func (c *Console) pipeView(s session, d *pipeData) string {
 				errs = append(errs, fe.Name+": "+fe.Message)
 			}
 		}
-		w.f("<div class=\"field\"><label for=\"definition\">Edit (an UpdatePipe request body)</label>\n"+
+		w.f("<div class=\"field\"><label for=\"definition\">Edit (an UpdatePipe request body, as %s)</label>\n"+
 			"<textarea id=\"definition\" name=\"definition\" rows=\"18\" spellcheck=\"false\"%s>%s</textarea>\n"+
-			"<p class=\"help\" id=\"definition-help\">Members left out are reset to their defaults, as UpdatePipe does. The source's topic and connection cannot change.</p>\n",
-			describedBy("definition", errs), d.EditBody)
+			"<p class=\"help\" id=\"definition-help\">Members left out are reset to their defaults, as UpdatePipe does. The source's topic and connection cannot change. "+
+			"Errors name the member they are about (the same path in JSON and YAML).</p>\n",
+			strings.ToUpper(d.Format), describedBy("definition", errs), d.EditBody)
 		fieldErrors(w, "definition", errs)
-		w.raw("</div>\n<button type=\"submit\" id=\"update\">Update</button>\n</form>\n</section>\n")
+		other := "yaml"
+		if d.Format == "yaml" {
+			other = "json"
+		}
+		// Update comes first: it is the button Enter submits.
+		w.f("</div>\n<button type=\"submit\" id=\"update\">Update</button>\n"+
+			"<button type=\"submit\" name=\"convert\" value=\"%s\" id=\"convert\">Show as %s</button>\n</form>\n</section>\n", other, strings.ToUpper(other))
 	})
 }
 
@@ -192,7 +210,43 @@ func (c *Console) createView(s session, f createForm, errs map[string][]string) 
 		}
 		w.f("</select><p class=\"help\" id=\"log_level-help\">%s</p>\n", fieldHelp["log_level"])
 		fieldErrors(w, "log_level", errs["log_level"])
-		w.raw("</div>\n</fieldset>\n<button type=\"submit\" id=\"create-submit\">Create the pipe</button>\n</form>\n")
+		// Create comes first: it is the button Enter submits.
+		w.raw("</div>\n</fieldset>\n<input type=\"hidden\" name=\"mode\" value=\"form\">\n<div class=\"actions\">" +
+			"<button type=\"submit\" id=\"create-submit\">Create the pipe</button>\n" +
+			"<button type=\"submit\" name=\"switch\" value=\"json\" id=\"switch-json\">Write it as JSON</button>\n" +
+			"<button type=\"submit\" name=\"switch\" value=\"yaml\" id=\"switch-yaml\">Write it as YAML</button></div>\n</form>\n")
+	})
+}
+
+// createDocView is the create page's document mode: the pipe's name and its CreatePipe body as JSON or
+// YAML, with the errors beside the field they name (the name, or the document with the member's path).
+func (c *Console) createDocView(s session, name, doc, format string, errs map[string][]string) string {
+	return c.layout(s, "create", "Create a pipe", func(w *hw) {
+		upper := strings.ToUpper(format)
+		w.f("<p>Write the pipe as a CreatePipe request body in %s, the form <code>sluice run</code> reads. "+
+			"<a href=\"/console/new\">Use the form instead</a>.</p>\n", upper)
+		if g := errs["general"]; len(g) > 0 {
+			errs["definition"] = append(errs["definition"], g...)
+		}
+		w.f("<form method=\"post\" action=\"/console/new\" class=\"form\" id=\"create\" novalidate>%s\n<input type=\"hidden\" name=\"mode\" value=\"%s\">\n",
+			c.csrfField(s), format)
+		input(w, "name", "Name", name, fieldHelp["name"], errs["name"], false)
+		cls := trusted("field")
+		if len(errs["definition"]) > 0 {
+			cls = "field has-error"
+		}
+		w.f("<div class=\"%s\">\n<label for=\"definition\">Definition (%s)</label>\n<textarea id=\"definition\" name=\"definition\" rows=\"20\" spellcheck=\"false\"%s>%s</textarea>\n",
+			cls, upper, describedBy("definition", errs["definition"]), doc)
+		w.f("<p class=\"help\" id=\"definition-help\">Source, SourceParameters (SelfManagedKafkaParameters, FilterCriteria), Enrichment, EnrichmentParameters, " +
+			"Target, TargetParameters, LogConfiguration: the members of the Pipes CreatePipe request. Secrets are references, never values. " +
+			"An error names the member it is about (the same path in JSON and YAML).</p>\n")
+		fieldErrors(w, "definition", errs["definition"])
+		other := "yaml"
+		if format == "yaml" {
+			other = "json"
+		}
+		w.f("</div>\n<div class=\"actions\"><button type=\"submit\" id=\"create-submit\">Create the pipe</button>\n"+
+			"<button type=\"submit\" name=\"switch\" value=\"%s\" id=\"switch-%s\">Show as %s</button></div>\n</form>\n", other, other, strings.ToUpper(other))
 	})
 }
 
@@ -223,4 +277,33 @@ func (c *Console) playgroundView(s session, pipes []PipeSummary, selected, patte
 			"<div id=\"pg-template-error\" class=\"field-error\" role=\"alert\"></div></div>\n", tmpl)
 		w.raw("</div>\n</form>\n<p id=\"pg-summary\" role=\"status\" aria-live=\"polite\"></p>\n<ol id=\"pg-samples\" class=\"samples\"></ol>\n")
 	})
+}
+
+// lagRows writes the offsets table's rows: the offsets read from the cluster, or when there are none
+// the lag the runtime reports by partition.
+func lagRows(w *hw, offs []PartitionOffsets, lag []partitionLag) {
+	for _, o := range offs {
+		committed, l := "none yet", "unknown"
+		if o.Committed >= 0 {
+			committed, l = strconv.FormatInt(o.Committed, 10), strconv.FormatInt(o.Lag, 10)
+		}
+		w.f("<tr><td>%d</td><td class=\"num\">%s</td><td class=\"num\">%d</td><td class=\"num\">%s</td></tr>", o.Partition, committed, o.End, l)
+	}
+	if len(offs) > 0 {
+		return
+	}
+	for _, l := range lag {
+		w.f("<tr><td>%d</td><td class=\"num\">unknown</td><td class=\"num\">unknown</td><td class=\"num\">%d</td></tr>", l.Partition, l.Lag)
+	}
+	if len(lag) == 0 {
+		w.raw("<tr><td colspan=\"4\">No partitions known yet.</td></tr>")
+	}
+}
+
+// hiddenIf returns the hidden attribute when b.
+func hiddenIf(b bool) trusted {
+	if b {
+		return " hidden"
+	}
+	return ""
 }

@@ -142,17 +142,24 @@
         lb.appendChild(tr);
       }
     }
+    const oe = $("#offsets-error");
+    if (oe) { oe.textContent = d.offsetsError || ""; oe.hidden = !d.offsetsError; }
     const tb = $("#lag");
     while (tb.firstChild) tb.removeChild(tb.firstChild);
-    for (const l of d.lag || []) {
+    const row = vals => {
       const tr = document.createElement("tr");
-      const a = document.createElement("td"), b = document.createElement("td");
-      a.textContent = l.partition; b.textContent = l.lag; b.className = "num";
-      tr.appendChild(a); tr.appendChild(b); tb.appendChild(tr);
+      vals.forEach((v, i) => { const td = document.createElement("td"); td.textContent = v; if (i) td.className = "num"; tr.appendChild(td); });
+      tb.appendChild(tr);
+    };
+    const offs = d.offsets || [];
+    for (const o of offs) {
+      const c = o.committed >= 0;
+      row([o.partition, c ? o.committed : "none yet", o.end, c ? o.lag : "unknown"]);
     }
-    if (!(d.lag || []).length) {
+    if (!offs.length) for (const l of d.lag || []) row([l.partition, "unknown", "unknown", l.lag]);
+    if (!offs.length && !(d.lag || []).length) {
       const tr = document.createElement("tr"), td = document.createElement("td");
-      td.colSpan = 2; td.textContent = "No partitions assigned (the pipe is not running, or has not joined its group yet).";
+      td.colSpan = 4; td.textContent = "No partitions known yet.";
       tr.appendChild(td); tb.appendChild(tr);
     }
   }
@@ -282,5 +289,9 @@
     }
     setupCheck();
     setupPlayground();
+    // After a refused form, keyboard and screen-reader users land on the first field in error (its
+    // message is linked by aria-describedby), or on the page's error.
+    const bad = $('[aria-invalid="true"]') || $("#general-error, #action-error");
+    if (bad) { if (!bad.matches("input, select, textarea, button")) bad.tabIndex = -1; bad.focus(); }
   });
 })();
