@@ -17,3 +17,6 @@ var ErrFormat = errors.New("unsupported stored record format")
 // ErrCorrupt is returned by Open when the database file is damaged (truncated, overwritten, not a
 // bbolt file): the store cannot be used until the file is restored from a backup or moved aside.
 var ErrCorrupt = errors.New("store file is damaged")
+
+// ErrConflict is returned by Update when another writer changed the record since it was read.
+var ErrConflict = errors.New("pipe changed concurrently")

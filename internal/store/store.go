@@ -40,6 +40,8 @@ var bucketPipes = []byte("pipes")
 type Record struct {
 	// Version is the stored format version (FormatVersion when written by this code).
 	Version int `json:"version"`
+	// Revision is bumped by every write; Update is compare-and-set on it.
+	Revision uint64 `json:"revision"`
 	// Name is the pipe name, also the record key.
 	Name string `json:"name"`
 	// Definition is the pipe definition as JSON (CreatePipe member names), defaults applied.
