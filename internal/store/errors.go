@@ -18,5 +18,6 @@ var ErrFormat = errors.New("unsupported stored record format")
 // bbolt file): the store cannot be used until the file is restored from a backup or moved aside.
 var ErrCorrupt = errors.New("store file is damaged")
 
-// ErrConflict is returned by Update when another writer changed the record since it was read.
-var ErrConflict = errors.New("pipe changed concurrently")
+// ErrConflict is returned by Update when the record was written by someone else between the read and
+// the write (compare-and-set on Record.Revision); the caller may read again and retry.
+var ErrConflict = errors.New("pipe was changed concurrently")

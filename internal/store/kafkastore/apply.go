@@ -32,6 +32,7 @@ type op struct {
 	write  string // this record's own token, which its writer waits for
 	expRev uint64 // update, delete: the revision and token the writer read
 	expTok string
+	max    int           // create: the pipe quota, checked against the live pipes at the record's place
 	rec    *store.Record // create, update, live reassert; nil for delete and a reassert of a deletion
 }
 
@@ -39,7 +40,8 @@ type op struct {
 // returns the entry after it. Every node applies the same records in the same (log) order with this
 // function, so all nodes agree on every winner without talking to each other:
 //
-//   - create wins when the name is not live;
+//   - create wins when the name is not live and fewer than its quota (max, when > 0) pipes are live
+//     (live is the number of live names before the record); quota reports that it lost to the quota;
 //   - update and delete win when the name is live at exactly the revision and token the writer read
 //     (compare-and-set; the token makes a deleted and re-created pipe's revisions distinct);
 //   - reassert (written by a loser, see Store.reassert) wins when it is newer than what the node has,
@@ -47,29 +49,32 @@ type op struct {
 //   - an update, delete or reassert of a name never seen wins: the records before it were removed by
 //     compaction, so it is the latest state there is (a node reading the full log never meets this case,
 //     as a writer updates only a pipe whose create it has read).
-func apply(cur *entry, o *op) (next *entry, won bool) {
+func apply(cur *entry, o *op, live int) (next *entry, won, quota bool) {
 	after := &entry{live: o.rec != nil, rev: o.rev, token: o.token, rec: o.rec}
+	if o.kind == opCreate && (cur == nil || !cur.live) && o.max > 0 && live >= o.max {
+		return cur, false, true
+	}
 	if cur == nil {
-		return after, true
+		return after, true, false
 	}
 	switch o.kind {
 	case opCreate:
 		if cur.live {
-			return cur, false
+			return cur, false, false
 		}
-		return after, true
+		return after, true, false
 	case opUpdate, opDelete:
 		if !cur.live || cur.rev != o.expRev || cur.token != o.expTok {
-			return cur, false
+			return cur, false, false
 		}
-		return after, true
+		return after, true, false
 	case opReassert:
 		if cur.rev < o.rev || (cur.rev == o.rev && cur.token != o.token) {
-			return after, true
+			return after, true, false
 		}
-		return cur, false
+		return cur, false, false
 	}
-	return cur, false
+	return cur, false, false
 }
 
 func parseRev(s string) (uint64, error) { return strconv.ParseUint(s, 10, 64) }

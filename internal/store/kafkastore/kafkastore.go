@@ -142,11 +142,13 @@ type Store struct {
 	ownStatus  map[string]bool                   // pipes this node published status for
 	watchers   []*watcher
 	caughtUp   bool // Open has read to the end offsets it found
+	live       int  // live entries
 }
 
 // outcome is what the applier tells a waiting writer about its record.
 type outcome struct {
-	won bool
+	won   bool
+	quota bool // a create lost to the pipe quota
 	cur entry // the entry after the record was applied
 }
 
@@ -343,8 +345,17 @@ func (s *Store) applyPipe(r *kgo.Record) {
 		return
 	}
 	cur := s.entries[o.name]
-	next, won := apply(cur, o)
-	s.entries[o.name] = next
+	next, won, quota := apply(cur, o, s.live)
+	if next != nil {
+		s.entries[o.name] = next
+	}
+	if (cur != nil && cur.live) != (next != nil && next.live) {
+		if next != nil && next.live {
+			s.live++
+		} else {
+			s.live--
+		}
+	}
 	if won && !next.live {
 		delete(s.statuses, o.name)
 		if s.ownStatus[o.name] {
@@ -353,7 +364,15 @@ func (s *Store) applyPipe(r *kgo.Record) {
 		}
 	}
 	if ch, ok := s.waiters[o.write]; ok {
-		ch <- outcome{won: won, cur: *next}
+		out := outcome{won: won, quota: quota}
+		if next != nil {
+			out.cur = *next
+		} else {
+			// Lost to the quota on a name never seen: the state to reassert is its absence, at the
+			// loser's revision so that it replaces the loser on a node reading a compacted log.
+			out.cur = entry{rev: o.rev, token: o.write + ".absent"}
+		}
+		ch <- out
 	}
 	if won {
 		for _, w := range s.watchers {
@@ -380,6 +399,10 @@ func decodeOp(r *kgo.Record) (*op, error) {
 			o.expRev, err = parseRev(v)
 		case "expect-token":
 			o.expTok = v
+		case "max-pipes":
+			var n uint64
+			n, err = parseRev(v)
+			o.max = int(min(n, 1<<31))
 		}
 		if err != nil {
 			return nil, fmt.Errorf("header %s: %w", h.Key, err)
@@ -407,7 +430,6 @@ func decodeOp(r *kgo.Record) (*op, error) {
 		if rec.Version < 1 || rec.Version > store.FormatVersion {
 			return nil, fmt.Errorf("decoding pipe %s: %w: version %d (this build reads up to %d)", o.name, store.ErrFormat, rec.Version, store.FormatVersion)
 		}
-		rec.Revision = o.rev
 		o.rec = &rec
 	}
 	if (o.kind == opCreate || o.kind == opUpdate) && o.rec == nil {
@@ -420,7 +442,7 @@ func decodeOp(r *kgo.Record) (*op, error) {
 //
 // expect is the state an update or delete read; state is the state a reassert carries (its revision is
 // rev, its token is written as state-token).
-func (s *Store) write(ctx context.Context, kind, name string, rec *store.Record, rev uint64, expect, state *entry) (outcome, error) {
+func (s *Store) write(ctx context.Context, kind, name string, rec *store.Record, rev uint64, expect, state *entry, maxPipes int) (outcome, error) {
 	token := s.tokenPrefix + strconv.FormatUint(s.seq.Add(1), 10)
 	kr := &kgo.Record{Topic: s.pipes, Key: []byte(name), Headers: []kgo.RecordHeader{
 		{Key: "op", Value: []byte(kind)},
@@ -430,6 +452,9 @@ func (s *Store) write(ctx context.Context, kind, name string, rec *store.Record,
 	if state != nil {
 		kr.Headers = append(kr.Headers, kgo.RecordHeader{Key: "state-token", Value: []byte(state.token)})
 	}
+	if maxPipes > 0 {
+		kr.Headers = append(kr.Headers, kgo.RecordHeader{Key: "max-pipes", Value: []byte(strconv.Itoa(maxPipes))})
+	}
 	if expect != nil {
 		kr.Headers = append(kr.Headers,
 			kgo.RecordHeader{Key: "expect-rev", Value: []byte(strconv.FormatUint(expect.rev, 10))},
@@ -438,7 +463,6 @@ func (s *Store) write(ctx context.Context, kind, name string, rec *store.Record,
 	if rec != nil {
 		c := *rec
 		c.Version = store.FormatVersion
-		c.Revision = rev
 		c.CreationTime = c.CreationTime.UTC()
 		c.LastModifiedTime = c.LastModifiedTime.UTC()
 		if len(c.Definition) == 0 || !json.Valid(c.Definition) {
@@ -512,7 +536,7 @@ func (s *Store) produce(wctx, ctx context.Context, r *kgo.Record) (*kgo.Record, 
 // only a node started after compaction could see the loser's state.
 func (s *Store) reassert(ctx context.Context, name string, cur entry) {
 	for range 5 {
-		out, err := s.write(ctx, opReassert, name, cur.rec, cur.rev, nil, &cur)
+		out, err := s.write(ctx, opReassert, name, cur.rec, cur.rev, nil, &cur, 0)
 		if err != nil {
 			s.log.Warn("reasserting a pipe's state after a lost write", "pipe", name, "error", err)
 			return
@@ -547,7 +571,7 @@ func (s *Store) Create(ctx context.Context, r *store.Record, maxPipes int) error
 	}
 	s.mu.Lock()
 	cur := s.entries[r.Name]
-	n := s.countLocked()
+	n := s.live
 	s.mu.Unlock()
 	var rev uint64 = 1
 	if cur != nil {
@@ -559,14 +583,20 @@ func (s *Store) Create(ctx context.Context, r *store.Record, maxPipes int) error
 	if maxPipes > 0 && n >= maxPipes {
 		return fmt.Errorf("creating pipe %s: %w", r.Name, store.ErrQuota)
 	}
-	out, err := s.write(ctx, opCreate, r.Name, r, rev, nil, nil)
+	c := r.Clone()
+	c.Revision = 1
+	out, err := s.write(ctx, opCreate, r.Name, c, rev, nil, nil, maxPipes)
 	if err != nil {
 		return fmt.Errorf("creating pipe %s: %w", r.Name, err)
 	}
 	if !out.won {
+		if out.quota {
+			s.reassert(context.WithoutCancel(ctx), r.Name, out.cur)
+			return fmt.Errorf("creating pipe %s: %w", r.Name, store.ErrQuota)
+		}
 		return fmt.Errorf("creating pipe %s: %w", r.Name, s.lost(ctx, r.Name, out, store.ErrExists))
 	}
-	r.Revision = rev
+	r.Revision = 1
 	return nil
 }
 
@@ -615,7 +645,7 @@ func (s *Store) Update(ctx context.Context, name string, fn func(r *store.Record
 		return nil, fmt.Errorf("updating pipe %s: renaming a record (to %s) is not supported", name, r.Name)
 	}
 	if statusOnly(old, r) {
-		st := NodeStatus{Revision: cur.rev, CurrentState: r.CurrentState, StateReason: r.StateReason}
+		st := NodeStatus{Revision: old.Revision, CurrentState: r.CurrentState, StateReason: r.StateReason}
 		if !r.LastModifiedTime.Equal(old.LastModifiedTime) {
 			st.LastModifiedTime = r.LastModifiedTime.UTC()
 		}
@@ -624,7 +654,8 @@ func (s *Store) Update(ctx context.Context, name string, fn func(r *store.Record
 		}
 		return s.Get(ctx, name)
 	}
-	out, err := s.write(ctx, opUpdate, name, r, cur.rev+1, &cur, nil)
+	r.Revision = old.Revision + 1
+	out, err := s.write(ctx, opUpdate, name, r, cur.rev+1, &cur, nil, 0)
 	if err != nil {
 		return nil, fmt.Errorf("updating pipe %s: %w", name, err)
 	}
@@ -660,7 +691,7 @@ func (s *Store) Delete(ctx context.Context, name string) error {
 		if e == nil || !cur.live {
 			return fmt.Errorf("deleting pipe %s: %w", name, store.ErrNotFound)
 		}
-		out, err := s.write(ctx, opDelete, name, nil, cur.rev+1, &cur, nil)
+		out, err := s.write(ctx, opDelete, name, nil, cur.rev+1, &cur, nil, 0)
 		if err != nil {
 			return fmt.Errorf("deleting pipe %s: %w", name, err)
 		}
@@ -698,17 +729,7 @@ func (s *Store) Count(ctx context.Context) (int, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.countLocked(), nil
-}
-
-func (s *Store) countLocked() int {
-	n := 0
-	for _, e := range s.entries {
-		if e.live {
-			n++
-		}
-	}
-	return n
+	return s.live, nil
 }
 
 // Node returns this node's ID.
