@@ -148,8 +148,8 @@ type Store struct {
 // outcome is what the applier tells a waiting writer about its record.
 type outcome struct {
 	won   bool
-	quota bool // a create lost to the pipe quota
-	cur entry // the entry after the record was applied
+	quota bool  // a create lost to the pipe quota
+	cur   entry // the entry after the record was applied
 }
 
 // Open creates the cluster's topics when missing, reads them to their current end, and starts following
