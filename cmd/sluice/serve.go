@@ -29,10 +29,14 @@ import (
 )
 
 const serveUsage = `Usage: sluice serve --data-dir DIR [flags]
+       sluice serve --cluster HOST:PORT[,HOST:PORT] [--cluster-name NAME] [--node-id ID] [flags]
 
 Serves the Amazon EventBridge Pipes API, so that the AWS CLI, the SDKs and infrastructure-as-code tools
 manage Sluice's pipes unchanged (point their endpoint at this server), and runs the pipes it manages.
 Pipes are kept in DIR/sluice.db; on start every pipe whose desired state is RUNNING is started again.
+With --cluster the node is one of a cluster: the pipes live in compacted topics of that Kafka cluster
+(__sluice-NAME-pipes, __sluice-NAME-status), every node serves the whole API, and no data directory is
+needed (without one, pipes may write files only under a --file-root).
 
 Requests must be signed (AWS Signature Version 4, service "pipes") with an access key given by
 --access-key-id/--secret-access-key, SLUICE_ACCESS_KEY_ID/SLUICE_SECRET_ACCESS_KEY or --credentials-file
