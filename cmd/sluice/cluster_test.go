@@ -202,3 +202,46 @@ func TestClusterThreeNodes(t *testing.T) {
 		return nil
 	})
 }
+
+// TestClusterAuth: a node reaching the cluster's Kafka over SASL_SSL with SCRAM-SHA-512 and a private
+// root CA (secrets in the pipe source formats) shares the pipes with a node on the PLAINTEXT listener.
+func TestClusterAuth(t *testing.T) {
+	l := kafkatest.RealListeners(t)
+	pki := kafkatest.PKI(t)
+	var rnd [5]byte
+	_, _ = rand.Read(rnd[:])
+	cluster := "test-" + hex.EncodeToString(rnd[:])
+	t.Cleanup(func() {
+		cl, err := kgo.NewClient(kgo.SeedBrokers(l.Plaintext))
+		if err != nil {
+			return
+		}
+		defer cl.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, _ = kadm.NewClient(cl).DeleteTopics(ctx, "__sluice-"+cluster+"-pipes", "__sluice-"+cluster+"-status")
+	})
+	root := t.TempDir()
+	sasl := sluicetest.ServeNode(t, "sasl", l.SASL, cluster, "--file-root", root, "--cluster-auth", "SCRAM-SHA-512",
+		"--cluster-credentials", "file://"+pki.Secrets.Scram512, "--cluster-root-ca", "file://"+pki.Secrets.RootCA)
+	plain := sluicetest.ServeNode(t, "plain", l.Plaintext, cluster, "--file-root", root)
+	body := pipeBody(t, l.Plaintext, "some-topic", map[string]any{"DesiredState": "STOPPED", "Target": "file://" + filepath.Join(root, "o.jsonl")}, nil)
+	if code, out := apiCall(t, http.MethodPost, sasl.URL+"/v1/pipes/viasasl", body); code != http.StatusOK {
+		t.Fatalf("CreatePipe on the SASL node = %d %s", code, out)
+	}
+	kafkatest.Eventually(t, 5*time.Second, func() error {
+		if _, code := describe(t, plain.URL, "viasasl"); code != http.StatusOK {
+			return fmt.Errorf("DescribePipe on the PLAINTEXT node = %d", code)
+		}
+		return nil
+	})
+
+	// Wrong credentials: the node does not start, and says why without the secret.
+	p := sluicetest.Start(t, "serve", "--cluster", l.SASL, "--cluster-name", cluster, "--node-id", "bad", "--listen", "127.0.0.1:0",
+		"--cluster-auth", "SCRAM-SHA-512", "--cluster-credentials", "file://"+pki.Secrets.Scram512WrongPassword,
+		"--cluster-root-ca", "file://"+pki.Secrets.RootCA)
+	if code := p.Wait(t, 90*time.Second); code == 0 {
+		t.Errorf("a node with wrong cluster credentials exited 0")
+	}
+	t.Logf("wrong credentials: %s", sluicetest.Tail(p.Stderr.String(), 400))
+}
