@@ -73,11 +73,19 @@ func compareFile(b *testing.B, c *kafkatest.Cluster, fc fileCase) {
 	var sl, bl []float64
 	var scpu, bcpu time.Duration // CPU time of this process during each side's runs
 	for r := 1; r <= benchRounds(); r++ {
+		// Filtered, both sides render the template with the same pipe name, so that their outputs are the
+		// same lines (in another order across partitions), checked by size below. Pass-through, the pipe
+		// writes each record's Pipes event (its value in base64) and the bare loop the value, as the issue
+		// defines the row.
+		name := fmt.Sprintf("bench-file-%d", time.Now().UnixNano())
 		c0 := cpuTime(b)
-		s := runFilePipe(b, c, src, n, want, fc)
+		s, sout := runFilePipe(b, c, src, name, n, want, fc)
 		c1 := cpuTime(b)
-		l := runBareFile(b, c, src, n, want, fc.filtered)
+		l, bout := runBareFile(b, c, src, name, n, want, fc.filtered)
 		c2 := cpuTime(b)
+		if fc.filtered && sout != bout {
+			b.Fatalf("round %d: the pipe wrote %d bytes and the bare loop %d: they must write the same lines", r, sout, bout)
+		}
 		sl, bl = append(sl, s), append(bl, l)
 		scpu, bcpu = scpu+c1-c0, bcpu+c2-c1
 	}
@@ -137,8 +145,9 @@ func (t *countingFile) count(events []json.RawMessage, deliver func() error) err
 	return nil
 }
 
-// runFilePipe runs the pipe over the n records and returns source records per second.
-func runFilePipe(b *testing.B, c *kafkatest.Cluster, src string, n, want int, fc fileCase) float64 {
+// runFilePipe runs the pipe over the n records and returns source records per second and the size of
+// its output.
+func runFilePipe(b *testing.B, c *kafkatest.Cluster, src, name string, n, want int, fc fileCase) (float64, int64) {
 	b.Helper()
 	path := filepath.Join(b.TempDir(), "sluice.jsonl")
 	ct := &countingFile{want: int64(want), done: make(chan struct{})}
@@ -158,7 +167,7 @@ func runFilePipe(b *testing.B, c *kafkatest.Cluster, src string, n, want int, fc
 	smk := map[string]any{"TopicName": src, "StartingPosition": "TRIM_HORIZON", "BatchSize": fc.batchSize}
 	sp := map[string]any{"SelfManagedKafkaParameters": smk}
 	def := map[string]any{
-		"Name":             fmt.Sprintf("bench-file-%d", time.Now().UnixNano()),
+		"Name":             name,
 		"Source":           "smk://" + c.Bootstrap[0],
 		"SourceParameters": sp,
 		"Target":           "file://" + path + "?fsync=never",
@@ -172,13 +181,20 @@ func runFilePipe(b *testing.B, c *kafkatest.Cluster, src string, n, want int, fc
 	if lines := countLines(b, path); lines != want {
 		b.Fatalf("the pipe wrote %d lines, want %d", lines, want)
 	}
-	removeOutput(b, path)
-	return float64(n) / ct.last.Sub(ct.first).Seconds()
+	size := removeOutput(b, path)
+	return float64(n) / ct.last.Sub(ct.first).Seconds(), size
 }
 
-// runBareFile is the bare franz-go loop: group consumer, every value (or every matching one) appended to a
-// buffer as a line, one write per poll, offsets marked after the write and auto-committed.
-func runBareFile(b *testing.B, c *kafkatest.Cluster, src string, n, want int, filtered bool) float64 {
+// runBareFile is the bare franz-go loop: group consumer, every value (or, filtered, the template's rendering
+// of every matching one) appended to a buffer as a line, one write per poll, offsets marked after the write
+// and auto-committed. It returns records per second and the size of its output.
+//
+// Filtered, it does by hand what the pipe's filter and template do, the way a hand-written loop would: a
+// byte search for both of the pattern's clauses (the status, and the amount parsed as a number and compared
+// with 50) and the template's output appended around the value (the values are compact JSON, as the pipe's
+// file target writes them), so that both sides write the same bytes. It trusts the values to be the
+// benchmark's orders; the pipe checks every value is JSON.
+func runBareFile(b *testing.B, c *kafkatest.Cluster, src, name string, n, want int, filtered bool) (float64, int64) {
 	b.Helper()
 	path := filepath.Join(b.TempDir(), "bare.jsonl")
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
@@ -194,7 +210,8 @@ func runBareFile(b *testing.B, c *kafkatest.Cluster, src string, n, want int, fi
 	)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	paid := []byte(`"status":"PAID"`)
+	paid, amount := []byte(`"status":"PAID"`), []byte(`"amount":`)
+	pipe := jsonString(name)
 	var first time.Time
 	consumed, written := 0, 0
 	var buf []byte
@@ -214,16 +231,34 @@ func runBareFile(b *testing.B, c *kafkatest.Cluster, src string, n, want int, fi
 		size := 0
 		for _, r := range recs {
 			size += len(r.Value) + 1
+			if filtered {
+				size += 64 + len(pipe)
+			}
 		}
 		if cap(buf) < size {
 			buf = make([]byte, 0, 2*size) // room for larger polls, not one allocation per poll
 		}
 		buf = buf[:0]
 		for _, r := range recs {
-			if filtered && !bytes.Contains(r.Value, paid) {
+			if !filtered {
+				buf = append(append(buf, r.Value...), '\n')
+				written++
 				continue
 			}
-			buf = append(append(buf, r.Value...), '\n')
+			if !bytes.Contains(r.Value, paid) || !amountOver50(r.Value, amount) {
+				continue
+			}
+			// The template {"order": <$.value>, "pipe": <aws.pipes.pipe-name>, "partition": <$.partition>,
+			// "offset": <$.offset>}, compact; the event's partition is a JSON string.
+			buf = append(buf, `{"order":`...)
+			buf = append(buf, r.Value...)
+			buf = append(buf, `,"pipe":`...)
+			buf = append(buf, pipe...)
+			buf = append(buf, `,"partition":"`...)
+			buf = strconv.AppendInt(buf, int64(r.Partition), 10)
+			buf = append(buf, `","offset":`...)
+			buf = strconv.AppendInt(buf, r.Offset, 10)
+			buf = append(buf, "}\n"...)
 			written++
 		}
 		if _, err := f.Write(buf); err != nil {
@@ -237,16 +272,43 @@ func runBareFile(b *testing.B, c *kafkatest.Cluster, src string, n, want int, fi
 	if written != want {
 		b.Fatalf("bare loop wrote %d, want %d", written, want)
 	}
-	removeOutput(b, path)
-	return float64(n) / elapsed.Seconds()
+	size := removeOutput(b, path)
+	return float64(n) / elapsed.Seconds(), size
+}
+
+// amountOver50 is the bare loop's check of the pattern's {"amount": [{"numeric": [">", 50]}]}: the number
+// after the first "amount": member name in v.
+func amountOver50(v, member []byte) bool {
+	i := bytes.Index(v, member)
+	if i < 0 {
+		return false
+	}
+	num := v[i+len(member):]
+	end := bytes.IndexAny(num, ",}")
+	if end < 0 {
+		return false
+	}
+	f, err := strconv.ParseFloat(string(num[:end]), 64) // no allocation: the conversion does not escape
+	return err == nil && f > 50
+}
+
+// jsonString is s as a JSON string.
+func jsonString(s string) []byte {
+	q, _ := json.Marshal(s)
+	return q
 }
 
 // removeOutput deletes a round's output file, so that the dirty pages of earlier rounds are dropped
-// rather than written back (and throttle the writes of later rounds).
-func removeOutput(b *testing.B, path string) {
+// rather than written back (and throttle the writes of later rounds), and returns its size.
+func removeOutput(b *testing.B, path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
 	if err := os.Remove(path); err != nil {
 		b.Fatal(err)
 	}
+	return fi.Size()
 }
 
 // kilo lists rates in thousands of records per second.
