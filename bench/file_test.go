@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -127,6 +129,136 @@ type countingFile struct {
 	first     time.Time
 	last      time.Time
 	done      chan struct{}
+	timeline  *timeline // SLUICE_BENCH_TIMELINE=1: when each delivery of each partition ended
+}
+
+// timeline records when each delivery ended and for which partition, to find where a slow round lost its
+// time (SLUICE_BENCH_TIMELINE=1; off by default, as it takes a lock per delivery).
+type timeline struct {
+	mu         sync.Mutex
+	ends       []delivery
+	start, end machine // at the first delivery and at the last acknowledgement
+}
+
+// machine is what the round's time went to: this process's CPU, the machine's CPU ticks by kind
+// (/proc/stat, Linux only; zero elsewhere) and the GC cycles so far.
+type machine struct {
+	at                       time.Time
+	cpu                      time.Duration
+	busy, idle, steal, total uint64
+	gcs                      uint32
+	gcPause                  uint64
+}
+
+func sampleMachine() machine {
+	var m machine
+	m.at, m.cpu = time.Now(), processCPU()
+	if stat, err := os.ReadFile("/proc/stat"); err == nil {
+		line, _, _ := strings.Cut(string(stat), "\n")
+		// cpu user nice system idle iowait irq softirq steal ...
+		for i, f := range strings.Fields(line)[1:] {
+			v, _ := strconv.ParseUint(f, 10, 64)
+			switch {
+			case i == 3 || i == 4:
+				m.idle += v
+			case i == 7:
+				m.steal += v
+			case i < 7:
+				m.busy += v
+			default:
+				continue // guest time is counted in user already
+			}
+			m.total += v
+		}
+	}
+	var gs debug.GCStats
+	debug.ReadGCStats(&gs)
+	m.gcs, m.gcPause = uint32(gs.NumGC), uint64(gs.PauseTotal)
+	return m
+}
+
+type delivery struct {
+	at        time.Time
+	partition int
+	n         int
+}
+
+// partitionOf reads the partition of a Pipes Kafka event ("partition":"3") or of the template's rendering
+// ("partition": "3"), -1 when it has none.
+func partitionOf(ev []byte) int {
+	i := bytes.Index(ev, []byte(`"partition":`))
+	if i < 0 {
+		return -1
+	}
+	rest := bytes.TrimLeft(ev[i+len(`"partition":`):], ` "`)
+	end := bytes.IndexByte(rest, '"')
+	if end < 0 {
+		return -1
+	}
+	n, err := strconv.Atoi(string(rest[:end]))
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// summary is one line: the round's duration, each partition's first and last delivery and count, and the
+// three longest gaps between deliveries (any partition), in ms from the first delivery.
+func (tl *timeline) summary(first time.Time) string {
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	ms := func(t time.Time) float64 { return float64(t.Sub(first).Microseconds()) / 1000 }
+	type span struct {
+		first, last time.Time
+		n, calls    int
+	}
+	parts := map[int]*span{}
+	var sb strings.Builder
+	for _, d := range tl.ends {
+		sp := parts[d.partition]
+		if sp == nil {
+			sp = &span{first: d.at}
+			parts[d.partition] = sp
+		}
+		sp.last, sp.n, sp.calls = d.at, sp.n+d.n, sp.calls+1
+	}
+	keys := make([]int, 0, len(parts))
+	for k := range parts {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		sp := parts[k]
+		fmt.Fprintf(&sb, " p%d[%.0f..%.0f ms, %d recs, %d calls]", k, ms(sp.first), ms(sp.last), sp.n, sp.calls)
+	}
+	type gap struct {
+		at, d float64
+	}
+	var gaps []gap
+	for i := 1; i < len(tl.ends); i++ {
+		gaps = append(gaps, gap{ms(tl.ends[i-1].at), ms(tl.ends[i].at) - ms(tl.ends[i-1].at)})
+	}
+	slices.SortFunc(gaps, func(a, b gap) int {
+		if a.d > b.d {
+			return -1
+		}
+		if a.d < b.d {
+			return 1
+		}
+		return 0
+	})
+	st, en := tl.start, tl.end
+	if ticks := float64(en.total - st.total); ticks > 0 {
+		fmt.Fprintf(&sb, "; machine busy %.0f%% idle %.0f%% steal %.0f%%", 100*float64(en.busy-st.busy)/ticks,
+			100*float64(en.idle-st.idle)/ticks, 100*float64(en.steal-st.steal)/ticks)
+	}
+	fmt.Fprintf(&sb, "; this process %.2f CPUs; %d GCs, pauses %.1f ms", (en.cpu-st.cpu).Seconds()/en.at.Sub(st.at).Seconds(),
+		en.gcs-st.gcs, float64(en.gcPause-st.gcPause)/1e6)
+	sb.WriteString("; longest gaps")
+	for _, g := range gaps[:min(3, len(gaps))] {
+		fmt.Fprintf(&sb, " %.0f ms at %.0f", g.d, g.at)
+	}
+	return sb.String()
 }
 
 func (t *countingFile) Deliver(ctx context.Context, b plugin.Batch) error {
@@ -134,12 +266,25 @@ func (t *countingFile) Deliver(ctx context.Context, b plugin.Batch) error {
 }
 
 func (t *countingFile) count(events []json.RawMessage, deliver func() error) error {
-	t.firstOnce.Do(func() { t.first = time.Now() })
+	t.firstOnce.Do(func() {
+		if t.timeline != nil {
+			t.timeline.start = sampleMachine()
+		}
+		t.first = time.Now()
+	})
 	if err := deliver(); err != nil {
 		return err
 	}
+	if t.timeline != nil && len(events) > 0 {
+		t.timeline.mu.Lock()
+		t.timeline.ends = append(t.timeline.ends, delivery{time.Now(), partitionOf(events[0]), len(events)})
+		t.timeline.mu.Unlock()
+	}
 	if t.delivered.Add(int64(len(events))) == t.want {
 		t.last = time.Now()
+		if t.timeline != nil {
+			t.timeline.end = sampleMachine()
+		}
 		close(t.done)
 	}
 	return nil
@@ -151,6 +296,9 @@ func runFilePipe(b *testing.B, c *kafkatest.Cluster, src, name string, n, want i
 	b.Helper()
 	path := filepath.Join(b.TempDir(), "sluice.jsonl")
 	ct := &countingFile{want: int64(want), done: make(chan struct{})}
+	if os.Getenv("SLUICE_BENCH_TIMELINE") == "1" {
+		ct.timeline = new(timeline)
+	}
 	reg := plugin.NewRegistry()
 	reg.AddTarget(plugin.TargetSpec{Kinds: []string{filetarget.Kind}, New: func(ctx context.Context, env plugin.Env, c plugin.Check) (plugin.Target, error) {
 		cfg, err := filetarget.ParseTarget(c.Endpoint)
@@ -182,6 +330,11 @@ func runFilePipe(b *testing.B, c *kafkatest.Cluster, src, name string, n, want i
 		b.Fatalf("the pipe wrote %d lines, want %d", lines, want)
 	}
 	size := removeOutput(b, path)
+	if ct.timeline != nil {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		fmt.Fprintf(os.Stderr, "timeline %s: %.0f ms, GCs so far %d;%s\n", fc.name, float64(ct.last.Sub(ct.first).Microseconds())/1000, ms.NumGC, ct.timeline.summary(ct.first))
+	}
 	return float64(n) / ct.last.Sub(ct.first).Seconds(), size
 }
 
