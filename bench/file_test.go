@@ -39,8 +39,9 @@ var fileCases = []fileCase{
 }
 
 // BenchmarkFileTarget measures Kafka → file through a Sluice pipe and through a bare franz-go loop that
-// writes every value it polls (or, with the filter, every matching value) to a file, one line each, in one
-// write per poll, and marks the polled records for commit: pass-through (no filter, no template) at
+// writes every value it polls (or, with the filter, the template's rendering of every matching value, the
+// same bytes as the pipe writes: checked per round) to a file, one line each, in one write per poll, and
+// marks the polled records for commit: pass-through (no filter, no template) at
 // BatchSize 100 and 1000, and the filter matching half plus the target template at BatchSize 100. Neither
 // side fsyncs (the pipe's target is file://...?fsync=never): the rows compare the machinery, not the disk.
 //
@@ -49,6 +50,9 @@ var fileCases = []fileCase{
 // machine the rates follow the CPU share each side happens to get, so it also reports the median of the
 // per-round ratios and cpu-ratio: the bare loop's CPU time per record over the pipe's, this process's
 // CPU during each side's rounds (on the real broker rows; a kfake row counts the in-process broker too).
+// SLUICE_BENCH_TIMELINE=1 prints, per pipe round, where its time went (timeline): a stall shows as long
+// gaps between deliveries while the machine has idle CPU; contention as this process getting a small
+// share of a busy machine.
 func BenchmarkFileTarget(b *testing.B) {
 	for _, fc := range fileCases {
 		b.Run("kfake-"+fc.name, func(b *testing.B) { compareFile(b, kafkatest.Kfake(b), fc) })
