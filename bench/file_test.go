@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -37,8 +39,9 @@ var fileCases = []fileCase{
 }
 
 // BenchmarkFileTarget measures Kafka → file through a Sluice pipe and through a bare franz-go loop that
-// writes every value it polls (or, with the filter, every matching value) to a file, one line each, in one
-// write per poll, and marks the polled records for commit: pass-through (no filter, no template) at
+// writes every value it polls (or, with the filter, the template's rendering of every matching value, the
+// same bytes as the pipe writes: checked per round) to a file, one line each, in one write per poll, and
+// marks the polled records for commit: pass-through (no filter, no template) at
 // BatchSize 100 and 1000, and the filter matching half plus the target template at BatchSize 100. Neither
 // side fsyncs (the pipe's target is file://...?fsync=never): the rows compare the machinery, not the disk.
 //
@@ -47,6 +50,9 @@ var fileCases = []fileCase{
 // machine the rates follow the CPU share each side happens to get, so it also reports the median of the
 // per-round ratios and cpu-ratio: the bare loop's CPU time per record over the pipe's, this process's
 // CPU during each side's rounds (on the real broker rows; a kfake row counts the in-process broker too).
+// SLUICE_BENCH_TIMELINE=1 prints, per pipe round, where its time went (timeline): a stall shows as long
+// gaps between deliveries while the machine has idle CPU; contention as this process getting a small
+// share of a busy machine.
 func BenchmarkFileTarget(b *testing.B) {
 	for _, fc := range fileCases {
 		b.Run("kfake-"+fc.name, func(b *testing.B) { compareFile(b, kafkatest.Kfake(b), fc) })
@@ -73,11 +79,19 @@ func compareFile(b *testing.B, c *kafkatest.Cluster, fc fileCase) {
 	var sl, bl []float64
 	var scpu, bcpu time.Duration // CPU time of this process during each side's runs
 	for r := 1; r <= benchRounds(); r++ {
+		// Filtered, both sides render the template with the same pipe name, so that their outputs are the
+		// same lines (in another order across partitions), checked by size below. Pass-through, the pipe
+		// writes each record's Pipes event (its value in base64) and the bare loop the value, as the issue
+		// defines the row.
+		name := fmt.Sprintf("bench-file-%d", time.Now().UnixNano())
 		c0 := cpuTime(b)
-		s := runFilePipe(b, c, src, n, want, fc)
+		s, sout := runFilePipe(b, c, src, name, n, want, fc)
 		c1 := cpuTime(b)
-		l := runBareFile(b, c, src, n, want, fc.filtered)
+		l, bout := runBareFile(b, c, src, name, n, want, fc.filtered)
 		c2 := cpuTime(b)
+		if fc.filtered && sout != bout {
+			b.Fatalf("round %d: the pipe wrote %d bytes and the bare loop %d: they must write the same lines", r, sout, bout)
+		}
 		sl, bl = append(sl, s), append(bl, l)
 		scpu, bcpu = scpu+c1-c0, bcpu+c2-c1
 	}
@@ -119,6 +133,136 @@ type countingFile struct {
 	first     time.Time
 	last      time.Time
 	done      chan struct{}
+	timeline  *timeline // SLUICE_BENCH_TIMELINE=1: when each delivery of each partition ended
+}
+
+// timeline records when each delivery ended and for which partition, to find where a slow round lost its
+// time (SLUICE_BENCH_TIMELINE=1; off by default, as it takes a lock per delivery).
+type timeline struct {
+	mu         sync.Mutex
+	ends       []delivery
+	start, end machine // at the first delivery and at the last acknowledgement
+}
+
+// machine is what the round's time went to: this process's CPU, the machine's CPU ticks by kind
+// (/proc/stat, Linux only; zero elsewhere) and the GC cycles so far.
+type machine struct {
+	at                       time.Time
+	cpu                      time.Duration
+	busy, idle, steal, total uint64
+	gcs                      uint32
+	gcPause                  uint64
+}
+
+func sampleMachine() machine {
+	var m machine
+	m.at, m.cpu = time.Now(), processCPU()
+	if stat, err := os.ReadFile("/proc/stat"); err == nil {
+		line, _, _ := strings.Cut(string(stat), "\n")
+		// cpu user nice system idle iowait irq softirq steal ...
+		for i, f := range strings.Fields(line)[1:] {
+			v, _ := strconv.ParseUint(f, 10, 64)
+			switch {
+			case i == 3 || i == 4:
+				m.idle += v
+			case i == 7:
+				m.steal += v
+			case i < 7:
+				m.busy += v
+			default:
+				continue // guest time is counted in user already
+			}
+			m.total += v
+		}
+	}
+	var gs debug.GCStats
+	debug.ReadGCStats(&gs)
+	m.gcs, m.gcPause = uint32(gs.NumGC), uint64(gs.PauseTotal)
+	return m
+}
+
+type delivery struct {
+	at        time.Time
+	partition int
+	n         int
+}
+
+// partitionOf reads the partition of a Pipes Kafka event ("partition":"3") or of the template's rendering
+// ("partition": "3"), -1 when it has none.
+func partitionOf(ev []byte) int {
+	i := bytes.Index(ev, []byte(`"partition":`))
+	if i < 0 {
+		return -1
+	}
+	rest := bytes.TrimLeft(ev[i+len(`"partition":`):], ` "`)
+	end := bytes.IndexByte(rest, '"')
+	if end < 0 {
+		return -1
+	}
+	n, err := strconv.Atoi(string(rest[:end]))
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// summary is one line: the round's duration, each partition's first and last delivery and count, and the
+// three longest gaps between deliveries (any partition), in ms from the first delivery.
+func (tl *timeline) summary(first time.Time) string {
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	ms := func(t time.Time) float64 { return float64(t.Sub(first).Microseconds()) / 1000 }
+	type span struct {
+		first, last time.Time
+		n, calls    int
+	}
+	parts := map[int]*span{}
+	var sb strings.Builder
+	for _, d := range tl.ends {
+		sp := parts[d.partition]
+		if sp == nil {
+			sp = &span{first: d.at}
+			parts[d.partition] = sp
+		}
+		sp.last, sp.n, sp.calls = d.at, sp.n+d.n, sp.calls+1
+	}
+	keys := make([]int, 0, len(parts))
+	for k := range parts {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		sp := parts[k]
+		fmt.Fprintf(&sb, " p%d[%.0f..%.0f ms, %d recs, %d calls]", k, ms(sp.first), ms(sp.last), sp.n, sp.calls)
+	}
+	type gap struct {
+		at, d float64
+	}
+	var gaps []gap
+	for i := 1; i < len(tl.ends); i++ {
+		gaps = append(gaps, gap{ms(tl.ends[i-1].at), ms(tl.ends[i].at) - ms(tl.ends[i-1].at)})
+	}
+	slices.SortFunc(gaps, func(a, b gap) int {
+		if a.d > b.d {
+			return -1
+		}
+		if a.d < b.d {
+			return 1
+		}
+		return 0
+	})
+	st, en := tl.start, tl.end
+	if ticks := float64(en.total - st.total); ticks > 0 {
+		fmt.Fprintf(&sb, "; machine busy %.0f%% idle %.0f%% steal %.0f%%", 100*float64(en.busy-st.busy)/ticks,
+			100*float64(en.idle-st.idle)/ticks, 100*float64(en.steal-st.steal)/ticks)
+	}
+	fmt.Fprintf(&sb, "; this process %.2f CPUs; %d GCs, pauses %.1f ms", (en.cpu-st.cpu).Seconds()/en.at.Sub(st.at).Seconds(),
+		en.gcs-st.gcs, float64(en.gcPause-st.gcPause)/1e6)
+	sb.WriteString("; longest gaps")
+	for _, g := range gaps[:min(3, len(gaps))] {
+		fmt.Fprintf(&sb, " %.0f ms at %.0f", g.d, g.at)
+	}
+	return sb.String()
 }
 
 func (t *countingFile) Deliver(ctx context.Context, b plugin.Batch) error {
@@ -126,22 +270,39 @@ func (t *countingFile) Deliver(ctx context.Context, b plugin.Batch) error {
 }
 
 func (t *countingFile) count(events []json.RawMessage, deliver func() error) error {
-	t.firstOnce.Do(func() { t.first = time.Now() })
+	t.firstOnce.Do(func() {
+		if t.timeline != nil {
+			t.timeline.start = sampleMachine()
+		}
+		t.first = time.Now()
+	})
 	if err := deliver(); err != nil {
 		return err
 	}
+	if t.timeline != nil && len(events) > 0 {
+		t.timeline.mu.Lock()
+		t.timeline.ends = append(t.timeline.ends, delivery{time.Now(), partitionOf(events[0]), len(events)})
+		t.timeline.mu.Unlock()
+	}
 	if t.delivered.Add(int64(len(events))) == t.want {
 		t.last = time.Now()
+		if t.timeline != nil {
+			t.timeline.end = sampleMachine()
+		}
 		close(t.done)
 	}
 	return nil
 }
 
-// runFilePipe runs the pipe over the n records and returns source records per second.
-func runFilePipe(b *testing.B, c *kafkatest.Cluster, src string, n, want int, fc fileCase) float64 {
+// runFilePipe runs the pipe over the n records and returns source records per second and the size of
+// its output.
+func runFilePipe(b *testing.B, c *kafkatest.Cluster, src, name string, n, want int, fc fileCase) (float64, int64) {
 	b.Helper()
 	path := filepath.Join(b.TempDir(), "sluice.jsonl")
 	ct := &countingFile{want: int64(want), done: make(chan struct{})}
+	if os.Getenv("SLUICE_BENCH_TIMELINE") == "1" {
+		ct.timeline = new(timeline)
+	}
 	reg := plugin.NewRegistry()
 	reg.AddTarget(plugin.TargetSpec{Kinds: []string{filetarget.Kind}, New: func(ctx context.Context, env plugin.Env, c plugin.Check) (plugin.Target, error) {
 		cfg, err := filetarget.ParseTarget(c.Endpoint)
@@ -158,7 +319,7 @@ func runFilePipe(b *testing.B, c *kafkatest.Cluster, src string, n, want int, fc
 	smk := map[string]any{"TopicName": src, "StartingPosition": "TRIM_HORIZON", "BatchSize": fc.batchSize}
 	sp := map[string]any{"SelfManagedKafkaParameters": smk}
 	def := map[string]any{
-		"Name":             fmt.Sprintf("bench-file-%d", time.Now().UnixNano()),
+		"Name":             name,
 		"Source":           "smk://" + c.Bootstrap[0],
 		"SourceParameters": sp,
 		"Target":           "file://" + path + "?fsync=never",
@@ -172,13 +333,25 @@ func runFilePipe(b *testing.B, c *kafkatest.Cluster, src string, n, want int, fc
 	if lines := countLines(b, path); lines != want {
 		b.Fatalf("the pipe wrote %d lines, want %d", lines, want)
 	}
-	removeOutput(b, path)
-	return float64(n) / ct.last.Sub(ct.first).Seconds()
+	size := removeOutput(b, path)
+	if ct.timeline != nil {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		fmt.Fprintf(os.Stderr, "timeline %s: %.0f ms, GCs so far %d;%s\n", fc.name, float64(ct.last.Sub(ct.first).Microseconds())/1000, ms.NumGC, ct.timeline.summary(ct.first))
+	}
+	return float64(n) / ct.last.Sub(ct.first).Seconds(), size
 }
 
-// runBareFile is the bare franz-go loop: group consumer, every value (or every matching one) appended to a
-// buffer as a line, one write per poll, offsets marked after the write and auto-committed.
-func runBareFile(b *testing.B, c *kafkatest.Cluster, src string, n, want int, filtered bool) float64 {
+// runBareFile is the bare franz-go loop: group consumer, every value (or, filtered, the template's rendering
+// of every matching one) appended to a buffer as a line, one write per poll, offsets marked after the write
+// and auto-committed. It returns records per second and the size of its output.
+//
+// Filtered, it does by hand what the pipe's filter and template do, the way a hand-written loop would: a
+// byte search for both of the pattern's clauses (the status, and the amount parsed as a number and compared
+// with 50) and the template's output appended around the value (the values are compact JSON, as the pipe's
+// file target writes them), so that both sides write the same bytes. It trusts the values to be the
+// benchmark's orders; the pipe checks every value is JSON.
+func runBareFile(b *testing.B, c *kafkatest.Cluster, src, name string, n, want int, filtered bool) (float64, int64) {
 	b.Helper()
 	path := filepath.Join(b.TempDir(), "bare.jsonl")
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
@@ -194,7 +367,8 @@ func runBareFile(b *testing.B, c *kafkatest.Cluster, src string, n, want int, fi
 	)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	paid := []byte(`"status":"PAID"`)
+	paid, amount := []byte(`"status":"PAID"`), []byte(`"amount":`)
+	pipe := jsonString(name)
 	var first time.Time
 	consumed, written := 0, 0
 	var buf []byte
@@ -214,16 +388,34 @@ func runBareFile(b *testing.B, c *kafkatest.Cluster, src string, n, want int, fi
 		size := 0
 		for _, r := range recs {
 			size += len(r.Value) + 1
+			if filtered {
+				size += 64 + len(pipe)
+			}
 		}
 		if cap(buf) < size {
 			buf = make([]byte, 0, 2*size) // room for larger polls, not one allocation per poll
 		}
 		buf = buf[:0]
 		for _, r := range recs {
-			if filtered && !bytes.Contains(r.Value, paid) {
+			if !filtered {
+				buf = append(append(buf, r.Value...), '\n')
+				written++
 				continue
 			}
-			buf = append(append(buf, r.Value...), '\n')
+			if !bytes.Contains(r.Value, paid) || !amountOver50(r.Value, amount) {
+				continue
+			}
+			// The template {"order": <$.value>, "pipe": <aws.pipes.pipe-name>, "partition": <$.partition>,
+			// "offset": <$.offset>}, compact; the event's partition is a JSON string.
+			buf = append(buf, `{"order":`...)
+			buf = append(buf, r.Value...)
+			buf = append(buf, `,"pipe":`...)
+			buf = append(buf, pipe...)
+			buf = append(buf, `,"partition":"`...)
+			buf = strconv.AppendInt(buf, int64(r.Partition), 10)
+			buf = append(buf, `","offset":`...)
+			buf = strconv.AppendInt(buf, r.Offset, 10)
+			buf = append(buf, "}\n"...)
 			written++
 		}
 		if _, err := f.Write(buf); err != nil {
@@ -237,16 +429,43 @@ func runBareFile(b *testing.B, c *kafkatest.Cluster, src string, n, want int, fi
 	if written != want {
 		b.Fatalf("bare loop wrote %d, want %d", written, want)
 	}
-	removeOutput(b, path)
-	return float64(n) / elapsed.Seconds()
+	size := removeOutput(b, path)
+	return float64(n) / elapsed.Seconds(), size
+}
+
+// amountOver50 is the bare loop's check of the pattern's {"amount": [{"numeric": [">", 50]}]}: the number
+// after the first "amount": member name in v.
+func amountOver50(v, member []byte) bool {
+	i := bytes.Index(v, member)
+	if i < 0 {
+		return false
+	}
+	num := v[i+len(member):]
+	end := bytes.IndexAny(num, ",}")
+	if end < 0 {
+		return false
+	}
+	f, err := strconv.ParseFloat(string(num[:end]), 64) // no allocation: the conversion does not escape
+	return err == nil && f > 50
+}
+
+// jsonString is s as a JSON string.
+func jsonString(s string) []byte {
+	q, _ := json.Marshal(s)
+	return q
 }
 
 // removeOutput deletes a round's output file, so that the dirty pages of earlier rounds are dropped
-// rather than written back (and throttle the writes of later rounds).
-func removeOutput(b *testing.B, path string) {
+// rather than written back (and throttle the writes of later rounds), and returns its size.
+func removeOutput(b *testing.B, path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
 	if err := os.Remove(path); err != nil {
 		b.Fatal(err)
 	}
+	return fi.Size()
 }
 
 // kilo lists rates in thousands of records per second.

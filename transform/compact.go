@@ -22,7 +22,8 @@ func AppendCompact(dst, src []byte) ([]byte, bool) {
 // instead of one per token.
 type compactor struct {
 	dst, src []byte
-	run      int // start of the bytes validated but not yet copied
+	run      int  // start of the bytes validated but not yet copied
+	flushed  bool // whitespace was found (and dst written)
 }
 
 // ws skips whitespace at src[i], flushing the run before it.
@@ -30,7 +31,7 @@ func (c *compactor) ws(i int) int {
 	j := skipWS(c.src, i)
 	if j > i {
 		c.dst = append(c.dst, c.src[c.run:i]...)
-		c.run = j
+		c.run, c.flushed = j, true
 	}
 	return j
 }

@@ -134,6 +134,10 @@ type body struct {
 	rawStart, rawEnd int
 	rawKnown         bool
 	buf              []byte // the decoded bytes, reused across events
+	// cspan is span without whitespace outside strings, when json: span itself when it has none (the
+	// common case), else a compacted copy in cbuf. Template.RenderScopeCompact writes it.
+	cspan []byte
+	cbuf  []byte
 	// raw is the record's own key or value bytes when hinted (Scope.ResetKafka): what decoding the event's
 	// base64 would give, nil when the event has no such member.
 	raw    []byte
@@ -177,13 +181,14 @@ func (st *state) body(event []byte, name string) *body {
 		// payload, is taken from them; the others (no member, binary, text) need the member's raw text,
 		// so they take the walk below.
 		if b.raw != nil && utf8.Valid(b.raw) {
-			if v, ok := validJSON(b.raw); ok {
-				b.done, b.found, b.json, b.err, b.span, b.rawKnown = true, true, true, false, v, false
+			if v, cv, ok := b.validCompact(b.raw); ok {
+				b.done, b.found, b.json, b.err, b.span, b.cspan, b.rawKnown = true, true, true, false, v, cv, false
 				return b
 			}
 		}
 	}
 	b.done, b.found, b.json, b.err, b.span, b.rawStart, b.rawEnd, b.rawKnown = true, false, false, false, nil, 0, 0, true
+	b.cspan = nil
 	vs, ve, found, ok := st.topMember(event, skipWS(event, 0), name)
 	if !ok {
 		b.err = true
@@ -210,11 +215,29 @@ func (st *state) body(event []byte, name string) *body {
 	if !utf8.Valid(dec) {
 		return b // binary: stays base64, as Pipes does
 	}
-	if v, ok := validJSON(dec); ok {
+	if v, cv, ok := b.validCompact(dec); ok {
 		b.json = true
-		b.span = v
+		b.span, b.cspan = v, cv
 	}
 	return b
+}
+
+// validCompact is validJSON that also returns the value without whitespace outside its strings: v itself
+// when it has none, else a copy in b.cbuf. It is one pass (the compactor's), as validJSON is.
+func (b *body) validCompact(src []byte) (v, compact []byte, ok bool) {
+	c := compactor{dst: b.cbuf[:0], src: src}
+	i := skipWS(src, 0)
+	c.run = i
+	end, ok := c.value(i, 0)
+	if !ok || skipWS(src, end) != len(src) {
+		return nil, nil, false
+	}
+	v = src[i:end]
+	if !c.flushed {
+		return v, v, true
+	}
+	b.cbuf = append(c.dst, src[c.run:end]...)
+	return v, b.cbuf, true
 }
 
 // decode base64-decodes src into b's buffer.

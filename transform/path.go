@@ -253,6 +253,20 @@ func (st *state) lookup(p *Path, event []byte) ([]byte, bool, error) {
 	return doc[vs:ve], true, nil
 }
 
+// lookupCompact is lookup that also returns, for $.key or $.value of a Kafka record whose payload is JSON,
+// that value without whitespace outside strings (cv, nil otherwise).
+func (st *state) lookupCompact(p *Path, event []byte) (v, cv []byte, found bool, err error) {
+	if p.body && len(p.steps) == 1 && !p.wild {
+		if i := skipWS(event, 0); i < len(event) && event[i] == '{' && st.isKafka(event) {
+			if b := st.body(event, p.steps[0].name); !b.err && b.found && b.json {
+				return b.span, b.cspan, true, nil
+			}
+		}
+	}
+	v, found, err = st.lookup(p, event)
+	return v, nil, found, err
+}
+
 // lookupWild evaluates a path holding [*]: the steps before the first [*] must lead to an array or object (else the
 // path is missing); the result is the JSON array of every match below it, possibly empty.
 func (st *state) lookupWild(p *Path, doc []byte, start int, steps []step) ([]byte, bool, error) {

@@ -29,6 +29,9 @@ type Template struct {
 	src   string
 	parts []part
 	pool  sync.Pool
+	// compact is, for a template whose every rendering is JSON (compactParts), each part's text without
+	// the whitespace outside strings; nil otherwise. RenderScopeCompact writes it.
+	compact []string
 }
 
 // ctx is where a placeholder sits, which decides how its value is written.
@@ -146,7 +149,146 @@ func Parse(tmpl string) (*Template, error) {
 	if textStart < len(tmpl) || len(t.parts) == 0 {
 		t.parts = append(t.parts, part{text: tmpl[textStart:]})
 	}
+	if jsonTemplate {
+		t.compact = compactParts(t.parts)
+	}
 	return t, nil
+}
+
+// compactParts returns the text of each part without the whitespace outside JSON strings, when every
+// rendering of the parts is valid JSON, else nil. That holds when the template with each JSON-value
+// placeholder replaced by null and each in-string one by a letter is valid JSON: a placeholder in value
+// position writes one valid JSON value there (a found value, a quoted string or time, or null), and one in
+// a string writes escaped string content. The split is checked against AppendCompact of that skeleton, so
+// a template the simple string tracking below misreads is left alone rather than compacted wrongly.
+// <aws.pipes.event.json> is left out (its output is not known to be compact).
+func compactParts(parts []part) []string {
+	var skeleton, joined []byte
+	out := make([]string, len(parts))
+	inString := false
+	for i, p := range parts {
+		if p.has && (p.kind == varEventJSON || p.ctx == ctxText) {
+			return nil
+		}
+		var c []byte
+		escaped := false
+		for j := 0; j < len(p.text); j++ {
+			ch := p.text[j]
+			switch {
+			case inString && escaped:
+				escaped = false
+			case inString && ch == '\\':
+				escaped = true
+			case inString && ch == '"':
+				inString = false
+			case inString:
+			case ch == '"':
+				inString = true
+			case ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r':
+				continue
+			}
+			c = append(c, ch)
+		}
+		if escaped {
+			return nil // a placeholder right after a backslash: leave such a template alone
+		}
+		out[i] = string(c)
+		skeleton, joined = append(skeleton, p.text...), append(joined, c...)
+		if p.has {
+			sub := "null"
+			if p.ctx == ctxString {
+				sub = "x"
+			}
+			if (p.ctx == ctxString) != inString {
+				return nil
+			}
+			skeleton, joined = append(skeleton, sub...), append(joined, sub...)
+		}
+	}
+	want, ok := AppendCompact(nil, skeleton)
+	if !ok || string(want) != string(joined) {
+		return nil
+	}
+	return out
+}
+
+// CompactJSON reports whether every rendering of the template is valid JSON, so that RenderScopeCompact
+// writes it without whitespace outside strings in one pass.
+func (t *Template) CompactJSON() bool { return t.compact != nil }
+
+// RenderScopeCompact is RenderScopeLimit followed by AppendCompact, for a template whose renderings are
+// JSON (CompactJSON): the output is the rendering without the whitespace outside its strings, as
+// AppendCompact gives it, without compacting the rendering afterwards. The template's text was compacted
+// by Parse; a $.key or $.value of a Kafka record is written from the compact form found while validating
+// it (Scope); other values are compacted as they are written. compact is false, and the output is
+// RenderScopeLimit's, when the template is not CompactJSON.
+func (t *Template) RenderScopeCompact(dst []byte, s *Scope, vars *Vars, limit int) (out []byte, compact bool, err error) {
+	if t.compact == nil {
+		out, err = t.RenderScopeLimit(dst, s, vars, limit)
+		return out, false, err
+	}
+	if vars == nil {
+		vars = &Vars{}
+	}
+	st, event := &s.st, s.event
+	base := len(dst)
+	for i := range t.parts {
+		p := &t.parts[i]
+		dst = append(dst, t.compact[i]...)
+		if !p.has {
+			continue
+		}
+		if p.kind == varPath {
+			v, cv, found, err := st.lookupCompact(p.path, event)
+			if err != nil {
+				return dst, false, fmt.Errorf("rendering input template: %w", err)
+			}
+			switch {
+			case !found || p.ctx != ctxValue:
+				dst = appendValue(dst, p.ctx, v, found) // string content or null: no whitespace to drop
+			case cv != nil:
+				dst = append(dst, cv...)
+			default:
+				var ok bool
+				if dst, ok = AppendCompact(dst, v); !ok {
+					// lookup returns valid JSON; should it not, the output is not vouched for.
+					return dst[:base], false, fmt.Errorf("rendering input template: %w", ErrMalformedEvent)
+				}
+			}
+		} else {
+			dst = t.appendVar(dst, p, event, vars, st)
+		}
+		if limit > 0 && len(dst)-base > limit {
+			return dst[:base], false, &SizeError{Limit: limit}
+		}
+	}
+	if limit > 0 && len(dst)-base > limit {
+		return dst[:base], false, &SizeError{Limit: limit}
+	}
+	return dst, true, nil
+}
+
+// appendVar writes a placeholder other than a path.
+func (t *Template) appendVar(dst []byte, p *part, event []byte, vars *Vars, st *state) []byte {
+	switch p.kind {
+	case varPipeArn:
+		dst = appendString(dst, p.ctx, vars.PipeArn)
+	case varPipeName:
+		dst = appendString(dst, p.ctx, vars.PipeName)
+	case varSourceArn:
+		dst = appendString(dst, p.ctx, vars.SourceArn)
+	case varEnrichmentArn:
+		dst = appendString(dst, p.ctx, vars.EnrichmentArn)
+	case varTargetArn:
+		dst = appendString(dst, p.ctx, vars.TargetArn)
+	case varIngestionTime:
+		dst = appendTime(dst, p.ctx, vars.IngestionTime)
+	case varEvent:
+		dst = appendString(dst, p.ctx, event)
+	case varEventJSON:
+		dst = st.appendEventJSON(dst, event)
+	}
+	return dst
 }
 
 // define fills in what the placeholder name (at byte offset off of tmpl) refers to.
@@ -240,29 +382,14 @@ func (t *Template) render(dst, event []byte, vars *Vars, st *state, limit int) (
 		if !p.has {
 			continue
 		}
-		switch p.kind {
-		case varPath:
+		if p.kind == varPath {
 			v, found, err := st.lookup(p.path, event)
 			if err != nil {
 				return dst, fmt.Errorf("rendering input template: %w", err)
 			}
 			dst = appendValue(dst, p.ctx, v, found)
-		case varPipeArn:
-			dst = appendString(dst, p.ctx, vars.PipeArn)
-		case varPipeName:
-			dst = appendString(dst, p.ctx, vars.PipeName)
-		case varSourceArn:
-			dst = appendString(dst, p.ctx, vars.SourceArn)
-		case varEnrichmentArn:
-			dst = appendString(dst, p.ctx, vars.EnrichmentArn)
-		case varTargetArn:
-			dst = appendString(dst, p.ctx, vars.TargetArn)
-		case varIngestionTime:
-			dst = appendTime(dst, p.ctx, vars.IngestionTime)
-		case varEvent:
-			dst = appendString(dst, p.ctx, event)
-		case varEventJSON:
-			dst = st.appendEventJSON(dst, event)
+		} else {
+			dst = t.appendVar(dst, p, event, vars, st)
 		}
 		// Checked per placeholder, not per byte: the hot path pays one comparison, and a template that
 		// repeats a large value stops after at most one value past the limit.

@@ -121,12 +121,24 @@ type EnricherSpec struct {
 // Keyed, are the values of its key path on Inputs, evaluated while rendering (nil when the runtime did
 // not evaluate them: the target then reads the path on Inputs itself; Keys[i] nil when the path found
 // nothing); OwnJSON says the payloads are Sluice's own event JSON (no enrichment, no template), valid
-// compact JSON on one line. A plugin must not keep any of these slices after its call returns.
+// compact JSON on one line; Compact says the payloads are a target InputTemplate's renderings, each valid
+// JSON without whitespace outside strings (set only for a CompactJSONTarget). A plugin must not keep any
+// of these slices after its call returns.
 type Batch struct {
 	Payloads []json.RawMessage
 	Inputs   []json.RawMessage
 	Keys     []json.RawMessage
 	OwnJSON  bool
+	Compact  bool
+}
+
+// CompactJSONTarget is an optional interface of a Target that writes each payload as compact JSON (the
+// file target's JSON lines) and returns true. For such a target the runtime renders a target InputTemplate
+// whose every rendering is JSON (transform.Template.CompactJSON) without the whitespace outside strings,
+// in the same pass, and sets Batch.Compact, so that the target does not validate and compact the payloads
+// again. Other targets get the template's rendering as written.
+type CompactJSONTarget interface {
+	CompactJSON() bool
 }
 
 // Target delivers one batch (at most its MaxBatch events), in order. An error marked Permanent is not

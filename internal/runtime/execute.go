@@ -49,6 +49,7 @@ type prepared struct {
 // key path failed) rendered before its first execution.
 type preRendered struct {
 	payloads, keys []json.RawMessage
+	compact        bool // plugin.Batch.Compact
 }
 
 // rendered returns the payloads rendered ahead, or nil.
@@ -86,14 +87,14 @@ func (p *Pipe) prepareBatch(b *kafka.Batch, render bool) *prepared {
 		key = p.keyed.KeyPath()
 	}
 	r := p.getRendered()
-	r.recs = pr.recs
+	r.recs, r.wantCompact = pr.recs, p.compactTarget
 	payloads, keys, err := p.renderInto(r, p.targetTemplate, pr.events, "TargetParameters.InputTemplate", key, payloadLimit(p.targetLimit, p.target))
 	if err != nil {
 		// The target stage renders again and fails the same way there, logged and classified.
 		p.putRendered(r)
 		return pr
 	}
-	pr.r, pr.ahead = r, preRendered{payloads: payloads, keys: keys}
+	pr.r, pr.ahead = r, preRendered{payloads: payloads, keys: keys, compact: r.compact}
 	return pr
 }
 
@@ -138,11 +139,12 @@ func (p *Pipe) filter(b *kafka.Batch, out []json.RawMessage, recs []*kafka.Recor
 // payloads were delivered before an error: the chunks before the failing one, plus, when the target
 // reports a *plugin.PartialError, the entries before its first failure. keys, when not nil, are the
 // plugin.Keyed target's keys of inputs. own says the payloads are the source's events as Sluice encoded
-// them (no enrichment, no template): plugin.Batch.OwnJSON.
-func (p *Pipe) invokeTarget(ctx context.Context, payloads, inputs, keys []json.RawMessage, own bool) (int, error) {
+// them (no enrichment, no template): plugin.Batch.OwnJSON; compact says they are a template's renderings
+// made compact for the target: plugin.Batch.Compact.
+func (p *Pipe) invokeTarget(ctx context.Context, payloads, inputs, keys []json.RawMessage, own, compact bool) (int, error) {
 	for lo := 0; lo < len(payloads); {
 		hi := chunkEnd(lo, len(payloads), p.targetMax)
-		b := plugin.Batch{Payloads: payloads[lo:hi], Inputs: inputs[lo:hi], OwnJSON: own}
+		b := plugin.Batch{Payloads: payloads[lo:hi], Inputs: inputs[lo:hi], OwnJSON: own, Compact: compact}
 		if keys != nil {
 			b.Keys = keys[lo:hi]
 		}
@@ -230,6 +232,9 @@ type rendered struct {
 	// recs, when set, are the source records of the events rendered (prepareBatch): their own key and
 	// value bytes are read instead of decoding the events' base64 (transform.Scope.ResetKafka).
 	recs []*kafka.Record
+	// wantCompact asks renderInto for compact renderings (a plugin.CompactJSONTarget's template);
+	// compact reports that every payload it rendered is (plugin.Batch.Compact).
+	wantCompact, compact bool
 }
 
 // getRendered takes a rendered from the pool; putRendered gives it back once nothing uses its payloads.
@@ -243,7 +248,7 @@ func (p *Pipe) getRendered() *rendered {
 func (p *Pipe) putRendered(r *rendered) {
 	clear(r.out) // spans of r.buf, or of arrays it outgrew: release the latter
 	clear(r.keys)
-	r.recs = nil
+	r.recs, r.wantCompact, r.compact = nil, false, false
 	r.scope.Reset(nil)
 	p.renders.Put(r)
 }
@@ -271,6 +276,8 @@ func (p *Pipe) renderInto(r *rendered, tmpl *transform.Template, events []json.R
 		buf = make([]byte, 0, size/2+64*len(events))
 	}
 	keysOK := key != nil
+	compact := r.wantCompact && tmpl.CompactJSON()
+	r.compact = false
 	for i, ev := range events {
 		if r.recs != nil {
 			r.scope.ResetKafka(ev, r.recs[i].Key, r.recs[i].Value)
@@ -279,7 +286,13 @@ func (p *Pipe) renderInto(r *rendered, tmpl *transform.Template, events []json.R
 		}
 		start := len(buf)
 		var err error
-		buf, err = tmpl.RenderScopeLimit(buf, &r.scope, &vars, limit)
+		if compact {
+			// The template's renderings are JSON: written without whitespace outside strings in the same
+			// pass (transform.Template.RenderScopeCompact), as the target would write them.
+			buf, compact, err = tmpl.RenderScopeCompact(buf, &r.scope, &vars, limit)
+		} else {
+			buf, err = tmpl.RenderScopeLimit(buf, &r.scope, &vars, limit)
+		}
 		if err != nil {
 			r.buf, r.keyBuf = buf, keyBuf
 			return nil, nil, &TransformError{Field: field, Index: i, Err: err}
@@ -301,6 +314,7 @@ func (p *Pipe) renderInto(r *rendered, tmpl *transform.Template, events []json.R
 		}
 	}
 	r.buf, r.keyBuf = buf, keyBuf
+	r.compact = compact
 	if !keysOK {
 		return out, nil, nil
 	}

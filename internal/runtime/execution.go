@@ -193,6 +193,7 @@ func (p *Pipe) targetStage(ctx context.Context, id string, inputs []json.RawMess
 	xl := p.g.xlog
 	payloads := inputs
 	var keys []json.RawMessage // a plugin.Keyed target's keys, evaluated while rendering (execute.go)
+	compact := false           // plugin.Batch.Compact
 	if p.targetTemplate != nil {
 		xl.Log(id, execlog.Entry{Type: execlog.TargetTransformationStarted})
 		var key *transform.Path
@@ -201,11 +202,13 @@ func (p *Pipe) targetStage(ctx context.Context, id string, inputs []json.RawMess
 		}
 		var err error
 		if ahead != nil && len(ahead.payloads) == len(inputs) {
-			payloads, keys = ahead.payloads, ahead.keys // rendered while the previous batch was delivered (execute.go)
+			payloads, keys, compact = ahead.payloads, ahead.keys, ahead.compact // rendered while the previous batch was delivered (execute.go)
 		} else {
 			r := p.getRendered()
 			defer p.putRendered(r)
+			r.wantCompact = p.compactTarget
 			payloads, keys, err = p.renderInto(r, p.targetTemplate, inputs, "TargetParameters.InputTemplate", key, payloadLimit(p.targetLimit, p.target))
+			compact = r.compact
 		}
 		if err != nil {
 			err = plugin.Permanent(err)
@@ -217,7 +220,7 @@ func (p *Pipe) targetStage(ctx context.Context, id string, inputs []json.RawMess
 		return 0, err
 	}
 	xl.Log(id, execlog.Entry{Type: execlog.TargetInvocationStarted})
-	if done, err := p.invokeTarget(ctx, payloads, inputs, keys, own && p.targetTemplate == nil); err != nil {
+	if done, err := p.invokeTarget(ctx, payloads, inputs, keys, own && p.targetTemplate == nil, compact); err != nil {
 		typ := execlog.TargetInvocationFailed
 		if isPartial(err) {
 			typ = execlog.TargetInvocationPartiallyFailed

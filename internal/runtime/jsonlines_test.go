@@ -3,10 +3,14 @@ package runtime_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/sluicehq/sluice/internal/kafkatest"
 	"github.com/sluicehq/sluice/internal/plugin"
+	"github.com/sluicehq/sluice/transform"
 )
 
 // linesRecorder is a recorder that counts the calls whose events the runtime vouched for
@@ -100,4 +104,98 @@ func containsWhitespaceOutsideStrings(s string) bool {
 		}
 	}
 	return false
+}
+
+// compactRecorder is a plugin.CompactJSONTarget (as the file target is) that checks every payload
+// against the template's own rendering of its input, compacted: what the target would have written.
+type compactRecorder struct {
+	*recorder
+	wantCompact bool
+	tmpl        *transform.Template
+	mu          sync.Mutex
+	compact     int
+	plain       int
+	errs        []string
+}
+
+func (r *compactRecorder) CompactJSON() bool { return r.wantCompact }
+
+func (r *compactRecorder) Deliver(ctx context.Context, b plugin.Batch) error {
+	r.mu.Lock()
+	if b.Compact {
+		r.compact++
+	} else {
+		r.plain++
+	}
+	for i, in := range b.Inputs {
+		want, err := r.tmpl.Render(nil, in, nil)
+		if err != nil {
+			r.errs = append(r.errs, fmt.Sprintf("rendering %s: %v", in, err))
+			continue
+		}
+		if b.Compact {
+			var ok bool
+			if want, ok = transform.AppendCompact(nil, want); !ok {
+				r.errs = append(r.errs, fmt.Sprintf("Compact batch, but the rendering %s is not JSON", want))
+			}
+		}
+		if string(b.Payloads[i]) != string(want) {
+			r.errs = append(r.errs, fmt.Sprintf("payload %s, want %s (Compact %v)", b.Payloads[i], want, b.Compact))
+		}
+	}
+	r.mu.Unlock()
+	return r.recorder.Deliver(ctx, b)
+}
+
+// TestCompactTemplateForCompactTargets: a plugin.CompactJSONTarget (the file target) gets a JSON
+// template's renderings compacted by the runtime and marked plugin.Batch.Compact, equal to compacting the
+// ordinary rendering, on the first attempt (rendered ahead) and on a retry (rendered again); a text
+// template is not marked; and any other target gets the rendering as written, spaces and all.
+func TestCompactTemplateForCompactTargets(t *testing.T) {
+	c := kafkatest.Kfake(t)
+	const jsonTemplate = "{ \"n\" : <$.value.n>,\n \"v\" : <$.value>, \"s\": \" offset <$.offset> \" }"
+	tests := []struct {
+		name          string
+		template      string
+		compactTarget bool
+		wantCompact   bool
+	}{
+		{name: "JSON template, compact target", template: jsonTemplate, compactTarget: true, wantCompact: true},
+		{name: "text template, compact target", template: `n is <$.value.n>`, compactTarget: true},
+		{name: "JSON template, other target", template: jsonTemplate},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tmpl, err := transform.Parse(tc.template)
+			if err != nil {
+				t.Fatal(err)
+			}
+			topic := c.CreateTopic(t, 1)
+			produce(t, c, topic, []*kgoRecord{{value: "{\n \"n\": 1, \"s\": \"a  b\"}"}, {value: `not json`}, {value: `{"n":[1, 2]}`}})
+			rec := &compactRecorder{wantCompact: tc.compactTarget, tmpl: tmpl, recorder: &recorder{
+				fail: func(call int) error {
+					if call == 1 {
+						return errors.New("first call fails, so that the retry renders again")
+					}
+					return nil
+				},
+			}}
+			reg := plugin.NewRegistry()
+			reg.AddTarget(fileSpec(rec))
+			def := definition(t, c, topic, spec{target: "file:///unused", targetTemplate: tc.template})
+			start(t, def, deps(t, reg))
+			waitCommitted(t, c, groupOf(def), topic, map[int32]int64{0: 3})
+			rec.mu.Lock()
+			defer rec.mu.Unlock()
+			for _, e := range rec.errs {
+				t.Error(e)
+			}
+			if rec.compact+rec.plain < 2 {
+				t.Fatalf("%d calls, want the failed one and its retry", rec.compact+rec.plain)
+			}
+			if tc.wantCompact && rec.plain != 0 || !tc.wantCompact && rec.compact != 0 {
+				t.Fatalf("Compact calls %d, other calls %d: want Compact %v for all", rec.compact, rec.plain, tc.wantCompact)
+			}
+		})
+	}
 }

@@ -124,7 +124,9 @@ type Pipe struct {
 	targetMax      int // 0: no limit
 	targetLimit    int // the spec's MaxPayloadBytes (0: plugin.MaxPayloadBytes)
 	targetTemplate *transform.Template
-	keyed          plugin.Keyed // the target, when it reads a key path (nil otherwise)
+	// compactTarget: the target is a plugin.CompactJSONTarget, so its template is rendered compact.
+	compactTarget bool
+	keyed         plugin.Keyed // the target, when it reads a key path (nil otherwise)
 
 	watch       func(part, endpoint string, err error) // Deps.Watch; nil: nobody watches
 	renders     sync.Pool                              // *rendered: the target stage's payload memory (execute.go)
@@ -301,6 +303,9 @@ func (p *Pipe) buildTarget(ctx context.Context, reg *plugin.Registry, env plugin
 	}
 	p.target, p.targetMax, p.targetLimit = t, spec.MaxBatch, spec.MaxPayloadBytes
 	p.keyed, _ = t.(plugin.Keyed)
+	if ct, ok := t.(plugin.CompactJSONTarget); ok {
+		p.compactTarget = ct.CompactJSON()
+	}
 	return nil
 }
 

@@ -185,15 +185,19 @@ func NewWriter(name string, w io.Writer) *Target {
 }
 
 // Deliver appends one line per payload and, under the batch fsync policy, syncs the file before
-// returning. Payloads the runtime vouches are valid JSON without whitespace outside strings (b.OwnJSON)
-// are written as they are, without the check and compaction other payloads get (which cost most of a
+// returning. Payloads the runtime vouches are valid JSON without whitespace outside strings (b.OwnJSON,
+// b.Compact) are written as they are, without the check and compaction other payloads get (which cost most of a
 // pass-through pipe's CPU).
 func (t *Target) Deliver(ctx context.Context, b plugin.Batch) error {
-	if b.OwnJSON {
+	if b.OwnJSON || b.Compact {
 		return t.write(ctx, b.Payloads, appendTrusted)
 	}
 	return t.write(ctx, b.Payloads, AppendLine)
 }
+
+// CompactJSON makes the target a plugin.CompactJSONTarget: it frames JSON payloads compacted, so a
+// template rendered compact by the runtime (plugin.Batch.Compact) is written as it is.
+func (t *Target) CompactJSON() bool { return true }
 
 func appendTrusted(dst, ev []byte) []byte {
 	dst = append(dst, ev...)

@@ -247,6 +247,9 @@ func BenchmarkDeliver(b *testing.B) {
 // TestDeliverJSONLinesWritesAsIs: vouched-for events are written byte for byte, one per line, in order,
 // and Deliver still compacts and quotes what it is handed.
 func TestDeliverJSONLinesWritesAsIs(t *testing.T) {
+	if !new(Target).CompactJSON() {
+		t.Fatal("the file target is not a plugin.CompactJSONTarget")
+	}
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "out.jsonl")
 	tg, err := Open(Config{Path: path, Fsync: FsyncBatch})
@@ -260,11 +263,16 @@ func TestDeliverJSONLinesWritesAsIs(t *testing.T) {
 	if err := tg.Deliver(ctx, plugin.Batch{Payloads: events("{\n \"c\": 1}", `text`)}); err != nil {
 		t.Fatal(err)
 	}
+	// A template rendered compact by the runtime (Batch.Compact) is not checked again either: the
+	// space shows it was not compacted here.
+	if err := tg.Deliver(ctx, plugin.Batch{Payloads: events(`{"d": 2}`), Compact: true}); err != nil {
+		t.Fatal(err)
+	}
 	got, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "{\"a\":\"x y\"}\n{\"b\":[1,2]}\n{\"c\":1}\n\"text\"\n"
+	want := "{\"a\":\"x y\"}\n{\"b\":[1,2]}\n{\"c\":1}\n\"text\"\n{\"d\": 2}\n"
 	if string(got) != want {
 		t.Fatalf("file holds %q, want %q", got, want)
 	}
