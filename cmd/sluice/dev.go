@@ -31,6 +31,7 @@ import (
 	"github.com/sluicehq/sluice/internal/sandbox"
 	"github.com/sluicehq/sluice/internal/secret"
 	"github.com/sluicehq/sluice/internal/store"
+	"github.com/sluicehq/sluice/internal/supervisor"
 	"github.com/sluicehq/sluice/internal/target/file"
 )
 
@@ -187,14 +188,14 @@ func runDev(ctx context.Context, f devFlags, std stdio, log *slog.Logger) error 
 	policy := sandbox.Policy{Files: files, Egress: serverEgress(f.allowEgress, apiLn.Addr())}
 	metricsReg := prometheus.NewRegistry()
 	plugins := devRegistry(std)
+	mgr := supervisor.NewManager(st, supervisor.RuntimeFactory(supervisor.RuntimeOptions{Deps: runtime.Deps{
+		Registry: plugins, Logger: log, Metrics: metricsReg,
+		DrainTimeout: 5 * time.Second, ExecutionLog: std.err,
+		Secrets: &secret.Resolver{AWSEndpoint: f.awsEndpoint, Files: files}, Sandbox: policy,
+	}, AWS: f.awsFlags.provider("", log).For}), supervisor.ManagerOptions{StopTimeout: 15 * time.Second, Registerer: metricsReg, Logger: log})
 	srv, err := api.NewServer(api.Config{
-		Store: st, Registry: plugins,
-		Factory: api.RuntimeFactory(api.RuntimeOptions{Deps: runtime.Deps{
-			Registry: plugins, Logger: log, Metrics: metricsReg,
-			DrainTimeout: 5 * time.Second, ExecutionLog: std.err,
-			Secrets: &secret.Resolver{AWSEndpoint: f.awsEndpoint, Files: files}, Sandbox: policy,
-		}, AWS: f.awsFlags.provider("", log).For}),
-		Registerer: metricsReg, Gatherer: metricsReg, Logger: log, StopTimeout: 15 * time.Second, Sandbox: policy,
+		Store: st, Supervisor: mgr, Registry: plugins,
+		Registerer: metricsReg, Gatherer: metricsReg, Logger: log, Sandbox: policy,
 	})
 	if err != nil {
 		return fmt.Errorf("starting the management API: %w", err)

@@ -105,7 +105,7 @@ func cmdRun(ctx context.Context, args []string, std stdio) int {
 	if def == nil {
 		return code
 	}
-	if def.DesiredState == "STOPPED" {
+	if def.DesiredState == pipe.StateStopped {
 		// As in Pipes, a STOPPED pipe does not consume; the definition was still checked in full.
 		fmt.Fprintf(std.err, "sluice run: pipe %s has DesiredState STOPPED: nothing to run\n", def.Name)
 		return 0

@@ -25,6 +25,7 @@ import (
 	"github.com/sluicehq/sluice/internal/secret"
 	"github.com/sluicehq/sluice/internal/source/kafka"
 	"github.com/sluicehq/sluice/internal/store"
+	"github.com/sluicehq/sluice/internal/supervisor"
 )
 
 const serveUsage = `Usage: sluice serve --data-dir DIR [flags]
@@ -171,7 +172,7 @@ func serve(ctx context.Context, f serveFlags, keys map[string]string, log *slog.
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	factory := api.RuntimeFactory(api.RuntimeOptions{Deps: runtime.Deps{
+	factory := supervisor.RuntimeFactory(supervisor.RuntimeOptions{Deps: runtime.Deps{
 		Registry:       plugin.Default,
 		Secrets:        &secret.Resolver{AWSEndpoint: f.awsEndpoint, Region: f.region, Logger: log, Files: policy.Files},
 		Sandbox:        policy,
@@ -182,9 +183,11 @@ func serve(ctx context.Context, f serveFlags, keys map[string]string, log *slog.
 		DrainTimeout:   f.drainTimeout,
 		SessionTimeout: f.sessionTimeout,
 	}, AWS: f.awsFlags.provider(f.region, log).For})
+	mgr := supervisor.NewManager(st, factory, supervisor.ManagerOptions{MaxPipes: f.maxPipes,
+		StopTimeout: f.drainTimeout + 10*time.Second, Registerer: reg, Logger: log})
 	srv, err := api.NewServer(api.Config{
-		Store: st, Factory: factory, Registry: plugin.Default, Region: f.region, Account: f.account, Keys: keys, MaxPipes: f.maxPipes,
-		StopTimeout: f.drainTimeout + 10*time.Second, Registerer: reg, Gatherer: reg, Logger: log, Sandbox: policy,
+		Store: st, Supervisor: mgr, Registry: plugin.Default, Region: f.region, Account: f.account, Keys: keys,
+		Registerer: reg, Gatherer: reg, Logger: log, Sandbox: policy,
 	})
 	if err != nil {
 		ln.Close()
@@ -206,7 +209,7 @@ func serve(ctx context.Context, f serveFlags, keys map[string]string, log *slog.
 	if len(keys) == 0 {
 		fmt.Fprintf(errw, "sluice serve: no access keys configured: the API is UNAUTHENTICATED and listens on loopback only (%s)\n", ln.Addr())
 	}
-	if n, err := st.Count(); err == nil {
+	if n, err := st.Count(ctx); err == nil {
 		log.Info("serving the Pipes API", "endpoint", url, "dataDir", f.dataDir, "pipes", n, "accessKeys", len(keys), "tls", f.tlsCert != "",
 			"fileRoots", files.Roots(), "allowEgress", f.allowEgress.String())
 	}

@@ -21,9 +21,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/sluicehq/sluice/internal/kafkatest"
+	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/runtime"
 	"github.com/sluicehq/sluice/internal/secret"
 	"github.com/sluicehq/sluice/internal/store"
+	"github.com/sluicehq/sluice/internal/supervisor"
 	_ "github.com/sluicehq/sluice/internal/target/kafka" // the kafka:// target
 )
 
@@ -256,9 +258,9 @@ func requestTarget(s string) string {
 // lasts as long as the broker stays away.
 func settled(state, reason string) bool {
 	switch state {
-	case StateDeleting, StateStopping:
+	case pipe.StateDeleting, pipe.StateStopping:
 		return false
-	case StateCreating, StateUpdating, StateStarting:
+	case pipe.StateCreating, pipe.StateUpdating, pipe.StateStarting:
 		return strings.HasPrefix(reason, "retrying in ")
 	}
 	return true
@@ -280,14 +282,16 @@ func (e abuseEnv) run(t *testing.T, program []byte) {
 	defer st.Close()
 	reg := prometheus.NewRegistry()
 	logs := &errorLog{}
+	factory := supervisor.RuntimeFactory(supervisor.RuntimeOptions{
+		Deps: runtime.Deps{Secrets: &secret.Resolver{}, Metrics: reg, DrainTimeout: 2 * time.Second,
+			Retry: runtime.Backoff{Initial: 50 * time.Millisecond, Max: 500 * time.Millisecond}},
+		PreflightTimeout: 2 * time.Second,
+	})
+	mgr := supervisor.NewManager(st, factory, supervisor.ManagerOptions{MaxPipes: 6, StopTimeout: 10 * time.Second,
+		Registerer: reg, Logger: slog.New(logs)})
 	srv, err := NewServer(Config{
-		Store: st, Rate: -1, MaxPipes: 6, MaxBodyBytes: 4096, StopTimeout: 10 * time.Second,
+		Store: st, Supervisor: mgr, Rate: -1, MaxBodyBytes: 4096,
 		Registerer: reg, Gatherer: reg, Logger: slog.New(logs),
-		Factory: RuntimeFactory(RuntimeOptions{
-			Deps: runtime.Deps{Secrets: &secret.Resolver{}, Metrics: reg, DrainTimeout: 2 * time.Second,
-				Retry: runtime.Backoff{Initial: 50 * time.Millisecond, Max: 500 * time.Millisecond}},
-			PreflightTimeout: 2 * time.Second,
-		}),
 	})
 	if err != nil {
 		t.Fatal(err)

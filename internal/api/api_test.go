@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sluicehq/sluice/internal/kafkatest"
+	"github.com/sluicehq/sluice/internal/supervisor/supervisortest"
 )
 
 var bg = context.Background()
@@ -83,7 +84,7 @@ func TestCreateStopped(t *testing.T) {
 	h := newHarness(t)
 	h.create("idle", types.RequestedPipeStateStopped)
 	h.waitState("idle", types.PipeStateStopped)
-	if b, _, _ := h.factory.stats("idle"); b != 0 {
+	if b, _, _ := h.factory.Stats("idle"); b != 0 {
 		t.Errorf("a pipe created STOPPED was built %d times, want 0", b)
 	}
 }
@@ -179,7 +180,7 @@ func TestErrorTypes(t *testing.T) {
 		// A pipe in a transitional state refuses changes (one that is starting or retrying its start
 		// accepts them: TestStopDuringStartRetry).
 		block := make(chan struct{})
-		h.factory.set("slow", behaviour{drain: block})
+		h.factory.Set("slow", supervisortest.Behaviour{Drain: block})
 		h.create("slow", types.RequestedPipeStateRunning)
 		h.waitState("slow", types.PipeStateRunning)
 		if _, err := h.client.StopPipe(bg, &pipes.StopPipeInput{Name: aws.String("slow")}); err != nil {
@@ -209,7 +210,7 @@ func TestErrorTypes(t *testing.T) {
 		h.waitState("slow", types.PipeStateStopped)
 	})
 	t.Run("ServiceQuotaExceededException", func(t *testing.T) {
-		h := newHarness(t, func(c *Config) { c.MaxPipes = 2 })
+		h := newHarness(t, func(c *setup) { c.Manager.MaxPipes = 2 })
 		h.create("a", types.RequestedPipeStateStopped)
 		h.create("b", types.RequestedPipeStateStopped)
 		_, err := h.client.CreatePipe(bg, createInput("c", types.RequestedPipeStateStopped))
@@ -226,7 +227,7 @@ func TestErrorTypes(t *testing.T) {
 		}
 	})
 	t.Run("ThrottlingException", func(t *testing.T) {
-		h := newHarness(t, func(c *Config) { c.Rate = 0.001; c.Burst = 2 })
+		h := newHarness(t, func(c *setup) { c.Rate = 0.001; c.Burst = 2 })
 		var err error
 		for i := 0; i < 3 && err == nil; i++ {
 			_, err = h.client.ListPipes(bg, &pipes.ListPipesInput{})
@@ -448,7 +449,7 @@ func TestStateMachine(t *testing.T) {
 		t.Errorf("StopPipe = %s/%s, want STOPPED/STOPPING", stop.DesiredState, stop.CurrentState)
 	}
 	h.waitState("sm", types.PipeStateStopped)
-	if _, live, _ := h.factory.stats("sm"); live != 0 {
+	if _, live, _ := h.factory.Stats("sm"); live != 0 {
 		t.Errorf("live runners after StopPipe = %d, want 0", live)
 	}
 	// StopPipe on a stopped pipe is a no-op.
@@ -479,12 +480,12 @@ func TestStateMachine(t *testing.T) {
 		t.Errorf("DeletePipe = %s/%s, want DELETED/DELETING", del.DesiredState, del.CurrentState)
 	}
 	h.waitGone("sm")
-	if _, live, _ := h.factory.stats("sm"); live != 0 {
+	if _, live, _ := h.factory.Stats("sm"); live != 0 {
 		t.Errorf("live runners after DeletePipe = %d, want 0", live)
 	}
 
 	// CREATE_FAILED with the reason; StartPipe retries (START_FAILED); fixed, it runs.
-	h.factory.set("broken", behaviour{buildErr: errors.New("connecting to broker 127.0.0.1:1: connection refused")})
+	h.factory.Set("broken", supervisortest.Behaviour{BuildErr: errors.New("connecting to broker 127.0.0.1:1: connection refused")})
 	h.create("broken", types.RequestedPipeStateRunning)
 	d := h.waitState("broken", types.PipeStateCreateFailed)
 	if !strings.Contains(aws.ToString(d.StateReason), "connection refused") {
@@ -494,7 +495,7 @@ func TestStateMachine(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.waitState("broken", types.PipeStateStartFailed)
-	h.factory.set("broken", behaviour{})
+	h.factory.Set("broken", supervisortest.Behaviour{})
 	if _, err := h.client.StartPipe(ctx, &pipes.StartPipeInput{Name: aws.String("broken")}); err != nil {
 		t.Fatal(err)
 	}
@@ -504,7 +505,7 @@ func TestStateMachine(t *testing.T) {
 	}
 
 	// A failed update: UPDATE_FAILED, and the pipe can be deleted from there.
-	h.factory.set("broken", behaviour{buildErr: errors.New("resolving secret arn:aws:secretsmanager:us-east-1:000000000000:secret:x: not found")})
+	h.factory.Set("broken", supervisortest.Behaviour{BuildErr: errors.New("resolving secret arn:aws:secretsmanager:us-east-1:000000000000:secret:x: not found")})
 	if _, err := h.client.UpdatePipe(ctx, &pipes.UpdatePipeInput{Name: aws.String("broken"), RoleArn: aws.String(testRole), Description: aws.String("v2")}); err != nil {
 		t.Fatal(err)
 	}
@@ -518,18 +519,18 @@ func TestStateMachine(t *testing.T) {
 	h.waitGone("broken")
 
 	// The runtime's fatal hook (a target failing with 4xx) stops the pipe with the reason.
-	h.factory.set("fatal", behaviour{fatal: "target file:///x keeps failing with 403 Forbidden"})
+	h.factory.Set("fatal", supervisortest.Behaviour{Fatal: "target file:///x keeps failing with 403 Forbidden"})
 	h.create("fatal", types.RequestedPipeStateRunning)
 	d = h.waitState("fatal", types.PipeStateStopped)
 	if d.DesiredState != types.RequestedPipeStateDescribeResponseStopped || !strings.Contains(aws.ToString(d.StateReason), "403") {
 		t.Errorf("after OnFatal = %s/%s %q, want STOPPED/STOPPED with the reason", d.DesiredState, d.CurrentState, aws.ToString(d.StateReason))
 	}
-	if _, live, _ := h.factory.stats("fatal"); live != 0 {
+	if _, live, _ := h.factory.Stats("fatal"); live != 0 {
 		t.Errorf("live runners after OnFatal = %d, want 0", live)
 	}
 
 	// A runner that gives up on its own: STOPPED with the reason, desired still RUNNING.
-	h.factory.set("exits", behaviour{exitErr: errors.New("source: topic orders was deleted"), exitAfter: 300 * time.Millisecond})
+	h.factory.Set("exits", supervisortest.Behaviour{ExitErr: errors.New("source: topic orders was deleted"), ExitAfter: 300 * time.Millisecond})
 	h.create("exits", types.RequestedPipeStateRunning)
 	kafkatest.Eventually(t, 10*time.Second, func() error {
 		d := h.describe("exits")
@@ -587,7 +588,7 @@ func TestUpdateMerge(t *testing.T) {
 	}
 	// The running pipe was restarted with the new settings.
 	h.waitRunners("upd", 2, 1)
-	if _, _, last := h.factory.stats("upd"); *last.SourceParameters.SelfManagedKafkaParameters.BatchSize != 7 {
+	if _, _, last := h.factory.Stats("upd"); *last.SourceParameters.SelfManagedKafkaParameters.BatchSize != 7 {
 		t.Errorf("restarted runner has BatchSize %d, want 7", *last.SourceParameters.SelfManagedKafkaParameters.BatchSize)
 	}
 
@@ -635,7 +636,7 @@ func TestRestartResumesRunningPipes(t *testing.T) {
 	h.waitState("was-stopped", types.PipeStateStopped)
 
 	h.stop()
-	if _, live, _ := h.factory.stats("keep-running"); live != 0 {
+	if _, live, _ := h.factory.Stats("keep-running"); live != 0 {
 		t.Fatalf("runner still live after the server stopped")
 	}
 	h.start()
@@ -643,10 +644,10 @@ func TestRestartResumesRunningPipes(t *testing.T) {
 	h.waitState("keep-stopped", types.PipeStateStopped)
 	h.waitState("was-stopped", types.PipeStateStopped)
 	h.waitRunners("keep-running", 2, 1)
-	if b, _, _ := h.factory.stats("keep-stopped"); b != 0 {
+	if b, _, _ := h.factory.Stats("keep-stopped"); b != 0 {
 		t.Errorf("keep-stopped was built %d times, want 0", b)
 	}
-	if b, live, _ := h.factory.stats("was-stopped"); b != 1 || live != 0 {
+	if b, live, _ := h.factory.Stats("was-stopped"); b != 1 || live != 0 {
 		t.Errorf("was-stopped builds/live = %d/%d, want 1/0", b, live)
 	}
 }
@@ -673,7 +674,7 @@ func TestRunnerDiesAtStart(t *testing.T) {
 	h := newHarness(t)
 	for i := 0; i < 20; i++ {
 		name := fmt.Sprint("dies-", i)
-		h.factory.set(name, behaviour{exitErr: errors.New("topic orders does not exist")})
+		h.factory.Set(name, supervisortest.Behaviour{ExitErr: errors.New("topic orders does not exist")})
 		h.create(name, types.RequestedPipeStateRunning)
 		kafkatest.Eventually(t, 10*time.Second, func() error {
 			d := h.describe(name)
@@ -686,7 +687,7 @@ func TestRunnerDiesAtStart(t *testing.T) {
 			}
 			return fmt.Errorf("%s is %s", name, d.CurrentState)
 		})
-		if h.srv.Manager().Running(name) {
+		if h.mgr.Running(name) {
 			t.Errorf("%s: the manager still lists a runner that returned", name)
 		}
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/sluicehq/sluice/internal/plugin"
 	"github.com/sluicehq/sluice/internal/runtime"
 	"github.com/sluicehq/sluice/internal/secret"
+	"github.com/sluicehq/sluice/internal/supervisor"
 )
 
 // whoami is a target that asks the emulator, for each batch, who its AWS calls are made as (STS
@@ -84,14 +85,14 @@ func TestPipeRole(t *testing.T) {
 				reg.AddTarget(w.spec())
 				o := awstest.Options(t)
 				o.AssumeRole = assume
-				h := newHarness(t, func(cfg *Config) {
-					cfg.Factory = RuntimeFactory(RuntimeOptions{
+				h := newHarness(t, func(su *setup) {
+					su.Factory = supervisor.RuntimeFactory(supervisor.RuntimeOptions{
 						Deps: runtime.Deps{Registry: reg, Secrets: &secret.Resolver{}, DrainTimeout: 5 * time.Second,
 							Retry: runtime.Backoff{Initial: 50 * time.Millisecond, Max: time.Second}},
 						PreflightTimeout: 5 * time.Second,
 						AWS:              awsclient.New(o).For,
 					})
-					cfg.StopTimeout = 20 * time.Second
+					su.Manager.StopTimeout = 20 * time.Second
 				})
 				topic := c.CreateTopic(t, 2) // produceRange writes to partitions 0 and 1
 				create := func(name, roleName string) {

@@ -50,7 +50,7 @@ func (h *harness) raw(method, path, body string) rawResponse {
 const validBody = `{"Source":"smk://127.0.0.1:9092","Target":"file:///tmp/x.jsonl","SourceParameters":{"SelfManagedKafkaParameters":{"TopicName":"t"}}}`
 
 func TestBadRequestsLeaveStoreUnchanged(t *testing.T) {
-	h := newHarness(t, func(c *Config) { c.MaxBodyBytes = 4096 })
+	h := newHarness(t, func(c *setup) { c.MaxBodyBytes = 4096 })
 	h.create("existing", types.RequestedPipeStateStopped)
 	h.waitState("existing", types.PipeStateStopped)
 	before := h.snapshot()

@@ -295,12 +295,12 @@ func parseListQuery(q url.Values) (listQuery, *Error) {
 		fe = append(fe, FieldError{Name: "NamePrefix", Message: "must be 1 to 64 characters of [.-_A-Za-z0-9]"})
 	}
 	lq.desiredState = get("DesiredState")
-	if _, ok := q["DesiredState"]; ok && lq.desiredState != StateRunning && lq.desiredState != StateStopped {
+	if _, ok := q["DesiredState"]; ok && lq.desiredState != pipe.StateRunning && lq.desiredState != pipe.StateStopped {
 		fe = append(fe, FieldError{Name: "DesiredState", Message: "must be RUNNING or STOPPED"})
 	}
 	lq.currentState = get("CurrentState")
-	if _, ok := q["CurrentState"]; ok && !contains(currentStates, lq.currentState) {
-		fe = append(fe, FieldError{Name: "CurrentState", Message: "must be one of " + strings.Join(currentStates, ", ")})
+	if _, ok := q["CurrentState"]; ok && !contains(pipe.CurrentStates(), lq.currentState) {
+		fe = append(fe, FieldError{Name: "CurrentState", Message: "must be one of " + strings.Join(pipe.CurrentStates(), ", ")})
 	}
 	lq.sourcePrefix = get("SourcePrefix")
 	if _, ok := q["SourcePrefix"]; ok && (len(lq.sourcePrefix) < 1 || len(lq.sourcePrefix) > 1600) {

@@ -1,5 +1,5 @@
 // Package api serves the Amazon EventBridge Pipes management API (restJson1, as the AWS CLI and SDKs
-// speak it) over net/http and runs the pipes it manages through a Manager.
+// speak it) over net/http and runs the pipes it manages through a Supervisor (internal/supervisor).
 //
 // Operations: CreatePipe, DescribePipe, UpdatePipe, DeletePipe, ListPipes, StartPipe, StopPipe,
 // TagResource, UntagResource, ListTagsForResource — same methods, paths and member names as AWS
@@ -15,16 +15,18 @@
 //     gets ConflictException, except on a pipe that is still building its runner or retrying its start
 //     (CREATING, STARTING, UPDATING): the call cancels that start and takes the pipe over, so that a pipe
 //     waiting for a broker stays stoppable, deletable and updatable. CreatePipe of an existing name gets
-//     ConflictException. Tag operations are allowed in every state.
+//     ConflictException. Tag operations are allowed in every state. A write that loses a race with
+//     another writer of the same pipe (the store's compare-and-set, store.ErrConflict: in cluster mode
+//     another node) gets ConflictException too; describing the pipe and retrying is the remedy.
 //   - Transient start failures (a broker, DNS or Secrets Manager that does not answer) at create,
 //     start, update or resume are retried with backoff from 1s doubling to 5 minutes, with jitter, while
 //     the desired state is RUNNING; the pipe keeps its transitional state and its StateReason says
 //     "retrying in 8s, at 13:20:05Z (attempt 4 failed): <error>". Permanent failures (rejected
 //     credentials, an untrusted certificate, a missing or malformed secret, a target that cannot be
-//     built) end the transition in its *_FAILED state at once (manager.go, package supervisor).
+//     built) end the transition in its *_FAILED state at once (internal/supervisor, manager.go).
 //   - A panic in a pipe (building it, running it, closing it) fails that pipe alone with the
 //     StateReason "internal error: ... panicked: ...; see the server log" and the stack in the log;
-//     while RUNNING it becomes START_FAILED with its desired state kept (manager.go).
+//     while RUNNING it becomes START_FAILED with its desired state kept (internal/supervisor).
 //   - StartPipe on a RUNNING pipe and StopPipe on a STOPPED pipe are no-ops that return the pipe's state.
 //   - Failed pipes (*_FAILED) accept UpdatePipe (to fix them), StartPipe, StopPipe and DeletePipe.
 //   - A pipe whose runtime reports a fatal condition (Hooks.OnFatal: a target or enrichment that keeps

@@ -21,15 +21,16 @@ import (
 	"github.com/sluicehq/sluice/internal/kafkatest"
 	"github.com/sluicehq/sluice/internal/runtime"
 	"github.com/sluicehq/sluice/internal/secret"
+	"github.com/sluicehq/sluice/internal/supervisor"
 	_ "github.com/sluicehq/sluice/internal/target/file" // the file:// target
 )
 
-func realRuntime(c *Config) {
-	c.Factory = RuntimeFactory(RuntimeOptions{
+func realRuntime(c *setup) {
+	c.Factory = supervisor.RuntimeFactory(supervisor.RuntimeOptions{
 		Deps:             runtime.Deps{Secrets: &secret.Resolver{}, DrainTimeout: 5 * time.Second, Retry: runtime.Backoff{Initial: 50 * time.Millisecond, Max: time.Second}},
 		PreflightTimeout: 5 * time.Second,
 	})
-	c.StopTimeout = 20 * time.Second
+	c.Manager.StopTimeout = 20 * time.Second
 }
 
 // delivered reads the file target's output: the record values (decimal numbers) in file order.

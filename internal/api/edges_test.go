@@ -52,7 +52,7 @@ func TestNamesTheRouterWouldRedirect(t *testing.T) {
 // TestNoResponseIsHTML: paths outside the operations, methods the routes do not take and bodies over the
 // limit all get AWS-shaped JSON errors, never a redirect or an HTML/text page.
 func TestNoResponseIsHTML(t *testing.T) {
-	h := newHarness(t, keyless, func(c *Config) { c.MaxBodyBytes = 1024 })
+	h := newHarness(t, keyless, func(c *setup) { c.MaxBodyBytes = 1024 })
 	cases := []struct {
 		req     request
 		status  int

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/internal/store"
+	"github.com/sluicehq/sluice/internal/supervisor"
 )
 
 // Error is an AWS-style API error: the exception type goes into the X-Amzn-ErrorType header (which the
@@ -77,10 +78,11 @@ func internalError(msg string) *Error {
 	return &Error{Type: TypeInternal, Status: http.StatusInternalServerError, Message: msg, RetryAfter: time.Second}
 }
 
-// toAPIError maps a domain error to the exception the client sees. Errors that are not known domain
+// toAPIError maps a domain error (the store's and the supervisor's) to the exception the client sees. Errors that are not known domain
 // errors become InternalException with a generic message: their text may name files or internals.
 func toAPIError(err error, pipeName string) *Error {
 	var ae *Error
+	var busy *supervisor.BusyError
 	switch {
 	case errors.As(err, &ae):
 		return ae
@@ -88,6 +90,12 @@ func toAPIError(err error, pipeName string) *Error {
 		return notFound(pipeName)
 	case errors.Is(err, store.ErrExists):
 		return conflict(pipeName, "Pipe "+pipeName+" already exists.")
+	case errors.As(err, &busy):
+		return conflict(busy.Name, busy.Error())
+	case errors.Is(err, store.ErrConflict):
+		return conflict(pipeName, "Pipe "+pipeName+" was changed by another request at the same time; describe it and try again.")
+	case errors.Is(err, supervisor.ErrClosed):
+		return internalError("The server is shutting down.")
 	case errors.Is(err, store.ErrQuota):
 		return &Error{Type: TypeServiceQuota, Status: http.StatusPaymentRequired,
 			Message:    "Maximum number of pipes reached for this account.",

@@ -17,9 +17,8 @@ var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 // TestWireGolden pins the JSON the API sends for each response shape: CreatePipe, DescribePipe,
 // ListPipes, ListTagsForResource and an error. Refresh with -update after a deliberate change.
 func TestWireGolden(t *testing.T) {
-	h := newHarness(t)
 	fixed := time.Date(2026, 11, 25, 12, 0, 0, 250_000_000, time.UTC)
-	h.srv.mgr.now = func() time.Time { return fixed }
+	h := newHarness(t, func(c *setup) { c.Manager.Now = func() time.Time { return fixed } })
 
 	body := `{"Description":"golden","DesiredState":"STOPPED","Source":"smk://broker-1.example:9092",` +
 		`"SourceParameters":{"FilterCriteria":{"Filters":[{"Pattern":"{\"value\":{\"status\":[\"PAID\"]}}"}]},` +

@@ -20,7 +20,7 @@ import (
 )
 
 // keyless configures a harness without access keys, as `sluice serve` on loopback and `sluice dev` run.
-func keyless(c *Config) { c.Keys = nil }
+func keyless(c *setup) { c.Keys = nil }
 
 // request is a hand-made HTTP request: the path is sent exactly as written (no cleaning, no escaping),
 // Host overrides the Host header, and redirects are never followed.

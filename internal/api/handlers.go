@@ -23,7 +23,7 @@ func (s *Server) createPipe(ctx context.Context, op *operation, r *http.Request,
 	if fe := s.confine(def); len(fe) > 0 {
 		return nil, fromFieldErrors(fe)
 	}
-	rec, err := s.mgr.Create(ctx, def)
+	rec, err := s.pipes.Create(ctx, def)
 	if err != nil {
 		return nil, err
 	}
@@ -47,7 +47,7 @@ func (s *Server) describePipe(ctx context.Context, op *operation, r *http.Reques
 	if e := requireNoBody(body); e != nil {
 		return nil, e
 	}
-	rec, err := s.cfg.Store.Get(op.pipe)
+	rec, err := s.cfg.Store.Get(ctx, op.pipe)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +60,7 @@ func (s *Server) updatePipe(ctx context.Context, op *operation, r *http.Request,
 		return nil, e
 	}
 	var merged *pipe.Definition
-	rec, err := s.mgr.Update(ctx, op.pipe, func(old *pipe.Definition) (*pipe.Definition, error) {
+	rec, err := s.pipes.Update(ctx, op.pipe, func(old *pipe.Definition) (*pipe.Definition, error) {
 		def, err := mergeUpdate(old, u, s.registry())
 		if err != nil {
 			return nil, err
@@ -84,15 +84,15 @@ func (s *Server) updatePipe(ctx context.Context, op *operation, r *http.Request,
 }
 
 func (s *Server) deletePipe(ctx context.Context, op *operation, r *http.Request, body []byte) (any, error) {
-	return s.lifecycle(ctx, op, body, s.mgr.Delete)
+	return s.lifecycle(ctx, op, body, s.pipes.Delete)
 }
 
 func (s *Server) startPipe(ctx context.Context, op *operation, r *http.Request, body []byte) (any, error) {
-	return s.lifecycle(ctx, op, body, s.mgr.Start)
+	return s.lifecycle(ctx, op, body, s.pipes.Start)
 }
 
 func (s *Server) stopPipe(ctx context.Context, op *operation, r *http.Request, body []byte) (any, error) {
-	return s.lifecycle(ctx, op, body, s.mgr.Stop)
+	return s.lifecycle(ctx, op, body, s.pipes.Stop)
 }
 
 func (s *Server) lifecycle(ctx context.Context, op *operation, body []byte,
@@ -118,7 +118,7 @@ func (s *Server) listPipes(ctx context.Context, op *operation, r *http.Request, 
 	if e != nil {
 		return nil, e
 	}
-	recs, err := s.cfg.Store.List()
+	recs, err := s.cfg.Store.List(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -154,8 +154,8 @@ func (s *Server) tagResource(ctx context.Context, op *operation, r *http.Request
 	if e != nil {
 		return nil, e
 	}
-	_, err := s.cfg.Store.Update(name, func(rec *store.Record) error {
-		if rec.DesiredState == StateDeleted {
+	_, err := s.cfg.Store.Update(ctx, name, func(rec *store.Record) error {
+		if rec.DesiredState == pipe.StateDeleted {
 			return store.ErrNotFound
 		}
 		merged := make(map[string]string, len(rec.Tags)+len(tags))
@@ -190,8 +190,8 @@ func (s *Server) untagResource(ctx context.Context, op *operation, r *http.Reque
 	if e != nil {
 		return nil, e
 	}
-	_, err := s.cfg.Store.Update(name, func(rec *store.Record) error {
-		if rec.DesiredState == StateDeleted {
+	_, err := s.cfg.Store.Update(ctx, name, func(rec *store.Record) error {
+		if rec.DesiredState == pipe.StateDeleted {
 			return store.ErrNotFound
 		}
 		for _, k := range keys {
@@ -216,7 +216,7 @@ func (s *Server) listTags(ctx context.Context, op *operation, r *http.Request, b
 	if e := requireNoBody(body); e != nil {
 		return nil, e
 	}
-	rec, err := s.cfg.Store.Get(name)
+	rec, err := s.cfg.Store.Get(ctx, name)
 	if err != nil {
 		return nil, s.resourceErr(err, op.arn)
 	}

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http/httptest"
-	"sync"
+	"regexp"
 	"testing"
 	"time"
 
@@ -16,133 +16,37 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sluicehq/sluice/internal/kafkatest"
-	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/store"
+	"github.com/sluicehq/sluice/internal/supervisor"
+	"github.com/sluicehq/sluice/internal/supervisor/supervisortest"
 )
 
-// behaviour scripts what the test runner of one pipe does.
-type behaviour struct {
-	buildErr  error         // the factory fails with this error
-	block     chan struct{} // the factory waits for this channel to close (keeps the pipe transitional)
-	fatal     string        // the runner calls OnFatal(fatal) once running
-	exitErr   error         // the runner's Run returns this, after exitAfter
-	exitAfter time.Duration // how long the runner runs before returning exitErr
-	drain     chan struct{} // once stopped, Run returns only when this channel closes (keeps it STOPPING)
-	panicRun  string        // Run panics with this value
-	panicStop string        // Close panics with this value
-	panicFn   string        // the factory panics with this value
-}
-
-// testFactory builds runners whose behaviour the test scripts per pipe name, and records every build.
-// It stands in for the real runtime in the state-machine tests (the end-to-end tests run the real one).
-type testFactory struct {
-	mu        sync.Mutex
-	behaviour map[string]behaviour
-	builds    map[string]int
-	lastDef   map[string]*pipe.Definition
-	live      map[string]int
-}
-
-func newTestFactory() *testFactory {
-	return &testFactory{behaviour: map[string]behaviour{}, builds: map[string]int{},
-		lastDef: map[string]*pipe.Definition{}, live: map[string]int{}}
-}
-
-func (f *testFactory) set(name string, b behaviour) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.behaviour[name] = b
-}
-
-func (f *testFactory) stats(name string) (builds, live int, last *pipe.Definition) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.builds[name], f.live[name], f.lastDef[name]
-}
-
-func (f *testFactory) factory(ctx context.Context, def *pipe.Definition, hooks Hooks) (Runner, error) {
-	f.mu.Lock()
-	b := f.behaviour[def.Name]
-	f.builds[def.Name]++
-	f.lastDef[def.Name] = def.Clone()
-	f.mu.Unlock()
-	if b.block != nil {
-		select {
-		case <-b.block:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-	if b.panicFn != "" {
-		panic(b.panicFn)
-	}
-	if b.buildErr != nil {
-		return nil, b.buildErr
-	}
-	return &testRunner{f: f, name: def.Name, b: b, hooks: hooks}, nil
-}
-
-type testRunner struct {
-	f     *testFactory
-	name  string
-	b     behaviour
-	hooks Hooks
-}
-
-func (r *testRunner) Run(ctx context.Context) error {
-	r.f.mu.Lock()
-	r.f.live[r.name]++
-	r.f.mu.Unlock()
-	defer func() {
-		r.f.mu.Lock()
-		r.f.live[r.name]--
-		r.f.mu.Unlock()
-	}()
-	if r.b.exitErr != nil {
-		select {
-		case <-time.After(r.b.exitAfter):
-			return r.b.exitErr
-		case <-ctx.Done():
-			return nil
-		}
-	}
-	if r.b.fatal != "" {
-		r.hooks.OnFatal(r.b.fatal)
-	}
-	if r.b.panicRun != "" {
-		panic(r.b.panicRun)
-	}
-	<-ctx.Done()
-	if r.b.drain != nil {
-		<-r.b.drain
-	}
-	return nil
-}
-
-func (r *testRunner) Close(ctx context.Context) error {
-	if r.b.panicStop != "" {
-		panic(r.b.panicStop)
-	}
-	return nil
-}
-
-// harness is a server on a data directory with an SDK client pointed at it.
+// harness is a server on a data directory with an SDK client pointed at it. Its pipes run with a
+// scripted factory (supervisortest) unless an option gives another.
 type harness struct {
 	t       *testing.T
 	dir     string
 	cfg     Config
 	srv     *Server
+	mgr     *supervisor.Manager
 	hs      *httptest.Server
 	client  *pipes.Client
-	factory *testFactory
-	store   *store.Store
+	factory *supervisortest.Factory
+	store   *store.Bolt
 }
 
-type harnessOpt func(*Config)
+// setup is what a harnessOpt may change: the server's Config, and the supervisor's factory and options.
+type setup struct {
+	Config
+	Factory supervisor.Factory
+	Manager supervisor.ManagerOptions
+}
+
+type harnessOpt func(*setup)
 
 func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	t.Helper()
-	h := &harness{t: t, dir: t.TempDir(), factory: newTestFactory()}
+	h := &harness{t: t, dir: t.TempDir(), factory: supervisortest.New()}
 	h.start(opts...)
 	return h
 }
@@ -156,11 +60,18 @@ func (h *harness) start(opts ...harnessOpt) {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	cfg := Config{Store: st, Factory: h.factory.factory, Keys: map[string]string{testKeyID: testSecret},
-		Rate: -1, StopTimeout: 5 * time.Second, Registerer: reg, Gatherer: reg}
-	for _, o := range opts {
-		o(&cfg)
+	su := setup{
+		Config:  Config{Store: st, Keys: map[string]string{testKeyID: testSecret}, Rate: -1, Registerer: reg, Gatherer: reg},
+		Factory: h.factory.Build,
+		Manager: supervisor.ManagerOptions{StopTimeout: 5 * time.Second, Registerer: reg},
 	}
+	for _, o := range opts {
+		o(&su)
+	}
+	su.Manager.Logger = su.Logger
+	mgr := supervisor.NewManager(st, su.Factory, su.Manager)
+	cfg := su.Config
+	cfg.Supervisor = mgr
 	srv, err := NewServer(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -168,7 +79,7 @@ func (h *harness) start(opts ...harnessOpt) {
 	if err := srv.Resume(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	h.cfg, h.srv, h.store = cfg, srv, st
+	h.cfg, h.srv, h.mgr, h.store = cfg, srv, mgr, st
 	h.hs = httptest.NewServer(srv.Handler())
 	h.client = sdkClient(h.hs.URL, testKeyID, testSecret)
 	t.Cleanup(h.stop)
@@ -266,7 +177,7 @@ func (h *harness) waitGone(name string) {
 // snapshot returns every stored record, to show that a rejected request changed nothing.
 func (h *harness) snapshot() []*store.Record {
 	h.t.Helper()
-	recs, err := h.store.List()
+	recs, err := h.store.List(context.Background())
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -278,10 +189,30 @@ func (h *harness) snapshot() []*store.Record {
 func (h *harness) waitRunners(name string, builds, live int) {
 	h.t.Helper()
 	kafkatest.Eventually(h.t, 10*time.Second, func() error {
-		b, l, _ := h.factory.stats(name)
+		b, l, _ := h.factory.Stats(name)
 		if b != builds || l != live {
 			return fmt.Errorf("pipe %s: runner builds/live = %d/%d, want %d/%d", name, b, l, builds, live)
 		}
 		return nil
 	})
+}
+
+// waitReason waits until the pipe is in state with a StateReason matching re.
+func (h *harness) waitReason(name string, want types.PipeState, re string) *pipes.DescribePipeOutput {
+	h.t.Helper()
+	rx := regexp.MustCompile(re)
+	var last *pipes.DescribePipeOutput
+	kafkatest.Eventually(h.t, 20*time.Second, func() error {
+		out, err := h.client.DescribePipe(context.Background(), &pipes.DescribePipeInput{Name: aws.String(name)})
+		if err != nil {
+			return err
+		}
+		last = out
+		if out.CurrentState != want || !rx.MatchString(aws.ToString(out.StateReason)) {
+			return fmt.Errorf("pipe %s is %s (reason %q), want %s with a reason matching %q", name, out.CurrentState,
+				aws.ToString(out.StateReason), want, re)
+		}
+		return nil
+	})
+	return last
 }

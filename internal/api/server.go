@@ -17,7 +17,6 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/sluicehq/sluice/internal/awsid"
-	"github.com/sluicehq/sluice/internal/metrics"
 	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/plugin"
 	"github.com/sluicehq/sluice/internal/sandbox"
@@ -31,12 +30,31 @@ const (
 	DefaultBurst        = 100
 )
 
+// Supervisor runs the pipes: the API hands it every lifecycle change (*supervisor.Manager is the one
+// implementation; the interface keeps the API to HTTP). Records it returns are the stored ones; its
+// errors are the store's and the supervisor's, mapped to AWS exceptions in errors.go.
+type Supervisor interface {
+	// Create stores a new pipe (defaulted and valid, tags included) and starts converging it.
+	Create(ctx context.Context, def *pipe.Definition) (*store.Record, error)
+	// Update applies fn (the UpdatePipe merge) to the stored definition and restarts the pipe.
+	Update(ctx context.Context, name string, fn func(old *pipe.Definition) (*pipe.Definition, error)) (*store.Record, error)
+	// Start, Stop and Delete set the pipe's desired state.
+	Start(ctx context.Context, name string) (*store.Record, error)
+	Stop(ctx context.Context, name string) (*store.Record, error)
+	Delete(ctx context.Context, name string) (*store.Record, error)
+	// Resume brings the stored pipes to their desired states after a start of the server.
+	Resume(ctx context.Context) error
+	// Close stops every pipe, keeping the desired states.
+	Close(ctx context.Context) error
+}
+
 // Config configures a Server.
 type Config struct {
-	// Store holds the pipes (required).
-	Store *store.Store
-	// Factory builds a pipe's runner (required); RuntimeFactory builds the real one.
-	Factory Factory
+	// Store holds the pipes (required): the API reads it (DescribePipe, ListPipes, tags) and writes
+	// tags; lifecycle changes go through Supervisor, which must use the same store.
+	Store store.Store
+	// Supervisor runs the pipes (required): supervisor.NewManager over Store.
+	Supervisor Supervisor
 	// Region and Account appear in pipe ARNs; defaults awsid.DefaultRegion and awsid.DefaultAccount.
 	Region, Account string
 	// Keys maps access key IDs to secret access keys; requests must carry a valid SigV4 signature by
@@ -46,16 +64,12 @@ type Config struct {
 	// protection (a web page cannot sign), so those checks are off: a server behind a proxy sees
 	// other Host names, and any signed client may send what it likes.
 	Keys map[string]string
-	// MaxPipes is the pipe quota; default 1000.
-	MaxPipes int
 	// MaxBodyBytes bounds request bodies; default 256 KiB.
 	MaxBodyBytes int64
 	// Rate and Burst bound API requests across all clients (ThrottlingException beyond); defaults 50/s
 	// and 100. A negative Rate disables throttling.
 	Rate  float64
 	Burst int
-	// StopTimeout bounds a pipe's drain when it is stopped, updated or deleted; default 60s.
-	StopTimeout time.Duration
 	// Registerer receives the API's metrics and Gatherer serves /metrics; either may be nil.
 	Registerer prometheus.Registerer
 	Gatherer   prometheus.Gatherer
@@ -63,10 +77,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Sandbox is the operator's policy for pipes created through the API: CreatePipe and UpdatePipe
 	// refuse local files outside its file roots (confine.go). The runtime enforces the whole policy
-	// (RuntimeOptions.Deps.Sandbox); give both the same value. The zero value is unrestricted.
+	// (supervisor.RuntimeOptions.Deps.Sandbox); give both the same value. The zero value is unrestricted.
 	Sandbox sandbox.Policy
 	// Registry holds the target and enrichment plugins that CreatePipe and UpdatePipe validate with
-	// (pipe.Load); nil means plugin.Default. Give RuntimeOptions.Deps.Registry the same value.
+	// (pipe.Load); nil means plugin.Default. Give supervisor.RuntimeOptions.Deps.Registry the same value.
 	Registry *plugin.Registry
 }
 
@@ -79,11 +93,11 @@ func (s *Server) registry() *plugin.Registry {
 }
 
 // Server is the Pipes API: an http.Handler for the REST operations, /metrics and /healthz, over a
-// Manager that runs the pipes.
+// Supervisor that runs the pipes.
 type Server struct {
 	cfg     Config
 	arns    ARNs
-	mgr     *Manager
+	pipes   Supervisor
 	verify  *Verifier
 	limiter *rate.Limiter
 	log     *slog.Logger
@@ -93,8 +107,8 @@ type Server struct {
 
 // NewServer builds a Server. Call Resume to start the stored pipes, serve Handler, and Close to stop.
 func NewServer(cfg Config) (*Server, error) {
-	if cfg.Store == nil || cfg.Factory == nil {
-		return nil, errors.New("api server: Store and Factory are required")
+	if cfg.Store == nil || cfg.Supervisor == nil {
+		return nil, errors.New("api server: Store and Supervisor are required")
 	}
 	if cfg.Region == "" {
 		cfg.Region = awsid.DefaultRegion
@@ -115,11 +129,10 @@ func NewServer(cfg Config) (*Server, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{
-		cfg:  cfg,
-		arns: ARNs{Region: cfg.Region, Account: cfg.Account},
-		mgr: NewManager(cfg.Store, cfg.Factory, ManagerOptions{MaxPipes: cfg.MaxPipes, StopTimeout: cfg.StopTimeout,
-			Logger: cfg.Logger, OnDeleted: forgetMetrics(cfg.Registerer), Registerer: cfg.Registerer}),
-		log: cfg.Logger,
+		cfg:   cfg,
+		arns:  ARNs{Region: cfg.Region, Account: cfg.Account},
+		pipes: cfg.Supervisor,
+		log:   cfg.Logger,
 	}
 	if len(cfg.Keys) > 0 {
 		s.verify = NewVerifier(cfg.Keys)
@@ -189,17 +202,14 @@ func (s *Server) panicked(w http.ResponseWriter, r *http.Request, p any) *Error 
 // Handler returns the HTTP handler of the API, /metrics and /healthz.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Manager returns the pipe manager.
-func (s *Server) Manager() *Manager { return s.mgr }
-
 // ARNs returns the ARN scheme of this server.
 func (s *Server) ARNs() ARNs { return s.arns }
 
-// Resume starts every stored pipe whose desired state is RUNNING (see Manager.Resume).
-func (s *Server) Resume(ctx context.Context) error { return s.mgr.Resume(ctx) }
+// Resume starts every stored pipe whose desired state is RUNNING, through the Supervisor.
+func (s *Server) Resume(ctx context.Context) error { return s.pipes.Resume(ctx) }
 
-// Close stops every pipe (their desired states are kept for the next start).
-func (s *Server) Close(ctx context.Context) error { return s.mgr.Close(ctx) }
+// Close stops every pipe through the Supervisor (their desired states are kept for the next start).
+func (s *Server) Close(ctx context.Context) error { return s.pipes.Close(ctx) }
 
 // CreatePipe creates a pipe as the CreatePipe operation does (defaults, validation, then CREATING),
 // for callers inside the process such as `sluice dev`. def.Name must be set.
@@ -212,12 +222,12 @@ func (s *Server) CreatePipe(ctx context.Context, def *pipe.Definition) error {
 	if fe := s.confine(d); len(fe) > 0 {
 		return fe
 	}
-	_, err := s.mgr.Create(ctx, d)
+	_, err := s.pipes.Create(ctx, d)
 	return err
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
-	if _, err := s.cfg.Store.Count(); err != nil {
+	if _, err := s.cfg.Store.Count(r.Context()); err != nil {
 		http.Error(w, "store unavailable", http.StatusServiceUnavailable)
 		return
 	}
@@ -394,15 +404,4 @@ func humanBytes(n int64) string {
 		return itoa(n>>10) + " KiB"
 	}
 	return itoa(n) + " bytes"
-}
-
-// forgetMetrics drops a deleted pipe's series from the registry its runtime registered them in (the
-// runtime and the API share cfg.Registerer), so that a long-running server does not keep series of pipes
-// that no longer exist. nil when there is no registry.
-func forgetMetrics(reg prometheus.Registerer) func(string) {
-	if reg == nil {
-		return nil
-	}
-	m := metrics.NewMetrics(reg)
-	return m.Forget
 }

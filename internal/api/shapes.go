@@ -10,6 +10,7 @@ import (
 	"github.com/sluicehq/sluice/internal/awsid"
 	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/store"
+	"github.com/sluicehq/sluice/internal/supervisor"
 )
 
 // epoch marshals a time as epoch seconds with millisecond fraction, the timestamp format of the Pipes
@@ -108,7 +109,7 @@ func (a ARNs) stateOutput(r *store.Record) stateOutput {
 }
 
 func (a ARNs) describeOutput(r *store.Record) (*describeOutput, error) {
-	d, err := decodeStored(r)
+	d, err := supervisor.StoredDefinition(r)
 	if err != nil {
 		return nil, err
 	}

@@ -85,7 +85,7 @@ func TestSyntaxErrorHasPosition(t *testing.T) {
 // it without a word).
 func TestTemplateWarningLogged(t *testing.T) {
 	var logs syncLog
-	h := newHarness(t, func(c *Config) { c.Logger = slog.New(slog.NewJSONHandler(&logs, nil)) })
+	h := newHarness(t, func(c *setup) { c.Logger = slog.New(slog.NewJSONHandler(&logs, nil)) })
 	tmpl := `{\"id\": <$.value.id>`
 	body := `{"Source":"smk://127.0.0.1:9092","Target":"file:///tmp/x.jsonl","DesiredState":"STOPPED",
 		"SourceParameters":{"SelfManagedKafkaParameters":{"TopicName":"t"}},

@@ -4,7 +4,7 @@ import "github.com/sluicehq/sluice/internal/plugin"
 
 // Defaults that Pipes documents or Sluice chose (see the package comment for the choices).
 const (
-	DefaultDesiredState          = "RUNNING"
+	DefaultDesiredState          = StateRunning
 	DefaultStartingPosition      = "LATEST"
 	DefaultBatchSize             = 100
 	DefaultBatchingWindow        = 0

@@ -59,7 +59,7 @@ func (d *Definition) validateCollect(reg *plugin.Registry, files *[]LocalFile) F
 	if d.Description != nil {
 		v.length("Description", *d.Description, 0, 512)
 	}
-	v.enum("DesiredState", d.DesiredState, "RUNNING", "STOPPED")
+	v.enum("DesiredState", d.DesiredState, StateRunning, StateStopped)
 	if d.RoleArn != "" {
 		v.length("RoleArn", d.RoleArn, 1, 1600)
 		v.match("RoleArn", d.RoleArn, reRoleArn, "must be an IAM role ARN (arn:aws:iam::123456789012:role/NAME)")

@@ -17,3 +17,7 @@ var ErrFormat = errors.New("unsupported stored record format")
 // ErrCorrupt is returned by Open when the database file is damaged (truncated, overwritten, not a
 // bbolt file): the store cannot be used until the file is restored from a backup or moved aside.
 var ErrCorrupt = errors.New("store file is damaged")
+
+// ErrConflict is returned by Update when the record was written by someone else between the read and
+// the write (compare-and-set on Record.Revision); the caller may read again and retry.
+var ErrConflict = errors.New("pipe was changed concurrently")

@@ -19,7 +19,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 
-func openT(t *testing.T, dir string) *Store {
+func openT(t *testing.T, dir string) *Bolt {
 	t.Helper()
 	s, err := Open(dir, time.Second)
 	if err != nil {
@@ -46,7 +46,7 @@ func sample(name string) *Record {
 // FormatVersion bump and a reader for the old version.
 func TestGoldenFormat(t *testing.T) {
 	s := openT(t, t.TempDir())
-	if err := s.Create(sample("orders-to-file"), 0); err != nil {
+	if err := s.Create(t.Context(), sample("orders-to-file"), 0); err != nil {
 		t.Fatal(err)
 	}
 	var raw []byte
@@ -76,8 +76,39 @@ func TestGoldenFormat(t *testing.T) {
 	}
 	wantRec := sample("orders-to-file")
 	wantRec.Version = FormatVersion
+	wantRec.Revision = 1
 	if diff := cmp.Diff(wantRec, got); diff != "" {
 		t.Errorf("decode(golden) mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestRecordBeforeRevision reads a record written before Record.Revision existed (same FormatVersion:
+// the member was added, and older readers ignore it): it reads as Revision 0, and the next Update
+// gives it Revision 1.
+func TestRecordBeforeRevision(t *testing.T) {
+	old, err := os.ReadFile(filepath.Join("testdata", "record-before-revision.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := openT(t, t.TempDir())
+	if err := s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketPipes).Put([]byte("orders-to-file"), bytes.TrimSpace(old))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Get(t.Context(), "orders-to-file")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Revision != 0 || r.DesiredState != "RUNNING" {
+		t.Fatalf("old record read as revision %d, desired state %q; want 0, RUNNING", r.Revision, r.DesiredState)
+	}
+	r, err = s.Update(t.Context(), "orders-to-file", func(r *Record) error { r.StateReason = "x"; return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Revision != 1 {
+		t.Errorf("after Update: revision %d, want 1", r.Revision)
 	}
 }
 
@@ -85,24 +116,24 @@ func TestCRUD(t *testing.T) {
 	dir := t.TempDir()
 	s := openT(t, dir)
 	for _, n := range []string{"b", "a", "c"} {
-		if err := s.Create(sample(n), 0); err != nil {
+		if err := s.Create(t.Context(), sample(n), 0); err != nil {
 			t.Fatalf("Create(%s): %v", n, err)
 		}
 	}
-	if err := s.Create(sample("a"), 0); !errors.Is(err, ErrExists) {
+	if err := s.Create(t.Context(), sample("a"), 0); !errors.Is(err, ErrExists) {
 		t.Errorf("Create(a) twice = %v, want ErrExists", err)
 	}
-	r, err := s.Get("b")
+	r, err := s.Get(t.Context(), "b")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r.Name != "b" || r.Tags["team"] != "payments" {
 		t.Errorf("Get(b) = %+v", r)
 	}
-	if _, err := s.Get("zz"); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Get(t.Context(), "zz"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Get(zz) = %v, want ErrNotFound", err)
 	}
-	got, err := s.Update("b", func(r *Record) error {
+	got, err := s.Update(t.Context(), "b", func(r *Record) error {
 		r.CurrentState = "RUNNING"
 		r.StateReason = "ok"
 		return nil
@@ -113,10 +144,10 @@ func TestCRUD(t *testing.T) {
 	if got.CurrentState != "RUNNING" {
 		t.Errorf("Update(b) returned state %s, want RUNNING", got.CurrentState)
 	}
-	if _, err := s.Update("zz", func(*Record) error { return nil }); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Update(t.Context(), "zz", func(*Record) error { return nil }); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Update(zz) = %v, want ErrNotFound", err)
 	}
-	list, err := s.List()
+	list, err := s.List(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,20 +158,20 @@ func TestCRUD(t *testing.T) {
 	if diff := cmp.Diff([]string{"a", "b", "c"}, names); diff != "" {
 		t.Errorf("List() names (-want +got):\n%s", diff)
 	}
-	if err := s.Delete("a"); err != nil {
+	if err := s.Delete(t.Context(), "a"); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Delete("a"); !errors.Is(err, ErrNotFound) {
+	if err := s.Delete(t.Context(), "a"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Delete(a) twice = %v, want ErrNotFound", err)
 	}
-	if n, _ := s.Count(); n != 2 {
+	if n, _ := s.Count(t.Context()); n != 2 {
 		t.Errorf("Count() = %d, want 2", n)
 	}
 
 	// Everything survives reopening.
 	s.Close()
 	s2 := openT(t, dir)
-	r, err = s2.Get("b")
+	r, err = s2.Get(t.Context(), "b")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,22 +182,22 @@ func TestCRUD(t *testing.T) {
 
 func TestUpdateErrorWritesNothing(t *testing.T) {
 	s := openT(t, t.TempDir())
-	if err := s.Create(sample("p"), 0); err != nil {
+	if err := s.Create(t.Context(), sample("p"), 0); err != nil {
 		t.Fatal(err)
 	}
 	boom := errors.New("boom")
-	_, err := s.Update("p", func(r *Record) error {
+	_, err := s.Update(t.Context(), "p", func(r *Record) error {
 		r.CurrentState = "DELETING"
 		return boom
 	})
 	if !errors.Is(err, boom) {
 		t.Fatalf("Update = %v, want boom", err)
 	}
-	r, _ := s.Get("p")
+	r, _ := s.Get(t.Context(), "p")
 	if r.CurrentState != "CREATING" {
 		t.Errorf("state after failed Update = %s, want CREATING", r.CurrentState)
 	}
-	if _, err := s.Update("p", func(r *Record) error { r.Name = "q"; return nil }); err == nil {
+	if _, err := s.Update(t.Context(), "p", func(r *Record) error { r.Name = "q"; return nil }); err == nil {
 		t.Error("Update renaming the record succeeded, want an error")
 	}
 }
@@ -174,14 +205,14 @@ func TestUpdateErrorWritesNothing(t *testing.T) {
 func TestQuota(t *testing.T) {
 	s := openT(t, t.TempDir())
 	for i := 0; i < 3; i++ {
-		if err := s.Create(sample(fmt.Sprint("p", i)), 3); err != nil {
+		if err := s.Create(t.Context(), sample(fmt.Sprint("p", i)), 3); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := s.Create(sample("p9"), 3); !errors.Is(err, ErrQuota) {
+	if err := s.Create(t.Context(), sample("p9"), 3); !errors.Is(err, ErrQuota) {
 		t.Errorf("Create beyond quota = %v, want ErrQuota", err)
 	}
-	if err := s.Create(sample("p0"), 3); !errors.Is(err, ErrExists) {
+	if err := s.Create(t.Context(), sample("p0"), 3); !errors.Is(err, ErrExists) {
 		t.Errorf("Create existing at quota = %v, want ErrExists (name check first)", err)
 	}
 }
@@ -194,7 +225,7 @@ func TestConcurrentCreateQuota(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = s.Create(sample(fmt.Sprint("p", i)), 5)
+			errs[i] = s.Create(t.Context(), sample(fmt.Sprint("p", i)), 5)
 		}()
 	}
 	wg.Wait()
@@ -223,7 +254,7 @@ func TestInvalidRecords(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := s.Create(tc.rec, 0); err == nil {
+			if err := s.Create(t.Context(), tc.rec, 0); err == nil {
 				t.Errorf("Create(%s) succeeded, want an error", tc.name)
 			}
 		})
@@ -234,7 +265,7 @@ func TestInvalidRecords(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Get("future"); !errors.Is(err, ErrFormat) {
+	if _, err := s.Get(t.Context(), "future"); !errors.Is(err, ErrFormat) {
 		t.Errorf("Get(future) = %v, want ErrFormat", err)
 	}
 }
@@ -268,7 +299,7 @@ func TestOpenDamagedFile(t *testing.T) {
 	for i := range 40 {
 		r := sample(fmt.Sprintf("pipe-%02d", i))
 		r.Definition = json.RawMessage(`{"Description":"` + strings.Repeat("x", 2000) + `"}`)
-		if err := s.Create(r, 0); err != nil {
+		if err := s.Create(t.Context(), r, 0); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,4 +1,4 @@
-package api
+package supervisor
 
 import (
 	"context"
@@ -16,57 +16,7 @@ import (
 	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/runtime"
 	"github.com/sluicehq/sluice/internal/store"
-	"github.com/sluicehq/sluice/internal/supervisor"
 )
-
-// Pipe states (the PipeState enum of the Pipes API model).
-const (
-	StateRunning              = "RUNNING"
-	StateStopped              = "STOPPED"
-	StateDeleted              = "DELETED" // desired state only
-	StateCreating             = "CREATING"
-	StateUpdating             = "UPDATING"
-	StateDeleting             = "DELETING"
-	StateStarting             = "STARTING"
-	StateStopping             = "STOPPING"
-	StateCreateFailed         = "CREATE_FAILED"
-	StateUpdateFailed         = "UPDATE_FAILED"
-	StateStartFailed          = "START_FAILED"
-	StateStopFailed           = "STOP_FAILED"
-	StateDeleteFailed         = "DELETE_FAILED"
-	StateCreateRollbackFailed = "CREATE_ROLLBACK_FAILED"
-	StateDeleteRollbackFailed = "DELETE_ROLLBACK_FAILED"
-	StateUpdateRollbackFailed = "UPDATE_ROLLBACK_FAILED"
-)
-
-var currentStates = []string{StateRunning, StateStopped, StateCreating, StateUpdating, StateDeleting,
-	StateStarting, StateStopping, StateCreateFailed, StateUpdateFailed, StateStartFailed, StateStopFailed,
-	StateDeleteFailed, StateCreateRollbackFailed, StateDeleteRollbackFailed, StateUpdateRollbackFailed}
-
-// transitional reports whether a state is one a worker is moving the pipe out of; mutating calls on
-// such a pipe get ConflictException.
-func transitional(state string) bool {
-	switch state {
-	case StateCreating, StateUpdating, StateDeleting, StateStarting, StateStopping:
-		return true
-	}
-	return false
-}
-
-// failedState is where a transition ends when it fails.
-func failedState(transition string) string {
-	switch transition {
-	case StateCreating:
-		return StateCreateFailed
-	case StateUpdating:
-		return StateUpdateFailed
-	case StateStopping:
-		return StateStopFailed
-	case StateDeleting:
-		return StateDeleteFailed
-	}
-	return StateStartFailed
-}
 
 // Runner is one built pipe, as the Manager drives it: Run consumes until its context ends and drains;
 // Close releases what it holds. *runtime.Pipe satisfies it.
@@ -100,23 +50,31 @@ type instance struct {
 	fatal string
 }
 
-// worker is the goroutine that takes one pipe out of a transitional state. A pipe has at most one
-// worker at a time: a new one waits for the previous one to return.
+// worker is the goroutine that reconciles one pipe: it takes the pipe out of a transitional state, in
+// passes, one after the other. A pipe has at most one worker; a change of the record while a pass runs
+// (a store notification) asks for one more pass instead of a second worker. Every field is guarded
+// by Manager.mu.
 type worker struct {
-	cancel context.CancelFunc
-	done   chan struct{}
-	// Guarded by Manager.mu. While starting (building the runner, or waiting to retry after a transient
-	// failure) an API call may supersede the worker: StopPipe, DeletePipe and UpdatePipe are accepted on
-	// a pipe that retries its start, cancel the worker and hand the pipe to a new one. A superseded
-	// worker writes nothing more to the store (record checks this inside the store transaction, where
-	// the API call also decided, so the two cannot interleave).
+	cancel context.CancelFunc // ends the current pass
+	again  bool               // the record changed during the pass: run another one
+	// While starting (building the runner, or waiting to retry after a transient failure) an API call
+	// may supersede the pass: StopPipe, DeletePipe and UpdatePipe are accepted on a pipe that retries
+	// its start, cancel the pass and hand the pipe to the next one. A superseded pass writes nothing
+	// more to the store (record checks this inside the store transaction, where the API call also
+	// decided, so the two cannot interleave).
 	starting   bool
 	superseded bool
+	// minRev is the revision of the superseding API call's write: passes act only on a record at
+	// least that new, so that a pass starting before that write lands cannot restart the pipe on the
+	// state the call replaced. The write's notification brings the next pass. 0: no such wait.
+	minRev uint64
 }
 
 // Manager owns the runners of every stored pipe and moves pipes through the lifecycle: API calls
-// record a transitional state (CREATING, STARTING, ...) in one store transaction and hand the pipe
-// to a worker goroutine, which builds or stops its runner and records where the transition ended.
+// record a transitional state (CREATING, STARTING, ...) in one store write; the store's Watch reports
+// the write and the manager hands the pipe to a worker goroutine, which builds or stops its runner and
+// records where the transition ended. Every change reaches the workers the same way, through Watch,
+// whoever wrote it: this process's API, the manager itself, or in cluster mode another node.
 //
 // The manager is the pipes' supervisor boundary: a panic while building a pipe (the Factory), in its
 // runner's Run or Close, in a worker or in an OnFatal hook is recovered, logged with its stack, and fails
@@ -132,18 +90,18 @@ type worker struct {
 // while it retries, with a StateReason naming the last error and the next attempt; permanent failures
 // end the transition in its failed state at once.
 type Manager struct {
-	store     *store.Store
+	store     store.Store
 	factory   Factory
 	log       *slog.Logger
 	now       func() time.Time
 	maxPipes  int
 	stopWait  time.Duration
 	startTO   time.Duration
-	backoff   supervisor.Backoff // guarded by mu (tests change it)
-	deleted   func(name string)  // ManagerOptions.OnDeleted; nil: nothing
+	backoff   Backoff           // guarded by mu (tests change it)
+	deleted   func(name string) // ManagerOptions.OnDeleted; nil: nothing
 	lifecycle *metrics.Lifecycle
 
-	ctx    context.Context // parent of every runner; cancelled by Close
+	ctx    context.Context // parent of every runner and of the store watch; cancelled by Close
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // workers and runner goroutines
 
@@ -165,19 +123,21 @@ type ManagerOptions struct {
 	StartTimeout time.Duration
 	// StartBackoff spaces the attempts to start a pipe that failed transiently; default 1s doubling
 	// to 5 minutes, with jitter.
-	StartBackoff supervisor.Backoff
+	StartBackoff Backoff
 	// Logger receives lifecycle logs; nil discards them.
 	Logger *slog.Logger
 	// OnDeleted, when set, is called once a pipe is gone (for example to drop its metric series).
 	OnDeleted func(name string)
 	// Registerer receives the lifecycle series (metrics.Lifecycle: pipe states, start retries); nil
-	// registers nothing.
+	// registers nothing. When OnDeleted is nil, a deleted pipe's series are dropped from it.
 	Registerer prometheus.Registerer
+	// Now is the clock of the records' timestamps; nil means time.Now (tests fix it).
+	Now func() time.Time
 }
 
-// NewManager returns a Manager over st that builds runners with factory. Call Resume to start the
-// stored pipes and Close to stop them all.
-func NewManager(st *store.Store, factory Factory, o ManagerOptions) *Manager {
+// NewManager returns a Manager over st that builds runners with factory, watching st from now on. Call
+// Resume to start the stored pipes and Close to stop them all.
+func NewManager(st store.Store, factory Factory, o ManagerOptions) *Manager {
 	if o.MaxPipes <= 0 {
 		o.MaxPipes = 1000
 	}
@@ -190,17 +150,45 @@ func NewManager(st *store.Store, factory Factory, o ManagerOptions) *Manager {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.OnDeleted == nil && o.Registerer != nil {
+		// The runtime registers a pipe's series in the same registry: drop them with the pipe, so that
+		// a long-running server does not keep series of pipes that no longer exist.
+		o.OnDeleted = metrics.NewMetrics(o.Registerer).Forget
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	m := &Manager{store: st, factory: factory, log: o.Logger, now: time.Now, maxPipes: o.MaxPipes,
+	m := &Manager{store: st, factory: factory, log: o.Logger, now: o.Now, maxPipes: o.MaxPipes,
 		stopWait: o.StopTimeout, startTO: o.StartTimeout, backoff: o.StartBackoff, deleted: o.OnDeleted,
 		ctx: ctx, cancel: cancel, running: map[string]*instance{}, workers: map[string]*worker{}}
 	m.lifecycle = metrics.NewLifecycle(o.Registerer, m.states)
+	st.Watch(ctx, m.converge)
 	return m
+}
+
+// storeTimeout bounds the manager's own store calls (recording where a transition ended), which no
+// caller's context bounds.
+const storeTimeout = 30 * time.Second
+
+// update applies fn to a record for the manager itself, reading again and retrying when another
+// writer came first (store.ErrConflict: in cluster mode a node's write may race this one).
+func (m *Manager) update(name string, fn func(r *store.Record) error) (*store.Record, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	for {
+		r, err := m.store.Update(ctx, name, fn)
+		if !errors.Is(err, store.ErrConflict) || ctx.Err() != nil {
+			return r, err
+		}
+	}
 }
 
 // states lists every pipe's current state for the sluice_pipe_state series.
 func (m *Manager) states() ([]metrics.PipeState, error) {
-	recs, err := m.store.List()
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	recs, err := m.store.List(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -211,38 +199,35 @@ func (m *Manager) states() ([]metrics.PipeState, error) {
 	return out, nil
 }
 
-// Store returns the manager's store.
-func (m *Manager) Store() *store.Store { return m.store }
-
 // Resume brings every stored pipe to its desired state after a (re)start: pipes whose desired state is
 // RUNNING are started (through STARTING), pipes left mid-transition by a crash are finished (a pipe
 // being deleted is deleted, a pipe being stopped or created STOPPED ends STOPPED). Failed pipes whose
 // desired state is STOPPED keep their failure state and reason.
 func (m *Manager) Resume(ctx context.Context) error {
-	recs, err := m.store.List()
+	recs, err := m.store.List(ctx)
 	if err != nil {
 		return err
 	}
 	for _, r := range recs {
 		var next string
 		switch {
-		case r.DesiredState == StateDeleted:
-			next = StateDeleting
-		case r.DesiredState == StateRunning:
-			next = StateStarting
-		case transitional(r.CurrentState):
-			next = StateStopping
+		case r.DesiredState == pipe.StateDeleted:
+			next = pipe.StateDeleting
+		case r.DesiredState == pipe.StateRunning:
+			next = pipe.StateStarting
+		case pipe.Transitional(r.CurrentState):
+			next = pipe.StateStopping
 		default:
 			continue
 		}
-		if _, err := m.store.Update(r.Name, func(r *store.Record) error {
+		// The write's notification hands the pipe to a worker.
+		if _, err := m.store.Update(ctx, r.Name, func(r *store.Record) error {
 			r.CurrentState = next
 			return nil
 		}); err != nil {
 			return err
 		}
 		m.log.Info("resuming pipe", "pipe", r.Name, "desiredState", r.DesiredState, "state", next)
-		m.converge(r.Name)
 	}
 	return nil
 }
@@ -259,31 +244,31 @@ func (m *Manager) Create(ctx context.Context, def *pipe.Definition) (*store.Reco
 	}
 	now := m.now().UTC()
 	rec := &store.Record{Name: def.Name, Definition: body, DesiredState: def.DesiredState,
-		CurrentState: StateCreating, Tags: tags, CreationTime: now, LastModifiedTime: now}
+		CurrentState: pipe.StateCreating, Tags: tags, CreationTime: now, LastModifiedTime: now}
 	if err := m.checkOpen(); err != nil {
 		return nil, err
 	}
-	if err := m.store.Create(rec, m.maxPipes); err != nil {
+	if err := m.store.Create(ctx, rec, m.maxPipes); err != nil {
 		return nil, err
 	}
 	m.log.Info("pipe created", "pipe", def.Name, "desiredState", def.DesiredState)
-	m.converge(def.Name)
 	return rec, nil
 }
 
 // Update applies fn (the UpdatePipe merge) to the stored definition, stores the result in UPDATING and
 // restarts the pipe with it. fn gets the stored, defaulted definition and returns the new one, already
-// validated; its error is returned as is (a pipe.FieldErrors becomes a ValidationException).
+// validated; its error is returned as is (wrapped). The write is compare-and-set: a record written by
+// someone else meanwhile gives store.ErrConflict.
 func (m *Manager) Update(ctx context.Context, name string, fn func(old *pipe.Definition) (*pipe.Definition, error)) (*store.Record, error) {
 	if err := m.checkOpen(); err != nil {
 		return nil, err
 	}
 	superseded := false
-	rec, err := m.store.Update(name, func(r *store.Record) error {
-		if r.DesiredState == StateDeleted {
-			return notFound(name)
+	rec, err := m.store.Update(ctx, name, func(r *store.Record) error {
+		if r.DesiredState == pipe.StateDeleted {
+			return store.ErrNotFound
 		}
-		old, err := decodeStored(r)
+		old, err := StoredDefinition(r)
 		if err != nil {
 			return err
 		}
@@ -297,61 +282,60 @@ func (m *Manager) Update(ctx context.Context, name string, fn func(old *pipe.Def
 		if err != nil {
 			return fmt.Errorf("encoding pipe %s: %w", name, err)
 		}
-		if transitional(r.CurrentState) { // last: nothing after it may fail
-			if !m.supersede(name) {
-				return conflict(name, "Pipe "+name+" is in state "+r.CurrentState+"; wait until it leaves it.")
+		if pipe.Transitional(r.CurrentState) { // last: nothing after it may fail
+			if !m.supersede(name, r.Revision) {
+				return &BusyError{Name: name, State: r.CurrentState}
 			}
 			superseded = true
 		}
 		r.Definition = body
 		r.DesiredState = def.DesiredState
-		r.CurrentState = StateUpdating
+		r.CurrentState = pipe.StateUpdating
 		r.StateReason = ""
 		r.LastModifiedTime = m.now().UTC()
 		return nil
 	})
 	if err != nil {
 		if superseded { // the store refused the write after the worker was cancelled: give it back one
-			m.converge(name)
+			m.release(name)
 		}
 		return nil, err
 	}
 	m.log.Info("pipe updated", "pipe", name, "desiredState", rec.DesiredState)
-	m.converge(name)
 	return rec, nil
 }
 
 // Start sets a pipe's desired state to RUNNING and starts it; a running pipe is left as it is.
 func (m *Manager) Start(ctx context.Context, name string) (*store.Record, error) {
-	return m.transition(name, StateRunning, StateStarting)
+	return m.transition(ctx, name, pipe.StateRunning, pipe.StateStarting)
 }
 
 // Stop sets a pipe's desired state to STOPPED and stops it; a stopped pipe is left as it is. A pipe that
 // is retrying its start stops retrying.
 func (m *Manager) Stop(ctx context.Context, name string) (*store.Record, error) {
-	return m.transition(name, StateStopped, StateStopping)
+	return m.transition(ctx, name, pipe.StateStopped, pipe.StateStopping)
 }
 
 // Delete stops a pipe and removes it; the record says DELETED/DELETING until the worker removes it.
 func (m *Manager) Delete(ctx context.Context, name string) (*store.Record, error) {
-	return m.transition(name, StateDeleted, StateDeleting)
+	return m.transition(ctx, name, pipe.StateDeleted, pipe.StateDeleting)
 }
 
-func (m *Manager) transition(name, desired, via string) (*store.Record, error) {
+func (m *Manager) transition(ctx context.Context, name, desired, via string) (*store.Record, error) {
 	if err := m.checkOpen(); err != nil {
 		return nil, err
 	}
 	changed, superseded := false, false
-	rec, err := m.store.Update(name, func(r *store.Record) error {
-		if r.DesiredState == StateDeleted {
-			return notFound(name)
+	rec, err := m.store.Update(ctx, name, func(r *store.Record) error {
+		if r.DesiredState == pipe.StateDeleted {
+			return store.ErrNotFound
 		}
-		if transitional(r.CurrentState) {
-			if !m.supersede(name) {
-				return conflict(name, "Pipe "+name+" is in state "+r.CurrentState+"; wait until it leaves it.")
+		if pipe.Transitional(r.CurrentState) {
+			if !m.supersede(name, r.Revision) {
+				return &BusyError{Name: name, State: r.CurrentState}
 			}
 			superseded = true
-		} else if desired != StateDeleted && r.DesiredState == desired && r.CurrentState == desired {
+		} else if desired != pipe.StateDeleted && r.DesiredState == desired && r.CurrentState == desired {
 			return nil // already there: StartPipe on a running pipe and StopPipe on a stopped one are no-ops
 		}
 		changed = true
@@ -363,21 +347,20 @@ func (m *Manager) transition(name, desired, via string) (*store.Record, error) {
 	})
 	if err != nil {
 		if superseded {
-			m.converge(name)
+			m.release(name)
 		}
 		return nil, err
 	}
 	if changed {
 		m.log.Info("pipe state change requested", "pipe", name, "desiredState", desired, "state", via)
-		m.converge(name)
 	}
 	return rec, nil
 }
 
-// supersede cancels the worker of a pipe that is starting (or retrying its start) so that an API call
+// supersede cancels the pass of a pipe that is starting (or retrying its start) so that an API call
 // can take the pipe over, and reports whether it did. It is called inside the API call's store
-// transaction, as its last step.
-func (m *Manager) supersede(name string) bool {
+// update, as its last step, with the revision the call read: the call writes the next one.
+func (m *Manager) supersede(name string, rev uint64) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	w := m.workers[name]
@@ -385,78 +368,119 @@ func (m *Manager) supersede(name string) bool {
 		return false
 	}
 	w.superseded = true
+	w.minRev = rev + 1
 	w.cancel()
 	return true
+}
+
+// release gives the pipe back to its worker after an API call superseded its pass and then failed to
+// write: no notification comes, so the worker is told directly.
+func (m *Manager) release(name string) {
+	m.mu.Lock()
+	if w := m.workers[name]; w != nil {
+		w.minRev = 0
+	}
+	m.mu.Unlock()
+	m.converge(name)
 }
 
 func (m *Manager) checkOpen() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
-		return internalError("The server is shutting down.")
+		return ErrClosed
 	}
 	return nil
 }
 
-// converge runs a worker that takes the pipe out of its transitional state, after the pipe's previous
-// worker (if any) has returned.
+// converge makes sure the pipe's worker runs a pass after this call: it starts a worker, or asks the
+// running one for another pass. It is the store's Watch callback, so it returns at once.
 func (m *Manager) converge(name string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
 		return // the state stays transitional in the store; Resume finishes it after the restart
 	}
-	prev := m.workers[name]
-	ctx, cancel := context.WithCancel(m.ctx)
-	w := &worker{cancel: cancel, done: make(chan struct{})}
+	if w := m.workers[name]; w != nil {
+		w.again = true
+		return
+	}
+	w := &worker{}
 	m.workers[name] = w
 	m.wg.Add(1)
-	go func() {
-		defer m.wg.Done()
-		defer close(w.done)
-		defer cancel()
-		defer func() {
-			m.mu.Lock()
-			if m.workers[name] == w {
-				delete(m.workers, name)
-			}
+	go m.runWorker(name, w)
+}
+
+// runWorker runs passes over the pipe until one ends without a change having been reported meanwhile.
+func (m *Manager) runWorker(name string, w *worker) {
+	defer m.wg.Done()
+	for {
+		m.mu.Lock()
+		if m.closed {
+			delete(m.workers, name)
 			m.mu.Unlock()
-		}()
-		if prev != nil {
-			<-prev.done
+			return
 		}
-		defer func() {
-			if pe := runtime.Recovered("the lifecycle worker", recover()); pe != nil {
-				m.failPanicked(name, w, pe)
-			}
-		}()
-		m.work(ctx, name, w)
+		ctx, cancel := context.WithCancel(m.ctx)
+		w.cancel, w.again, w.starting, w.superseded = cancel, false, false, false
+		m.mu.Unlock()
+		m.pass(ctx, name, w)
+		cancel()
+		m.mu.Lock()
+		if !w.again || m.closed {
+			delete(m.workers, name)
+			m.mu.Unlock()
+			return
+		}
+		m.mu.Unlock()
+	}
+}
+
+// pass is one reconciliation of the pipe; a panic fails the transition it was in.
+func (m *Manager) pass(ctx context.Context, name string, w *worker) {
+	defer func() {
+		if pe := runtime.Recovered("the lifecycle worker", recover()); pe != nil {
+			m.failPanicked(name, w, pe)
+		}
 	}()
+	m.work(ctx, name, w)
 }
 
 func (m *Manager) work(ctx context.Context, name string, w *worker) {
-	rec, err := m.store.Get(name)
+	rec, err := m.store.Get(ctx, name)
 	if err != nil {
-		if !errors.Is(err, store.ErrNotFound) {
+		if !errors.Is(err, store.ErrNotFound) && ctx.Err() == nil {
 			m.log.Error("reading pipe for a state change", "pipe", name, "err", err)
 		}
 		return
 	}
+	m.mu.Lock()
+	stale := rec.Revision < w.minRev
+	if !stale {
+		w.minRev = 0
+	}
+	m.mu.Unlock()
+	if stale {
+		return // an API call's write is on its way; its notification brings the next pass
+	}
 	via := rec.CurrentState
-	if !transitional(via) {
+	if !pipe.Transitional(via) {
 		return // a previous worker already finished the change
 	}
 	// Every transition first stops what runs: an update restarts with the new definition, a start
 	// after a failed run starts afresh.
 	if err := m.stopRunner(name); err != nil {
-		m.finish(w, name, failedState(via), err.Error())
+		m.finish(w, name, pipe.FailedState(via), err.Error())
 		return
 	}
 	switch rec.DesiredState {
-	case StateDeleted:
-		if err := m.store.Delete(name); err != nil && !errors.Is(err, store.ErrNotFound) {
+	case pipe.StateDeleted:
+		dctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+		err := m.store.Delete(dctx, name)
+		cancel()
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			m.log.Error("deleting pipe", "pipe", name, "err", err)
-			m.finish(w, name, StateDeleteFailed, "deleting the stored pipe failed")
+			m.finish(w, name, pipe.StateDeleteFailed, "deleting the stored pipe failed")
 			return
 		}
 		m.log.Info("pipe deleted", "pipe", name)
@@ -464,13 +488,13 @@ func (m *Manager) work(ctx context.Context, name string, w *worker) {
 		if m.deleted != nil {
 			m.deleted(name)
 		}
-	case StateStopped:
+	case pipe.StateStopped:
 		m.lifecycle.StopRetrying(name)
-		m.finish(w, name, StateStopped, rec.StateReason)
+		m.finish(w, name, pipe.StateStopped, rec.StateReason)
 	default:
-		def, err := decodeStored(rec)
+		def, err := StoredDefinition(rec)
 		if err != nil {
-			m.finish(w, name, failedState(via), err.Error())
+			m.finish(w, name, pipe.FailedState(via), err.Error())
 			return
 		}
 		m.start(ctx, w, def, via)
@@ -486,13 +510,13 @@ func (m *Manager) start(ctx context.Context, w *worker, def *pipe.Definition, vi
 	backoff := m.backoff
 	m.mu.Unlock()
 	var in *instance
-	err := supervisor.Retry(ctx, backoff, func(ctx context.Context) error {
+	err := Retry(ctx, backoff, func(ctx context.Context) error {
 		var err error
 		in, err = m.startRunner(ctx, w, def)
 		return err
-	}, func(r supervisor.Retrying) {
+	}, func(r Retrying) {
 		m.log.Warn("pipe failed to start; retrying", "pipe", name, "state", via, "attempt", r.Attempt,
-			"retryIn", supervisor.Round(r.Delay).String(), "err", r.Err)
+			"retryIn", Round(r.Delay).String(), "err", r.Err)
 		m.lifecycle.StartRetry(name, r.Next)
 		m.record(w, name, func(r2 *store.Record) error {
 			r2.StateReason = stateReason(errors.New(r.Reason()))
@@ -512,8 +536,8 @@ func (m *Manager) start(ctx context.Context, w *worker, def *pipe.Definition, vi
 			m.logPanic(name, pe)
 			reason = panicReason(pe)
 		}
-		m.log.Warn("pipe failed to start", "pipe", name, "state", failedState(via), "err", err)
-		m.finish(w, name, failedState(via), reason)
+		m.log.Warn("pipe failed to start", "pipe", name, "state", pipe.FailedState(via), "err", err)
+		m.finish(w, name, pipe.FailedState(via), reason)
 		return
 	}
 	m.lifecycle.StopRetrying(name)
@@ -526,7 +550,7 @@ func (m *Manager) start(ctx context.Context, w *worker, def *pipe.Definition, vi
 			if m.ctx.Err() != nil {
 				return errSkip
 			}
-			r.CurrentState = failedState(via)
+			r.CurrentState = pipe.FailedState(via)
 			r.StateReason = "pipe runtime stopped at start"
 			if in.err != nil {
 				r.StateReason = runReason(in.err)
@@ -536,14 +560,14 @@ func (m *Manager) start(ctx context.Context, w *worker, def *pipe.Definition, vi
 			fatal := in.fatal
 			m.mu.Unlock()
 			if fatal != "" {
-				r.DesiredState = StateStopped
-				r.CurrentState = StateStopping
+				r.DesiredState = pipe.StateStopped
+				r.CurrentState = pipe.StateStopping
 				r.StateReason = stateReason(errors.New(fatal))
 				r.LastModifiedTime = m.now().UTC()
 				stopNow = true
 				return nil
 			}
-			r.CurrentState = StateRunning
+			r.CurrentState = pipe.StateRunning
 			r.StateReason = ""
 		}
 		return nil
@@ -551,9 +575,8 @@ func (m *Manager) start(ctx context.Context, w *worker, def *pipe.Definition, vi
 	if err != nil && !errors.Is(err, errSkip) && !errors.Is(err, store.ErrNotFound) {
 		m.log.Error("recording pipe state", "pipe", name, "err", err)
 	}
-	if err == nil && stopNow {
+	if err == nil && stopNow { // the write's notification brings the pass that stops it
 		m.log.Warn("pipe stopped by its runtime", "pipe", name, "reason", in.fatal)
-		m.converge(name)
 	}
 	select {
 	case <-in.done:
@@ -569,7 +592,7 @@ func (m *Manager) start(ctx context.Context, w *worker, def *pipe.Definition, vi
 // record applies fn to the pipe's record unless w was superseded (then it returns errSkip), deciding
 // inside the store transaction.
 func (m *Manager) record(w *worker, name string, fn func(r *store.Record) error) error {
-	_, err := m.store.Update(name, func(r *store.Record) error {
+	_, err := m.update(name, func(r *store.Record) error {
 		m.mu.Lock()
 		superseded := w.superseded
 		m.mu.Unlock()
@@ -599,10 +622,10 @@ func (m *Manager) finish(w *worker, name, state, reason string) {
 func (m *Manager) failPanicked(name string, w *worker, pe *runtime.PanicError) {
 	m.logPanic(name, pe)
 	err := m.record(w, name, func(r *store.Record) error {
-		if !transitional(r.CurrentState) {
+		if !pipe.Transitional(r.CurrentState) {
 			return errSkip
 		}
-		r.CurrentState = failedState(r.CurrentState)
+		r.CurrentState = pipe.FailedState(r.CurrentState)
 		r.StateReason = panicReason(pe)
 		return nil
 	})
@@ -755,20 +778,20 @@ func (m *Manager) exited(name string, gen uint64, err error) {
 		delete(m.running, name)
 	}
 	m.mu.Unlock()
-	state, reason := StateStopped, "pipe runtime stopped"
+	state, reason := pipe.StateStopped, "pipe runtime stopped"
 	var pe *runtime.PanicError
 	switch {
 	case errors.As(err, &pe):
 		m.logPanic(name, pe)
-		state, reason = StateStartFailed, panicReason(pe)
+		state, reason = pipe.StateStartFailed, panicReason(pe)
 	case err != nil:
 		reason = stateReason(errors.New("pipe runtime stopped: " + err.Error()))
 		m.log.Warn("pipe stopped on its own", "pipe", name, "err", err)
 	default:
 		m.log.Warn("pipe stopped on its own", "pipe", name)
 	}
-	m.store.Update(name, func(r *store.Record) error {
-		if r.CurrentState != StateRunning {
+	m.update(name, func(r *store.Record) error {
+		if r.CurrentState != pipe.StateRunning {
 			return errSkip
 		}
 		r.CurrentState = state
@@ -798,12 +821,12 @@ func (m *Manager) fatal(name string, gen uint64, reason string) {
 	if !current {
 		return
 	}
-	_, err := m.store.Update(name, func(r *store.Record) error {
-		if r.CurrentState != StateRunning {
+	_, err := m.update(name, func(r *store.Record) error {
+		if r.CurrentState != pipe.StateRunning {
 			return errSkip // not RUNNING yet: its worker sees in.fatal when it records the start
 		}
-		r.DesiredState = StateStopped
-		r.CurrentState = StateStopping
+		r.DesiredState = pipe.StateStopped
+		r.CurrentState = pipe.StateStopping
 		r.StateReason = stateReason(errors.New(reason))
 		r.LastModifiedTime = m.now().UTC()
 		return nil
@@ -811,8 +834,7 @@ func (m *Manager) fatal(name string, gen uint64, reason string) {
 	if err != nil {
 		return
 	}
-	m.log.Warn("pipe stopped by its runtime", "pipe", name, "reason", reason)
-	m.converge(name)
+	m.log.Warn("pipe stopped by its runtime", "pipe", name, "reason", reason) // the write's notification stops it
 }
 
 // Running reports whether a pipe has a live runner (for tests and health reporting).
@@ -846,16 +868,17 @@ func (m *Manager) Close(ctx context.Context) error {
 	}
 }
 
-// decodeStored decodes a stored definition (already defaulted and validated when stored).
-func decodeStored(r *store.Record) (*pipe.Definition, error) {
+// StoredDefinition decodes a record's definition (defaulted and validated when stored), with the
+// record's name, desired state (DELETED reads as STOPPED) and tags.
+func StoredDefinition(r *store.Record) (*pipe.Definition, error) {
 	var d pipe.Definition
 	if err := json.Unmarshal(r.Definition, &d); err != nil {
 		return nil, fmt.Errorf("decoding stored definition of pipe %s: %w", r.Name, err)
 	}
 	d.Name = r.Name
 	d.DesiredState = r.DesiredState
-	if d.DesiredState == StateDeleted {
-		d.DesiredState = StateStopped
+	if d.DesiredState == pipe.StateDeleted {
+		d.DesiredState = pipe.StateStopped
 	}
 	d.Tags = r.Tags
 	return &d, nil

@@ -1,4 +1,4 @@
-package api
+package supervisor_test
 
 import (
 	"context"
@@ -12,68 +12,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/pipes"
-	"github.com/aws/aws-sdk-go-v2/service/pipes/types"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/internal/kafkatest"
+	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/plugin"
 	"github.com/sluicehq/sluice/internal/runtime"
 	"github.com/sluicehq/sluice/internal/secret"
+	"github.com/sluicehq/sluice/internal/supervisor"
 	_ "github.com/sluicehq/sluice/internal/target/http" // the http:// target
 	kafkatarget "github.com/sluicehq/sluice/internal/target/kafka"
 )
-
-func TestFailWatch(t *testing.T) {
-	client := plugin.Permanent(errors.New("status 403 Forbidden"))
-	server := errors.New("status 503 Service Unavailable")
-	type step struct {
-		err     error
-		advance time.Duration
-	}
-	cases := []struct {
-		name  string
-		steps []step
-		fire  bool
-	}{
-		{"continuous client errors", []step{{client, 0}, {client, time.Second}, {client, time.Second}, {client, time.Second}}, true},
-		{"too few calls", []step{{client, 0}, {client, 10 * time.Second}}, false},
-		{"too short", []step{{client, 0}, {client, 0}, {client, 0}, {client, 0}, {client, 0}}, false},
-		{"a success resets", []step{{client, 0}, {client, time.Second}, {nil, time.Second}, {client, time.Second}, {client, time.Second}}, false},
-		{"server errors do not count", []step{{server, 0}, {server, 2 * time.Second}, {server, 2 * time.Second}, {server, 2 * time.Second}}, false},
-		{"server errors do not reset", []step{{client, 0}, {server, time.Second}, {client, time.Second}, {client, time.Second}}, true},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-			var mu sync.Mutex
-			var reasons []string
-			w := &failWatch{cfg: AutoStop{After: 2 * time.Second, MinFailures: 3}, what: "target http://x",
-				now: func() time.Time { return now }, onFatal: func(r string) { mu.Lock(); reasons = append(reasons, r); mu.Unlock() }}
-			for _, s := range tc.steps {
-				now = now.Add(s.advance)
-				w.observe(s.err)
-			}
-			var n int
-			kafkatest.Eventually(t, time.Second, func() error {
-				mu.Lock()
-				defer mu.Unlock()
-				n = len(reasons)
-				if tc.fire && n == 0 {
-					return errors.New("OnFatal not called yet")
-				}
-				return nil
-			})
-			if tc.fire != (n > 0) || n > 1 {
-				t.Fatalf("OnFatal called %d times, want fire=%v (once)", n, tc.fire)
-			}
-			if n == 1 && (!strings.Contains(reasons[0], "403") || !strings.Contains(reasons[0], "target http://x")) {
-				t.Errorf("reason %q lacks the target or the error", reasons[0])
-			}
-		})
-	}
-}
 
 // TestAutoStopOnClientErrors runs a pipe whose HTTP target answers 403: the pipe is stopped with the
 // reason, and a fixed target delivers everything after StartPipe.
@@ -91,40 +40,34 @@ func TestAutoStopOnClientErrors(t *testing.T) {
 		}))
 		defer target.Close()
 
-		h := newHarness(t, func(cfg *Config) {
-			cfg.Factory = RuntimeFactory(RuntimeOptions{
+		h := newHarness(t, func(s *setup) {
+			s.Factory = supervisor.RuntimeFactory(supervisor.RuntimeOptions{
 				Deps: runtime.Deps{Secrets: &secret.Resolver{}, DrainTimeout: 2 * time.Second,
 					Retry: runtime.Backoff{Initial: 20 * time.Millisecond, Max: 50 * time.Millisecond}},
 				PreflightTimeout: 5 * time.Second,
-				AutoStop:         AutoStop{After: 300 * time.Millisecond, MinFailures: 3},
+				AutoStop:         supervisor.AutoStop{After: 300 * time.Millisecond, MinFailures: 3},
 			})
-			cfg.StopTimeout = 20 * time.Second
+			s.Options.StopTimeout = 20 * time.Second
 		})
 		topic := c.CreateTopic(t, 1)
 		c.Produce(t, &kgo.Record{Topic: topic, Value: []byte(`{"n":1}`)}, &kgo.Record{Topic: topic, Value: []byte(`{"n":2}`)})
-		in := createInput("forbidden", types.RequestedPipeStateRunning)
-		in.Source = aws.String("smk://" + c.Bootstrap[0])
-		in.Target = aws.String(target.URL + "/events")
-		in.SourceParameters.SelfManagedKafkaParameters.TopicName = aws.String(topic)
-		in.SourceParameters.SelfManagedKafkaParameters.StartingPosition = types.SelfManagedKafkaStartPositionTrimHorizon
-		in.SourceParameters.SelfManagedKafkaParameters.BatchSize = aws.Int32(1)
-		if _, err := h.client.CreatePipe(bg, in); err != nil {
-			t.Fatal(err)
+		h.createDef(h.load("forbidden", fmt.Sprintf(`{"Source":"smk://%s","Target":"%s/events",
+			"SourceParameters":{"SelfManagedKafkaParameters":{"TopicName":%q,"StartingPosition":"TRIM_HORIZON","BatchSize":1,
+			"AdditionalBootstrapServers":%s}}}`, c.Bootstrap[0], target.URL, topic, jsonList(c.Bootstrap[1:]))))
+		d := h.waitState("forbidden", pipe.StateStopped)
+		if d.DesiredState != pipe.StateStopped || !strings.Contains(d.StateReason, "403") {
+			t.Fatalf("after continuous 403s: %s/%s %q, want STOPPED/STOPPED naming the 403", d.DesiredState, d.CurrentState, d.StateReason)
 		}
-		d := h.waitState("forbidden", types.PipeStateStopped)
-		if d.DesiredState != types.RequestedPipeStateDescribeResponseStopped || !strings.Contains(aws.ToString(d.StateReason), "403") {
-			t.Fatalf("after continuous 403s: %s/%s %q, want STOPPED/STOPPED naming the 403", d.DesiredState, d.CurrentState, aws.ToString(d.StateReason))
-		}
-		t.Logf("StateReason: %s", aws.ToString(d.StateReason))
+		t.Logf("StateReason: %s", d.StateReason)
 
 		// Fixed: StartPipe delivers what was never committed.
 		mu.Lock()
 		status = http.StatusOK
 		mu.Unlock()
-		if _, err := h.client.StartPipe(bg, &pipes.StartPipeInput{Name: aws.String("forbidden")}); err != nil {
+		if _, err := h.mgr.Start(t.Context(), "forbidden"); err != nil {
 			t.Fatal(err)
 		}
-		h.waitState("forbidden", types.PipeStateRunning)
+		h.waitState("forbidden", pipe.StateRunning)
 		kafkatest.Eventually(t, 20*time.Second, func() error {
 			mu.Lock()
 			defer mu.Unlock()
@@ -172,15 +115,15 @@ func TestAutoStopKeepsKeyedFastPath(t *testing.T) {
 			return seen, nil
 		}
 		reg.AddTarget(spec)
-		h := newHarness(t, func(cfg *Config) {
-			cfg.Registry = reg
-			cfg.Factory = RuntimeFactory(RuntimeOptions{
+		h := newHarness(t, func(s *setup) {
+			s.Registry = reg
+			s.Factory = supervisor.RuntimeFactory(supervisor.RuntimeOptions{
 				Deps: runtime.Deps{Registry: reg, Secrets: &secret.Resolver{}, DrainTimeout: 2 * time.Second,
 					Retry: runtime.Backoff{Initial: 20 * time.Millisecond, Max: 50 * time.Millisecond}},
 				PreflightTimeout: 5 * time.Second,
-				AutoStop:         AutoStop{After: time.Minute, MinFailures: 3},
+				AutoStop:         supervisor.AutoStop{After: time.Minute, MinFailures: 3},
 			})
-			cfg.StopTimeout = 20 * time.Second
+			s.Options.StopTimeout = 20 * time.Second
 		})
 		src, out := c.CreateTopic(t, 1), c.CreateTopic(t, 1)
 		c.Produce(t, &kgo.Record{Topic: src, Value: []byte(`{"id":"a"}`)}, &kgo.Record{Topic: src, Value: []byte(`{"id":"b"}`)})
@@ -188,10 +131,8 @@ func TestAutoStopKeepsKeyedFastPath(t *testing.T) {
 			"SourceParameters":{"SelfManagedKafkaParameters":{"TopicName":%q,"StartingPosition":"TRIM_HORIZON","AdditionalBootstrapServers":%s}},
 			"TargetParameters":{"InputTemplate":"{\"order\": <$.value.id>}","KafkaParameters":{"Key":"$.value.id","AdditionalBootstrapServers":%s}}}`,
 			c.Bootstrap[0], c.Bootstrap[0], out, src, jsonList(c.Bootstrap[1:]), jsonList(c.Bootstrap[1:]))
-		if r := h.raw("POST", "/v1/pipes/keyed", body); r.status != 200 {
-			t.Fatalf("CreatePipe = %d %s", r.status, r.raw)
-		}
-		h.waitState("keyed", types.PipeStateRunning)
+		h.createDef(h.load("keyed", body))
+		h.waitState("keyed", pipe.StateRunning)
 		cl := c.Client(t, kgo.ConsumeTopics(out), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 		keys := map[string]string{}
 		kafkatest.Eventually(t, 20*time.Second, func() error {
