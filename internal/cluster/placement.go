@@ -54,8 +54,37 @@ func Place(want map[string]int, current map[string][]string, nodes []string) map
 			load[n]++
 			members = append(members, n)
 		}
-		sort.Strings(members)
 		out[name] = members
+	}
+	// Even out: a node that joined, or pipes placed while fewer nodes lived, leave the load uneven;
+	// move members from the most to the least loaded node until they differ by at most one.
+	for moved := true; moved && len(sortedNodes) > 1; {
+		moved = false
+		hi, lo := sortedNodes[0], sortedNodes[0]
+		for _, n := range sortedNodes {
+			if load[n] > load[hi] {
+				hi = n
+			}
+			if load[n] < load[lo] {
+				lo = n
+			}
+		}
+		if load[hi]-load[lo] <= 1 {
+			break
+		}
+		for _, name := range names {
+			members := out[name]
+			if i := slices.Index(members, hi); i >= 0 && !slices.Contains(members, lo) {
+				members[i] = lo
+				load[hi]--
+				load[lo]++
+				moved = true
+				break
+			}
+		}
+	}
+	for _, name := range names {
+		sort.Strings(out[name])
 	}
 	return out
 }
