@@ -17,9 +17,9 @@ import (
 
 // Keys of the assignments topic.
 const (
-	keyLeader = "leader"  // the leader's claim: LeaderRecord
-	keyPipe   = "pipe/"   // + pipe name: Assignment; a tombstone when the pipe has no members anywhere
-	keyNode   = "node/"   // + node ID: NodeStatus
+	keyLeader = "leader" // the leader's claim: LeaderRecord
+	keyPipe   = "pipe/"  // + pipe name: Assignment; a tombstone when the pipe has no members anywhere
+	keyNode   = "node/"  // + node ID: NodeStatus
 )
 
 // LeaderRecord is written by a node when it becomes leader; its Epoch fences older leaders.

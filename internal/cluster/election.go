@@ -88,7 +88,7 @@ func (e *Elector) set(leader bool) {
 	e.leader = leader
 	close(e.changed)
 	e.changed = make(chan struct{})
-	e.log.Info("cluster leadership changed", "node", e.node, "leader", leader)
+	e.log.Info("cluster leadership changed", "leader", leader)
 }
 
 // Leader reports whether this node is the leader now, and a channel closed when that changes.

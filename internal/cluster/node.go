@@ -62,6 +62,10 @@ type Node struct {
 
 	mu    sync.Mutex
 	state map[string]*pipeState // the leader's memory of each pipe, by name
+
+	fenceMu sync.Mutex
+	fenced  bool          // this node could not confirm its membership for FenceAfter: members stopped
+	fenceCh chan struct{} // closed and replaced when fenced changes
 }
 
 type pipeState struct {
@@ -104,7 +108,8 @@ func NewNode(ctx context.Context, cfg Config) (*Node, error) {
 		el.close()
 		return nil, err
 	}
-	return &Node{cfg: cfg, el: el, board: b, metrics: newNodeMetrics(cfg.Registerer), state: map[string]*pipeState{}}, nil
+	return &Node{cfg: cfg, el: el, board: b, metrics: newNodeMetrics(cfg.Registerer), state: map[string]*pipeState{},
+		fenceCh: make(chan struct{})}, nil
 }
 
 // Run runs the node until ctx ends, then leaves the control group (leadership moves at once) and
@@ -116,6 +121,7 @@ func (n *Node) Run(ctx context.Context) error {
 	wg.Go(func() { n.board.run(inner) })
 	wg.Go(func() { n.publishStatus(inner) })
 	wg.Go(func() { n.lead(inner) })
+	wg.Go(func() { n.watchMembership(inner) })
 	err := n.follow(inner)
 	cancel()
 	wg.Wait()
@@ -140,6 +146,10 @@ func (n *Node) follow(ctx context.Context) error {
 		_, pipes, _, changed := n.board.snapshot()
 		mine := nodesOf(pipes, n.cfg.NodeID)
 		n.metrics.observe(pipes)
+		fenced, fenceCh := n.fence()
+		if fenced {
+			mine = nil
+		}
 		if first || !slices.Equal(mine, last) {
 			n.cfg.Logger.Info("cluster members assigned to this node", "pipes", mine)
 			n.cfg.Apply(ctx, mine)
@@ -149,6 +159,61 @@ func (n *Node) follow(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-changed:
+		case <-fenceCh:
+		}
+	}
+}
+
+func (n *Node) fence() (bool, <-chan struct{}) {
+	n.fenceMu.Lock()
+	defer n.fenceMu.Unlock()
+	return n.fenced, n.fenceCh
+}
+
+func (n *Node) setFenced(f bool) {
+	n.fenceMu.Lock()
+	defer n.fenceMu.Unlock()
+	if n.fenced == f {
+		return
+	}
+	n.fenced = f
+	close(n.fenceCh)
+	n.fenceCh = make(chan struct{})
+	if f {
+		n.cfg.Logger.Warn("cluster membership not confirmed: stopping this node's members (fenced)", "fence_after", n.fenceAfter())
+	} else {
+		n.cfg.Logger.Info("cluster membership confirmed again: running this node's members")
+	}
+}
+
+// fenceAfter is how long a node that cannot confirm its membership keeps its members: two thirds of
+// the session timeout, so that they stop before the broker can expire the node's sessions and give
+// its partitions to other nodes (no zombie delivers what another member also delivers).
+func (n *Node) fenceAfter() time.Duration { return n.cfg.SessionTimeout * 2 / 3 }
+
+// watchMembership asks the broker, every fifth of the session timeout, whether this node is still a
+// member of the control group; without a yes for fenceAfter the node is fenced: Apply gets no pipes
+// until the broker lists it again.
+func (n *Node) watchMembership(ctx context.Context) {
+	every := n.cfg.SessionTimeout / 5
+	t := time.NewTicker(every)
+	defer t.Stop()
+	confirmed := time.Now()
+	for {
+		cctx, cancel := context.WithTimeout(ctx, every)
+		nodes, err := n.el.Nodes(cctx)
+		cancel()
+		switch {
+		case err == nil && slices.Contains(nodes, n.cfg.NodeID):
+			confirmed = time.Now()
+			n.setFenced(false)
+		case time.Since(confirmed) >= n.fenceAfter():
+			n.setFenced(true)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
 		}
 	}
 }
