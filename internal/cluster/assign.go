@@ -145,27 +145,38 @@ func (b *board) applyLocked(r *kgo.Record) {
 	}
 }
 
-// catchUp waits until the board has read every record written before the call.
+// catchUp waits until the board has read every record written before the call. A topic just
+// created may not be known to every broker yet: listing its end is retried until ctx ends.
 func (b *board) catchUp(ctx context.Context) error {
 	adm := kadm.NewClient(b.cl)
-	ends, err := adm.ListEndOffsets(ctx, b.topic)
-	if err != nil {
-		return fmt.Errorf("listing the end of %s: %w", b.topic, err)
-	}
-	end, ok := ends.Lookup(b.topic, 0)
-	if !ok || end.Err != nil {
-		return fmt.Errorf("listing the end of %s: %v", b.topic, end.Err)
+	var end int64
+	for {
+		ends, err := adm.ListEndOffsets(ctx, b.topic)
+		if err == nil {
+			if o, ok := ends.Lookup(b.topic, 0); !ok {
+				err = fmt.Errorf("no partition 0 listed")
+			} else if err = o.Err; err == nil {
+				end = o.Offset
+				break
+			}
+		}
+		b.log.Debug("listing the end of the cluster topic; retrying", "topic", b.topic, "error", err)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("listing the end of %s: %w (last error: %v)", b.topic, ctx.Err(), err)
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 	for {
 		b.mu.Lock()
-		done, ch := b.offset >= end.Offset, b.changed
+		done, ch := b.offset >= end, b.changed
 		b.mu.Unlock()
 		if done {
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("reading %s to offset %d: %w", b.topic, end.Offset, ctx.Err())
+			return fmt.Errorf("reading %s to offset %d: %w", b.topic, end, ctx.Err())
 		case <-ch:
 		}
 	}

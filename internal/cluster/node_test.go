@@ -137,6 +137,21 @@ func waitOneLeader(t *testing.T, d time.Duration, nodes ...*testNode) string {
 	return l[0]
 }
 
+// waitNodes waits until the broker lists every node in the control group (a real broker delays a
+// group's first rebalance, and every join starts another).
+func waitNodes(t *testing.T, d time.Duration, nodes ...*testNode) {
+	t.Helper()
+	start := time.Now()
+	kafkatest.Eventually(t, d, func() error {
+		got, err := nodes[0].el.Nodes(context.Background())
+		if err != nil || len(got) != len(nodes) {
+			return fmt.Errorf("control group members %v (err %v), want %d", got, err, len(nodes))
+		}
+		return nil
+	})
+	t.Logf("%d nodes in the control group after %s", len(nodes), time.Since(start).Round(100*time.Millisecond))
+}
+
 func byID(id string, nodes ...*testNode) *testNode {
 	for _, n := range nodes {
 		if n.id == id {
