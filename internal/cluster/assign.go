@@ -77,6 +77,7 @@ func newBoard(ctx context.Context, opts []kgo.Opt, adm *kadm.Client, prefix stri
 		kgo.FetchMaxWait(200*time.Millisecond),
 		kgo.RecordPartitioner(kgo.ManualPartitioner()),
 		kgo.ProducerLinger(0),
+		kgo.RecordDeliveryTimeout(30*time.Second), // a node cut off from Kafka gives up its writes
 	)
 	cl, err := kgo.NewClient(all...)
 	if err != nil {

@@ -124,9 +124,11 @@ func (n *Node) Run(ctx context.Context) error {
 	wg.Go(func() { n.watchMembership(inner) })
 	err := n.follow(inner)
 	cancel()
+	// Closing the board's client fails its buffered writes: a cut-off node's ProduceSync would
+	// otherwise wait for a broker that never answers.
+	n.board.cl.Close()
 	wg.Wait()
 	n.el.close()
-	n.board.cl.Close()
 	n.cfg.Apply(context.WithoutCancel(ctx), nil)
 	n.metrics.clear()
 	if ctx.Err() != nil {

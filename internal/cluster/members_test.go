@@ -1,0 +1,240 @@
+package cluster
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"regexp"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/internal/kafkatest"
+	"github.com/sluicehq/sluice/internal/pipe"
+	"github.com/sluicehq/sluice/internal/plugin"
+	"github.com/sluicehq/sluice/internal/runtime"
+	"github.com/sluicehq/sluice/internal/secret"
+	"github.com/sluicehq/sluice/internal/store"
+	"github.com/sluicehq/sluice/internal/supervisor"
+	_ "github.com/sluicehq/sluice/internal/target/http" // the http:// target
+)
+
+// sink is the pipe's HTTP target: it records every record value delivered, answers after delay,
+// or 429 while throttle is set.
+type sink struct {
+	delay    atomic.Int64 // per request, in milliseconds
+	throttle atomic.Bool
+
+	mu   sync.Mutex
+	got  map[string]int
+	last time.Time
+}
+
+var valueRE = regexp.MustCompile(`"value":"([^"]*)"`)
+
+func (s *sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	time.Sleep(time.Duration(s.delay.Load()) * time.Millisecond)
+	if s.throttle.Load() {
+		w.WriteHeader(http.StatusTooManyRequests)
+		return
+	}
+	s.mu.Lock()
+	for _, m := range valueRE.FindAllSubmatch(body, -1) {
+		v, err := base64.StdEncoding.DecodeString(string(m[1]))
+		if err == nil {
+			s.got[string(v)]++
+		}
+	}
+	s.last = time.Now()
+	s.mu.Unlock()
+	w.WriteHeader(http.StatusOK)
+}
+
+func (s *sink) distinct() (int, time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.got), s.last
+}
+
+// TestMembersRunPipes runs three in-process nodes over one store (as the Kafka-topic store gives every
+// node the same pipes), each with its own runtime metrics and Members running the real pipe runtime
+// against an HTTP target. A backlog on a 12-partition topic grows the pipe to a member on each node;
+// a target answering 429 shrinks it; StopPipe (the desired state written once) stops every node's
+// member; StartPipe resumes; a node cut off from Kafka stops its member and its partitions resume
+// on the others. Every record is delivered.
+func TestMembersRunPipes(t *testing.T) {
+	each(t, func(t *testing.T, c *kafkatest.Cluster) {
+		st, err := store.Open(t.TempDir(), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		sk := &sink{got: map[string]int{}}
+		target := httptest.NewServer(sk)
+		t.Cleanup(target.Close)
+
+		topic := c.CreateTopic(t, 12)
+		body := fmt.Sprintf(`{"Source":"smk://%s","Target":"%s/events","DesiredState":"RUNNING",
+			"SourceParameters":{"SelfManagedKafkaParameters":{"TopicName":%q,"StartingPosition":"TRIM_HORIZON","BatchSize":1}}}`,
+			c.Bootstrap[0], target.URL, topic)
+		def, err := pipe.Load([]byte(body), plugin.Default, func(d *pipe.Definition) error { d.Name = "orders"; return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := json.Marshal(def)
+		now := time.Now().UTC()
+		if err := st.Create(t.Context(), &store.Record{Name: "orders", Definition: raw, DesiredState: pipe.StateRunning,
+			CurrentState: pipe.StateRunning, CreationTime: now, LastModifiedTime: now}, 10); err != nil {
+			t.Fatal(err)
+		}
+		setDesired := func(state string) {
+			if _, err := st.Update(t.Context(), "orders", func(r *store.Record) error { r.DesiredState = state; return nil }); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+		running := map[string]*Members{}
+		var mu sync.Mutex
+		f := &fleet{t: t, c: c, name: "sluice-" + kafkatest.TopicName(t), session: sessionFor(c), cfg: func(cfg *Config) {
+			reg := prometheus.NewRegistry()
+			ms := NewMembers(st, supervisor.RuntimeFactory(supervisor.RuntimeOptions{Deps: runtime.Deps{
+				Secrets: &secret.Resolver{}, DrainTimeout: 3 * time.Second, Metrics: reg, Logger: log.With("node", cfg.NodeID),
+				SessionTimeout: 6 * time.Second, // the source's minimum
+				Retry:          runtime.Backoff{Initial: 50 * time.Millisecond, Max: 200 * time.Millisecond},
+			}, PreflightTimeout: 5 * time.Second}), 10*time.Second, log.With("node", cfg.NodeID))
+			mu.Lock()
+			running[cfg.NodeID] = ms
+			mu.Unlock()
+			st.Watch(t.Context(), func(name string) { ms.Refresh(context.Background(), name) })
+			cfg.ScaleInterval = time.Second
+			cfg.PlaceInterval = 250 * time.Millisecond
+			cfg.StatusInterval = 250 * time.Millisecond
+			cfg.Policy = ScalePolicy{IdleLag: 10, IdleChecks: 3, HighLag: 200}
+			cfg.Pipes = RunningPipes(st)
+			cfg.Lag = PipeLag(st, &secret.Resolver{}, log)
+			cfg.Status = func() NodeStatus { return NodeStatus{Throttled: ThrottledFrom(reg)} }
+			cfg.Apply = ms.Apply
+		}}
+		nodes := []*testNode{f.start("n1", nil), f.start("n2", nil), f.start("n3", nil)}
+		t.Cleanup(func() {
+			for _, n := range nodes {
+				n.stop()
+			}
+			for _, ms := range running {
+				ms.Close()
+			}
+		})
+		waitOneLeader(t, 30*time.Second, nodes...)
+		waitNodes(t, 30*time.Second, nodes...)
+		withMember := func() int {
+			mu.Lock()
+			defer mu.Unlock()
+			n := 0
+			for _, ms := range running {
+				n += len(ms.Running())
+			}
+			return n
+		}
+		waitMembers := func(what string, want int, d time.Duration) {
+			t.Helper()
+			start := time.Now()
+			kafkatest.Eventually(t, d, func() error {
+				if got := withMember(); got != want {
+					return fmt.Errorf("%s: %d members, want %d", what, got, want)
+				}
+				return nil
+			})
+			t.Logf("%s: %d members after %s", what, want, time.Since(start).Round(100*time.Millisecond))
+		}
+		waitMembers("start", 1, 30*time.Second)
+
+		produced := 0
+		produce := func(n int) {
+			recs := make([]*kgo.Record, n)
+			for i := range recs {
+				recs[i] = &kgo.Record{Topic: topic, Partition: int32(i % 12), Value: []byte("r-" + strconv.Itoa(produced+i))}
+			}
+			c.Produce(t, recs...)
+			produced += n
+		}
+		// A slow target and a backlog: one member per node.
+		sk.delay.Store(20)
+		produce(6000)
+		waitMembers("backlog", 3, 40*time.Second)
+
+		// 429s: the pipe shrinks to one member although the lag is high.
+		sk.throttle.Store(true)
+		waitMembers("target answering 429", 1, 40*time.Second)
+		sk.throttle.Store(false)
+		sk.delay.Store(0)
+
+		// StopPipe: no node delivers within 5 s.
+		setDesired(pipe.StateStopped)
+		stopped := time.Now()
+		waitMembers("stopped", 0, 5*time.Second)
+		time.Sleep(500 * time.Millisecond)
+		_, last := sk.distinct()
+		if last.After(stopped.Add(5 * time.Second)) {
+			t.Errorf("a delivery at %s, more than 5 s after StopPipe at %s", last, stopped)
+		}
+		n0, _ := sk.distinct()
+		time.Sleep(time.Second)
+		if n1, _ := sk.distinct(); n1 != n0 {
+			t.Errorf("deliveries went on after StopPipe: %d then %d", n0, n1)
+		}
+		t.Logf("StopPipe: every member stopped in %s", time.Since(stopped).Round(100*time.Millisecond))
+
+		// StartPipe resumes from the committed offsets; then one node is cut off from Kafka.
+		setDesired(pipe.StateRunning)
+		waitMembers("started", 1, 20*time.Second)
+		sk.delay.Store(20)
+		produce(3000)
+		waitMembers("backlog after StartPipe", 3, 40*time.Second)
+		leader := leaders(nodes...)[0]
+		var victim *testNode
+		for _, n := range nodes {
+			if n.id != leader {
+				victim = n
+				break
+			}
+		}
+		cut := time.Now()
+		victim.dialer.Cut()
+		kafkatest.Eventually(t, f.session, func() error {
+			mu.Lock()
+			defer mu.Unlock()
+			if r := running[victim.id].Running(); len(r) > 0 {
+				return fmt.Errorf("cut-off node %s still runs %v", victim.id, r)
+			}
+			return nil
+		})
+		t.Logf("cut-off %s stopped its member after %s", victim.id, time.Since(cut).Round(100*time.Millisecond))
+		sk.delay.Store(0)
+		kafkatest.Eventually(t, 60*time.Second, func() error {
+			if n, _ := sk.distinct(); n != produced {
+				return fmt.Errorf("delivered %d distinct records, want %d", n, produced)
+			}
+			return nil
+		})
+		sk.mu.Lock()
+		dups := 0
+		for _, n := range sk.got {
+			dups += n - 1
+		}
+		sk.mu.Unlock()
+		t.Logf("delivered all %d records (%d redelivered); finished %s after the cut", produced, dups, time.Since(cut).Round(100*time.Millisecond))
+	})
+}
