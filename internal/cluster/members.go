@@ -41,6 +41,26 @@ type member struct {
 	rev    uint64
 	cancel context.CancelFunc
 	done   chan struct{}
+	runner supervisor.Runner // nil until built; guarded by Members.mu
+}
+
+// partitioned is what *runtime.Pipe offers about the partitions its member owns now.
+type partitioned interface {
+	Lag() map[int32]int64
+}
+
+// Owned returns, per pipe, how many source partitions this node's member owns now (the pipe's group
+// protocol decides): the node status' Partitions and sluice_cluster_owned_partitions.
+func (ms *Members) Owned() map[string]int {
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	out := map[string]int{}
+	for name, m := range ms.running {
+		if p, ok := m.runner.(partitioned); ok {
+			out[name] = len(p.Lag())
+		}
+	}
+	return out
 }
 
 // NewMembers returns the member runner of a node; stopTimeout bounds a member's drain.
@@ -128,7 +148,7 @@ func (ms *Members) startMember(ctx context.Context, rec *store.Record) {
 		// A member that cannot be built, or whose runner stops on its own, is tried again while it
 		// stays assigned: the supervisor reports the pipe's failures; the member only keeps trying.
 		for delay := time.Second; mctx.Err() == nil; delay = min(2*delay, 30*time.Second) {
-			if ms.runOnce(mctx, def) {
+			if ms.runOnce(mctx, def, m) {
 				delay = time.Second
 			}
 			select {
@@ -141,7 +161,7 @@ func (ms *Members) startMember(ctx context.Context, rec *store.Record) {
 
 // runOnce builds and runs the member until ctx ends or the runner stops; it reports whether the
 // runner was built.
-func (ms *Members) runOnce(ctx context.Context, def *pipe.Definition) bool {
+func (ms *Members) runOnce(ctx context.Context, def *pipe.Definition, m *member) bool {
 	r, err := ms.factory(ctx, def, supervisor.Hooks{})
 	if err != nil {
 		if ctx.Err() == nil {
@@ -149,6 +169,14 @@ func (ms *Members) runOnce(ctx context.Context, def *pipe.Definition) bool {
 		}
 		return false
 	}
+	ms.mu.Lock()
+	m.runner = r
+	ms.mu.Unlock()
+	defer func() {
+		ms.mu.Lock()
+		m.runner = nil
+		ms.mu.Unlock()
+	}()
 	ms.log.Info("cluster member started", "pipe", def.Name)
 	if err := r.Run(ctx); err != nil && ctx.Err() == nil {
 		ms.log.Warn("cluster member: the runner stopped; restarting", "pipe", def.Name, "error", err)

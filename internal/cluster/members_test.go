@@ -107,6 +107,7 @@ func TestMembersRunPipes(t *testing.T) {
 
 		log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 		running := map[string]*Members{}
+		regs := map[string]*prometheus.Registry{}
 		var mu sync.Mutex
 		f := &fleet{t: t, c: c, name: "sluice-" + kafkatest.TopicName(t), session: sessionFor(c), cfg: func(cfg *Config) {
 			reg := prometheus.NewRegistry()
@@ -125,7 +126,11 @@ func TestMembersRunPipes(t *testing.T) {
 			cfg.Policy = ScalePolicy{IdleLag: 10, IdleChecks: 3, HighLag: 200}
 			cfg.Pipes = RunningPipes(st)
 			cfg.Lag = PipeLag(st, &secret.Resolver{}, log)
-			cfg.Status = func() NodeStatus { return NodeStatus{Throttled: ThrottledFrom(reg)} }
+			cfg.Status = func() NodeStatus { return NodeStatus{Throttled: ThrottledFrom(reg), Partitions: ms.Owned()} }
+			cfg.Registerer = reg
+			mu.Lock()
+			regs[cfg.NodeID] = reg
+			mu.Unlock()
 			cfg.Apply = ms.Apply
 		}}
 		nodes := []*testNode{f.start("n1", nil), f.start("n2", nil), f.start("n3", nil)}
@@ -174,6 +179,28 @@ func TestMembersRunPipes(t *testing.T) {
 		sk.delay.Store(20)
 		produce(6000)
 		waitMembers("backlog", 3, 40*time.Second)
+		// Each node's /metrics: the pipe's 3 members, its own share of the 12 partitions, and on the
+		// leader the decisions that grew the pipe.
+		kafkatest.Eventually(t, 20*time.Second, func() error {
+			owned := 0
+			for _, n := range nodes {
+				mu.Lock()
+				reg := regs[n.id]
+				mu.Unlock()
+				if got := gauge(t, reg, "sluice_cluster_pipe_members", "orders"); got != 3 {
+					return fmt.Errorf("node %s: sluice_cluster_pipe_members = %v, want 3", n.id, got)
+				}
+				owned += int(gauge(t, reg, "sluice_cluster_owned_partitions", "orders"))
+			}
+			if owned != 12 {
+				return fmt.Errorf("sluice_cluster_owned_partitions sum to %d over the nodes, want 12", owned)
+			}
+			return nil
+		})
+		leaderReg := regs[leaders(nodes...)[0]]
+		if up := gauge(t, leaderReg, "sluice_cluster_scaling_decisions_total", "lag_growing"); up < 2 {
+			t.Errorf("leader's sluice_cluster_scaling_decisions_total{direction=up,reason=lag_growing} = %v, want >= 2", up)
+		}
 
 		// 429s: the pipe shrinks to one member although the lag is high.
 		sk.throttle.Store(true)
@@ -237,4 +264,27 @@ func TestMembersRunPipes(t *testing.T) {
 		sk.mu.Unlock()
 		t.Logf("delivered all %d records (%d redelivered); finished %s after the cut", produced, dups, time.Since(cut).Round(100*time.Millisecond))
 	})
+}
+
+// gauge returns the value of the series of name whose labels include the value label (0 if absent).
+func gauge(t *testing.T, g prometheus.Gatherer, name, label string) float64 {
+	t.Helper()
+	mfs, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetValue() == label {
+					sum += m.GetGauge().GetValue() + m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return sum
 }

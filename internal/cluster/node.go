@@ -229,6 +229,7 @@ func (n *Node) publishStatus(ctx context.Context) {
 	for {
 		s := n.cfg.Status()
 		s.Node, s.Time = n.cfg.NodeID, time.Now().UTC()
+		n.metrics.setOwned(s.Partitions)
 		if err := n.board.produce(ctx, keyNode+n.cfg.NodeID, s); err != nil && ctx.Err() == nil {
 			n.cfg.Logger.Warn("publishing the node status", "error", err)
 		}
