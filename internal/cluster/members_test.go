@@ -109,30 +109,27 @@ func TestMembersRunPipes(t *testing.T) {
 		running := map[string]*Members{}
 		regs := map[string]*prometheus.Registry{}
 		var mu sync.Mutex
-		f := &fleet{t: t, c: c, name: "sluice-" + kafkatest.TopicName(t), session: sessionFor(c), cfg: func(cfg *Config) {
+		f := &fleet{t: t, c: c, name: "sluice-" + kafkatest.TopicName(t), session: sessionFor(c)}
+		f.build = func(ctx context.Context, cfg Config) (*Node, error) {
+			// Start wires the node as `sluice serve --cluster` does; cfg.Kafka carries the test's dialer.
 			reg := prometheus.NewRegistry()
-			ms := NewMembers(st, supervisor.RuntimeFactory(supervisor.RuntimeOptions{Deps: runtime.Deps{
+			n, ms, err := Start(ctx, st, supervisor.RuntimeFactory(supervisor.RuntimeOptions{Deps: runtime.Deps{
 				Secrets: &secret.Resolver{}, DrainTimeout: 3 * time.Second, Metrics: reg, Logger: log.With("node", cfg.NodeID),
 				SessionTimeout: 6 * time.Second, // the source's minimum
 				Retry:          runtime.Backoff{Initial: 50 * time.Millisecond, Max: 200 * time.Millisecond},
-			}, PreflightTimeout: 5 * time.Second}), 10*time.Second, log.With("node", cfg.NodeID))
-			mu.Lock()
-			running[cfg.NodeID] = ms
-			mu.Unlock()
-			st.Watch(t.Context(), func(name string) { ms.Refresh(context.Background(), name) })
-			cfg.ScaleInterval = time.Second
-			cfg.PlaceInterval = 250 * time.Millisecond
-			cfg.StatusInterval = 250 * time.Millisecond
-			cfg.Policy = ScalePolicy{IdleLag: 10, IdleChecks: 3, HighLag: 200}
-			cfg.Pipes = RunningPipes(st)
-			cfg.Lag = PipeLag(st, &secret.Resolver{}, log)
-			cfg.Status = func() NodeStatus { return NodeStatus{Throttled: ThrottledFrom(reg), Partitions: ms.Owned()} }
-			cfg.Registerer = reg
-			mu.Lock()
-			regs[cfg.NodeID] = reg
-			mu.Unlock()
-			cfg.Apply = ms.Apply
-		}}
+			}, PreflightTimeout: 5 * time.Second}), NodeOptions{
+				Kafka: cfg.Kafka, Name: cfg.Name, NodeID: cfg.NodeID, SessionTimeout: cfg.SessionTimeout,
+				ScaleInterval: time.Second, Policy: ScalePolicy{IdleLag: 10, IdleChecks: 3, HighLag: 200},
+				StopTimeout: 10 * time.Second, Secrets: &secret.Resolver{}, Metrics: reg, Logger: log,
+				placeInterval: 250 * time.Millisecond, statusInterval: 250 * time.Millisecond,
+			})
+			if err == nil {
+				mu.Lock()
+				running[cfg.NodeID], regs[cfg.NodeID] = ms, reg
+				mu.Unlock()
+			}
+			return n, err
+		}
 		nodes := []*testNode{f.start("n1", nil), f.start("n2", nil), f.start("n3", nil)}
 		t.Cleanup(func() {
 			for _, n := range nodes {

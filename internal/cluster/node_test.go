@@ -64,6 +64,8 @@ type fleet struct {
 	name    string
 	session time.Duration
 	cfg     func(*Config)
+	// build replaces NewNode (a test that wires nodes with Start).
+	build func(ctx context.Context, cfg Config) (*Node, error)
 }
 
 func (f *fleet) start(id string, apply func(ctx context.Context, node string, pipes []string)) *testNode {
@@ -95,7 +97,11 @@ func (f *fleet) start(id string, apply func(ctx context.Context, node string, pi
 		f.cfg(&cfg)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	n, err := NewNode(ctx, cfg)
+	build := NewNode
+	if f.build != nil {
+		build = f.build
+	}
+	n, err := build(ctx, cfg)
 	if err != nil {
 		cancel()
 		t.Fatal(err)
