@@ -87,8 +87,8 @@ func TestMembersRunPipes(t *testing.T) {
 
 		topic := c.CreateTopic(t, 12)
 		body := fmt.Sprintf(`{"Source":"smk://%s","Target":"%s/events","DesiredState":"RUNNING",
-			"SourceParameters":{"SelfManagedKafkaParameters":{"TopicName":%q,"StartingPosition":"TRIM_HORIZON","BatchSize":1}}}`,
-			c.Bootstrap[0], target.URL, topic)
+			"SourceParameters":{"SelfManagedKafkaParameters":{"TopicName":%q,"StartingPosition":"TRIM_HORIZON","BatchSize":1,
+			"ConsumerGroupID":%q}}}`, c.Bootstrap[0], target.URL, topic, topic)
 		def, err := pipe.Load([]byte(body), plugin.Default, func(d *pipe.Definition) error { d.Name = "orders"; return nil })
 		if err != nil {
 			t.Fatal(err)
@@ -246,6 +246,29 @@ func TestMembersRunPipes(t *testing.T) {
 			return nil
 		})
 		t.Logf("cut-off %s stopped its member after %s", victim.id, time.Since(cut).Round(100*time.Millisecond))
+		// The broker's view of the pipe's group (named after the topic by ConsumerGroupID): the cut-off node's member is gone (it left when the
+		// node fenced itself) and the two live members own all 12 partitions.
+		adm := c.Admin(t)
+		kafkatest.Eventually(t, 3*f.session+10*time.Second, func() error {
+			described, err := adm.DescribeGroups(context.Background(), topic)
+			if err != nil {
+				return err
+			}
+			g := described[topic]
+			parts := 0
+			for _, m := range g.Members {
+				if a, ok := m.Assigned.AsConsumer(); ok {
+					for _, tp := range a.Topics {
+						parts += len(tp.Partitions)
+					}
+				}
+			}
+			if g.State != "Stable" || len(g.Members) != 2 || parts != 12 {
+				return fmt.Errorf("group %s: %s, %d members owning %d partitions; want Stable, 2 owning 12", topic, g.State, len(g.Members), parts)
+			}
+			return nil
+		})
+		t.Logf("broker: the pipe's group is Stable with 2 members owning the 12 partitions %s after the cut", time.Since(cut).Round(100*time.Millisecond))
 		sk.delay.Store(0)
 		kafkatest.Eventually(t, 60*time.Second, func() error {
 			if n, _ := sk.distinct(); n != produced {
