@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/internal/kafkaauth"
+	kafkasrc "github.com/sluicehq/sluice/internal/source/kafka"
 	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/plugin"
 	"github.com/sluicehq/sluice/internal/runtime"
@@ -265,5 +266,23 @@ func PipeLag(st store.Store, secrets plugin.SecretResolver, log *slog.Logger) fu
 			group = "sluice-" + name // as the source names it (internal/source/kafka)
 		}
 		return LagOf(ctx, kadm.NewClient(cl), cfg.Topic, group)
+	}
+}
+
+// InstanceIDFor returns a supervisor.RuntimeOptions.InstanceID for node: "<group>-<node>", the pipe's
+// consumer group and the node ID, so that each node's member of a pipe is one static member of the
+// pipe's group (KIP-345) and keeps its partitions through a restart of the node. A result Kafka would
+// refuse (over 249 characters) falls back to the source's own derivation (empty).
+func InstanceIDFor(node string) func(def *pipe.Definition) string {
+	return func(def *pipe.Definition) string {
+		group := "sluice-" + def.Name // as the source names it (internal/source/kafka)
+		if sp := def.SourceParameters; sp != nil && sp.SelfManagedKafkaParameters != nil && sp.SelfManagedKafkaParameters.ConsumerGroupID != "" {
+			group = sp.SelfManagedKafkaParameters.ConsumerGroupID
+		}
+		id := group + "-" + node
+		if kafkasrc.CheckInstanceID(id) != nil {
+			return ""
+		}
+		return id
 	}
 }

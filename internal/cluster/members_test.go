@@ -12,6 +12,7 @@ import (
 	"os"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -117,7 +118,7 @@ func TestMembersRunPipes(t *testing.T) {
 				Secrets: &secret.Resolver{}, DrainTimeout: 3 * time.Second, Metrics: reg, Logger: log.With("node", cfg.NodeID),
 				SessionTimeout: 6 * time.Second, // the source's minimum
 				Retry:          runtime.Backoff{Initial: 50 * time.Millisecond, Max: 200 * time.Millisecond},
-			}, PreflightTimeout: 5 * time.Second}), NodeOptions{
+			}, PreflightTimeout: 5 * time.Second, InstanceID: InstanceIDFor(cfg.NodeID)}), NodeOptions{
 				Kafka: cfg.Kafka, Name: cfg.Name, NodeID: cfg.NodeID, SessionTimeout: cfg.SessionTimeout,
 				ScaleInterval: time.Second, Policy: ScalePolicy{IdleLag: 10, IdleChecks: 3, HighLag: 200},
 				StopTimeout: 10 * time.Second, Secrets: &secret.Resolver{}, Metrics: reg, Logger: log,
@@ -263,6 +264,12 @@ func TestMembersRunPipes(t *testing.T) {
 					}
 				}
 			}
+			for _, m := range g.Members {
+				// Static members named after the pipe's group and the node; the cut-off node's is gone.
+				if id := deref(m.InstanceID); id == topic+"-"+victim.id || !strings.HasPrefix(id, topic+"-n") {
+					return fmt.Errorf("group %s: member with group.instance.id %q", topic, id)
+				}
+			}
 			if g.State != "Stable" || len(g.Members) != 2 || parts != 12 {
 				return fmt.Errorf("group %s: %s, %d members owning %d partitions; want Stable, 2 owning 12", topic, g.State, len(g.Members), parts)
 			}
@@ -307,4 +314,11 @@ func gauge(t *testing.T, g prometheus.Gatherer, name, label string) float64 {
 		}
 	}
 	return sum
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
