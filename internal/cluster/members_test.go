@@ -77,102 +77,11 @@ func (s *sink) distinct() (int, time.Time) {
 // on the others. Every record is delivered.
 func TestMembersRunPipes(t *testing.T) {
 	each(t, func(t *testing.T, c *kafkatest.Cluster) {
-		st, err := store.Open(t.TempDir(), 5*time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		sk := &sink{got: map[string]int{}}
-		target := httptest.NewServer(sk)
-		t.Cleanup(target.Close)
-
-		topic := c.CreateTopic(t, 12)
-		body := fmt.Sprintf(`{"Source":"smk://%s","Target":"%s/events","DesiredState":"RUNNING",
-			"SourceParameters":{"SelfManagedKafkaParameters":{"TopicName":%q,"StartingPosition":"TRIM_HORIZON","BatchSize":1,
-			"ConsumerGroupID":%q}}}`, c.Bootstrap[0], target.URL, topic, topic)
-		def, err := pipe.Load([]byte(body), plugin.Default, func(d *pipe.Definition) error { d.Name = "orders"; return nil })
-		if err != nil {
-			t.Fatal(err)
-		}
-		raw, _ := json.Marshal(def)
-		now := time.Now().UTC()
-		if err := st.Create(t.Context(), &store.Record{Name: "orders", Definition: raw, DesiredState: pipe.StateRunning,
-			CurrentState: pipe.StateRunning, CreationTime: now, LastModifiedTime: now}, 10); err != nil {
-			t.Fatal(err)
-		}
-		setDesired := func(state string) {
-			if _, err := st.Update(t.Context(), "orders", func(r *store.Record) error { r.DesiredState = state; return nil }); err != nil {
-				t.Fatal(err)
-			}
-		}
-
-		log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-		running := map[string]*Members{}
-		regs := map[string]*prometheus.Registry{}
-		var mu sync.Mutex
-		f := &fleet{t: t, c: c, name: "sluice-" + kafkatest.TopicName(t), session: sessionFor(c)}
-		f.build = func(ctx context.Context, cfg Config) (*Node, error) {
-			// Start wires the node as `sluice serve --cluster` does; cfg.Kafka carries the test's dialer.
-			reg := prometheus.NewRegistry()
-			n, ms, err := Start(ctx, st, supervisor.RuntimeFactory(supervisor.RuntimeOptions{Deps: runtime.Deps{
-				Secrets: &secret.Resolver{}, DrainTimeout: 3 * time.Second, Metrics: reg, Logger: log.With("node", cfg.NodeID),
-				SessionTimeout: 6 * time.Second, // the source's minimum
-				Retry:          runtime.Backoff{Initial: 50 * time.Millisecond, Max: 200 * time.Millisecond},
-			}, PreflightTimeout: 5 * time.Second, InstanceID: InstanceIDFor(cfg.NodeID)}), NodeOptions{
-				Kafka: cfg.Kafka, Name: cfg.Name, NodeID: cfg.NodeID, SessionTimeout: cfg.SessionTimeout,
-				ScaleInterval: time.Second, Policy: ScalePolicy{IdleLag: 10, IdleChecks: 3, HighLag: 200},
-				StopTimeout: 10 * time.Second, Secrets: &secret.Resolver{}, Metrics: reg, Logger: log,
-				placeInterval: 250 * time.Millisecond, statusInterval: 250 * time.Millisecond,
-			})
-			if err == nil {
-				mu.Lock()
-				running[cfg.NodeID], regs[cfg.NodeID] = ms, reg
-				mu.Unlock()
-			}
-			return n, err
-		}
-		nodes := []*testNode{f.start("n1", nil), f.start("n2", nil), f.start("n3", nil)}
-		t.Cleanup(func() {
-			for _, n := range nodes {
-				n.stop()
-			}
-			for _, ms := range running {
-				ms.Close()
-			}
-		})
-		waitOneLeader(t, 30*time.Second, nodes...)
-		waitNodes(t, 30*time.Second, nodes...)
-		withMember := func() int {
-			mu.Lock()
-			defer mu.Unlock()
-			n := 0
-			for _, ms := range running {
-				n += len(ms.Running())
-			}
-			return n
-		}
-		waitMembers := func(what string, want int, d time.Duration) {
-			t.Helper()
-			start := time.Now()
-			kafkatest.Eventually(t, d, func() error {
-				if got := withMember(); got != want {
-					return fmt.Errorf("%s: %d members, want %d", what, got, want)
-				}
-				return nil
-			})
-			t.Logf("%s: %d members after %s", what, want, time.Since(start).Round(100*time.Millisecond))
-		}
+		pf := newPipeFleet(t, c)
+		sk, topic, f, nodes, mu, running, regs := pf.sk, pf.topic, pf.f, pf.nodes, &pf.mu, pf.running, pf.regs
+		setDesired, waitMembers, produce := pf.setDesired, pf.waitMembers, pf.produce
 		waitMembers("start", 1, 30*time.Second)
 
-		produced := 0
-		produce := func(n int) {
-			recs := make([]*kgo.Record, n)
-			for i := range recs {
-				recs[i] = &kgo.Record{Topic: topic, Partition: int32(i % 12), Value: []byte("r-" + strconv.Itoa(produced+i))}
-			}
-			c.Produce(t, recs...)
-			produced += n
-		}
 		// A slow target and a backlog: one member per node.
 		sk.delay.Store(20)
 		produce(6000)
@@ -278,8 +187,8 @@ func TestMembersRunPipes(t *testing.T) {
 		t.Logf("broker: the pipe's group is Stable with 2 members owning the 12 partitions %s after the cut", time.Since(cut).Round(100*time.Millisecond))
 		sk.delay.Store(0)
 		kafkatest.Eventually(t, 60*time.Second, func() error {
-			if n, _ := sk.distinct(); n != produced {
-				return fmt.Errorf("delivered %d distinct records, want %d", n, produced)
+			if n, _ := sk.distinct(); n != pf.produced {
+				return fmt.Errorf("delivered %d distinct records, want %d", n, pf.produced)
 			}
 			return nil
 		})
@@ -289,7 +198,7 @@ func TestMembersRunPipes(t *testing.T) {
 			dups += n - 1
 		}
 		sk.mu.Unlock()
-		t.Logf("delivered all %d records (%d redelivered); finished %s after the cut", produced, dups, time.Since(cut).Round(100*time.Millisecond))
+		t.Logf("delivered all %d records (%d redelivered); finished %s after the cut", pf.produced, dups, time.Since(cut).Round(100*time.Millisecond))
 	})
 }
 
@@ -321,4 +230,172 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+// TestRollingRestart restarts the three nodes one after the other (a clean stop, then a new process
+// with the same node ID) while the pipe delivers: nothing is lost and the pipe keeps running.
+func TestRollingRestart(t *testing.T) {
+	each(t, func(t *testing.T, c *kafkatest.Cluster) {
+		pf := newPipeFleet(t, c)
+		pf.waitMembers("start", 1, 30*time.Second)
+		pf.sk.delay.Store(5)
+		pf.produce(3000)
+		pf.waitMembers("backlog", 3, 40*time.Second)
+		for i, n := range pf.nodes {
+			restart := time.Now()
+			n.stop()
+			pf.nodes[i] = pf.f.start(n.id, nil)
+			pf.produce(500)
+			waitNodes(t, 30*time.Second, pf.nodes...)
+			kafkatest.Eventually(t, 30*time.Second, func() error {
+				if pf.members() == 0 {
+					return fmt.Errorf("no member runs the pipe")
+				}
+				return nil
+			})
+			t.Logf("node %s restarted; %d members %s later", n.id, pf.members(), time.Since(restart).Round(100*time.Millisecond))
+		}
+		pf.sk.delay.Store(0)
+		dups := pf.waitDelivered(60 * time.Second)
+		if pf.members() == 0 {
+			t.Error("the pipe has no member after the rolling restart")
+		}
+		t.Logf("rolling restart: all %d records delivered (%d redelivered), %d members at the end", pf.produced, dups, pf.members())
+	})
+}
+
+// pipeFleet is three in-process nodes wired with Start over one store holding the RUNNING pipe
+// "orders" (12-partition topic, HTTP target sk, consumer group named after the topic).
+type pipeFleet struct {
+	t        *testing.T
+	c        *kafkatest.Cluster
+	st       store.Store
+	sk       *sink
+	topic    string
+	f        *fleet
+	nodes    []*testNode
+	mu       sync.Mutex
+	running  map[string]*Members
+	regs     map[string]*prometheus.Registry
+	produced int
+}
+
+func newPipeFleet(t *testing.T, c *kafkatest.Cluster) *pipeFleet {
+	pf := &pipeFleet{t: t, c: c, sk: &sink{got: map[string]int{}}, running: map[string]*Members{}, regs: map[string]*prometheus.Registry{}}
+	st, err := store.Open(t.TempDir(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pf.st = st
+	t.Cleanup(func() { st.Close() })
+	target := httptest.NewServer(pf.sk)
+	t.Cleanup(target.Close)
+	topic := c.CreateTopic(t, 12)
+	pf.topic = topic
+	body := fmt.Sprintf(`{"Source":"smk://%s","Target":"%s/events","DesiredState":"RUNNING",
+		"SourceParameters":{"SelfManagedKafkaParameters":{"TopicName":%q,"StartingPosition":"TRIM_HORIZON","BatchSize":1,
+		"ConsumerGroupID":%q}}}`, c.Bootstrap[0], target.URL, topic, topic)
+	def, err := pipe.Load([]byte(body), plugin.Default, func(d *pipe.Definition) error { d.Name = "orders"; return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(def)
+	now := time.Now().UTC()
+	if err := st.Create(t.Context(), &store.Record{Name: "orders", Definition: raw, DesiredState: pipe.StateRunning,
+		CurrentState: pipe.StateRunning, CreationTime: now, LastModifiedTime: now}, 10); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	pf.f = &fleet{t: t, c: c, name: "sluice-" + kafkatest.TopicName(t), session: sessionFor(c)}
+	pf.f.build = func(ctx context.Context, cfg Config) (*Node, error) {
+		// Start wires the node as `sluice serve --cluster` does; cfg.Kafka carries the test's dialer.
+		reg := prometheus.NewRegistry()
+		n, ms, err := Start(ctx, st, supervisor.RuntimeFactory(supervisor.RuntimeOptions{Deps: runtime.Deps{
+			Secrets: &secret.Resolver{}, DrainTimeout: 3 * time.Second, Metrics: reg, Logger: log.With("node", cfg.NodeID),
+			SessionTimeout: 6 * time.Second, // the source's minimum
+			Retry:          runtime.Backoff{Initial: 50 * time.Millisecond, Max: 200 * time.Millisecond},
+		}, PreflightTimeout: 5 * time.Second, InstanceID: InstanceIDFor(cfg.NodeID)}), NodeOptions{
+			Kafka: cfg.Kafka, Name: cfg.Name, NodeID: cfg.NodeID, SessionTimeout: cfg.SessionTimeout,
+			ScaleInterval: time.Second, Policy: ScalePolicy{IdleLag: 10, IdleChecks: 3, HighLag: 200},
+			StopTimeout: 10 * time.Second, Secrets: &secret.Resolver{}, Metrics: reg, Logger: log,
+			placeInterval: 250 * time.Millisecond, statusInterval: 250 * time.Millisecond,
+		})
+		if err == nil {
+			pf.mu.Lock()
+			if old := pf.running[cfg.NodeID]; old != nil {
+				old.Close() // a restarted node: its previous members stopped with its Run
+			}
+			pf.running[cfg.NodeID], pf.regs[cfg.NodeID] = ms, reg
+			pf.mu.Unlock()
+		}
+		return n, err
+	}
+	pf.nodes = []*testNode{pf.f.start("n1", nil), pf.f.start("n2", nil), pf.f.start("n3", nil)}
+	t.Cleanup(func() {
+		for _, n := range pf.nodes {
+			n.stop()
+		}
+		for _, ms := range pf.running {
+			ms.Close()
+		}
+	})
+	waitOneLeader(t, 30*time.Second, pf.nodes...)
+	waitNodes(t, 30*time.Second, pf.nodes...)
+	return pf
+}
+
+func (pf *pipeFleet) setDesired(state string) {
+	if _, err := pf.st.Update(pf.t.Context(), "orders", func(r *store.Record) error { r.DesiredState = state; return nil }); err != nil {
+		pf.t.Fatal(err)
+	}
+}
+
+// members counts the nodes running a member of the pipe.
+func (pf *pipeFleet) members() int {
+	pf.mu.Lock()
+	defer pf.mu.Unlock()
+	n := 0
+	for _, ms := range pf.running {
+		n += len(ms.Running())
+	}
+	return n
+}
+
+func (pf *pipeFleet) waitMembers(what string, want int, d time.Duration) {
+	t := pf.t
+	t.Helper()
+	start := time.Now()
+	kafkatest.Eventually(t, d, func() error {
+		if got := pf.members(); got != want {
+			return fmt.Errorf("%s: %d members, want %d", what, got, want)
+		}
+		return nil
+	})
+	t.Logf("%s: %d members after %s", what, want, time.Since(start).Round(100*time.Millisecond))
+}
+
+func (pf *pipeFleet) produce(n int) {
+	recs := make([]*kgo.Record, n)
+	for i := range recs {
+		recs[i] = &kgo.Record{Topic: pf.topic, Partition: int32(i % 12), Value: []byte("r-" + strconv.Itoa(pf.produced+i))}
+	}
+	pf.c.Produce(pf.t, recs...)
+	pf.produced += n
+}
+
+// waitDelivered waits until every record produced was delivered and returns the redeliveries.
+func (pf *pipeFleet) waitDelivered(d time.Duration) int {
+	kafkatest.Eventually(pf.t, d, func() error {
+		if n, _ := pf.sk.distinct(); n != pf.produced {
+			return fmt.Errorf("delivered %d distinct records, want %d", n, pf.produced)
+		}
+		return nil
+	})
+	pf.sk.mu.Lock()
+	defer pf.sk.mu.Unlock()
+	dups := 0
+	for _, n := range pf.sk.got {
+		dups += n - 1
+	}
+	return dups
 }
