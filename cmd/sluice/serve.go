@@ -29,10 +29,14 @@ import (
 )
 
 const serveUsage = `Usage: sluice serve --data-dir DIR [flags]
+       sluice serve --cluster HOST:PORT[,HOST:PORT] [--cluster-name NAME] [--node-id ID] [flags]
 
 Serves the Amazon EventBridge Pipes API, so that the AWS CLI, the SDKs and infrastructure-as-code tools
 manage Sluice's pipes unchanged (point their endpoint at this server), and runs the pipes it manages.
 Pipes are kept in DIR/sluice.db; on start every pipe whose desired state is RUNNING is started again.
+With --cluster the node is one of a cluster: the pipes live in compacted topics of that Kafka cluster
+(__sluice-NAME-pipes, __sluice-NAME-status), every node serves the whole API, and no data directory is
+needed (without one, pipes may write files only under a --file-root).
 
 Requests must be signed (AWS Signature Version 4, service "pipes") with an access key given by
 --access-key-id/--secret-access-key, SLUICE_ACCESS_KEY_ID/SLUICE_SECRET_ACCESS_KEY or --credentials-file
@@ -62,6 +66,7 @@ type serveFlags struct {
 	maxPipes                    int
 	drainTimeout                time.Duration
 	sessionTimeout              time.Duration
+	clusterFlags
 	sandboxFlags
 	awsFlags
 }
@@ -85,6 +90,7 @@ func cmdServe(ctx context.Context, args []string, std stdio) int {
 	fs.IntVar(&f.maxPipes, "max-pipes", 1000, "pipe quota (ServiceQuotaExceededException beyond it)")
 	fs.DurationVar(&f.drainTimeout, "drain-timeout", runtime.DefaultDrainTimeout, "how long a stopping pipe's in-flight batches may take")
 	fs.DurationVar(&f.sessionTimeout, "session-timeout", kafka.DefaultSessionTimeout, "consumer group session `timeout` of every pipe: how long a crashed server's partitions wait for its restart before other members take them ("+kafka.MinSessionTimeout.String()+".."+kafka.MaxSessionTimeout.String()+")")
+	f.clusterFlags.register(fs)
 	f.sandboxFlags.register(fs, "DATA-DIR/files, created when missing")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -108,8 +114,11 @@ func cmdServe(ctx context.Context, args []string, std stdio) int {
 	if err := checkSessionTimeout(f.sessionTimeout); err != nil {
 		return usageErr("%v", err)
 	}
-	if f.dataDir == "" {
-		return usageErr("--data-dir is required")
+	if err := f.clusterFlags.check(f.listen); err != nil {
+		return usageErr("%v", err)
+	}
+	if f.dataDir == "" && f.cluster == "" {
+		return usageErr("--data-dir is required (or --cluster)")
 	}
 	if (f.tlsCert == "") != (f.tlsKey == "") {
 		return usageErr("--tls-cert and --tls-key go together")
@@ -149,14 +158,25 @@ func serveKeys(f serveFlags) (map[string]string, error) {
 }
 
 func serve(ctx context.Context, f serveFlags, keys map[string]string, log *slog.Logger, errw io.Writer) int {
-	st, err := store.Open(f.dataDir, 2*time.Second)
+	var st store.Store
+	var err error
+	if f.cluster != "" {
+		st, err = f.clusterFlags.open(ctx, f.awsEndpoint, f.region, log)
+	} else {
+		st, err = store.Open(f.dataDir, 2*time.Second)
+	}
 	if err != nil {
 		fmt.Fprintf(errw, "sluice serve: %v\n", err)
 		return 1
 	}
 	defer st.Close()
 
-	files, err := serverFiles(f.fileRoots, defaultFileRoot(f.dataDir), false)
+	var files *sandbox.Files
+	if f.dataDir == "" && len(f.fileRoots) == 0 {
+		files, err = sandbox.NewFiles(nil, false) // cluster mode without a data directory: no file access
+	} else {
+		files, err = serverFiles(f.fileRoots, defaultFileRoot(f.dataDir), false)
+	}
 	if err != nil {
 		fmt.Fprintf(errw, "sluice serve: %v\n", err)
 		return 1

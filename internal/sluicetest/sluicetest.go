@@ -211,3 +211,30 @@ func Tail(s string, n int) string {
 	}
 	return "..." + s[len(s)-n:]
 }
+
+// Node is one node of a cluster started by ServeCluster.
+type Node struct {
+	*Proc
+	// ID is the node's --node-id; URL the API's base URL.
+	ID, URL string
+}
+
+// ServeCluster starts n `sluice serve --cluster` nodes (IDs node1..nodeN) on loopback, sharing the
+// cluster name on the Kafka brokers, each with extra flags, and waits until every API answers.
+func ServeCluster(t testing.TB, n int, brokers, cluster string, extra ...string) []*Node {
+	t.Helper()
+	nodes := make([]*Node, n)
+	for i := range n {
+		nodes[i] = ServeNode(t, fmt.Sprintf("node%d", i+1), brokers, cluster, extra...)
+	}
+	return nodes
+}
+
+// ServeNode starts one `sluice serve --cluster brokers --cluster-name cluster --node-id id` on loopback.
+func ServeNode(t testing.TB, id, brokers, cluster string, extra ...string) *Node {
+	t.Helper()
+	args := append([]string{"serve", "--cluster", brokers, "--cluster-name", cluster, "--node-id", id, "--listen", "127.0.0.1:0"}, extra...)
+	p := Start(t, args...)
+	m := p.WaitFor(t, 60*time.Second, `Pipes API on (https?://\S+)`)
+	return &Node{Proc: p, ID: id, URL: m[1]}
+}

@@ -64,10 +64,6 @@ type worker struct {
 	// decided, so the two cannot interleave).
 	starting   bool
 	superseded bool
-	// minRev is the revision of the superseding API call's write: passes act only on a record at
-	// least that new, so that a pass starting before that write lands cannot restart the pipe on the
-	// state the call replaced. The write's notification brings the next pass. 0: no such wait.
-	minRev uint64
 }
 
 // Manager owns the runners of every stored pipe and moves pipes through the lifecycle: API calls
@@ -109,7 +105,12 @@ type Manager struct {
 	gen     uint64
 	running map[string]*instance
 	workers map[string]*worker
-	closed  bool
+	// minRev holds, per pipe whose pass an API call superseded, the revision of that call's write:
+	// passes act only on a record at least that new, so that a pass starting before the write lands
+	// (its worker may even have ended and a new one begun) cannot restart the pipe on the state the
+	// call replaced. The write's notification brings the pass that acts.
+	minRev map[string]uint64
+	closed bool
 }
 
 // ManagerOptions configure a Manager; zero values take the defaults.
@@ -161,7 +162,8 @@ func NewManager(st store.Store, factory Factory, o ManagerOptions) *Manager {
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &Manager{store: st, factory: factory, log: o.Logger, now: o.Now, maxPipes: o.MaxPipes,
 		stopWait: o.StopTimeout, startTO: o.StartTimeout, backoff: o.StartBackoff, deleted: o.OnDeleted,
-		ctx: ctx, cancel: cancel, running: map[string]*instance{}, workers: map[string]*worker{}}
+		ctx: ctx, cancel: cancel, running: map[string]*instance{}, workers: map[string]*worker{},
+		minRev: map[string]uint64{}}
 	m.lifecycle = metrics.NewLifecycle(o.Registerer, m.states)
 	st.Watch(ctx, m.converge)
 	return m
@@ -368,7 +370,7 @@ func (m *Manager) supersede(name string, rev uint64) bool {
 		return false
 	}
 	w.superseded = true
-	w.minRev = rev + 1
+	m.minRev[name] = rev + 1
 	w.cancel()
 	return true
 }
@@ -377,9 +379,7 @@ func (m *Manager) supersede(name string, rev uint64) bool {
 // write: no notification comes, so the worker is told directly.
 func (m *Manager) release(name string) {
 	m.mu.Lock()
-	if w := m.workers[name]; w != nil {
-		w.minRev = 0
-	}
+	delete(m.minRev, name)
 	m.mu.Unlock()
 	m.converge(name)
 }
@@ -455,9 +455,9 @@ func (m *Manager) work(ctx context.Context, name string, w *worker) {
 		return
 	}
 	m.mu.Lock()
-	stale := rec.Revision < w.minRev
+	stale := rec.Revision < m.minRev[name]
 	if !stale {
-		w.minRev = 0
+		delete(m.minRev, name)
 	}
 	m.mu.Unlock()
 	if stale {
@@ -497,13 +497,13 @@ func (m *Manager) work(ctx context.Context, name string, w *worker) {
 			m.finish(w, name, pipe.FailedState(via), err.Error())
 			return
 		}
-		m.start(ctx, w, def, via)
+		m.start(ctx, w, def, rec.DesiredState, via)
 	}
 }
 
 // start builds and runs the pipe's runner, retrying transient failures (see Manager), and records
 // where the transition ended.
-func (m *Manager) start(ctx context.Context, w *worker, def *pipe.Definition, via string) {
+func (m *Manager) start(ctx context.Context, w *worker, def *pipe.Definition, desired, via string) {
 	name := def.Name
 	m.mu.Lock()
 	w.starting = true
@@ -519,6 +519,9 @@ func (m *Manager) start(ctx context.Context, w *worker, def *pipe.Definition, vi
 			"retryIn", Round(r.Delay).String(), "err", r.Err)
 		m.lifecycle.StartRetry(name, r.Next)
 		m.record(w, name, func(r2 *store.Record) error {
+			if r2.CurrentState != via || r2.DesiredState != desired {
+				return errSkip // changed meanwhile: that write's notification brings the next pass
+			}
 			r2.StateReason = stateReason(errors.New(r.Reason()))
 			return nil
 		})
@@ -545,6 +548,11 @@ func (m *Manager) start(ctx context.Context, w *worker, def *pipe.Definition, vi
 	// (OnFatal): decided inside the transaction, so that this, exited() and fatal() agree whichever runs first.
 	stopNow := false
 	err = m.record(w, name, func(r *store.Record) error {
+		if r.CurrentState != via || r.DesiredState != desired {
+			// Changed since this pass read it (in cluster mode, by another node): the pass that
+			// change brings stops this runner first, then does what the record says.
+			return errSkip
+		}
 		select {
 		case <-in.done:
 			if m.ctx.Err() != nil {

@@ -352,3 +352,59 @@ func TestOwnWritesRetryConflicts(t *testing.T) {
 		t.Errorf("after a conflicting Start: %s/%s, want STOPPED/STOPPED", r.DesiredState, r.CurrentState)
 	}
 }
+
+// TestStopDuringStartEndsStopped stops pipes at every moment of a start that retries (failing twice,
+// then building): whatever the interleaving of the retry's writes, the Stop and the notifications,
+// every pipe ends STOPPED with no runner left.
+func TestStopDuringStartEndsStopped(t *testing.T) {
+	var mu sync.Mutex
+	attempts := map[string]int{}
+	f := supervisortest.New()
+	h := newHarness(t, func(s *setup) {
+		s.Options.StartBackoff = supervisor.Backoff{Initial: time.Millisecond, Max: 2 * time.Millisecond}
+		s.Factory = func(ctx context.Context, def *pipe.Definition, hooks supervisor.Hooks) (supervisor.Runner, error) {
+			mu.Lock()
+			attempts[def.Name]++
+			n := attempts[def.Name]
+			mu.Unlock()
+			if n <= 2 {
+				return nil, errRefused
+			}
+			return f.Build(ctx, def, hooks)
+		}
+	})
+	h.factory = f
+	ctx := t.Context()
+	const n = 30
+	for i := range n {
+		name := fmt.Sprint("p", i)
+		h.create(name, pipe.StateRunning)
+		time.Sleep(time.Duration(i%6) * time.Millisecond) // stop at a different moment of the start each time
+		for {
+			_, err := h.mgr.Stop(ctx, name)
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, supervisor.ErrBusy) { // between the build and RUNNING a stop must wait
+				t.Fatalf("Stop(%s): %v", name, err)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	for i := range n {
+		name := fmt.Sprint("p", i)
+		r := h.waitState(name, pipe.StateStopped)
+		if r.DesiredState != pipe.StateStopped {
+			t.Errorf("%s: desired state %s, want STOPPED", name, r.DesiredState)
+		}
+		h.waitRunners(name, func() int { b, _, _ := f.Stats(name); return b }(), 0)
+	}
+	// Settled: nothing restarts them later.
+	time.Sleep(100 * time.Millisecond)
+	for i := range n {
+		name := fmt.Sprint("p", i)
+		if r := h.get(name); r.CurrentState != pipe.StateStopped || h.mgr.Running(name) {
+			t.Errorf("%s: %s, running %v after settling; want STOPPED and no runner", name, r.CurrentState, h.mgr.Running(name))
+		}
+	}
+}

@@ -52,8 +52,8 @@ func Record(name string) *store.Record {
 	}
 }
 
-// comparable drops what the store owns (format version, revision) and normalises JSON spacing.
-func comparable(t *testing.T, r *store.Record) *store.Record {
+// normalized drops what the store owns (format version, revision) and normalises JSON spacing.
+func normalized(t *testing.T, r *store.Record) *store.Record {
 	t.Helper()
 	c := r.Clone()
 	c.Version, c.Revision = 0, 0
@@ -96,7 +96,7 @@ func testCRUD(t *testing.T, s store.Store) {
 		if got.Revision != 1 {
 			t.Errorf("Get(%s).Revision = %d, want 1", n, got.Revision)
 		}
-		if diff := cmp.Diff(comparable(t, Record(n)), comparable(t, got)); diff != "" {
+		if diff := cmp.Diff(normalized(t, Record(n)), normalized(t, got)); diff != "" {
 			t.Errorf("Get(%s) differs from the record created (-want +got):\n%s", n, diff)
 		}
 	}

@@ -1,0 +1,38 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestClusterFlagsCheck(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		f    clusterFlags
+		want string // substring of the error; "" for none
+	}{
+		{"single node", clusterFlags{}, ""},
+		{"node id without cluster", clusterFlags{nodeID: "a"}, "need --cluster"},
+		{"cluster", clusterFlags{cluster: "127.0.0.1:9092,127.0.0.2:9092", clusterName: "prod", nodeID: "n1"}, ""},
+		{"bad broker", clusterFlags{cluster: "kafka", clusterName: "prod"}, "want host:port"},
+		{"bad name", clusterFlags{cluster: "k:9092", clusterName: "a/b"}, "--cluster-name"},
+		{"bad node", clusterFlags{cluster: "k:9092", clusterName: "p", nodeID: "n 1"}, "--node-id"},
+		{"auth without credentials", clusterFlags{cluster: "k:9092", clusterName: "p", nodeID: "n", clusterAuth: "SCRAM-SHA-512"}, "needs --cluster-credentials"},
+		{"unknown auth", clusterFlags{cluster: "k:9092", clusterName: "p", nodeID: "n", clusterAuth: "KERBEROS", clusterCreds: "env:X"}, "want PLAIN"},
+		{"credentials without auth", clusterFlags{cluster: "k:9092", clusterName: "p", nodeID: "n", clusterCreds: "env:X"}, "needs --cluster-auth"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := tc.f
+			err := f.check("127.0.0.1:9400")
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("check() = %v, want nil", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("check() = %v, want an error containing %q", err, tc.want)
+			}
+			if tc.want == "" && f.cluster != "" && f.nodeID == "" {
+				t.Errorf("no default node ID")
+			}
+		})
+	}
+}
