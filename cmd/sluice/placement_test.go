@@ -6,12 +6,16 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -64,7 +68,7 @@ func TestClusterPlacementKill(t *testing.T) {
 	root := t.TempDir()
 	out := filepath.Join(root, "out.jsonl")
 	nodes := sluicetest.ServeCluster(t, 3, broker, cluster, "--file-root", root, "--scale-interval", "1s", "--session-timeout", "6s")
-	body := pipeBody(t, broker, topic, map[string]any{"DesiredState": "RUNNING", "Target": "file://" + out}, nil)
+	body := pipeBody(t, broker, topic, map[string]any{"DesiredState": "RUNNING", "Target": "file://" + out}, map[string]any{"ConsumerGroupID": topic})
 	if code, resp := apiCall(t, http.MethodPost, nodes[0].URL+"/v1/pipes/orders", body); code != http.StatusOK {
 		t.Fatalf("CreatePipe = %d %s", code, resp)
 	}
@@ -122,4 +126,120 @@ func TestClusterPlacementKill(t *testing.T) {
 			t.Logf("%s logged scaling decisions (it leads or led)", n.ID)
 		}
 	}
+}
+
+// TestClusterPlacementScaling runs three `sluice serve --cluster --scale-interval 1s` processes on the
+// real broker with a slow HTTP target: a backlog on a 12-partition topic grows the pipe from 1 member to
+// one on each node; drained, the idle pipe shrinks back to 1; grown again, a target answering 429
+// shrinks it to 1; every record is delivered. Each decision is read from the leader's log.
+func TestClusterPlacementScaling(t *testing.T) {
+	c := kafkatest.Real(t)
+	broker := c.Bootstrap[0]
+	var rnd [5]byte
+	_, _ = rand.Read(rnd[:])
+	cluster := "scale-" + hex.EncodeToString(rnd[:])
+	t.Cleanup(func() {
+		cl, err := kgo.NewClient(kgo.SeedBrokers(c.Bootstrap...))
+		if err != nil {
+			return
+		}
+		defer cl.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, _ = kadm.NewClient(cl).DeleteTopics(ctx, "__sluice-"+cluster+"-pipes", "__sluice-"+cluster+"-status",
+			"__sluice-"+cluster+"-control", "__sluice-"+cluster+"-assignments")
+	})
+	var delay atomic.Int64
+	var throttle atomic.Bool
+	var mu sync.Mutex
+	got := map[string]bool{}
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		time.Sleep(time.Duration(delay.Load()) * time.Millisecond)
+		if throttle.Load() {
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		mu.Lock()
+		for _, m := range deliveredValue.FindAllSubmatch(b, -1) {
+			if v, err := base64.StdEncoding.DecodeString(string(m[1])); err == nil {
+				got[string(v)] = true
+			}
+		}
+		mu.Unlock()
+	}))
+	t.Cleanup(target.Close)
+	topic := c.CreateTopic(t, 12)
+	nodes := sluicetest.ServeCluster(t, 3, broker, cluster, "--scale-interval", "1s", "--session-timeout", "6s")
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, n := range nodes {
+				t.Logf("%s stderr:\n%s", n.ID, sluicetest.Tail(n.Proc.Stderr.String(), 3000))
+			}
+		}
+	})
+	body := pipeBody(t, broker, topic, map[string]any{"DesiredState": "RUNNING", "Target": target.URL + "/events"}, map[string]any{"ConsumerGroupID": topic})
+	if code, resp := apiCall(t, http.MethodPost, nodes[0].URL+"/v1/pipes/orders", body); code != http.StatusOK {
+		t.Fatalf("CreatePipe = %d %s", code, resp)
+	}
+	produced := 0
+	produce := func(n int) {
+		recs := make([]*kgo.Record, n)
+		for i := range recs {
+			recs[i] = &kgo.Record{Topic: topic, Partition: int32(i % 12), Value: []byte("r-" + strconv.Itoa(produced+i))}
+		}
+		c.Produce(t, recs...)
+		produced += n
+	}
+	// decided waits until a node's log (the leader's) holds more than `after` decisions matching re.
+	count := func(re *regexp.Regexp) int {
+		n := 0
+		for _, nd := range nodes {
+			n += len(re.FindAllString(nd.Proc.Stderr.String(), -1))
+		}
+		return n
+	}
+	decided := func(what, re string, d time.Duration) {
+		t.Helper()
+		rx := regexp.MustCompile(re)
+		before := count(rx)
+		start := time.Now()
+		kafkatest.Eventually(t, d, func() error {
+			if count(rx) <= before {
+				return fmt.Errorf("%s: no log line matching %q yet", what, re)
+			}
+			return nil
+		})
+		t.Logf("%s after %s", what, time.Since(start).Round(100*time.Millisecond))
+	}
+	delay.Store(20)
+	produce(6000)
+	decided("backlog: grown to one member per node", `"msg":"scaling decision".*"direction":"up","members":3,"reason":"lag_growing"`, 60*time.Second)
+	delay.Store(0)
+	decided("idle: shrunk to one member", `"msg":"scaling decision".*"direction":"down","members":1,"reason":"lag_idle"`, 60*time.Second)
+	delay.Store(20)
+	produce(6000)
+	decided("backlog again: 3 members", `"msg":"scaling decision".*"direction":"up","members":3,"reason":"lag_growing"`, 60*time.Second)
+	throttle.Store(true)
+	decided("429: shrunk to one member", `"msg":"scaling decision".*"direction":"down","members":1,"reason":"target_overload"`, 60*time.Second)
+	throttle.Store(false)
+	delay.Store(0)
+	kafkatest.Eventually(t, 90*time.Second, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(got) != produced {
+			return fmt.Errorf("%d of %d delivered", len(got), produced)
+		}
+		return nil
+	})
+	started := 0
+	for _, n := range nodes {
+		if strings.Contains(n.Proc.Stderr.String(), "cluster member started") {
+			started++
+		}
+	}
+	if started != 3 {
+		t.Errorf("%d nodes ran a member, want 3", started)
+	}
+	t.Logf("all %d records delivered; members ran on %d nodes", produced, started)
 }
