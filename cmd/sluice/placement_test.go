@@ -45,8 +45,9 @@ func distinctDelivered(t *testing.T, path string) int {
 }
 
 // TestClusterPlacementKill runs three `sluice serve --cluster --scale-interval 1s` processes on the real
-// broker: the leader places the RUNNING pipe's member on one node, which delivers; `kill -9` of that
-// node while it delivers loses nothing, and delivery resumes on the others.
+// broker: the leader places the RUNNING pipe's member on one node, which delivers; StopPipe on another
+// node stops it within 5 s and StartPipe on a third resumes from the committed offsets; `kill -9` of the
+// node delivering loses nothing, and delivery resumes on the others within 15 s.
 func TestClusterPlacementKill(t *testing.T) {
 	c := kafkatest.Real(t)
 	broker := c.Bootstrap[0]
@@ -93,9 +94,56 @@ func TestClusterPlacementKill(t *testing.T) {
 		return fmt.Errorf("no node started a member")
 	})
 	t.Logf("the first member runs on %s", runner.ID)
+	// StopPipe on node 2 stops delivery on every node within 5 s; StartPipe on node 3 resumes from the
+	// committed offsets.
+	produce(1000)
+	kafkatest.Eventually(t, 30*time.Second, func() error {
+		if got := distinctDelivered(t, out); got != produced {
+			return fmt.Errorf("%d of %d delivered", got, produced)
+		}
+		return nil
+	})
+	if code, resp := apiCall(t, http.MethodPost, nodes[1].URL+"/v1/pipes/orders/stop", ""); code != http.StatusOK {
+		t.Fatalf("StopPipe on node2 = %d %s", code, resp)
+	}
+	stopped := time.Now()
+	kafkatest.Eventually(t, 5*time.Second, func() error {
+		if !strings.Contains(runner.Proc.Stderr.String(), "cluster member stopped") {
+			return fmt.Errorf("the member on %s has not stopped", runner.ID)
+		}
+		return nil
+	})
+	t.Logf("StopPipe on node2: the member on %s stopped %s later", runner.ID, time.Since(stopped).Round(100*time.Millisecond))
+	produce(500)
+	time.Sleep(3 * time.Second)
+	if got := distinctDelivered(t, out); got != produced-500 {
+		t.Fatalf("after StopPipe: %d delivered, want %d (nothing of the 500 produced since)", got, produced-500)
+	}
+	if code, resp := apiCall(t, http.MethodPost, nodes[2].URL+"/v1/pipes/orders/start", ""); code != http.StatusOK {
+		t.Fatalf("StartPipe on node3 = %d %s", code, resp)
+	}
+	kafkatest.Eventually(t, 30*time.Second, func() error {
+		if got := distinctDelivered(t, out); got != produced {
+			return fmt.Errorf("after StartPipe: %d of %d delivered", got, produced)
+		}
+		return nil
+	})
+	// The member may now run on another node: find it again.
+	runner = nil
+	kafkatest.Eventually(t, 30*time.Second, func() error {
+		for _, n := range nodes {
+			if strings.Count(n.Proc.Stderr.String(), "cluster member started") > strings.Count(n.Proc.Stderr.String(), "cluster member stopped") {
+				runner = n
+				return nil
+			}
+		}
+		return fmt.Errorf("no node runs a member")
+	})
+	t.Logf("StartPipe on node3: all %d delivered; the member runs on %s", produced, runner.ID)
+
 	produce(3000)
 	kafkatest.Eventually(t, 30*time.Second, func() error {
-		if got := distinctDelivered(t, out); got < 1000 {
+		if got := distinctDelivered(t, out); got < produced-2000 {
 			return fmt.Errorf("%d delivered", got)
 		}
 		return nil
