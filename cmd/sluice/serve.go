@@ -19,6 +19,7 @@ import (
 
 	"github.com/sluicehq/sluice/internal/api"
 	"github.com/sluicehq/sluice/internal/awsid"
+	"github.com/sluicehq/sluice/internal/cluster"
 	"github.com/sluicehq/sluice/internal/console"
 	"github.com/sluicehq/sluice/internal/plugin"
 	"github.com/sluicehq/sluice/internal/runtime"
@@ -70,6 +71,7 @@ type serveFlags struct {
 	drainTimeout                time.Duration
 	sessionTimeout              time.Duration
 	clusterFlags
+	placementFlags
 	sandboxFlags
 	awsFlags
 }
@@ -94,6 +96,7 @@ func cmdServe(ctx context.Context, args []string, std stdio) int {
 	fs.DurationVar(&f.drainTimeout, "drain-timeout", runtime.DefaultDrainTimeout, "how long a stopping pipe's in-flight batches may take")
 	fs.DurationVar(&f.sessionTimeout, "session-timeout", kafka.DefaultSessionTimeout, "consumer group session `timeout` of every pipe: how long a crashed server's partitions wait for its restart before other members take them ("+kafka.MinSessionTimeout.String()+".."+kafka.MaxSessionTimeout.String()+")")
 	f.clusterFlags.register(fs)
+	f.placementFlags.register(fs)
 	f.sandboxFlags.register(fs, "DATA-DIR/files, created when missing")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -197,7 +200,7 @@ func serve(ctx context.Context, f serveFlags, keys map[string]string, log *slog.
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	secrets := &secret.Resolver{AWSEndpoint: f.awsEndpoint, Region: f.region, Logger: log, Files: policy.Files}
 	xlog := console.NewLogTap(errw) // the execution log goes to stderr, and its last records to the console
-	factory := supervisor.RuntimeFactory(supervisor.RuntimeOptions{Deps: runtime.Deps{
+	ro := supervisor.RuntimeOptions{Deps: runtime.Deps{
 		Registry:       plugin.Default,
 		Secrets:        secrets,
 		ExecutionLog:   xlog,
@@ -208,7 +211,21 @@ func serve(ctx context.Context, f serveFlags, keys map[string]string, log *slog.
 		Account:        f.account,
 		DrainTimeout:   f.drainTimeout,
 		SessionTimeout: f.sessionTimeout,
-	}, AWS: f.awsFlags.provider(f.region, log).For})
+	}, AWS: f.awsFlags.provider(f.region, log).For}
+	factory := supervisor.RuntimeFactory(ro)
+	if f.cluster != "" && f.scaleInterval > 0 { // placement.go: the leader places members; the Manager keeps the lifecycle
+		placeCtx, stopPlacement := context.WithCancel(ctx)
+		ro.InstanceID = cluster.InstanceIDFor(f.nodeID) // each node's member is the static member <group>-<node>
+		wait, err := startPlacement(placeCtx, f, st, supervisor.RuntimeFactory(ro), reg, f.awsEndpoint, f.region, log)
+		if err != nil {
+			stopPlacement()
+			fmt.Fprintf(errw, "sluice serve: %v\n", err)
+			return 1
+		}
+		defer wait()
+		defer stopPlacement()
+		factory = placementFactory
+	}
 	mgr := supervisor.NewManager(st, factory, supervisor.ManagerOptions{MaxPipes: f.maxPipes,
 		StopTimeout: f.drainTimeout + 10*time.Second, Registerer: reg, Logger: log, Registry: plugin.Default})
 	srv, err := api.NewServer(api.Config{

@@ -33,6 +33,9 @@ type RuntimeOptions struct {
 	// method value awsclient.Provider.For, so that every pipe's AWS calls are made with its own role
 	// (and a RoleArn changed by UpdatePipe takes effect on the restart). Nil leaves Deps.AWS as it is.
 	AWS func(pipeName, roleArn string, sb sandbox.Policy) plugin.AWSConfig
+	// InstanceID, when set, gives each pipe's source its static group member ID (Deps.InstanceID): in
+	// cluster mode "<group>-<node>", so that a restarted node takes its members' partitions back.
+	InstanceID func(def *pipe.Definition) string
 }
 
 // RuntimeFactory returns a Factory that runs pipes with internal/runtime, their target and enrichment
@@ -54,6 +57,9 @@ func RuntimeFactory(o RuntimeOptions) Factory {
 		deps := o.Deps
 		if o.AWS != nil {
 			deps.AWS = o.AWS(def.Name, def.RoleArn, deps.Sandbox)
+		}
+		if o.InstanceID != nil {
+			deps.InstanceID = o.InstanceID(def)
 		}
 		if o.AutoStop.After >= 0 && hooks.OnFatal != nil {
 			deps.Watch = autoStopWatch(def, hooks, o.AutoStop.withDefaults())
