@@ -9,7 +9,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"path/filepath"
+	"net/http/httptest"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -24,9 +25,10 @@ import (
 
 // TestConsoleMembersByNode runs two `sluice serve --cluster --scale-interval 1s` processes on the real
 // broker: the pipe page of either node lists the node the leader placed the pipe's member on, its
-// static member `<group>-<node>` and the 4 partitions the broker gave it (read with DescribeGroups),
-// and the console's event stream carries the same rows for app.js to redraw. A single node's page has
-// no such table (TestConsole* in internal/api).
+// static member `<group>-<node>` and the 4 partitions the broker gave it (read with DescribeGroups);
+// after a backlog made the leader add a member, both nodes with their share of the partitions; and
+// the console's event stream carries the same rows for app.js to redraw. A single node's page has no
+// such table (TestConsoleKeyless in internal/api).
 func TestConsoleMembersByNode(t *testing.T) {
 	c := kafkatest.Real(t)
 	broker := c.Bootstrap[0]
@@ -44,10 +46,15 @@ func TestConsoleMembersByNode(t *testing.T) {
 		_, _ = kadm.NewClient(cl).DeleteTopics(ctx, "__sluice-"+cluster+"-pipes", "__sluice-"+cluster+"-status",
 			"__sluice-"+cluster+"-control", "__sluice-"+cluster+"-assignments")
 	})
+	// A slow target: a backlog makes the leader add a member on the other node.
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		time.Sleep(20 * time.Millisecond)
+	}))
+	t.Cleanup(target.Close)
 	topic := c.CreateTopic(t, 4)
-	root := t.TempDir()
-	nodes := sluicetest.ServeCluster(t, 2, broker, cluster, "--file-root", root, "--scale-interval", "1s", "--session-timeout", "6s")
-	body := pipeBody(t, broker, topic, map[string]any{"DesiredState": "RUNNING", "Target": "file://" + filepath.Join(root, "out.jsonl")},
+	nodes := sluicetest.ServeCluster(t, 2, broker, cluster, "--scale-interval", "1s", "--session-timeout", "6s")
+	body := pipeBody(t, broker, topic, map[string]any{"DesiredState": "RUNNING", "Target": target.URL + "/events"},
 		map[string]any{"ConsumerGroupID": topic})
 	if code, resp := apiCall(t, http.MethodPost, nodes[0].URL+"/v1/pipes/orders", body); code != http.StatusOK {
 		t.Fatalf("CreatePipe = %d %s", code, resp)
@@ -81,6 +88,40 @@ func TestConsoleMembersByNode(t *testing.T) {
 	}
 	t.Logf("both pages list %s on %s with partitions 0-3, %s after the member started", member, runner.ID, time.Since(start).Round(100*time.Millisecond))
 
+	// A backlog: a member on each node, the 4 partitions split between them.
+	recs := make([]*kgo.Record, 2000)
+	for i := range recs {
+		recs[i] = &kgo.Record{Topic: topic, Partition: int32(i % 4), Value: []byte(fmt.Sprint("r-", i))}
+	}
+	c.Produce(t, recs...)
+	start = time.Now()
+	row := regexp.MustCompile(`<tr><td>(node\d)</td><td><code>([^<]*)</code></td><td>([^<]*)</td></tr>`)
+	for _, n := range nodes {
+		kafkatest.Eventually(t, 60*time.Second, func() error {
+			page := get(t, n.URL+"/console/pipes/orders")
+			i := strings.Index(page, `<tbody id="members">`)
+			if i < 0 {
+				return fmt.Errorf("%s: the pipe page has no members table", n.ID)
+			}
+			rows, _, _ := strings.Cut(page[i:], "</tbody>")
+			ms := row.FindAllStringSubmatch(rows, -1)
+			var parts []string
+			for j, m := range ms {
+				if m[1] != nodes[j%2].ID || m[2] != topic+"-"+m[1] || m[3] == "none yet" {
+					return fmt.Errorf("%s: row %d is %q; want %s, its member and its partitions", n.ID, j, m[0], nodes[j%2].ID)
+				}
+				parts = append(parts, strings.Split(m[3], ", ")...)
+			}
+			slices.Sort(parts)
+			if len(ms) != 2 || !slices.Equal(parts, []string{"0", "1", "2", "3"}) {
+				return fmt.Errorf("%s: members table %s; want node1 and node2 sharing partitions 0-3", n.ID, rows)
+			}
+			return nil
+		})
+	}
+	t.Logf("with a backlog both pages list a member on node1 and one on node2 sharing partitions 0-3, %s after producing",
+		time.Since(start).Round(100*time.Millisecond))
+
 	// The event stream of the other node's console carries the rows app.js redraws.
 	other := nodes[0]
 	if other == runner {
@@ -113,8 +154,16 @@ func TestConsoleMembersByNode(t *testing.T) {
 			t.Fatalf("event: %v: %s", err, data)
 		}
 		ms := msg.Pipe.Members
-		if len(ms) != 1 || ms[0].Node != runner.ID || ms[0].MemberID != member || !slices.Equal(ms[0].Partitions, []int32{0, 1, 2, 3}) {
-			t.Fatalf("event's members = %+v; want %s as %s with partitions 0-3", ms, runner.ID, member)
+		var parts []int32
+		for j, m := range ms {
+			if m.Node != nodes[j%2].ID || m.MemberID != topic+"-"+m.Node || len(m.Partitions) == 0 {
+				t.Errorf("event's member %d = %+v; want %s, its member and its partitions", j, m, nodes[j%2].ID)
+			}
+			parts = append(parts, m.Partitions...)
+		}
+		slices.Sort(parts)
+		if len(ms) != 2 || !slices.Equal(parts, []int32{0, 1, 2, 3}) {
+			t.Fatalf("event's members = %+v; want node1 and node2 sharing partitions 0-3", ms)
 		}
 		return
 	}
