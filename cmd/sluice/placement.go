@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/internal/cluster"
+	"github.com/sluicehq/sluice/internal/console"
 	"github.com/sluicehq/sluice/internal/kafkaauth"
 	"github.com/sluicehq/sluice/internal/pipe"
 	"github.com/sluicehq/sluice/internal/plugin"
@@ -45,22 +46,23 @@ func placementFactory(context.Context, *pipe.Definition, supervisor.Hooks) (supe
 }
 
 // startPlacement joins the cluster's election and runs this node's members with factory until ctx
-// ends; the returned function waits for the node to leave and its members to stop.
+// ends; wait waits for the node to leave and its members to stop. members is the console's "Members
+// by node" (api.Config.Members).
 func startPlacement(ctx context.Context, f serveFlags, st store.Store, factory supervisor.Factory, reg *prometheus.Registry,
-	awsEndpoint, region string, log *slog.Logger) (func(), error) {
+	awsEndpoint, region string, log *slog.Logger) (wait func(), members func(context.Context, string) ([]console.Member, error), err error) {
 	secrets := &secret.Resolver{AWSEndpoint: awsEndpoint, Region: region, Logger: log}
 	opts, err := kafkaauth.Options(ctx, kafkaauth.Auth{Mechanism: f.clusterAuth, SecretRef: f.clusterCreds, RootCARef: f.clusterCA}, secrets)
 	if err != nil {
-		return nil, fmt.Errorf("cluster credentials: %w", err)
+		return nil, nil, fmt.Errorf("cluster credentials: %w", err)
 	}
 	opts = append(opts, kgo.SeedBrokers(strings.Split(f.cluster, ",")...))
-	node, members, err := cluster.Start(ctx, st, factory, cluster.NodeOptions{
+	node, ms, err := cluster.Start(ctx, st, factory, cluster.NodeOptions{
 		Kafka: opts, Name: "__sluice-" + f.clusterName, NodeID: f.nodeID, SessionTimeout: f.sessionTimeout,
 		ScaleInterval: f.scaleInterval, StopTimeout: f.drainTimeout + 10*time.Second,
 		Secrets: plugin.SecretResolver(secrets), Metrics: reg, Logger: log,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("joining the cluster's placement: %w", err)
+		return nil, nil, fmt.Errorf("joining the cluster's placement: %w", err)
 	}
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -68,5 +70,13 @@ func startPlacement(ctx context.Context, f serveFlags, st store.Store, factory s
 			log.Error("cluster placement stopped", "error", err)
 		}
 	})
-	return func() { wg.Wait(); members.Close() }, nil
+	view := cluster.NewView(node, st, secrets, log)
+	return func() { wg.Wait(); ms.Close() }, func(ctx context.Context, name string) ([]console.Member, error) {
+		pm, err := view.Members(ctx, name)
+		out := make([]console.Member, len(pm))
+		for i, m := range pm {
+			out[i] = console.Member{Node: m.Node, MemberID: m.InstanceID, Partitions: m.Partitions}
+		}
+		return out, err
+	}, nil
 }

@@ -213,10 +213,12 @@ func serve(ctx context.Context, f serveFlags, keys map[string]string, log *slog.
 		SessionTimeout: f.sessionTimeout,
 	}, AWS: f.awsFlags.provider(f.region, log).For}
 	factory := supervisor.RuntimeFactory(ro)
+	// members fills the console's "Members by node" (cluster placement only).
+	var members func(context.Context, string) ([]console.Member, error)
 	if f.cluster != "" && f.scaleInterval > 0 { // placement.go: the leader places members; the Manager keeps the lifecycle
 		placeCtx, stopPlacement := context.WithCancel(ctx)
 		ro.InstanceID = cluster.InstanceIDFor(f.nodeID) // each node's member is the static member <group>-<node>
-		wait, err := startPlacement(placeCtx, f, st, supervisor.RuntimeFactory(ro), reg, f.awsEndpoint, f.region, log)
+		wait, mf, err := startPlacement(placeCtx, f, st, supervisor.RuntimeFactory(ro), reg, f.awsEndpoint, f.region, log)
 		if err != nil {
 			stopPlacement()
 			fmt.Fprintf(errw, "sluice serve: %v\n", err)
@@ -224,14 +226,14 @@ func serve(ctx context.Context, f serveFlags, keys map[string]string, log *slog.
 		}
 		defer wait()
 		defer stopPlacement()
-		factory = placementFactory
+		factory, members = placementFactory, mf
 	}
 	mgr := supervisor.NewManager(st, factory, supervisor.ManagerOptions{MaxPipes: f.maxPipes,
 		StopTimeout: f.drainTimeout + 10*time.Second, Registerer: reg, Logger: log, Registry: plugin.Default})
 	srv, err := api.NewServer(api.Config{
 		Store: st, Supervisor: mgr, Registry: plugin.Default, Region: f.region, Account: f.account, Keys: keys,
 		Registerer: reg, Gatherer: reg, Logger: log, Sandbox: policy,
-		Console: &console.Options{Secrets: secrets, Egress: policy.Egress, ExecutionLog: xlog},
+		Console: &console.Options{Secrets: secrets, Egress: policy.Egress, ExecutionLog: xlog}, Members: members,
 	})
 	if err != nil {
 		ln.Close()

@@ -20,6 +20,9 @@ import (
 // CSRF tokens instead); with keys it signs its visitors in itself.
 func (s *Server) withConsole(o console.Options, api http.Handler) (http.Handler, error) {
 	o.Backend = consoleBackend{s}
+	if s.cfg.Members != nil {
+		o.Backend = membersBackend{consoleBackend{s}}
+	}
 	o.Keys = s.cfg.Keys
 	o.Region, o.Account = s.cfg.Region, s.cfg.Account
 	if o.Logger == nil {
@@ -135,4 +138,13 @@ func (b consoleBackend) Metrics(ctx context.Context) (map[string]console.Snapsho
 		return nil, errors.New("the server has no metrics registry")
 	}
 	return console.Gather(b.s.cfg.Gatherer)
+}
+
+// membersBackend is the console's Backend in cluster mode: it also implements console.MembersBackend,
+// so that the pipe page lists which node runs which member. A distinct type, because the console
+// shows the list whenever its Backend has the method.
+type membersBackend struct{ consoleBackend }
+
+func (b membersBackend) Members(ctx context.Context, name string) ([]console.Member, error) {
+	return b.s.cfg.Members(ctx, name)
 }

@@ -118,6 +118,9 @@ func TestConsoleKeyless(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(body, `id="state"`) {
 		t.Errorf("GET the pipe page = %d", resp.StatusCode)
 	}
+	if strings.Contains(body, "Members by node") { // cluster mode only (cmd/sluice TestConsoleMembersByNode)
+		t.Error("a single node's pipe page shows the cluster's members table")
+	}
 	// Editing: a body UpdatePipe refuses comes back with its error beside the editor; a good one updates.
 	resp, body = do(t, c, "POST", h.hs.URL+"/console/pipes/c1/edit", url.Values{"csrf": {token}, "definition": {`{"Target": ""}`}}, nil)
 	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, `id="definition-error"`) {

@@ -83,6 +83,9 @@ type Config struct {
 	// Console, when set, serves the web console at / and under /console/ on the same handler, with the
 	// same access keys (console.go); its Backend, Keys, Region and Account are filled in here.
 	Console *console.Options
+	// Members, in cluster mode, says which nodes run a pipe's members and the partitions they own: the
+	// console's pipe page lists them ("Members by node"). Nil (a single node) leaves the list out.
+	Members func(ctx context.Context, name string) ([]console.Member, error)
 	// Registry holds the target and enrichment plugins that CreatePipe and UpdatePipe validate with
 	// (pipe.Load); nil means plugin.Default. Give supervisor.RuntimeOptions.Deps.Registry the same value.
 	Registry *plugin.Registry

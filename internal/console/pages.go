@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -406,8 +407,27 @@ func (c *Console) members(ctx context.Context, name string) []Member {
 	}
 	m, err := mb.Members(ctx, name)
 	if err != nil {
-		c.log.Warn("console: reading the members of a pipe", "pipe", name, "err", err)
-		return nil
+		// The nodes may still be known without the partitions; the event stream asks every second,
+		// hence Debug.
+		c.log.Debug("console: reading the members of a pipe", "pipe", name, "err", err)
+	}
+	if m == nil {
+		m = []Member{} // non-nil: the page keeps the section (cluster mode) and says no member runs
 	}
 	return m
+}
+
+// partitionList is a member's partitions as the page shows them: "0, 1, 2", or "none yet".
+func partitionList(ps []int32) string {
+	if len(ps) == 0 {
+		return "none yet"
+	}
+	var b strings.Builder
+	for i, p := range ps {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(strconv.Itoa(int(p)))
+	}
+	return b.String()
 }

@@ -114,11 +114,16 @@ func (c *Console) pipeView(s session, d *pipeData) string {
 		lagRows(w, d.Offsets, d.Lag)
 		w.raw("</tbody></table>\n</section>\n")
 
-		if len(d.Members) > 0 {
-			w.raw("<section aria-labelledby=\"h-members\"><h2 id=\"h-members\">Members by node</h2>\n<table class=\"members\"><thead><tr>" +
+		if d.Members != nil { // cluster mode: app.js redraws the rows from the event stream
+			w.raw("<section aria-labelledby=\"h-members\"><h2 id=\"h-members\">Members by node</h2>\n" +
+				"<p class=\"help\">Where the leader placed the pipe's members, and the partitions the broker gave each " +
+				"(the pipe's consumer group; each member is <code>&lt;group&gt;-&lt;node&gt;</code>).</p>\n<table class=\"members\"><thead><tr>" +
 				"<th scope=\"col\">Node</th><th scope=\"col\">Member</th><th scope=\"col\">Partitions</th></tr></thead>\n<tbody id=\"members\">")
 			for _, m := range d.Members {
-				w.f("<tr><td>%s</td><td><code>%s</code></td><td>%s</td></tr>", m.Node, m.MemberID, jsonAttr(m.Partitions))
+				w.f("<tr><td>%s</td><td><code>%s</code></td><td>%s</td></tr>", m.Node, m.MemberID, partitionList(m.Partitions))
+			}
+			if len(d.Members) == 0 {
+				w.raw("<tr><td colspan=\"3\">No member runs the pipe now.</td></tr>")
 			}
 			w.raw("</tbody></table>\n</section>\n")
 		}

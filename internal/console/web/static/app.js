@@ -142,6 +142,7 @@
         lb.appendChild(tr);
       }
     }
+    updateMembers(d.members);
     const oe = $("#offsets-error");
     if (oe) { oe.textContent = d.offsetsError || ""; oe.hidden = !d.offsetsError; }
     const tb = $("#lag");
@@ -161,6 +162,29 @@
       const tr = document.createElement("tr"), td = document.createElement("td");
       td.colSpan = 4; td.textContent = "No partitions known yet.";
       tr.appendChild(td); tb.appendChild(tr);
+    }
+  }
+
+  // The cluster's "Members by node" table (present only in cluster mode), redrawn from the event.
+  function updateMembers(ms) {
+    const mb = $("#members");
+    if (!mb || !ms) return;
+    while (mb.firstChild) mb.removeChild(mb.firstChild);
+    for (const m of ms) {
+      const tr = document.createElement("tr"), code = document.createElement("code");
+      const parts = m.partitions && m.partitions.length ? m.partitions.join(", ") : "none yet";
+      code.textContent = m.memberId;
+      [m.node, code, parts].forEach(v => {
+        const td = document.createElement("td");
+        if (typeof v === "string") td.textContent = v; else td.appendChild(v);
+        tr.appendChild(td);
+      });
+      mb.appendChild(tr);
+    }
+    if (!ms.length) {
+      const tr = document.createElement("tr"), td = document.createElement("td");
+      td.colSpan = 3; td.textContent = "No member runs the pipe now.";
+      tr.appendChild(td); mb.appendChild(tr);
     }
   }
 
