@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/pipes"
+	"github.com/aws/aws-sdk-go-v2/service/pipes/types"
 
 	"github.com/sluicehq/sluice/internal/console"
 )
@@ -194,6 +195,7 @@ func TestConsoleKeys(t *testing.T) {
 		t.Fatalf("GET / signed in = %d", resp.StatusCode)
 	}
 	h.create("k1", "STOPPED")
+	h.waitState("k1", types.PipeStateStopped) // StartPipe on a pipe still CREATING is a ConflictException
 	resp, _ = do(t, c, "POST", h.hs.URL+"/console/pipes/k1/start", url.Values{}, cookie)
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("POST start without the CSRF token = %d, want 403", resp.StatusCode)
