@@ -1,8 +1,10 @@
 package main
 
 import (
+	"flag"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestClusterFlagsCheck(t *testing.T) {
@@ -34,5 +36,34 @@ func TestClusterFlagsCheck(t *testing.T) {
 				t.Errorf("no default node ID")
 			}
 		})
+	}
+}
+
+// TestScaleIntervalFlag: placement and scaling are on by default in cluster mode, checking every minute
+// as Pipes does (issue 13); 0 turns them off; a negative interval is refused.
+func TestScaleIntervalFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want time.Duration
+		err  string
+	}{
+		{nil, time.Minute, ""},
+		{[]string{"--scale-interval", "0"}, 0, ""},
+		{[]string{"--scale-interval", "1s"}, time.Second, ""},
+		{[]string{"--scale-interval", "-1s"}, -time.Second, "want a positive duration"},
+	} {
+		var p placementFlags
+		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+		p.register(fs)
+		if err := fs.Parse(tc.args); err != nil {
+			t.Fatalf("parse %v: %v", tc.args, err)
+		}
+		if p.scaleInterval != tc.want {
+			t.Errorf("%v: scale interval %s, want %s", tc.args, p.scaleInterval, tc.want)
+		}
+		err := p.check()
+		if (tc.err == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.err)) {
+			t.Errorf("%v: check() = %v, want %q", tc.args, err, tc.err)
+		}
 	}
 }

@@ -65,7 +65,8 @@ func TestClusterThreeNodes(t *testing.T) {
 		defer cl.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		_, _ = kadm.NewClient(cl).DeleteTopics(ctx, "__sluice-"+cluster+"-pipes", "__sluice-"+cluster+"-status")
+		_, _ = kadm.NewClient(cl).DeleteTopics(ctx, "__sluice-"+cluster+"-pipes", "__sluice-"+cluster+"-status",
+			"__sluice-"+cluster+"-control", "__sluice-"+cluster+"-assignments") // placement runs by default
 	})
 	topic := c.CreateTopic(t, 1)
 	root := t.TempDir()
@@ -201,6 +202,29 @@ func TestClusterThreeNodes(t *testing.T) {
 		}
 		return nil
 	})
+	// With placement the Managers still run the source preflight: a pipe whose secret is missing shows
+	// CREATE_FAILED, naming the reference, on every node.
+	missing := "file://" + filepath.Join(root, "no-such-secret.json") // under --file-root, or refused at once
+	bad := pipeBody(t, broker, topic, map[string]any{"DesiredState": "RUNNING", "Target": "file://" + filepath.Join(root, "bad.jsonl")},
+		map[string]any{"Credentials": map[string]any{"SaslScram512Auth": missing}})
+	if code, out := apiCall(t, http.MethodPost, nodes[0].URL+"/v1/pipes/bad-secret", bad); code != http.StatusOK {
+		t.Fatalf("CreatePipe bad-secret = %d %s", code, out)
+	}
+	onEvery(t, append(nodes, fresh), 30*time.Second, "bad-secret", func(m map[string]any) error {
+		if m == nil || m["CurrentState"] != "CREATE_FAILED" || !strings.Contains(fmt.Sprint(m["StateReason"]), "no-such-secret.json") {
+			return fmt.Errorf("CurrentState %v (%v), want CREATE_FAILED naming the secret", m["CurrentState"], m["StateReason"])
+		}
+		return nil
+	})
+	// Placement is on by default in cluster mode (--scale-interval 1m): one node leads.
+	kafkatest.Eventually(t, 20*time.Second, func() error {
+		for _, n := range append(nodes, fresh) {
+			if strings.Contains(n.Proc.Stderr.String(), "cluster leader elected") {
+				return nil
+			}
+		}
+		return fmt.Errorf("no node logged \"cluster leader elected\" without --scale-interval")
+	})
 }
 
 // TestClusterAuth: a node reaching the cluster's Kafka over SASL_SSL with SCRAM-SHA-512 and a private
@@ -219,7 +243,8 @@ func TestClusterAuth(t *testing.T) {
 		defer cl.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		_, _ = kadm.NewClient(cl).DeleteTopics(ctx, "__sluice-"+cluster+"-pipes", "__sluice-"+cluster+"-status")
+		_, _ = kadm.NewClient(cl).DeleteTopics(ctx, "__sluice-"+cluster+"-pipes", "__sluice-"+cluster+"-status",
+			"__sluice-"+cluster+"-control", "__sluice-"+cluster+"-assignments") // placement runs by default
 	})
 	root := t.TempDir()
 	sasl := sluicetest.ServeNode(t, "sasl", l.SASL, cluster, "--file-root", root, "--cluster-auth", "SCRAM-SHA-512",

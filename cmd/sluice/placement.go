@@ -22,15 +22,27 @@ import (
 	"github.com/sluicehq/sluice/internal/supervisor"
 )
 
-// placementFlags turn on cluster placement and scaling (internal/cluster): with --scale-interval the
-// leader node places each RUNNING pipe's members on nodes and scales them by lag; without it every
-// node runs every RUNNING pipe in the pipe's consumer group.
+// DefaultScaleInterval is how often a cluster's leader checks each pipe's lag, as Pipes does (issue 13).
+const DefaultScaleInterval = time.Minute
+
+// placementFlags control cluster placement and scaling (internal/cluster): in cluster mode the leader
+// node places each RUNNING pipe's members on nodes and scales them by lag every --scale-interval; with
+// --scale-interval 0 every node runs every RUNNING pipe in the pipe's consumer group. A single node
+// (no --cluster) ignores the flag.
 type placementFlags struct {
 	scaleInterval time.Duration
 }
 
 func (p *placementFlags) register(fs *flag.FlagSet) {
-	fs.DurationVar(&p.scaleInterval, "scale-interval", 0, "with --cluster: how often the leader node checks each pipe's lag and adds or removes a member (Pipes checks every 1m); 0 runs every pipe on every node")
+	fs.DurationVar(&p.scaleInterval, "scale-interval", DefaultScaleInterval, "with --cluster: how often the leader node checks each pipe's lag and adds or removes a member, as Pipes does every minute; 0 turns placement off (every node runs every pipe)")
+}
+
+// check validates the placement flags.
+func (p *placementFlags) check() error {
+	if p.scaleInterval < 0 {
+		return fmt.Errorf("--scale-interval %s: want a positive duration, or 0 to turn placement off", p.scaleInterval)
+	}
+	return nil
 }
 
 // waitRunner is the runner the lifecycle Manager holds in placement mode: the pipe is RUNNING in the
@@ -40,7 +52,8 @@ type waitRunner struct{}
 func (waitRunner) Run(ctx context.Context) error   { <-ctx.Done(); return nil }
 func (waitRunner) Close(ctx context.Context) error { return nil }
 
-// placementFactory is the Manager's Factory in placement mode.
+// placementFactory builds the Manager's runners in placement mode (RuntimeOptions.Build: after the
+// source preflight, so that a pipe that cannot work still shows its failed state).
 func placementFactory(context.Context, *pipe.Definition, supervisor.Hooks) (supervisor.Runner, error) {
 	return waitRunner{}, nil
 }

@@ -123,6 +123,9 @@ func cmdServe(ctx context.Context, args []string, std stdio) int {
 	if err := f.clusterFlags.check(f.listen); err != nil {
 		return usageErr("%v", err)
 	}
+	if err := f.placementFlags.check(); err != nil {
+		return usageErr("%v", err)
+	}
 	if f.dataDir == "" && f.cluster == "" {
 		return usageErr("--data-dir is required (or --cluster)")
 	}
@@ -226,7 +229,10 @@ func serve(ctx context.Context, f serveFlags, keys map[string]string, log *slog.
 		}
 		defer wait()
 		defer stopPlacement()
-		factory, members = placementFactory, mf
+		mo := ro // the Manager's factory: the source preflight, then a waiting runner
+		mo.Build = placementFactory
+		factory = supervisor.RuntimeFactory(mo)
+		members = mf
 	}
 	mgr := supervisor.NewManager(st, factory, supervisor.ManagerOptions{MaxPipes: f.maxPipes,
 		StopTimeout: f.drainTimeout + 10*time.Second, Registerer: reg, Logger: log, Registry: plugin.Default})

@@ -36,6 +36,11 @@ type RuntimeOptions struct {
 	// InstanceID, when set, gives each pipe's source its static group member ID (Deps.InstanceID): in
 	// cluster mode "<group>-<node>", so that a restarted node takes its members' partitions back.
 	InstanceID func(def *pipe.Definition) string
+	// Build, when set, builds the runner after the preflight instead of internal/runtime. In cluster
+	// placement mode the Manager holds a waiting runner while the members run where the leader placed
+	// them; the preflight still runs, so a pipe whose brokers or secrets fail shows its failed state
+	// (START_FAILED ...) with the reason, as on a single node.
+	Build Factory
 }
 
 // RuntimeFactory returns a Factory that runs pipes with internal/runtime, their target and enrichment
@@ -53,6 +58,9 @@ func RuntimeFactory(o RuntimeOptions) Factory {
 			if err := preflight(ctx, def, o); err != nil {
 				return nil, err
 			}
+		}
+		if o.Build != nil {
+			return o.Build(ctx, def, hooks)
 		}
 		deps := o.Deps
 		if o.AWS != nil {

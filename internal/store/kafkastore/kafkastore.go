@@ -621,7 +621,8 @@ func (s *Store) Get(ctx context.Context, name string) (*store.Record, error) {
 //
 // A change of CurrentState and StateReason only (and LastModifiedTime), as the supervisor makes, is this
 // node's runtime status: it is published on the status topic for the record's revision, never conflicts,
-// and does not bump the revision.
+// and does not bump the revision. This node's watchers are told of it (as of any write of this
+// process); other nodes' watchers are not.
 func (s *Store) Update(ctx context.Context, name string, fn func(r *store.Record) error) (*store.Record, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("updating pipe %s: %w", name, err)
@@ -652,6 +653,14 @@ func (s *Store) Update(ctx context.Context, name string, fn func(r *store.Record
 		if err := s.PublishStatus(ctx, name, st); err != nil {
 			return nil, fmt.Errorf("updating pipe %s: %w", name, err)
 		}
+		// store.Store's Watch reports every write of this process, and the supervisor relies on it: its
+		// Resume writes STARTING and leaves the rest to the pass the notification brings. Without it a
+		// restarted node's pipe would show STARTING (its status, the latest) on every node forever.
+		s.mu.Lock()
+		for _, w := range s.watchers {
+			w.push(name)
+		}
+		s.mu.Unlock()
 		return s.Get(ctx, name)
 	}
 	r.Revision = old.Revision + 1

@@ -343,6 +343,52 @@ func TestWatchSeesEveryNodesWrites(t *testing.T) {
 	})
 }
 
+// TestWatchSeesOwnStatusWrites: a status-only Update (what the supervisor writes, e.g. STARTING in
+// Resume) is reported to the writing node's watchers, as store.Store's Watch promises for every write
+// of the process, and not to other nodes' watchers (their supervisors must not act on it). Without it a
+// restarted node's pipe stayed STARTING on every node (issue 13: rolling restart).
+func TestWatchSeesOwnStatusWrites(t *testing.T) {
+	kafkatest.Each(t, func(t *testing.T, c *kafkatest.Cluster) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		cluster := clusterName(t, c)
+		a, b := openNode(t, c, cluster, "a"), openNode(t, c, cluster, "b")
+		if err := a.Create(ctx, newRecord("st"), 0); err != nil {
+			t.Fatal(err)
+		}
+		kafkatest.Eventually(t, 2*time.Second, func() error { _, err := b.Get(ctx, "st"); return err })
+		var mu sync.Mutex
+		seen := map[string][]string{}
+		for _, n := range []*Store{a, b} {
+			n.Watch(ctx, func(name string) { mu.Lock(); seen[n.Node()] = append(seen[n.Node()], name); mu.Unlock() })
+		}
+		if _, err := a.Update(ctx, "st", func(r *store.Record) error { r.CurrentState = "STARTING"; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		kafkatest.Eventually(t, 3*time.Second, func() error {
+			mu.Lock()
+			defer mu.Unlock()
+			if fmt.Sprint(seen["a"]) != "[st]" {
+				return fmt.Errorf("a's watch saw %v, want [st]", seen["a"])
+			}
+			return nil
+		})
+		kafkatest.Eventually(t, 3*time.Second, func() error {
+			if r, err := b.Get(ctx, "st"); err != nil || r.CurrentState != "STARTING" {
+				return fmt.Errorf("b sees %+v, %v", r, err)
+			}
+			return nil
+		})
+		// b's watcher has had time to hear of a's status (b has read it); it must not have.
+		time.Sleep(200 * time.Millisecond)
+		mu.Lock()
+		defer mu.Unlock()
+		if len(seen["b"]) != 0 {
+			t.Errorf("b's watch saw %v after a status-only write of a, want nothing", seen["b"])
+		}
+	})
+}
+
 // TestStatusMergedAcrossNodes publishes runtime status through Update on one node: every node shows
 // it, the revision stays, and it disappears when its node leaves.
 func TestStatusMergedAcrossNodes(t *testing.T) {

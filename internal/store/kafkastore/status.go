@@ -191,7 +191,8 @@ func (w *watcher) push(name string) {
 
 // Watch calls fn, on its own goroutine and in log order, with the name of every pipe changed by a winning
 // write of any node, from the records applied after Watch is called, until ctx ends or the store closes.
-// Status changes are not reported.
+// Status changes are reported only when this node made them through Update (store.Store's contract:
+// every write of this process); other nodes' status changes, and PublishStatus, are not.
 func (s *Store) Watch(ctx context.Context, fn func(name string)) {
 	w := &watcher{wake: make(chan struct{}, 1)}
 	s.mu.Lock()
