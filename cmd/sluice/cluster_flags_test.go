@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sluicehq/sluice/internal/cluster"
+	"github.com/sluicehq/sluice/internal/source/kafka"
 )
 
 func TestClusterFlagsCheck(t *testing.T) {
@@ -64,6 +67,37 @@ func TestScaleIntervalFlag(t *testing.T) {
 		err := p.check()
 		if (tc.err == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.err)) {
 			t.Errorf("%v: check() = %v, want %q", tc.args, err, tc.err)
+		}
+	}
+}
+
+// TestClusterSessionTimeoutDefault: a cluster's pipes default to the cluster's 10 s session timeout
+// (issue 13: "10 s is a sensible cluster default"); a single node keeps the source's default, and an
+// explicit --session-timeout wins in both modes.
+func TestClusterSessionTimeoutDefault(t *testing.T) {
+	if kafka.DefaultSessionTimeout == cluster.DefaultSessionTimeout {
+		t.Fatalf("the test needs the two defaults to differ (both %s)", kafka.DefaultSessionTimeout)
+	}
+	for _, tc := range []struct {
+		args []string
+		want time.Duration
+	}{
+		{nil, kafka.DefaultSessionTimeout},
+		{[]string{"--session-timeout", "20s"}, 20 * time.Second},
+		{[]string{"--cluster", "127.0.0.1:9092"}, cluster.DefaultSessionTimeout},
+		{[]string{"--cluster", "127.0.0.1:9092", "--session-timeout", "30s"}, 30 * time.Second},
+		{[]string{"--session-timeout", "45s", "--cluster", "127.0.0.1:9092"}, 45 * time.Second},
+	} {
+		var f serveFlags
+		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+		fs.DurationVar(&f.sessionTimeout, "session-timeout", kafka.DefaultSessionTimeout, "")
+		f.clusterFlags.register(fs)
+		if err := fs.Parse(tc.args); err != nil {
+			t.Fatalf("parse %v: %v", tc.args, err)
+		}
+		f.clusterSessionDefault(fs)
+		if f.sessionTimeout != tc.want {
+			t.Errorf("%v: session timeout %s, want %s", tc.args, f.sessionTimeout, tc.want)
 		}
 	}
 }

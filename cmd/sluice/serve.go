@@ -76,6 +76,21 @@ type serveFlags struct {
 	awsFlags
 }
 
+// clusterSessionDefault gives a cluster's pipes the cluster's session timeout (10 s) unless
+// --session-timeout was given: a dead node's partitions then move within 10 s, and the node's fence
+// (2/3 of the control session) stops its members before the broker expires their sessions. A single
+// node keeps the source's default.
+func (f *serveFlags) clusterSessionDefault(fs *flag.FlagSet) {
+	if f.cluster == "" {
+		return
+	}
+	set := false
+	fs.Visit(func(fl *flag.Flag) { set = set || fl.Name == "session-timeout" })
+	if !set {
+		f.sessionTimeout = cluster.DefaultSessionTimeout
+	}
+}
+
 func cmdServe(ctx context.Context, args []string, std stdio) int {
 	var f serveFlags
 	fs := flag.NewFlagSet("sluice serve", flag.ContinueOnError)
@@ -94,7 +109,7 @@ func cmdServe(ctx context.Context, args []string, std stdio) int {
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
 	fs.IntVar(&f.maxPipes, "max-pipes", 1000, "pipe quota (ServiceQuotaExceededException beyond it)")
 	fs.DurationVar(&f.drainTimeout, "drain-timeout", runtime.DefaultDrainTimeout, "how long a stopping pipe's in-flight batches may take")
-	fs.DurationVar(&f.sessionTimeout, "session-timeout", kafka.DefaultSessionTimeout, "consumer group session `timeout` of every pipe: how long a crashed server's partitions wait for its restart before other members take them ("+kafka.MinSessionTimeout.String()+".."+kafka.MaxSessionTimeout.String()+")")
+	fs.DurationVar(&f.sessionTimeout, "session-timeout", kafka.DefaultSessionTimeout, "consumer group session `timeout` of every pipe: how long a crashed server's partitions wait for its restart before other members take them ("+kafka.MinSessionTimeout.String()+".."+kafka.MaxSessionTimeout.String()+"; "+cluster.DefaultSessionTimeout.String()+" by default with --cluster)")
 	f.clusterFlags.register(fs)
 	f.placementFlags.register(fs)
 	f.sandboxFlags.register(fs, "DATA-DIR/files, created when missing")
@@ -107,6 +122,7 @@ func cmdServe(ctx context.Context, args []string, std stdio) int {
 	if f.secretKey == "" {
 		f.secretKey = os.Getenv("SLUICE_SECRET_ACCESS_KEY")
 	}
+	f.clusterSessionDefault(fs)
 	usageErr := func(format string, a ...any) int {
 		fmt.Fprintf(std.err, "sluice serve: "+format+"\n", a...)
 		return 2
