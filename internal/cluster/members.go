@@ -219,7 +219,10 @@ func (ms *Members) Close() {
 	ms.wg.Wait()
 }
 
-// RunningPipes is a Config.Pipes over a store: the pipes whose desired state is RUNNING.
+// RunningPipes is a Config.Pipes over a store: the pipes whose desired state is RUNNING, except those
+// whose source check failed (CREATE_FAILED, START_FAILED, UPDATE_FAILED): as on a single node, a failed
+// pipe runs nowhere until StartPipe or UpdatePipe retries it. Transitional states (STARTING during a
+// node's restart, UPDATING) are still placed, so that restarts do not stop members.
 func RunningPipes(st store.Store) func(ctx context.Context) ([]Pipe, error) {
 	return func(ctx context.Context) ([]Pipe, error) {
 		recs, err := st.List(ctx)
@@ -228,12 +231,24 @@ func RunningPipes(st store.Store) func(ctx context.Context) ([]Pipe, error) {
 		}
 		var out []Pipe
 		for _, r := range recs {
-			if r.DesiredState == pipe.StateRunning {
+			if placeable(r) {
 				out = append(out, Pipe{Name: r.Name})
 			}
 		}
 		return out, nil
 	}
+}
+
+// placeable reports whether a stored pipe should have members.
+func placeable(r *store.Record) bool {
+	if r.DesiredState != pipe.StateRunning {
+		return false
+	}
+	switch r.CurrentState {
+	case pipe.StateCreateFailed, pipe.StateStartFailed, pipe.StateUpdateFailed:
+		return false
+	}
+	return true
 }
 
 // PipeLag is a Config.Lag over a store: it reads the pipe's source (brokers, topic, consumer group,
