@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -69,6 +70,12 @@ type Auth struct {
 	DialTimeout time.Duration
 }
 
+// DialViaEnv names an environment variable for tests only: when it holds host:port, every PLAINTEXT
+// broker connection of the process is dialled to that address instead of the broker's (a TCP proxy the test
+// can cut, simulating a network partition of one node from Kafka, since brokers advertise their own
+// addresses in metadata). Unset in production: the broker's own address is dialled.
+const DialViaEnv = "SLUICE_TEST_KAFKA_DIAL_VIA"
+
 // ErrUnsupportedMechanism is returned for a Mechanism outside the supported set.
 var ErrUnsupportedMechanism = errors.New("unsupported authentication mechanism")
 
@@ -88,7 +95,7 @@ func Options(ctx context.Context, a Auth, secrets plugin.SecretResolver) ([]kgo.
 		return nil, fmt.Errorf("%w %q (want PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or MTLS)", ErrUnsupportedMechanism, a.Mechanism)
 	}
 	if !a.TLS() {
-		if a.Egress == nil {
+		if a.Egress == nil && os.Getenv(DialViaEnv) == "" {
 			return nil, nil // franz-go's own dialer
 		}
 		return []kgo.Opt{kgo.Dialer(a.dialer(nil))}, nil
@@ -167,6 +174,12 @@ func (a Auth) dialer(tc *tls.Config) func(ctx context.Context, network, host str
 	}
 	nd := a.Egress.Dialer(&net.Dialer{Timeout: timeout})
 	dial := nd.DialContext
+	if via := os.Getenv(DialViaEnv); via != "" && tc == nil {
+		// Test hook (see DialViaEnv): every PLAINTEXT connection goes to via.
+		dial = func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return nd.DialContext(ctx, network, via)
+		}
+	}
 	if tc != nil {
 		dial = func(ctx context.Context, network, host string) (net.Conn, error) {
 			c := tc.Clone()
