@@ -146,9 +146,13 @@ func TestClusterThreeNodes(t *testing.T) {
 		return nil
 	})
 	// Start on node 1, stop on node 3.
-	if code, out := apiCall(t, http.MethodPost, nodes[0].URL+"/v1/pipes/p1/start", ""); code != http.StatusOK {
-		t.Fatalf("StartPipe on node1 = %d %s", code, out)
-	}
+	// The update before may still be UPDATING (a transition answers ConflictException until it ends).
+	kafkatest.Eventually(t, 20*time.Second, func() error {
+		if code, out := apiCall(t, http.MethodPost, nodes[0].URL+"/v1/pipes/p1/start", ""); code != http.StatusOK {
+			return fmt.Errorf("StartPipe on node1 = %d %s", code, out)
+		}
+		return nil
+	})
 	onEvery(t, nodes, 2*time.Second, "p1", func(m map[string]any) error {
 		if m == nil || m["DesiredState"] != "RUNNING" {
 			return fmt.Errorf("DesiredState = %v", m["DesiredState"])
