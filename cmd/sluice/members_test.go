@@ -3,8 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/internal/kafkatest"
@@ -32,20 +29,7 @@ import (
 func TestConsoleMembersByNode(t *testing.T) {
 	c := kafkatest.Real(t)
 	broker := c.Bootstrap[0]
-	var rnd [5]byte
-	_, _ = rand.Read(rnd[:])
-	cluster := "members-" + hex.EncodeToString(rnd[:])
-	t.Cleanup(func() {
-		cl, err := kgo.NewClient(kgo.SeedBrokers(c.Bootstrap...))
-		if err != nil {
-			return
-		}
-		defer cl.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_, _ = kadm.NewClient(cl).DeleteTopics(ctx, "__sluice-"+cluster+"-pipes", "__sluice-"+cluster+"-status",
-			"__sluice-"+cluster+"-control", "__sluice-"+cluster+"-assignments")
-	})
+	cluster := testCluster(t, c, "members")
 	// A slow target: a backlog makes the leader add a member on the other node.
 	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)

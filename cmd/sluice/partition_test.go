@@ -3,9 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
@@ -20,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/internal/kafkaauth"
@@ -134,20 +131,7 @@ func socketOwner(port, peer int, pids map[int]string) int {
 func TestClusterPartition(t *testing.T) {
 	c := kafkatest.Real(t)
 	broker := c.Bootstrap[0]
-	var rnd [5]byte
-	_, _ = rand.Read(rnd[:])
-	cluster := "part-" + hex.EncodeToString(rnd[:])
-	t.Cleanup(func() {
-		cl, err := kgo.NewClient(kgo.SeedBrokers(c.Bootstrap...))
-		if err != nil {
-			return
-		}
-		defer cl.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_, _ = kadm.NewClient(cl).DeleteTopics(ctx, "__sluice-"+cluster+"-pipes", "__sluice-"+cluster+"-status",
-			"__sluice-"+cluster+"-control", "__sluice-"+cluster+"-assignments")
-	})
+	cluster := testCluster(t, c, "part")
 	topic := c.CreateTopic(t, 12)
 	proxy := newCutProxy(t, broker)
 

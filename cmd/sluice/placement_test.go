@@ -52,20 +52,7 @@ func distinctDelivered(t *testing.T, path string) int {
 func TestClusterPlacementKill(t *testing.T) {
 	c := kafkatest.Real(t)
 	broker := c.Bootstrap[0]
-	var rnd [5]byte
-	_, _ = rand.Read(rnd[:])
-	cluster := "place-" + hex.EncodeToString(rnd[:])
-	t.Cleanup(func() {
-		cl, err := kgo.NewClient(kgo.SeedBrokers(c.Bootstrap...))
-		if err != nil {
-			return
-		}
-		defer cl.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_, _ = kadm.NewClient(cl).DeleteTopics(ctx, "__sluice-"+cluster+"-pipes", "__sluice-"+cluster+"-status",
-			"__sluice-"+cluster+"-control", "__sluice-"+cluster+"-assignments")
-	})
+	cluster := testCluster(t, c, "place")
 	topic := c.CreateTopic(t, 12)
 	root := t.TempDir()
 	out := filepath.Join(root, "out.jsonl")
@@ -184,20 +171,7 @@ func TestClusterPlacementKill(t *testing.T) {
 func TestClusterPlacementScaling(t *testing.T) {
 	c := kafkatest.Real(t)
 	broker := c.Bootstrap[0]
-	var rnd [5]byte
-	_, _ = rand.Read(rnd[:])
-	cluster := "scale-" + hex.EncodeToString(rnd[:])
-	t.Cleanup(func() {
-		cl, err := kgo.NewClient(kgo.SeedBrokers(c.Bootstrap...))
-		if err != nil {
-			return
-		}
-		defer cl.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_, _ = kadm.NewClient(cl).DeleteTopics(ctx, "__sluice-"+cluster+"-pipes", "__sluice-"+cluster+"-status",
-			"__sluice-"+cluster+"-control", "__sluice-"+cluster+"-assignments")
-	})
+	cluster := testCluster(t, c, "scale")
 	var delay atomic.Int64
 	var throttle atomic.Bool
 	var mu sync.Mutex
@@ -300,20 +274,7 @@ func TestClusterPlacementScaling(t *testing.T) {
 func TestClusterPlacementRollingRestart(t *testing.T) {
 	c := kafkatest.Real(t)
 	broker := c.Bootstrap[0]
-	var rnd [5]byte
-	_, _ = rand.Read(rnd[:])
-	cluster := "roll-" + hex.EncodeToString(rnd[:])
-	t.Cleanup(func() {
-		cl, err := kgo.NewClient(kgo.SeedBrokers(c.Bootstrap...))
-		if err != nil {
-			return
-		}
-		defer cl.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_, _ = kadm.NewClient(cl).DeleteTopics(ctx, "__sluice-"+cluster+"-pipes", "__sluice-"+cluster+"-status",
-			"__sluice-"+cluster+"-control", "__sluice-"+cluster+"-assignments")
-	})
+	cluster := testCluster(t, c, "roll")
 	topic := c.CreateTopic(t, 12)
 	root := t.TempDir()
 	out := filepath.Join(root, "out.jsonl")
@@ -371,4 +332,25 @@ func TestClusterPlacementRollingRestart(t *testing.T) {
 		return fmt.Errorf("no node runs a member of the pipe")
 	})
 	t.Logf("rolling restart of 3 nodes: all %d records delivered, a member runs", produced)
+}
+
+// testCluster returns a fresh cluster name with the given prefix and deletes the cluster's four topics
+// when the test ends.
+func testCluster(t *testing.T, c *kafkatest.Cluster, prefix string) string {
+	t.Helper()
+	var rnd [5]byte
+	_, _ = rand.Read(rnd[:])
+	cluster := prefix + "-" + hex.EncodeToString(rnd[:])
+	t.Cleanup(func() {
+		cl, err := kgo.NewClient(kgo.SeedBrokers(c.Bootstrap...))
+		if err != nil {
+			return
+		}
+		defer cl.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, _ = kadm.NewClient(cl).DeleteTopics(ctx, "__sluice-"+cluster+"-pipes", "__sluice-"+cluster+"-status",
+			"__sluice-"+cluster+"-control", "__sluice-"+cluster+"-assignments")
+	})
+	return cluster
 }
