@@ -107,6 +107,18 @@ func BenchmarkStages(b *testing.B) {
 			}
 		})
 	})
+	// What the runtime does for a file target (CompactJSONTarget): the template rendered compact from the
+	// record's own value, validated and compacted in one pass.
+	b.Run("template-compact-raw", func(b *testing.B) {
+		var buf []byte
+		var s transform.Scope
+		perRecord(b, func(i int) {
+			s.ResetKafka(events[i], recs[i].Key, recs[i].Value)
+			if buf, _, err = tmpl.RenderScopeCompact(buf[:0], &s, vars, 0); err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
 	b.Run("bare-filter", func(b *testing.B) {
 		paid := []byte(`"status":"PAID"`)
 		perRecord(b, func(i int) { _ = bytes.Contains(recs[i].Value, paid) })
