@@ -1,9 +1,6 @@
 package main
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -12,9 +9,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/internal/kafkatest"
 	"github.com/sluicehq/sluice/internal/sluicetest"
@@ -54,20 +48,7 @@ func onEvery(t *testing.T, nodes []*sluicetest.Node, d time.Duration, name strin
 func TestClusterThreeNodes(t *testing.T) {
 	c := kafkatest.Real(t)
 	broker := c.Bootstrap[0]
-	var rnd [5]byte
-	_, _ = rand.Read(rnd[:])
-	cluster := "test-" + hex.EncodeToString(rnd[:])
-	t.Cleanup(func() {
-		cl, err := kgo.NewClient(kgo.SeedBrokers(c.Bootstrap...))
-		if err != nil {
-			return
-		}
-		defer cl.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_, _ = kadm.NewClient(cl).DeleteTopics(ctx, "__sluice-"+cluster+"-pipes", "__sluice-"+cluster+"-status",
-			"__sluice-"+cluster+"-control", "__sluice-"+cluster+"-assignments") // placement runs by default
-	})
+	cluster := testCluster(t, c, "three")
 	topic := c.CreateTopic(t, 1)
 	root := t.TempDir()
 	nodes := sluicetest.ServeCluster(t, 3, broker, cluster, "--file-root", root)
@@ -236,20 +217,7 @@ func TestClusterThreeNodes(t *testing.T) {
 func TestClusterAuth(t *testing.T) {
 	l := kafkatest.RealListeners(t)
 	pki := kafkatest.PKI(t)
-	var rnd [5]byte
-	_, _ = rand.Read(rnd[:])
-	cluster := "test-" + hex.EncodeToString(rnd[:])
-	t.Cleanup(func() {
-		cl, err := kgo.NewClient(kgo.SeedBrokers(l.Plaintext))
-		if err != nil {
-			return
-		}
-		defer cl.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_, _ = kadm.NewClient(cl).DeleteTopics(ctx, "__sluice-"+cluster+"-pipes", "__sluice-"+cluster+"-status",
-			"__sluice-"+cluster+"-control", "__sluice-"+cluster+"-assignments") // placement runs by default
-	})
+	cluster := testCluster(t, kafkatest.Real(t), "auth") // kafkatest.Real is l.Plaintext's broker, through which the topics go
 	root := t.TempDir()
 	sasl := sluicetest.ServeNode(t, "sasl", l.SASL, cluster, "--file-root", root, "--cluster-auth", "SCRAM-SHA-512",
 		"--cluster-credentials", "file://"+pki.Secrets.Scram512, "--cluster-root-ca", "file://"+pki.Secrets.RootCA)

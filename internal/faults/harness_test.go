@@ -349,9 +349,12 @@ type topicReader struct {
 	offsets []int64
 }
 
-func newTopicReader(t *testing.T, c *kafkatest.Cluster, topic string) *topicReader {
-	return &topicReader{cl: c.Client(t, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.FetchIsolationLevel(kgo.ReadUncommitted()))}
+// newTopicReader reads topic as read_uncommitted; opts come after the defaults, so that one of them can
+// change the isolation level (kgo.FetchIsolationLevel).
+func newTopicReader(t *testing.T, c *kafkatest.Cluster, topic string, opts ...kgo.Opt) *topicReader {
+	all := append([]kgo.Opt{kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadUncommitted())}, opts...)
+	return &topicReader{cl: c.Client(t, all...)}
 }
 
 // poll reads what is available now (waiting at most d) and returns the records added.

@@ -47,40 +47,92 @@ func TestKill9(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fault test")
 	}
-	c := cluster(t)
-	w := workload{keys: 100, perKey: max(*faultRecords/100, 1), partitions: 4}
-	in := c.CreateTopic(t, w.partitions)
-	out := c.CreateTopic(t, 1) // one partition: the output is one total order
-	group := "fault-kill-" + in
-	def := writeDefinition(t, kafkaPipe(c, "kill9", in, out, group, 100))
-	reader := newTopicReader(t, c, out)
-	sluicetest.Binary(t) // build first: the restart times must not include the build
+	k := newKillRun(t)
+	def := writeDefinition(t, k.pipe("kill9", "fault-kill-"))
+	start := time.Now()
+	// After each kill, everything the output holds so far is read: its end offset is the kill's boundary
+	// for duplicatesPerKill.
+	restarts, boundaries := k.cycles(t, def, 42, func(end int64) {
+		k.reader.readUntil(t, 30*time.Second, parseDelivered, func() bool { return int64(len(k.reader.ids)) >= end }, nil)
+	})
+	k.reader.poll(t, time.Second, parseDelivered)
 
-	// Each start gets a slice of the workload: its first tenth produced before the start, so that the
-	// first new delivery measures the restart, the rest in nine chunks 50 ms apart while it runs, so
-	// that the kill (at most 400 ms after the first delivery) lands while it delivers.
+	v := k.w.check(t, k.reader.ids, nil)
+	perKill := duplicatesPerKill(k.reader.ids, k.reader.offsets, boundaries)
+	med := median(restarts)
+	t.Logf("kill -9 x%d over %d records in %v: %d delivered, %d distinct, %d duplicates; per kill: %v",
+		len(boundaries), k.w.total(), time.Since(start).Round(time.Millisecond), v.delivered, v.distinct, v.duplicates, perKill)
+	t.Logf("restart to first new delivery: %v; median %v", roundAll(restarts), med.Round(time.Millisecond))
+	for i, d := range perKill {
+		if d > maxDuplicatesPerKill {
+			t.Errorf("kill %d caused %d duplicates, want at most %d", i+1, d, maxDuplicatesPerKill)
+		}
+	}
+	if med > maxMedianRestart {
+		t.Errorf("median time from restart to first new delivery %v, want at most %v", med, maxMedianRestart)
+	}
+}
+
+// killRun is what the kill -9 tests (TestKill9, TestKill9ExactlyOnce) share: the workload of
+// -fault.records records, its source topic, the target topic (one partition: the output is one total
+// order) and a reader of it.
+type killRun struct {
+	c       *kafkatest.Cluster
+	w       workload
+	in, out string
+	reader  *topicReader
+}
+
+// newKillRun creates the topics of a kill -9 test and builds the sluice binary (the restart times must
+// not include the build). readerOpts go to the output's reader (its isolation level).
+func newKillRun(t *testing.T, readerOpts ...kgo.Opt) *killRun {
+	t.Helper()
+	c := cluster(t)
+	k := &killRun{c: c, w: workload{keys: 100, perKey: max(*faultRecords/100, 1), partitions: 4}}
+	k.in = c.CreateTopic(t, k.w.partitions)
+	k.out = c.CreateTopic(t, 1)
+	k.reader = newTopicReader(t, c, k.out, readerOpts...)
+	sluicetest.Binary(t)
+	return k
+}
+
+// pipe is the definition of the pipe under test: from in to out, consumer group groupPrefix+in,
+// BatchSize 100.
+func (k *killRun) pipe(name, groupPrefix string) map[string]any {
+	return kafkaPipe(k.c, name, k.in, k.out, groupPrefix+k.in, 100)
+}
+
+// cycles starts `sluice run` on defPath -fault.kills+1 times. Each start gets a slice of the workload:
+// its first tenth produced before the start, so that the first new delivery measures the restart, the
+// rest in nine chunks 50 ms apart while it runs, so that the kill (at most 400 ms after the first
+// delivery, a random moment from a generator seeded with seed and the clock) lands while it delivers.
+// Each start but the last is killed with SIGKILL; afterKill then gets the output's end offset to read
+// what it needs. The last start delivers the rest, until the reader has seen every record, and stops
+// cleanly. Nobody evicts a killed member: each restart must reclaim its partitions itself.
+//
+// It returns the time from each restart (a start after a kill) to its first new delivery, and the
+// output's end offset at each kill. The end offset moves with every produce, transactional or not: in
+// exactly-once mode the first new delivery is the restart's first produce, not its first commit.
+func (k *killRun) cycles(t *testing.T, defPath string, seed uint64, afterKill func(end int64)) (restarts []time.Duration, ends []int64) {
+	t.Helper()
 	const chunks = 10
 	nChunks := (*faultKills + 1) * chunks
-	prod := producer(t, c)
+	prod := producer(t, k.c)
 	produceChunk := func(i int) {
 		var recs []*kgo.Record
-		for n := i * w.total() / nChunks; n < (i+1)*w.total()/nChunks; n++ {
-			recs = append(recs, w.record(in, n%w.keys, n/w.keys)) // key-interleaved, in sequence order
+		for n := i * k.w.total() / nChunks; n < (i+1)*k.w.total()/nChunks; n++ {
+			recs = append(recs, k.w.record(k.in, n%k.w.keys, n/k.w.keys)) // key-interleaved, in sequence order
 		}
 		produceAll(t, prod, recs)
 	}
 
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 42))
-	var (
-		boundaries []int64         // the output's end offset at each kill
-		restarts   []time.Duration // from each restart (a start after a kill) to its first new delivery
-	)
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), seed))
 	start := time.Now()
 	end := int64(0)
 	for kill := 0; kill <= *faultKills; kill++ {
 		produceChunk(kill * chunks)
 		started := time.Now()
-		p := startSluice(t, def)
+		p := startSluice(t, defPath)
 		rest := make(chan struct{})
 		go func() {
 			defer close(rest)
@@ -89,14 +141,14 @@ func TestKill9(t *testing.T) {
 				produceChunk(kill*chunks + i)
 			}
 		}()
-		first := waitForDelivery(t, c, out, end, p)
+		first := waitForDelivery(t, k.c, k.out, end, p)
 		if kill > 0 {
 			restarts = append(restarts, first)
 		}
 		if kill == *faultKills {
 			// The last start delivers the rest and stops cleanly.
 			<-rest
-			reader.readUntil(t, 5*time.Minute, parseDelivered, func() bool { return distinctCount(reader.ids) >= w.total() }, p.exited)
+			k.reader.readUntil(t, 5*time.Minute, parseDelivered, func() bool { return distinctCount(k.reader.ids) >= k.w.total() }, p.exited)
 			p.stop(t)
 			break
 		}
@@ -107,29 +159,14 @@ func TestKill9(t *testing.T) {
 		}
 		p.kill(t)
 		<-rest
-		end = endOffset(t, c, out)
-		boundaries = append(boundaries, end)
-		reader.readUntil(t, 30*time.Second, parseDelivered, func() bool { return int64(len(reader.ids)) >= end }, nil)
-		t.Logf("kill %d %v after its start, whose first new delivery came %v after the start (%v into the test): %d records in the output, %d distinct of %d",
+		end = endOffset(t, k.c, k.out)
+		ends = append(ends, end)
+		afterKill(end)
+		t.Logf("kill %d %v after its start, whose first new delivery came %v after the start (%v into the test): output end offset %d, %d records read, %d distinct of %d",
 			kill+1, time.Since(started).Round(time.Millisecond), first.Round(time.Millisecond), time.Since(start).Round(time.Millisecond),
-			len(reader.ids), distinctCount(reader.ids), w.total())
+			end, len(k.reader.ids), distinctCount(k.reader.ids), k.w.total())
 	}
-	reader.poll(t, time.Second, parseDelivered)
-
-	v := w.check(t, reader.ids, nil)
-	perKill := duplicatesPerKill(reader.ids, reader.offsets, boundaries)
-	med := median(restarts)
-	t.Logf("kill -9 x%d over %d records in %v: %d delivered, %d distinct, %d duplicates; per kill: %v",
-		len(boundaries), w.total(), time.Since(start).Round(time.Millisecond), v.delivered, v.distinct, v.duplicates, perKill)
-	t.Logf("restart to first new delivery: %v; median %v", roundAll(restarts), med.Round(time.Millisecond))
-	for i, d := range perKill {
-		if d > maxDuplicatesPerKill {
-			t.Errorf("kill %d caused %d duplicates, want at most %d", i+1, d, maxDuplicatesPerKill)
-		}
-	}
-	if med > maxMedianRestart {
-		t.Errorf("median time from restart to first new delivery %v, want at most %v", med, maxMedianRestart)
-	}
+	return restarts, ends
 }
 
 // waitForDelivery waits until the output topic grows past end (the process p delivered something new)
