@@ -297,6 +297,10 @@ func (s *Source) runTransactional(runCtx, clientCtx context.Context, instanceID 
 		"consumer_group", s.group, "instance_id", instanceID, "transactional_id", instanceID,
 		"starting_position", s.cfg.StartingPosition)
 
+	// The poll and the hand-out are Run's (poll, handOut); what differs from Run's loop: no waitForRoom
+	// (every queue is empty between rounds) but a bound on the poll, a fatal fetch error stops Run
+	// before anything is handed out, the round tracks what it hands out and waits until all of it was
+	// handled, and rebalances stay held back until the round's End returned.
 	errs := newErrorLog(s.log)
 	var open *round
 	for runCtx.Err() == nil {
