@@ -60,26 +60,11 @@ func (s *Source) Run(ctx context.Context, h Handler) error {
 		return s.runTransactional(runCtx, clientCtx, instanceID) // transact.go
 	}
 
-	reset := kgo.NewOffset().AtEnd()
-	if s.cfg.StartingPosition == TrimHorizon {
-		reset = kgo.NewOffset().AtStart()
-	}
-	opts := append(append([]kgo.Opt{}, s.opts...),
-		kgo.WithContext(clientCtx),
-		kgo.ConsumerGroup(s.group),
-		kgo.InstanceID(instanceID),
-		kgo.SessionTimeout(s.cfg.SessionTimeout),
-		kgo.ConsumeTopics(s.cfg.Topic),
-		kgo.ConsumeResetOffset(reset),
+	opts := s.clientOpts(clientCtx, instanceID,
 		kgo.AutoCommitMarks(),
 		kgo.AutoCommitInterval(s.cfg.CommitInterval),
 		kgo.AutoCommitCallback(s.commitDone),
-		kgo.BlockRebalanceOnPoll(),
-		kgo.OnPartitionsAssigned(s.assigned),
-		kgo.OnPartitionsRevoked(s.revoked),
-		kgo.OnPartitionsLost(s.lost),
 	)
-	opts = append(opts, s.cfg.ClientOpts...)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return s.errorf("creating the consumer", fmt.Errorf("%w: %v", ErrConfig, err))
@@ -94,34 +79,11 @@ func (s *Source) Run(ctx context.Context, h Handler) error {
 	errs := newErrorLog(s.log)
 	for {
 		s.waitForRoom(runCtx)
-		fetches := cl.PollFetches(runCtx)
-		if fetches.IsClientClosed() {
-			cl.AllowRebalance()
+		fetches, ok, fatal := s.poll(runCtx, cl, errs, 0)
+		if !ok {
 			break
 		}
-		var fatal error
-		fetches.EachError(func(topic string, part int32, err error) {
-			if runCtx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
-				return
-			}
-			cerr := s.classify(err)
-			if errors.Is(cerr, ErrAuthentication) || errors.Is(cerr, ErrUntrustedBroker) || errors.Is(cerr, ErrAuthorization) {
-				fatal = s.errorf("consuming", cerr)
-				return
-			}
-			errs.log(topic, part, cerr)
-		})
-		fetches.EachPartition(func(p kgo.FetchTopicPartition) {
-			if len(p.Records) == 0 {
-				return
-			}
-			s.mu.Lock()
-			w := s.workers[p.Partition]
-			s.mu.Unlock()
-			if w != nil {
-				w.push(p.Records, p.HighWatermark)
-			}
-		})
+		s.handOut(fetches, nil)
 		cl.AllowRebalance()
 		if fatal != nil {
 			s.fail(fatal)
@@ -134,6 +96,78 @@ func (s *Source) Run(ctx context.Context, h Handler) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.failErr
+}
+
+// clientOpts are the client options of both modes: the consumer group with static membership, the
+// starting position, rebalances held back from each poll until the poll loop allows them (the
+// exactly-once round holds them until its End returned), the partition callbacks; then the mode's own
+// (extra), then Config.ClientOpts, last so that they override any.
+func (s *Source) clientOpts(clientCtx context.Context, instanceID string, extra ...kgo.Opt) []kgo.Opt {
+	reset := kgo.NewOffset().AtEnd()
+	if s.cfg.StartingPosition == TrimHorizon {
+		reset = kgo.NewOffset().AtStart()
+	}
+	opts := append(append([]kgo.Opt{}, s.opts...),
+		kgo.WithContext(clientCtx),
+		kgo.ConsumerGroup(s.group),
+		kgo.InstanceID(instanceID),
+		kgo.SessionTimeout(s.cfg.SessionTimeout),
+		kgo.ConsumeTopics(s.cfg.Topic),
+		kgo.ConsumeResetOffset(reset),
+		kgo.BlockRebalanceOnPoll(),
+		kgo.OnPartitionsAssigned(s.assigned),
+		kgo.OnPartitionsRevoked(s.revoked),
+		kgo.OnPartitionsLost(s.lost),
+	)
+	opts = append(opts, extra...)
+	return append(opts, s.cfg.ClientOpts...)
+}
+
+// poll polls cl once for at most limit records (0: all that is buffered; the exactly-once round passes
+// its bound) and logs the fetch errors that are retried, once a minute per message. ok is false when the
+// client was closed: rebalances are allowed again and the poll loop must end. fatal is a fetch error
+// that must stop Run: credentials rejected, authorization denied or the broker certificate no longer
+// trusted. Otherwise rebalances stay held back (BlockRebalanceOnPoll) until the caller allows them.
+func (s *Source) poll(ctx context.Context, cl *kgo.Client, errs *errorLog, limit int) (fetches kgo.Fetches, ok bool, fatal error) {
+	fetches = cl.PollRecords(ctx, limit)
+	if fetches.IsClientClosed() {
+		cl.AllowRebalance()
+		return nil, false, nil
+	}
+	fetches.EachError(func(topic string, part int32, err error) {
+		if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+			return
+		}
+		cerr := s.classify(err)
+		if errors.Is(cerr, ErrAuthentication) || errors.Is(cerr, ErrUntrustedBroker) || errors.Is(cerr, ErrAuthorization) {
+			fatal = s.errorf("consuming", cerr)
+			return
+		}
+		errs.log(topic, part, cerr)
+	})
+	return fetches, true, fatal
+}
+
+// handOut pushes each partition's polled records to the partition's worker, which cuts and handles their
+// batches. The records of a partition without a worker (lost since they were fetched) are dropped: its
+// next owner reads them from the committed offset. track, when not nil, is told of every partition's
+// records first, with its worker (nil when there is none) and the offset after its last record: in
+// exactly-once mode it is the open round's expect, which waits for those records to be handled.
+func (s *Source) handOut(fetches kgo.Fetches, track func(part int32, w *worker, next int64)) {
+	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+		if len(p.Records) == 0 {
+			return
+		}
+		s.mu.Lock()
+		w := s.workers[p.Partition]
+		s.mu.Unlock()
+		if track != nil {
+			track(p.Partition, w, p.Records[len(p.Records)-1].Offset+1)
+		}
+		if w != nil {
+			w.push(p.Records, p.HighWatermark)
+		}
+	})
 }
 
 // waitForRoom returns when no partition's queue is full (partitions paused here excepted), or when ctx
@@ -204,13 +238,7 @@ func (s *Source) fail(err error) {
 // shutdown stops every worker (waiting for in-flight handlers), commits what they acknowledged and
 // leaves the group, so that the partitions move to another member at once.
 func (s *Source) shutdown(cl *kgo.Client) {
-	s.mu.Lock()
-	parts := make([]int32, 0, len(s.workers))
-	for p := range s.workers {
-		parts = append(parts, p)
-	}
-	s.mu.Unlock()
-	s.stopWorkers(cl, parts)
+	s.stopWorkers(cl, s.assignedParts())
 	if c := s.com.Swap(nil); c != nil {
 		c.close()
 	}
@@ -219,8 +247,24 @@ func (s *Source) shutdown(cl *kgo.Client) {
 	if err := cl.CommitMarkedOffsets(ctx); err != nil {
 		s.log.Error("committing acknowledged offsets at shutdown; they will be read again", "error", err)
 	}
-	// A static member's Close does not leave the group: stop the group management first (so that the
-	// client does not rejoin behind the leave), then leave with the instance ID.
+	s.leaveAndClose(ctx, cl)
+}
+
+// assignedParts lists the partitions that have a worker.
+func (s *Source) assignedParts() []int32 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	parts := make([]int32, 0, len(s.workers))
+	for p := range s.workers {
+		parts = append(parts, p)
+	}
+	return parts
+}
+
+// leaveAndClose leaves the consumer group, so that the partitions move to another member at once, and
+// closes the client. A static member's Close does not leave the group: stop the group management first
+// (so that the client does not rejoin behind the leave), then leave with the instance ID.
+func (s *Source) leaveAndClose(ctx context.Context, cl *kgo.Client) {
 	memberID, _ := cl.GroupMetadata()
 	if err := cl.LeaveGroupContext(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		s.log.Warn("stopping the group membership", "error", err)
@@ -254,12 +298,17 @@ func (s *Source) assigned(_ context.Context, cl *kgo.Client, m map[string][]int3
 }
 
 // revoked stops the revoked partitions' workers, waiting for their in-flight handlers, then commits
-// what they acknowledged, before the rebalance goes on.
+// what they acknowledged, before the rebalance goes on. In exactly-once mode nothing is committed here:
+// offsets are committed only in transactions (the workers' marks are not), and the session aborts a
+// transaction that a revocation interrupts. (Rounds hold rebalances back, so a revocation normally comes
+// between rounds, with every worker idle.)
 func (s *Source) revoked(ctx context.Context, cl *kgo.Client, m map[string][]int32) {
 	parts := m[s.cfg.Topic]
 	s.stopWorkers(cl, parts)
-	if err := cl.CommitMarkedOffsets(ctx); err != nil && !errors.Is(err, context.Canceled) {
-		s.log.Warn("committing acknowledged offsets of revoked partitions; they will be read again", "error", err)
+	if s.cfg.ExactlyOnce == nil {
+		if err := cl.CommitMarkedOffsets(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			s.log.Warn("committing acknowledged offsets of revoked partitions; they will be read again", "error", err)
+		}
 	}
 	if len(parts) > 0 {
 		s.log.Info("partitions revoked", "topic", s.cfg.Topic, "partitions", parts)

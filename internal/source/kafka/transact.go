@@ -160,6 +160,20 @@ func (r *round) ProduceSync(ctx context.Context, rs ...*kgo.Record) kgo.ProduceR
 	return res
 }
 
+// expect adds part's polled records up to next (exclusive), about to be pushed to w, to the round: wait
+// returns only once their batches are handled. Records polled without a worker (w nil) doom the round
+// instead: committing the offsets of records nobody delivers would lose them.
+func (r *round) expect(part int32, w *worker, next int64) {
+	if w == nil {
+		r.doom(fmt.Errorf("records of partition %d polled without its worker", part))
+		return
+	}
+	r.mu.Lock()
+	r.want[part] = next
+	r.workers[part] = w
+	r.mu.Unlock()
+}
+
 // handled records that the batches of part up to next (exclusive) are done with.
 func (r *round) handled(part int32, next int64) {
 	r.mu.Lock()
@@ -245,31 +259,16 @@ func (s *Source) runTransactional(runCtx, clientCtx context.Context, instanceID 
 	// A round's records are all polled before its batches are cut, and no more arrive until it ends:
 	// waiting for more (BatchWindow) would only delay the round's commit. No worker runs yet.
 	s.cfg.BatchWindow = 0
-	reset := kgo.NewOffset().AtEnd()
-	if s.cfg.StartingPosition == TrimHorizon {
-		reset = kgo.NewOffset().AtStart()
-	}
-	opts := append(append([]kgo.Opt{}, s.opts...),
-		kgo.WithContext(clientCtx),
-		kgo.ConsumerGroup(s.group),
-		kgo.InstanceID(instanceID),
-		kgo.SessionTimeout(s.cfg.SessionTimeout),
-		kgo.ConsumeTopics(s.cfg.Topic),
-		kgo.ConsumeResetOffset(reset),
+	opts := s.clientOpts(clientCtx, instanceID,
 		// Records of aborted transactions upstream are not events (an exactly-once chain of pipes).
 		// (Offset fetches always require stable offsets in this franz-go: a new owner waits for a
 		// pending transaction's offsets.)
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.BlockRebalanceOnPoll(),
-		kgo.OnPartitionsAssigned(s.assigned),
-		kgo.OnPartitionsRevoked(s.revokedTxn),
-		kgo.OnPartitionsLost(s.lost),
 		kgo.TransactionalID(instanceID),
 		kgo.TransactionTimeout(txnTimeout),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.RecordDeliveryTimeout(txnDeliveryTimeout),
 	)
-	opts = append(opts, s.cfg.ClientOpts...)
 	sess, err := kgo.NewGroupTransactSession(opts...)
 	if err != nil {
 		return s.errorf("creating the transactional consumer", fmt.Errorf("%w: %v", ErrConfig, err))
@@ -298,29 +297,21 @@ func (s *Source) runTransactional(runCtx, clientCtx context.Context, instanceID 
 		"consumer_group", s.group, "instance_id", instanceID, "transactional_id", instanceID,
 		"starting_position", s.cfg.StartingPosition)
 
+	// The poll and the hand-out are Run's (poll, handOut); what differs from Run's loop: no waitForRoom
+	// (every queue is empty between rounds) but a bound on the poll, a fatal fetch error stops Run
+	// before anything is handed out, the round tracks what it hands out and waits until all of it was
+	// handled, and rebalances stay held back until the round's End returned.
 	errs := newErrorLog(s.log)
 	var open *round
 	for runCtx.Err() == nil {
 		s.mu.Lock()
 		limit := roundBatches * s.cfg.BatchSize * max(1, len(s.workers))
 		s.mu.Unlock()
-		fetches := sess.PollRecords(runCtx, limit)
-		if fetches.IsClientClosed() {
-			sess.AllowRebalance()
+		// s.poll polls the client: the session's PollRecords is a mere wrapper of the client's.
+		fetches, ok, fatal := s.poll(runCtx, cl, errs, limit)
+		if !ok {
 			break
 		}
-		var fatal error
-		fetches.EachError(func(topic string, part int32, err error) {
-			if runCtx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
-				return
-			}
-			cerr := s.classify(err)
-			if errors.Is(cerr, ErrAuthentication) || errors.Is(cerr, ErrUntrustedBroker) || errors.Is(cerr, ErrAuthorization) {
-				fatal = s.errorf("consuming", cerr)
-				return
-			}
-			errs.log(topic, part, cerr)
-		})
 		if fatal != nil {
 			sess.AllowRebalance()
 			s.fail(fatal)
@@ -338,24 +329,7 @@ func (s *Source) runTransactional(runCtx, clientCtx context.Context, instanceID 
 		r := newRound(cl)
 		s.round.Store(r)
 		open = r
-		fetches.EachPartition(func(p kgo.FetchTopicPartition) {
-			if len(p.Records) == 0 {
-				return
-			}
-			s.mu.Lock()
-			w := s.workers[p.Partition]
-			s.mu.Unlock()
-			if w == nil {
-				// Committing offsets of records nobody delivers would lose them.
-				r.doom(fmt.Errorf("records of partition %d polled without its worker", p.Partition))
-				return
-			}
-			r.mu.Lock()
-			r.want[p.Partition] = p.Records[len(p.Records)-1].Offset + 1
-			r.workers[p.Partition] = w
-			r.mu.Unlock()
-			w.push(p.Records, p.HighWatermark)
-		})
+		s.handOut(fetches, r.expect)
 		if !r.wait(runCtx, s) {
 			break // stopping: shutdownTransactional aborts the round once its handlers returned
 		}
@@ -397,27 +371,11 @@ func (s *Source) endRound(ctx context.Context, sess *kgo.GroupTransactSession, r
 	return nil
 }
 
-// revokedTxn stops the revoked partitions' workers. Nothing is committed: offsets are committed only in
-// transactions, and the session aborts a transaction that a revocation interrupts. (Rounds hold
-// rebalances back, so a revocation normally comes between rounds, with every worker idle.)
-func (s *Source) revokedTxn(_ context.Context, cl *kgo.Client, m map[string][]int32) {
-	parts := m[s.cfg.Topic]
-	s.stopWorkers(cl, parts)
-	if len(parts) > 0 {
-		s.log.Info("partitions revoked", "topic", s.cfg.Topic, "partitions", parts)
-	}
-}
-
 // shutdownTransactional stops every worker (waiting for in-flight handlers), aborts the open round's
 // transaction (what it delivered is read again by the next run, and never seen by read_committed
 // readers), leaves the group and closes the client.
 func (s *Source) shutdownTransactional(ctx context.Context, sess *kgo.GroupTransactSession, open *round) {
-	s.mu.Lock()
-	parts := make([]int32, 0, len(s.workers))
-	for p := range s.workers {
-		parts = append(parts, p)
-	}
-	s.mu.Unlock()
+	parts := s.assignedParts()
 	if open != nil {
 		open.doom(errors.New("the source is stopping"))
 	}
@@ -432,17 +390,5 @@ func (s *Source) shutdownTransactional(ctx context.Context, sess *kgo.GroupTrans
 	}
 	// The open round's poll still holds rebalances back; leaving the group waits for them.
 	sess.AllowRebalance()
-	memberID, _ := cl.GroupMetadata()
-	if err := cl.LeaveGroupContext(ctx); err != nil && !errors.Is(err, context.Canceled) {
-		s.log.Warn("stopping the group membership", "error", err)
-	}
-	if err := s.leaveGroup(ctx, cl, memberID); err != nil {
-		s.log.Warn("leaving the consumer group; the partitions move to another member after the session timeout",
-			"consumer_group", s.group, "instance_id", s.instanceID, "error", err)
-	}
-	sess.Close()
-	s.mu.Lock()
-	s.cl = nil
-	s.mu.Unlock()
-	s.log.Info("kafka source stopped", "topic", s.cfg.Topic, "consumer_group", s.group)
+	s.leaveAndClose(ctx, cl) // the session's Close is the client's
 }
