@@ -758,8 +758,20 @@ func (s *Store) Close() error {
 				recs = append(recs, &kgo.Record{Topic: s.status, Key: []byte(statusKey(name, s.o.Node))})
 			}
 			s.mu.Unlock()
+			// Best effort, bounded: a crashed node's status expires anyway. The wait is on a timer, not on
+			// ProduceSync, which can outlive its context: when a record of the partition is stuck in a request
+			// to a broker that went away, the tombstones queue behind it and franz-go fails them only once the
+			// client closes (below). A node closing while Kafka is down used to hang here for good.
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			_ = s.cl.ProduceSync(ctx, recs...) // best effort: a crashed node's status expires anyway
+			sent := make(chan struct{})
+			go func() {
+				_ = s.cl.ProduceSync(ctx, recs...)
+				close(sent)
+			}()
+			select {
+			case <-sent:
+			case <-ctx.Done():
+			}
 			cancel()
 		}
 		if s.cancel != nil {
