@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"os/exec"
 	"slices"
@@ -144,6 +145,7 @@ func TestClusterPartition(t *testing.T) {
 	got := map[string][]delivery{}
 	pids := map[int]string{}
 	connNode := map[string]string{} // remote address -> node
+	var serverPort int              // the target's port, set once it listens
 	target := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		time.Sleep(20 * time.Millisecond)
@@ -151,6 +153,17 @@ func TestClusterPartition(t *testing.T) {
 		mu.Lock()
 		defer mu.Unlock()
 		node := connNode[r.RemoteAddr]
+		if node == "?" {
+			// The lookup when the connection was accepted can miss (the scan of /proc raced with the
+			// client's descriptors changing, once in a few dozen runs): the connection is established by
+			// now, so look again.
+			if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+				if pid := socketOwner(int(ap.Port()), serverPort, pids); pid != 0 {
+					node = pids[pid]
+					connNode[r.RemoteAddr] = node
+				}
+			}
+		}
 		for _, m := range deliveredValue.FindAllSubmatch(b, -1) {
 			if v, err := base64.StdEncoding.DecodeString(string(m[1])); err == nil {
 				got[string(v)] = append(got[string(v)], delivery{node, now})
@@ -173,6 +186,9 @@ func TestClusterPartition(t *testing.T) {
 	}
 	target.Start()
 	t.Cleanup(target.Close)
+	mu.Lock()
+	serverPort = target.Listener.Addr().(*net.TCPAddr).Port
+	mu.Unlock()
 
 	flags := []string{"--scale-interval", "1s", "--session-timeout", "6s"}
 	nodes := sluicetest.ServeCluster(t, 2, broker, cluster, flags...)
