@@ -44,13 +44,26 @@ func newPipeline(t *testing.T, c *sagemaker.Client) (string, string) {
 		PipelineName: &name, PipelineDefinition: &def, RoleArn: aws.String(awstest.RoleArn("sagemaker")),
 		ClientRequestToken: aws.String(fmt.Sprintf("token-%d-abcdefghijklmnopqrstuvwxyz", time.Now().UnixNano())),
 	})
+	var arn string
+	if out != nil {
+		arn = aws.ToString(out.PipelineArn)
+	}
+	if err != nil && strings.Contains(err.Error(), "already exists") {
+		// The name is this call's own: the SDK retried a create that had gone through (moto, loaded,
+		// answered the first attempt too late), and moto does not honour ClientRequestToken.
+		d, derr := c.DescribePipeline(t.Context(), &sagemaker.DescribePipelineInput{PipelineName: &name})
+		if derr != nil {
+			t.Fatalf("CreatePipeline: %v; DescribePipeline: %v", err, derr)
+		}
+		arn, err = aws.ToString(d.PipelineArn), nil
+	}
 	if err != nil {
 		t.Fatalf("CreatePipeline: %v", err)
 	}
 	t.Cleanup(func() {
 		_, _ = c.DeletePipeline(context.Background(), &sagemaker.DeletePipelineInput{PipelineName: &name, ClientRequestToken: aws.String(fmt.Sprintf("delete-%d-abcdefghijklmnopqrstuvwxyz", time.Now().UnixNano()))})
 	})
-	return aws.ToString(out.PipelineArn), name
+	return arn, name
 }
 
 func TestDeliverStartsExecutionPerEvent(t *testing.T) {
