@@ -68,7 +68,7 @@ func hostPort(raw string) (string, error) {
 }
 
 // newHTTPClient returns the HTTP client of a pipe's AWS calls under an egress policy, or nil (the
-// SDK's default client) when there is none. Connections to the trusted endpoints skip the policy.
+// base configuration's client) when there is none. Connections to the trusted endpoints skip the policy.
 // The client is frozen (not an awshttp.BuildableClient), so that service clients do not rebuild its
 // transport and replace the dialer; one client, and one connection pool, serves all of a pipe's
 // service clients.
@@ -84,7 +84,7 @@ func newHTTPClient(egress *sandbox.Egress, trusted map[string]bool) aws.HTTPClie
 		}
 		return checked.DialContext(ctx, network, addr)
 	}
-	return awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+	return HTTPClient(awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
 		tr.DialContext = dial
-	}).Freeze()
+	}).Freeze())
 }

@@ -121,6 +121,9 @@ func (p *Provider) baseConfig(ctx context.Context) (aws.Config, map[string]bool,
 	if p.opts.Endpoint != "" {
 		cfg.BaseEndpoint = aws.String(p.opts.Endpoint)
 	}
+	// One client (one connection pool) for the calls of every pipe without an egress policy, and
+	// for the STS calls that assume roles.
+	cfg.HTTPClient = HTTPClient(cfg.HTTPClient)
 	trusted, err := trustedEndpoints(p.opts.Endpoint, environ())
 	if err != nil {
 		return aws.Config{}, nil, err

@@ -75,9 +75,13 @@ func TestLazyLoad(t *testing.T) {
 		if want == "" {
 			want = "eu-central-1"
 		}
-		// No egress policy: the SDK's own client (a BuildableClient service clients tune).
-		if _, sdk := cfg.HTTPClient.(*awshttp.BuildableClient); cfg.Region != want || !sdk || cfg.BaseEndpoint != nil {
-			t.Errorf("config for %q: region %q, HTTP client %T, endpoint %v; want region %s, SDK defaults", region, cfg.Region, cfg.HTTPClient, cfg.BaseEndpoint, want)
+		// No egress policy: the SDK's default client, behind HTTPClient.
+		rb, ok := cfg.HTTPClient.(readBodies)
+		if ok {
+			_, ok = rb.next.(*awshttp.BuildableClient)
+		}
+		if cfg.Region != want || !ok || cfg.BaseEndpoint != nil {
+			t.Errorf("config for %q: region %q, HTTP client %T, endpoint %v; want region %s, SDK defaults behind HTTPClient", region, cfg.Region, cfg.HTTPClient, cfg.BaseEndpoint, want)
 		}
 		if _, ok := cfg.Retryer().(aws.NopRetryer); !ok {
 			t.Errorf("config for %q: retryer %T, want aws.NopRetryer (the runtime retries)", region, cfg.Retryer())
@@ -87,8 +91,10 @@ func TestLazyLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, sdk := cfg.HTTPClient.(*awshttp.BuildableClient); sdk || cfg.HTTPClient == nil {
-		t.Errorf("config under an egress policy: HTTP client %T, want the frozen client of the policy", cfg.HTTPClient)
+	if rb, ok := cfg.HTTPClient.(readBodies); !ok {
+		t.Errorf("config under an egress policy: HTTP client %T, want the policy's client behind HTTPClient", cfg.HTTPClient)
+	} else if _, sdk := rb.next.(*awshttp.BuildableClient); sdk {
+		t.Errorf("config under an egress policy: HTTP client %T, want the frozen client of the policy", rb.next)
 	}
 	if p.loads != 1 {
 		t.Fatalf("loads = %d, want 1", p.loads)

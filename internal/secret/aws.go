@@ -54,6 +54,7 @@ func (a *awsClient) get(ctx context.Context, r *Resolver) (*secretsmanager.Clien
 		// for this service, as it does for the pipes' AWS calls (internal/awsclient).
 		cfg.BaseEndpoint = aws.String(r.AWSEndpoint)
 	}
+	cfg.HTTPClient = awsclient.HTTPClient(cfg.HTTPClient)
 	a.client = secretsmanager.NewFromConfig(cfg)
 	return a.client, nil
 }
